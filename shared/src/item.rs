@@ -1,0 +1,230 @@
+//! The DynamoDB layout (part of the contract; the README documents it).
+//!
+//! One table. A patient's records share a partition:
+//! - `pk = TRIAL#<trialId>#PATIENT#<patientId>`, `sk = SUBMISSION#<submissionId>`: the submission, written once.
+//! - `sk = CONFLICT#<submissionId>#<contentHash>`: a resend of that id with other content, kept for an operator.
+//!
+//! Submission items carry `trialId` and `receivedAt` at top level, which the `ByTrialReceivedAt` index lists;
+//! conflict items nest the conflicting submission, so they stay out of that index.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::envelope::Envelope;
+use crate::submission::Submission;
+
+/// The partition key of a patient's records.
+pub fn partition_key(trial_id: &str, patient_id: &str) -> String {
+    format!("TRIAL#{trial_id}#PATIENT#{patient_id}")
+}
+
+/// The sort key of a submission.
+pub fn submission_sort_key(submission_id: &uuid::Uuid) -> String {
+    format!("SUBMISSION#{submission_id}")
+}
+
+/// Hex SHA-256 of the submission's canonical JSON: equal content, equal hash, whatever the key order or spacing
+/// the app used.
+pub fn content_hash(submission: &Submission) -> String {
+    let canonical = serde_json::to_vec(submission).expect("a submission always serialises");
+    hex::encode(Sha256::digest(canonical))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RecordType {
+    Submission,
+    Conflict,
+}
+
+/// A stored submission: every submission field as an attribute of the same name, plus the intake metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmissionItem {
+    pub pk: String,
+    pub sk: String,
+    pub record_type: RecordType,
+    #[serde(flatten)]
+    pub submission: Submission,
+    pub received_at: String,
+    pub stored_at: String,
+    pub content_hash: String,
+    pub schema_version: u32,
+    pub request_id: String,
+}
+
+impl SubmissionItem {
+    pub fn new(envelope: Envelope, stored_at: String) -> Self {
+        let Envelope {
+            schema_version,
+            request_id,
+            received_at,
+            submission,
+        } = envelope;
+        SubmissionItem {
+            pk: partition_key(&submission.trial_id, &submission.patient_id),
+            sk: submission_sort_key(&submission.submission_id),
+            record_type: RecordType::Submission,
+            content_hash: content_hash(&submission),
+            submission,
+            received_at,
+            stored_at,
+            schema_version,
+            request_id,
+        }
+    }
+}
+
+/// A resend of a stored submission id with different content. The original stays untouched; this record lets an
+/// operator see both versions and decide.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConflictItem {
+    pub pk: String,
+    pub sk: String,
+    pub record_type: RecordType,
+    pub submission_id: uuid::Uuid,
+    pub original_content_hash: String,
+    pub content_hash: String,
+    pub detected_at: String,
+    pub request_id: String,
+    pub conflicting_received_at: String,
+    pub conflicting_submission: Submission,
+}
+
+impl ConflictItem {
+    /// The conflict record for `rejected`, which collided with a stored item whose hash is `original_content_hash`.
+    /// Its key includes the rejected content's hash, so a redelivery of the same conflicting message records it once.
+    pub fn new(
+        rejected: SubmissionItem,
+        original_content_hash: String,
+        detected_at: String,
+    ) -> Self {
+        let submission_id = rejected.submission.submission_id;
+        ConflictItem {
+            pk: rejected.pk,
+            sk: format!("CONFLICT#{submission_id}#{}", rejected.content_hash),
+            record_type: RecordType::Conflict,
+            submission_id,
+            original_content_hash,
+            content_hash: rejected.content_hash,
+            detected_at,
+            request_id: rejected.request_id,
+            conflicting_received_at: rejected.received_at,
+            conflicting_submission: rejected.submission,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::submission::Answer;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use serde_json::json;
+    use std::collections::HashMap;
+    use time::macros::datetime;
+
+    fn envelope(answers: serde_json::Value) -> Envelope {
+        let body = json!({
+            "submissionId": "0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f", "trialId": "ONC-2026-01",
+            "patientId": "P-000123", "surveyId": "qol-daily", "timepoint": "day-7",
+            "completedAt": "2026-11-22T08:00:03Z", "answers": answers
+        });
+        let submission = Submission::from_value(&body, datetime!(2026-11-22 08:00:00 UTC)).unwrap();
+        Envelope::new(
+            submission,
+            "req-1".into(),
+            datetime!(2026-11-22 08:00:01 UTC),
+        )
+    }
+
+    fn item() -> SubmissionItem {
+        let answers = json!({ "pain": 3, "fatigue": 5.5, "comment": "slept badly", "symptoms": ["cough", "fever"], "ok": true });
+        SubmissionItem::new(envelope(answers), "2026-11-22T08:00:02.000Z".into())
+    }
+
+    #[test]
+    fn keys_follow_the_documented_layout() {
+        let item = item();
+        assert_eq!(item.pk, "TRIAL#ONC-2026-01#PATIENT#P-000123");
+        assert_eq!(item.sk, "SUBMISSION#0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f");
+    }
+
+    #[test]
+    fn maps_every_field_to_a_readable_dynamodb_attribute() {
+        let attributes: HashMap<String, AttributeValue> = serde_dynamo::to_item(item()).unwrap();
+        let s = |name: &str| attributes[name].as_s().unwrap().clone();
+        assert_eq!(s("pk"), "TRIAL#ONC-2026-01#PATIENT#P-000123");
+        assert_eq!(s("recordType"), "submission");
+        assert_eq!(s("submissionId"), "0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f");
+        assert_eq!(s("trialId"), "ONC-2026-01");
+        assert_eq!(s("patientId"), "P-000123");
+        assert_eq!(s("surveyId"), "qol-daily");
+        assert_eq!(s("timepoint"), "day-7");
+        assert_eq!(s("completedAt"), "2026-11-22T08:00:03Z");
+        assert_eq!(s("receivedAt"), "2026-11-22T08:00:01.000Z");
+        assert_eq!(s("storedAt"), "2026-11-22T08:00:02.000Z");
+        assert_eq!(s("requestId"), "req-1");
+        assert_eq!(attributes["schemaVersion"].as_n().unwrap(), "1");
+        assert_eq!(s("contentHash").len(), 64);
+
+        // Analysts read answers as a native map of native types, not as a JSON string.
+        let answers = attributes["answers"].as_m().unwrap();
+        assert_eq!(answers["pain"].as_n().unwrap(), "3");
+        assert_eq!(answers["fatigue"].as_n().unwrap(), "5.5");
+        assert_eq!(answers["comment"].as_s().unwrap(), "slept badly");
+        assert_eq!(answers["ok"].as_bool().unwrap(), &true);
+        let symptoms: Vec<&str> = answers["symptoms"]
+            .as_l()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_s().unwrap().as_str())
+            .collect();
+        assert_eq!(symptoms, ["cough", "fever"]);
+        assert_eq!(attributes.len(), 15);
+    }
+
+    #[test]
+    fn reads_back_what_it_wrote() {
+        let original = item();
+        let attributes: HashMap<String, AttributeValue> = serde_dynamo::to_item(&original).unwrap();
+        let read: SubmissionItem = serde_dynamo::from_item(attributes).unwrap();
+        assert_eq!(read, original);
+        assert_eq!(
+            read.submission.answers["fatigue"],
+            Answer::Number(serde_json::Number::from_f64(5.5).unwrap())
+        );
+    }
+
+    #[test]
+    fn content_hash_ignores_key_order_but_not_content() {
+        let a = envelope(json!({ "pain": 3, "fatigue": 5 })).submission;
+        let b = envelope(json!({ "fatigue": 5, "pain": 3 })).submission;
+        let c = envelope(json!({ "pain": 4, "fatigue": 5 })).submission;
+        assert_eq!(content_hash(&a), content_hash(&b));
+        assert_ne!(content_hash(&a), content_hash(&c));
+    }
+
+    #[test]
+    fn a_conflict_is_keyed_by_the_rejected_content_and_stays_out_of_the_trial_index() {
+        let rejected = item();
+        let conflict = ConflictItem::new(
+            rejected.clone(),
+            "abc".into(),
+            "2026-11-22T09:00:00.000Z".into(),
+        );
+        assert_eq!(conflict.pk, rejected.pk);
+        assert_eq!(
+            conflict.sk,
+            format!(
+                "CONFLICT#0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f#{}",
+                rejected.content_hash
+            )
+        );
+        let attributes: HashMap<String, AttributeValue> = serde_dynamo::to_item(&conflict).unwrap();
+        assert_eq!(attributes["recordType"].as_s().unwrap(), "conflict");
+        assert_eq!(attributes["originalContentHash"].as_s().unwrap(), "abc");
+        assert!(!attributes.contains_key("trialId") && !attributes.contains_key("receivedAt"));
+    }
+}

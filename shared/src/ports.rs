@@ -1,0 +1,46 @@
+//! The two ports between the intake rules and AWS. `aws` implements them with the SDKs, `memory` in memory for tests.
+
+use std::future::Future;
+
+use crate::envelope::Envelope;
+use crate::item::{ConflictItem, SubmissionItem};
+
+/// Where accepted submissions wait for processing.
+pub trait Queue: Send + Sync + 'static {
+    /// Returns once the queue has acknowledged (durably stored) the message.
+    fn send(&self, envelope: &Envelope) -> impl Future<Output = Result<(), QueueError>> + Send;
+}
+
+/// Where submissions are kept, each exactly once.
+pub trait Store: Send + Sync + 'static {
+    /// Writes `item` unless an item with its key exists; never overwrites.
+    fn put_if_absent(
+        &self,
+        item: &SubmissionItem,
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
+
+    /// Records a conflicting resend. Idempotent: recording the same conflict twice keeps one record.
+    fn record_conflict(
+        &self,
+        conflict: &ConflictItem,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutOutcome {
+    Created,
+    /// An item with that key was already there; this is its content hash.
+    AlreadyExists {
+        content_hash: String,
+    },
+}
+
+/// The queue did not acknowledge the message, after the SDK's retries.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("queue unavailable: {0}")]
+pub struct QueueError(pub String);
+
+/// A store call failed, after the SDK's retries. The text names the error class, never item content.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("store unavailable: {0}")]
+pub struct StoreError(pub String);
