@@ -1,1 +1,253 @@
+//! Tools to drive and inspect a deployed intake stack (local or AWS): its outputs, an API client, a submission
+//! generator, and read-only views of the table and queues. Used by the integration tests and the burst driver.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use intake::item::partition_key;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+pub mod burst;
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The stack outputs written by `make local-up` (or by hand, for a stack on AWS).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Stack {
+    pub api_url: String,
+    pub queue_url: String,
+    pub dead_letter_queue_url: String,
+    pub table_name: String,
+}
+
+impl Stack {
+    /// Reads `$STACK_OUTPUTS`, by default `.local/stack-outputs.json` at the repository root.
+    pub fn load() -> Result<Self, Error> {
+        let path = std::env::var_os("STACK_OUTPUTS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../.local/stack-outputs.json"
+                ))
+            });
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "cannot read {} ({e}); deploy first with `make local-up`",
+                path.display()
+            )
+        })?;
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    pub fn submissions_url(&self) -> String {
+        format!("{}/v1/submissions", self.api_url.trim_end_matches('/'))
+    }
+}
+
+/// SDK clients for the stack, configured the standard way (region, credentials, `AWS_ENDPOINT_URL`).
+#[derive(Debug, Clone)]
+pub struct Aws {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl Aws {
+    pub async fn load() -> Self {
+        let config = aws_config::load_from_env().await;
+        Aws {
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+        }
+    }
+
+    /// Every item in a patient's partition, keyed by sort key.
+    pub async fn patient_items(
+        &self,
+        stack: &Stack,
+        trial_id: &str,
+        patient_id: &str,
+    ) -> Result<HashMap<String, HashMap<String, AttributeValue>>, Error> {
+        let mut items = HashMap::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .query()
+                .table_name(&stack.table_name)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(
+                    ":pk",
+                    AttributeValue::S(partition_key(trial_id, patient_id)),
+                )
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in page.items.unwrap_or_default() {
+                let sk = item["sk"]
+                    .as_s()
+                    .map_err(|_| "item without a string sk")?
+                    .clone();
+                items.insert(sk, item);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// Visible plus in-flight messages (approximate, as SQS reports them).
+    pub async fn queue_depth(&self, queue_url: &str) -> Result<u64, Error> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await?
+            .attributes
+            .unwrap_or_default();
+        let count = |name: A| {
+            attributes
+                .get(&name)
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Ok(count(A::ApproximateNumberOfMessages) + count(A::ApproximateNumberOfMessagesNotVisible))
+    }
+
+    /// Waits until the queue reads empty (visible + in flight) three times in a row, calling `tick` with each depth.
+    pub async fn wait_until_drained(
+        &self,
+        queue_url: &str,
+        timeout: Duration,
+        mut tick: impl FnMut(u64),
+    ) -> Result<Duration, Error> {
+        let started = Instant::now();
+        let mut empty_reads = 0;
+        while empty_reads < 3 {
+            if started.elapsed() > timeout {
+                return Err(format!("queue not drained within {timeout:?}").into());
+            }
+            let depth = self.queue_depth(queue_url).await?;
+            tick(depth);
+            empty_reads = if depth == 0 { empty_reads + 1 } else { 0 };
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Ok(started.elapsed())
+    }
+}
+
+/// A submission body as a patient app would send it.
+#[derive(Debug, Clone)]
+pub struct Survey {
+    pub submission_id: Uuid,
+    pub trial_id: String,
+    pub patient_id: String,
+    pub body: Value,
+}
+
+impl Survey {
+    /// A realistic quality-of-life survey for `patient_id`: scores, a yes/no, multiple choice and free text.
+    pub fn new(trial_id: &str, patient_id: &str, seed: u64) -> Self {
+        let submission_id = Uuid::new_v4();
+        let completed_at = (OffsetDateTime::now_utc() - time::Duration::seconds(30))
+            .format(&Rfc3339)
+            .unwrap();
+        let symptoms = ["cough", "fever", "nausea", "headache", "dizziness", "rash"];
+        let picked: Vec<&str> = (0..(seed % 4))
+            .map(|i| symptoms[((seed + i) % 6) as usize])
+            .collect();
+        let body = json!({
+            "submissionId": submission_id,
+            "trialId": trial_id,
+            "patientId": patient_id,
+            "surveyId": "qol-daily",
+            "timepoint": "day-7",
+            "completedAt": completed_at,
+            "answers": {
+                "pain": seed % 11,
+                "fatigue": (seed * 7) % 11,
+                "sleepHours": 4.5 + (seed % 8) as f64 * 0.5,
+                "nausea": seed % 3 == 0,
+                "symptoms": picked,
+                "comment": format!("Day {} after surgery; wound check done. Note {seed}.", 7 + seed % 3),
+            }
+        });
+        Survey {
+            submission_id,
+            trial_id: trial_id.to_owned(),
+            patient_id: patient_id.to_owned(),
+            body,
+        }
+    }
+}
+
+/// The API's answer to one request.
+#[derive(Debug, Clone)]
+pub struct ApiReply {
+    pub status: u16,
+    pub body: Value,
+    pub retry_after: Option<String>,
+    pub latency: Duration,
+}
+
+/// Posts a body to the submissions endpoint with the given content type.
+pub async fn post(
+    http: &reqwest::Client,
+    stack: &Stack,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> Result<ApiReply, Error> {
+    let started = Instant::now();
+    let response = http
+        .post(stack.submissions_url())
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = response.bytes().await?;
+    let latency = started.elapsed();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    Ok(ApiReply {
+        status,
+        body,
+        retry_after,
+        latency,
+    })
+}
+
+/// Posts a JSON submission.
+pub async fn submit(
+    http: &reqwest::Client,
+    stack: &Stack,
+    body: &Value,
+) -> Result<ApiReply, Error> {
+    post(http, stack, "application/json", body.to_string()).await
+}
+
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(64)
+        .build()
+        .expect("an HTTP client with default TLS always builds")
+}

@@ -1,0 +1,77 @@
+# ePRO burst intake. `make demo` runs a burst on a local AWS; `make test` runs every check. Both install what they need.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+LOCAL := .local
+AWS_VENV := $(LOCAL)/aws
+TOOLS_VENV := $(LOCAL)/tools
+LOCAL_STACK := $(AWS_VENV)/bin/python infra/local_stack.py
+
+# Dummy credentials and a region for the local AWS; the SDKs find the emulator through AWS_ENDPOINT_URL.
+LOCAL_AWS_PORT ?= 4566
+export AWS_REGION ?= us-east-1
+export AWS_ACCESS_KEY_ID ?= test
+export AWS_SECRET_ACCESS_KEY ?= test
+export SAM_CLI_TELEMETRY := 0
+export PATH := $(CURDIR)/$(TOOLS_VENV)/bin:$(PATH)
+
+HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),--arm64,--x86-64)
+E2E_ENV = AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
+
+.PHONY: help setup build check lint unit template-check local-up local-down e2e test demo clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+$(AWS_VENV)/.installed: infra/requirements-local-aws.txt
+	$(PYTHON) -m venv $(AWS_VENV)
+	$(AWS_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+$(TOOLS_VENV)/.installed: infra/requirements-tools.txt
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+setup: $(AWS_VENV)/.installed $(TOOLS_VENV)/.installed ## Install MiniStack, cargo-lambda and SAM CLI into .local/
+	@rustup component add clippy rustfmt >/dev/null 2>&1 || true
+
+build: setup ## Release-build both functions for this machine with cargo-lambda (target/lambda/*/bootstrap)
+	cargo lambda build --release $(HOST_ARCH) --package submit --package process
+
+lint: ## cargo fmt --check and clippy -D warnings
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit: ## Unit tests (no AWS needed)
+	cargo test --workspace
+
+template-check: setup ## sam validate --lint, cfn-lint, and our own assertions on template.yaml
+	sam validate --lint --template template.yaml
+	cfn-lint template.yaml
+	cargo test --package intake-e2e --test template
+
+check: lint unit template-check ## Everything that needs no local AWS
+
+local-up: build ## Start MiniStack, deploy template.yaml to it, write .local/stack-outputs.json
+	LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) up
+
+local-down: ## Stop the local AWS
+	LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) down
+
+e2e: ## Integration tests against the deployed local stack (needs `make local-up`)
+	$(E2E_ENV) cargo test --package intake-e2e --test stack -- --ignored --test-threads 4
+
+test: check ## Every check: lint, unit, template, then the stack up, the integration tests, the stack down
+	$(MAKE) local-up
+	status=0; $(MAKE) e2e || status=$$?; $(MAKE) local-down; exit $$status
+
+demo: local-up ## A burst of ~500 submissions from 100 patients on the local stack, then a report
+	$(E2E_ENV) cargo run --quiet --package intake-e2e --bin burst -- $(DEMO_ARGS)
+	@echo "The local stack is still running (outputs in $(LOCAL)/stack-outputs.json). Stop it with: make local-down"
+
+clean: local-down ## Stop the local AWS and remove build output and venvs
+	cargo clean
+	rm -rf $(LOCAL) .aws-sam

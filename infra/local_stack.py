@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""The local AWS: start MiniStack, deploy template.yaml to it through CloudFormation, write the stack outputs.
+
+    local_stack.py up      start the emulator if needed, package the built functions, create or update the stack
+    local_stack.py down    stop the emulator this script started
+    local_stack.py status  print the stack outputs
+
+Everything goes through the standard AWS_ENDPOINT_URL. Point it at a LocalStack (or any emulator you run yourself)
+and `up` deploys there instead of starting MiniStack.
+"""
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ROOT / ".local"
+PID_FILE = STATE / "ministack.pid"
+LOG_FILE = STATE / "ministack.log"
+OUTPUTS_FILE = STATE / "stack-outputs.json"
+LAMBDA_BUILD = ROOT / "target" / "lambda"
+
+STACK_NAME = os.environ.get("STACK_NAME", "epro-intake-local")
+ARTIFACT_BUCKET = "epro-intake-local-artifacts"
+FUNCTIONS = {"SubmitFunction": "submit", "ProcessFunction": "process"}
+
+# Local differences, all through template parameters: host architecture, a short process timeout (so poison reaches
+# the DLQ in about a minute), no identity provider yet, and no batching delay.
+LOCAL_PARAMETERS = {
+    "Architecture": "x86_64" if os.uname().machine == "x86_64" else "arm64",
+    "ProcessTimeoutSeconds": "3",
+    "MaximumBatchingWindowInSeconds": "0",
+    "AuthMode": "none",
+    "LogRetentionDays": "1",
+}
+
+
+def log(message):
+    print(f"[local-aws] {message}", file=sys.stderr, flush=True)
+
+
+def endpoint():
+    port = os.environ.get("LOCAL_AWS_PORT", "4566")
+    return os.environ.get("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+
+
+def aws_env():
+    """Region and dummy credentials, unless the caller set real ones for their emulator."""
+    env = {
+        "AWS_ENDPOINT_URL": endpoint(),
+        "AWS_REGION": os.environ.get("AWS_REGION", "us-east-1"),
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_REGION", "us-east-1"),
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+    }
+    os.environ.update(env)
+    return env
+
+
+def client(service):
+    import boto3  # installed in the local AWS venv, imported late so `--help` works anywhere
+
+    return boto3.client(service, endpoint_url=endpoint(), region_name=os.environ["AWS_REGION"])
+
+
+def reachable():
+    try:
+        with urllib.request.urlopen(f"{endpoint()}/_ministack/health", timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True  # something answers: another emulator such as LocalStack
+    except OSError:
+        return False
+
+
+def start_emulator():
+    if reachable():
+        log(f"using the local AWS already answering at {endpoint()}")
+        return
+    if "AWS_ENDPOINT_URL" in os.environ and not os.environ.get("LOCAL_AWS_PORT"):
+        sys.exit(f"AWS_ENDPOINT_URL={endpoint()} does not answer; start your emulator first")
+    ministack = Path(sys.executable).parent / "ministack"
+    port = endpoint().rsplit(":", 1)[-1].strip("/")
+    STATE.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        **aws_env(),
+        "GATEWAY_PORT": port,
+        "BIND_HOST": "127.0.0.1",
+        # The functions inherit this, so the SDK inside them talks to the emulator, not to AWS.
+        "AWS_ENDPOINT_URL": endpoint(),
+    }
+    with open(LOG_FILE, "ab") as log_file:
+        process = subprocess.Popen(
+            [str(ministack)], env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    PID_FILE.write_text(str(process.pid))
+    for _ in range(100):
+        if reachable():
+            log(f"MiniStack started on {endpoint()} (pid {process.pid}, log {LOG_FILE.relative_to(ROOT)})")
+            return
+        if process.poll() is not None:
+            sys.exit(f"MiniStack exited with {process.returncode}; see {LOG_FILE}")
+        time.sleep(0.2)
+    sys.exit(f"MiniStack did not answer on {endpoint()} within 20 s; see {LOG_FILE}")
+
+
+def stop_emulator():
+    if not PID_FILE.exists():
+        log("no MiniStack started by this script is running")
+        return
+    pid = int(PID_FILE.read_text())
+    try:
+        os.killpg(pid, signal.SIGTERM)  # the function workers are its children
+        for _ in range(50):
+            os.kill(pid, 0)
+            time.sleep(0.1)
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    PID_FILE.unlink(missing_ok=True)
+    log(f"MiniStack (pid {pid}) stopped")
+
+
+def package(s3):
+    """Zips each built bootstrap and uploads it under its content hash, so a code change updates the stack."""
+    try:
+        s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    locations = {}
+    for logical_id, binary in FUNCTIONS.items():
+        bootstrap = LAMBDA_BUILD / binary / "bootstrap"
+        if not bootstrap.exists():
+            sys.exit(f"{bootstrap.relative_to(ROOT)} is missing: run `make build` first")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            info = zipfile.ZipInfo("bootstrap", date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = 0o100755 << 16
+            archive.writestr(info, bootstrap.read_bytes(), zipfile.ZIP_DEFLATED)
+        data = buffer.getvalue()
+        key = f"{binary}/{hashlib.sha256(data).hexdigest()}.zip"
+        s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=data)
+        locations[logical_id] = f"s3://{ARTIFACT_BUCKET}/{key}"
+        log(f"packaged {binary}: {len(data) / 1e6:.1f} MB")
+    return locations
+
+
+def template_body(code_uris):
+    """template.yaml as it is, but for each function's CodeUri pointing at its uploaded zip."""
+    lines = (ROOT / "template.yaml").read_text().splitlines()
+    current, out = None, []
+    for line in lines:
+        stripped = line.strip()
+        if line.startswith("  ") and not line.startswith("   ") and stripped.endswith(":"):
+            current = stripped[:-1]
+        if stripped == "CodeUri: ." and current in code_uris:
+            line = line.replace("CodeUri: .", f"CodeUri: {code_uris[current]}")
+            del code_uris[current]
+        out.append(line)
+    if code_uris:
+        sys.exit(f"template.yaml has no `CodeUri: .` for {sorted(code_uris)}")
+    return "\n".join(out) + "\n"
+
+
+def wait_for(cfn, final_states):
+    while True:
+        stack = cfn.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
+        status = stack["StackStatus"]
+        if not status.endswith("_IN_PROGRESS"):
+            break
+        time.sleep(1)
+    if status not in final_states:
+        events = cfn.describe_stack_events(StackName=STACK_NAME)["StackEvents"]
+        for event in events[:15]:
+            if "FAILED" in event["ResourceStatus"]:
+                log(f"  {event['LogicalResourceId']}: {event.get('ResourceStatusReason', '')}")
+        sys.exit(f"stack {STACK_NAME} ended in {status}")
+    return stack
+
+
+def deploy():
+    aws_env()
+    start_emulator()
+    cfn = client("cloudformation")
+    body = template_body(package(client("s3")))
+    arguments = dict(
+        StackName=STACK_NAME,
+        TemplateBody=body,
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in LOCAL_PARAMETERS.items()],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
+    existing = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}
+    if STACK_NAME in existing and existing[STACK_NAME] != "ROLLBACK_COMPLETE":
+        log(f"updating stack {STACK_NAME}")
+        try:
+            cfn.update_stack(**arguments)
+        except cfn.exceptions.ClientError as error:
+            if "No updates are to be performed" not in str(error):
+                raise
+            log("no changes")
+        stack = wait_for(cfn, {"UPDATE_COMPLETE", "CREATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"})
+        if stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE":
+            sys.exit("update rolled back")
+    else:
+        if STACK_NAME in existing:
+            cfn.delete_stack(StackName=STACK_NAME)
+        log(f"creating stack {STACK_NAME}")
+        cfn.create_stack(**arguments)
+        stack = wait_for(cfn, {"CREATE_COMPLETE"})
+    write_outputs(stack)
+
+
+def write_outputs(stack):
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    # The deployed URL names an AWS host; from this machine the emulator serves the same API under its own path.
+    outputs["ApiUrl"] = f"{endpoint()}/_aws/execute-api/{outputs['ApiId']}/$default"
+    outputs["Endpoint"] = endpoint()
+    STATE.mkdir(exist_ok=True)
+    OUTPUTS_FILE.write_text(json.dumps(outputs, indent=2) + "\n")
+    log(f"stack {STACK_NAME} is {stack['StackStatus']}; outputs in {OUTPUTS_FILE.relative_to(ROOT)}")
+    print(json.dumps(outputs, indent=2))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "down", "status"])
+    command = parser.parse_args().command
+    if command == "up":
+        deploy()
+    elif command == "down":
+        stop_emulator()
+    else:
+        print(OUTPUTS_FILE.read_text() if OUTPUTS_FILE.exists() else "no local stack deployed")
+
+
+if __name__ == "__main__":
+    main()
