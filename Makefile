@@ -62,7 +62,7 @@ local-down: ## Stop the local AWS
 	LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) down
 
 e2e: ## Integration tests against the deployed local stack (needs `make local-up`)
-	$(E2E_ENV) cargo test --package intake-e2e --test stack -- --ignored --test-threads 4
+	$(E2E_ENV) cargo test --package intake-e2e --test stack --test dead_letter -- --ignored --test-threads 4
 
 test: check ## Every check: lint, unit, template, then the stack up, the integration tests, the stack down
 	$(MAKE) local-up

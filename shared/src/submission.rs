@@ -24,10 +24,10 @@ pub const MAX_CHOICES: usize = 50;
 /// How far in the future `completedAt` may lie, to absorb clock skew on patients' phones.
 pub const COMPLETED_AT_TOLERANCE: Duration = Duration::minutes(5);
 
-/// DynamoDB stores numbers with a magnitude between 1e-130 and 1e126; anything outside would be accepted here
-/// and then fail in the store forever, so it is rejected at the edge.
+/// DynamoDB stores numbers with a magnitude from 1e-130 up to (not including) 1e126; anything outside would be
+/// accepted here and then fail in the store on every retry, so it is rejected at the edge.
 const MIN_NUMBER_MAGNITUDE: f64 = 1e-130;
-const MAX_NUMBER_MAGNITUDE: f64 = 9.999_999_999_999_999e125;
+const NUMBER_MAGNITUDE_LIMIT: f64 = 1e126;
 
 const TOP_LEVEL_FIELDS: [&str; 7] = [
     "submissionId",
@@ -303,10 +303,11 @@ impl Checker {
     fn number(&mut self, path: &str, number: &Number) -> Option<Number> {
         // Without serde_json's arbitrary_precision every JSON number is an integer or a finite f64.
         let magnitude = number.as_f64().map_or(f64::INFINITY, f64::abs);
-        if magnitude != 0.0 && !(MIN_NUMBER_MAGNITUDE..=MAX_NUMBER_MAGNITUDE).contains(&magnitude) {
+        if magnitude != 0.0 && !(MIN_NUMBER_MAGNITUDE..NUMBER_MAGNITUDE_LIMIT).contains(&magnitude)
+        {
             self.report(
                 path,
-                "must be 0 or have a magnitude between 1e-130 and 1e125",
+                "must be 0 or have a magnitude from 1e-130 up to 1e126",
             );
             return None;
         }
@@ -637,8 +638,8 @@ mod tests {
 
     #[test]
     fn numbers_must_fit_what_the_store_can_hold() {
-        let range = "must be 0 or have a magnitude between 1e-130 and 1e125";
-        for bad in [1e200, -1e130, 1e-200] {
+        let range = "must be 0 or have a magnitude from 1e-130 up to 1e126";
+        for bad in [1e200, -1e130, 1e126, 1e-200] {
             assert_eq!(
                 only_problem(with_answer("pain", json!(bad))),
                 problem("answers.pain", range),

@@ -180,7 +180,7 @@ impl Survey {
                 "pain": seed % 11,
                 "fatigue": (seed * 7) % 11,
                 "sleepHours": 4.5 + (seed % 8) as f64 * 0.5,
-                "nausea": seed % 3 == 0,
+                "nausea": seed.is_multiple_of(3),
                 "symptoms": picked,
                 "comment": format!("Day {} after surgery; wound check done. Note {seed}.", 7 + seed % 3),
             }

@@ -1,0 +1,329 @@
+//! Through the deployed API to the table: the pipeline as a patient app and an operator see it.
+//! Needs a deployed stack (`make local-up`); `make e2e` runs these with `--ignored`.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use intake::item::{SubmissionItem, content_hash};
+use intake::submission::{MAX_BODY_BYTES, Submission};
+use intake_e2e::{Aws, Error, Stack, Survey, http_client, post, submit};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A trial id no other run shares, so partitions start empty.
+fn fresh_trial() -> String {
+    format!("IT-{}", &Uuid::new_v4().simple().to_string()[..12])
+}
+
+async fn setup() -> (Stack, Aws, reqwest::Client) {
+    (
+        Stack::load().expect("stack outputs"),
+        Aws::load().await,
+        http_client(),
+    )
+}
+
+/// Polls `probe` until it yields a value, for up to `timeout`.
+async fn eventually<T, F, Fut>(timeout: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, Error>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe().await.expect("probe failed") {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn stored_item(aws: &Aws, stack: &Stack, survey: &Survey) -> HashMap<String, AttributeValue> {
+    let sk = format!("SUBMISSION#{}", survey.submission_id);
+    eventually(Duration::from_secs(60), || async {
+        let mut items = aws
+            .patient_items(stack, &survey.trial_id, &survey.patient_id)
+            .await?;
+        Ok(items.remove(&sk))
+    })
+    .await
+}
+
+async fn drained(aws: &Aws, stack: &Stack) {
+    aws.wait_until_drained(&stack.queue_url, Duration::from_secs(90), |_| {})
+        .await
+        .expect("the queue drains");
+}
+
+#[tokio::test]
+#[ignore = "needs a deployed stack: run `make e2e`"]
+async fn a_valid_submission_is_accepted_and_stored_with_every_field() {
+    let (stack, aws, http) = setup().await;
+    let survey = Survey::new(&fresh_trial(), "P-000123", 42);
+
+    let reply = submit(&http, &stack, &survey.body).await.unwrap();
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    assert_eq!(reply.body["submissionId"], survey.submission_id.to_string());
+    assert_eq!(reply.body["status"], "accepted");
+    let received_at = reply.body["receivedAt"]
+        .as_str()
+        .expect("receivedAt")
+        .to_owned();
+
+    let attributes = stored_item(&aws, &stack, &survey).await;
+    let item: SubmissionItem =
+        serde_dynamo::from_item(attributes.clone()).expect("the documented layout");
+    let sent = Submission::from_value(&survey.body, OffsetDateTime::now_utc()).unwrap();
+    assert_eq!(
+        item.submission, sent,
+        "every submission field is stored as sent"
+    );
+    assert_eq!(
+        item.pk,
+        format!("TRIAL#{}#PATIENT#P-000123", survey.trial_id)
+    );
+    assert_eq!(item.received_at, received_at);
+    assert!(item.stored_at >= item.received_at);
+    assert_eq!(item.content_hash, content_hash(&sent));
+    assert_eq!(item.schema_version, 1);
+    // Analysts see answers as a native map.
+    let answers = attributes["answers"].as_m().expect("answers is a map");
+    assert_eq!(
+        answers["pain"].as_n().unwrap(),
+        &survey.body["answers"]["pain"].to_string()
+    );
+    assert_eq!(
+        answers["comment"].as_s().unwrap(),
+        survey.body["answers"]["comment"].as_str().unwrap()
+    );
+
+    // Monitoring lists the trial's submissions by arrival.
+    let listed = aws
+        .dynamodb
+        .query()
+        .table_name(&stack.table_name)
+        .index_name("ByTrialReceivedAt")
+        .key_condition_expression("trialId = :t")
+        .expression_attribute_values(":t", AttributeValue::S(survey.trial_id.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.count, 1);
+}
+
+#[tokio::test]
+#[ignore = "needs a deployed stack: run `make e2e`"]
+async fn each_class_of_invalid_input_gets_its_4xx_and_nothing_is_stored() {
+    let (stack, aws, http) = setup().await;
+    let trial = fresh_trial();
+    let patient = "P-000777";
+    let valid = || Survey::new(&trial, patient, 7).body;
+    let with = |field: &str, value: Value| {
+        let mut body = valid();
+        body[field] = value;
+        body.to_string()
+    };
+    let oversized = {
+        let mut body = valid().to_string();
+        body.push_str(&" ".repeat(MAX_BODY_BYTES));
+        body
+    };
+    let cases: Vec<(&str, &str, String, u16, &str)> = vec![
+        (
+            "not JSON",
+            "application/json",
+            "{\"submissionId\": ".into(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "empty body",
+            "application/json",
+            String::new(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "bad UUID",
+            "application/json",
+            with("submissionId", json!("nope")),
+            400,
+            "invalid_submission",
+        ),
+        (
+            "future completedAt",
+            "application/json",
+            with("completedAt", json!("2999-01-01T00:00:00Z")),
+            400,
+            "invalid_submission",
+        ),
+        (
+            "null answer",
+            "application/json",
+            with("answers", json!({"pain": null})),
+            400,
+            "invalid_submission",
+        ),
+        (
+            "unknown field",
+            "application/json",
+            with("deviceId", json!("x")),
+            400,
+            "invalid_submission",
+        ),
+        (
+            "bad id charset",
+            "application/json",
+            with("surveyId", json!("qol daily")),
+            400,
+            "invalid_submission",
+        ),
+        (
+            "text/plain",
+            "text/plain",
+            valid().to_string(),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "form",
+            "application/x-www-form-urlencoded",
+            valid().to_string(),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "over 256 KiB",
+            "application/json",
+            oversized,
+            413,
+            "payload_too_large",
+        ),
+    ];
+    for (name, content_type, body, status, error) in cases {
+        let reply = post(&http, &stack, content_type, body).await.unwrap();
+        assert_eq!(reply.status, status, "{name}: {}", reply.body);
+        assert_eq!(reply.body["error"], error, "{name}");
+        if error == "invalid_submission" {
+            let fields = reply.body["fields"]
+                .as_array()
+                .expect("fields lists the problems");
+            assert!(
+                !fields.is_empty()
+                    && fields
+                        .iter()
+                        .all(|f| f["field"].is_string() && f["problem"].is_string())
+            );
+        }
+    }
+    let reply = submit(&http, &stack, &json!({"submissionId": "x", "answers": {}}))
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.body["fields"].as_array().unwrap().len(),
+        7,
+        "every problem is listed: {}",
+        reply.body
+    );
+
+    drained(&aws, &stack).await;
+    let items = aws.patient_items(&stack, &trial, patient).await.unwrap();
+    assert!(
+        items.is_empty(),
+        "rejected input reached the table: {:?}",
+        items.keys()
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs a deployed stack: run `make e2e`"]
+async fn the_same_submission_sent_five_times_at_once_is_stored_once() {
+    let (stack, aws, http) = setup().await;
+    let survey = Survey::new(&fresh_trial(), "P-000555", 5);
+    let send = || submit(&http, &stack, &survey.body);
+    let replies = tokio::join!(send(), send(), send(), send(), send());
+    for reply in [replies.0, replies.1, replies.2, replies.3, replies.4] {
+        assert_eq!(reply.unwrap().status, 202);
+    }
+    stored_item(&aws, &stack, &survey).await;
+    drained(&aws, &stack).await;
+    let items = aws
+        .patient_items(&stack, &survey.trial_id, &survey.patient_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        items.len(),
+        1,
+        "exactly one item, no conflict records: {:?}",
+        items.keys()
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs a deployed stack: run `make e2e`"]
+async fn a_conflicting_resend_leaves_the_original_and_the_conflict_can_be_found() {
+    let (stack, aws, http) = setup().await;
+    let original = Survey::new(&fresh_trial(), "P-000999", 3);
+    assert_eq!(
+        submit(&http, &stack, &original.body).await.unwrap().status,
+        202
+    );
+    let before = stored_item(&aws, &stack, &original).await;
+
+    let mut changed = original.clone();
+    changed.body["answers"]["pain"] = json!(9);
+    assert_eq!(
+        submit(&http, &stack, &changed.body).await.unwrap().status,
+        202
+    );
+
+    let conflict = eventually(Duration::from_secs(60), || async {
+        let items = aws
+            .patient_items(&stack, &original.trial_id, &original.patient_id)
+            .await?;
+        Ok(items
+            .into_iter()
+            .find(|(sk, _)| sk.starts_with("CONFLICT#"))
+            .map(|(_, item)| item))
+    })
+    .await;
+    let changed_submission =
+        Submission::from_value(&changed.body, OffsetDateTime::now_utc()).unwrap();
+    assert_eq!(conflict["recordType"].as_s().unwrap(), "conflict");
+    assert_eq!(
+        conflict["submissionId"].as_s().unwrap(),
+        &original.submission_id.to_string()
+    );
+    assert_eq!(conflict["originalContentHash"], before["contentHash"]);
+    assert_eq!(
+        conflict["contentHash"].as_s().unwrap(),
+        &content_hash(&changed_submission)
+    );
+    assert_eq!(
+        conflict["conflictingSubmission"].as_m().unwrap()["answers"]
+            .as_m()
+            .unwrap()["pain"]
+            .as_n()
+            .unwrap(),
+        "9"
+    );
+
+    drained(&aws, &stack).await;
+    let after = aws
+        .patient_items(&stack, &original.trial_id, &original.patient_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        after[&format!("SUBMISSION#{}", original.submission_id)],
+        before,
+        "the original is untouched"
+    );
+    assert_eq!(after.len(), 2, "the original and one conflict record");
+}
