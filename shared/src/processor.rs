@@ -79,6 +79,8 @@ impl<S: Store> Processor<S> {
                         .expect("the semaphore is never closed");
                     store_record(store.as_ref(), record.body.as_deref()).await
                 });
+                // SQS always sets a message id. Were one missing, its failure would be reported with an empty
+                // identifier, which Lambda treats as "the whole batch failed": a retry, never a silent drop.
                 (record.message_id.unwrap_or_default(), task)
             })
             .collect();

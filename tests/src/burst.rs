@@ -292,7 +292,7 @@ impl Report {
             "Burst report".to_owned(),
             "────────────────────────────────────────────".to_owned(),
         ];
-        let mut row = |label: &str, value: String| lines.push(format!("  {label:<28} {value}"));
+        let mut row = |label: &str, value: String| lines.push(format!("  {label:<32} {value}"));
         row(
             "sent",
             format!(

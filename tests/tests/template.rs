@@ -38,10 +38,20 @@ fn number(value: &Value) -> u64 {
 #[test]
 fn the_event_source_reports_partial_batch_failures() {
     let t = template();
-    let event = &props(&t, "ProcessFunction")["Events"]["Submissions"];
-    assert_eq!(event["Type"], "SQS");
-    let p = &event["Properties"];
-    assert_eq!(intrinsic(&p["Queue"], "!GetAtt"), "SubmissionQueue.Arn");
+    assert_eq!(
+        resource(&t, "ProcessEventSource")["Type"],
+        "AWS::Lambda::EventSourceMapping"
+    );
+    let p = props(&t, "ProcessEventSource");
+    assert_eq!(
+        intrinsic(&p["EventSourceArn"], "!GetAtt"),
+        "SubmissionQueue.Arn"
+    );
+    assert_eq!(intrinsic(&p["FunctionName"], "!Ref"), "ProcessFunction");
+    assert!(
+        props(&t, "ProcessFunction")["Events"].is_null(),
+        "a SAM SQS event would grant the poller every queue in the account"
+    );
     let response_types = p["FunctionResponseTypes"]
         .as_sequence()
         .expect("FunctionResponseTypes is a list");
@@ -228,10 +238,20 @@ fn each_function_may_do_only_what_it_needs() {
     );
     assert_eq!(
         statements(&t, "ProcessFunction"),
-        [(
-            vec!["dynamodb:PutItem".to_owned(), "dynamodb:GetItem".to_owned()],
-            "SubmissionTable.Arn".to_owned()
-        )]
+        [
+            (
+                vec!["dynamodb:PutItem".to_owned(), "dynamodb:GetItem".to_owned()],
+                "SubmissionTable.Arn".to_owned()
+            ),
+            (
+                vec![
+                    "sqs:ReceiveMessage".to_owned(),
+                    "sqs:DeleteMessage".to_owned(),
+                    "sqs:GetQueueAttributes".to_owned()
+                ],
+                "SubmissionQueue.Arn".to_owned()
+            )
+        ]
     );
 }
 
