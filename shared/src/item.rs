@@ -198,6 +198,16 @@ mod tests {
     }
 
     #[test]
+    fn every_number_reads_back_exactly_as_it_was_validated() {
+        let answers = json!({ "a": 4.0, "b": -0.0, "c": 1e19, "d": 1e20, "e": 0.1, "f": -7, "g": u64::MAX, "h": 1e-130, "i": 1e125 });
+        let original = SubmissionItem::new(envelope(answers), "2026-11-22T08:00:02.000Z".into());
+        let attributes: HashMap<String, AttributeValue> = serde_dynamo::to_item(&original).unwrap();
+        let read: SubmissionItem = serde_dynamo::from_item(attributes).unwrap();
+        assert_eq!(read.submission, original.submission);
+        assert_eq!(content_hash(&read.submission), original.content_hash);
+    }
+
+    #[test]
     fn content_hash_ignores_key_order_but_not_content() {
         let a = envelope(json!({ "pain": 3, "fatigue": 5 })).submission;
         let b = envelope(json!({ "fatigue": 5, "pain": 3 })).submission;

@@ -171,6 +171,22 @@ fn id_problem(id: &str) -> Option<String> {
     }
 }
 
+/// One number, one form: an integral float that a 64-bit integer holds exactly (`4.0`, `-0.0`, `1e19`) becomes that
+/// integer. DynamoDB keeps no such distinction (it returns `4` for `4.0`), so without this the stored record would
+/// differ from its content hash, and a resend of `4` for `4.0` would count as a conflict.
+fn canonical_number(number: &Number) -> Number {
+    const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
+    match number.as_f64() {
+        Some(x) if number.is_f64() && x.fract() == 0.0 && (0.0..TWO_POW_64).contains(&x) => {
+            Number::from(x as u64)
+        }
+        Some(x) if number.is_f64() && x.fract() == 0.0 && x >= i64::MIN as f64 && x < 0.0 => {
+            Number::from(x as i64)
+        }
+        _ => number.clone(),
+    }
+}
+
 #[derive(Default)]
 struct Checker {
     problems: Vec<FieldProblem>,
@@ -311,7 +327,7 @@ impl Checker {
             );
             return None;
         }
-        Some(number.clone())
+        Some(canonical_number(number))
     }
 
     fn text(&mut self, path: &str, text: &str) -> Option<String> {
@@ -659,6 +675,28 @@ mod tests {
             Submission::parse(br#"{"answers": {"pain": 1e400}}"#, NOW),
             Err(Rejection::MalformedJson(_))
         ));
+    }
+
+    #[test]
+    fn integral_floats_take_their_integer_form() {
+        let canonical = |value: Value| {
+            let submission = Submission::from_value(&with_answer("n", value), NOW).unwrap();
+            serde_json::to_value(&submission.answers["n"]).unwrap()
+        };
+        assert_eq!(canonical(json!(4.0)), json!(4));
+        assert_eq!(canonical(json!(-2.0)), json!(-2));
+        assert_eq!(canonical(json!(-0.0)), json!(0));
+        assert_eq!(
+            canonical(json!(1e19)),
+            json!(10_000_000_000_000_000_000_u64)
+        );
+        assert_eq!(canonical(json!(5.5)), json!(5.5));
+        assert_eq!(
+            canonical(json!(1e20)),
+            json!(1e20),
+            "beyond 64 bits a float stays a float"
+        );
+        assert_eq!(canonical(json!(3)), json!(3));
     }
 
     #[test]
