@@ -35,10 +35,12 @@ ARTIFACT_BUCKET = "epro-intake-local-artifacts"
 FUNCTIONS = {"SubmitFunction": "submit", "ProcessFunction": "process"}
 
 # Local differences, all through template parameters: host architecture, a short process timeout (so poison reaches
-# the DLQ in about a minute), no identity provider yet, and no batching delay.
+# the DLQ in minutes), an event source sized to the emulator's concurrency, no identity provider yet, and no batching
+# delay.
 LOCAL_PARAMETERS = {
     "Architecture": "x86_64" if os.uname().machine == "x86_64" else "arm64",
-    "ProcessTimeoutSeconds": "3",
+    "ProcessTimeoutSeconds": "5",
+    "ProcessMaximumConcurrency": "5",
     "MaximumBatchingWindowInSeconds": "0",
     "AuthMode": "none",
     "LogRetentionDays": "1",
@@ -97,6 +99,10 @@ def start_emulator():
         **aws_env(),
         "GATEWAY_PORT": port,
         "BIND_HOST": "127.0.0.1",
+        # The emulator's account concurrency limit. Its default scales with memory, so on a small many-GiB box a
+        # burst spawns hundreds of function processes that starve each other of CPU. Like a real account limit,
+        # invocations past it are throttled (the API answers 5xx, clients retry); the event source stays below it.
+        "LAMBDA_ACCOUNT_CONCURRENCY": os.environ.get("LOCAL_LAMBDA_CONCURRENCY", str(8 * (os.cpu_count() or 2))),
         # The functions inherit this, so the SDK inside them talks to the emulator, not to AWS.
         "AWS_ENDPOINT_URL": endpoint(),
     }

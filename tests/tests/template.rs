@@ -61,11 +61,31 @@ fn the_event_source_reports_partial_batch_failures() {
         intrinsic(&p["MaximumBatchingWindowInSeconds"], "!Ref"),
         "MaximumBatchingWindowInSeconds"
     );
-    let concurrency = number(&p["ScalingConfig"]["MaximumConcurrency"]);
-    assert!(
-        (2..=1000).contains(&concurrency),
-        "ScalingConfig.MaximumConcurrency is 2 to 1000"
+    let Value::Tagged(find) = &p["ScalingConfig"]["MaximumConcurrency"] else {
+        panic!("ScalingConfig.MaximumConcurrency must come from the ScalingLevels mapping")
+    };
+    assert_eq!(find.tag, "!FindInMap");
+    assert_eq!(find.value[0], "ScalingLevels");
+    assert_eq!(
+        intrinsic(&find.value[1], "!Ref"),
+        "ProcessMaximumConcurrency"
     );
+    let levels = t["Parameters"]["ProcessMaximumConcurrency"]["AllowedValues"]
+        .as_sequence()
+        .unwrap();
+    for level in levels {
+        let key = level.as_str().expect("mapping keys are strings");
+        let value = &t["Mappings"]["ScalingLevels"][key]["MaximumConcurrency"];
+        assert!(
+            value.is_u64(),
+            "level {key} must map to a number, not {value:?}"
+        );
+        assert_eq!(number(value), number(level));
+        assert!(
+            (2..=1000).contains(&number(level)),
+            "ScalingConfig.MaximumConcurrency is 2 to 1000"
+        );
+    }
 }
 
 #[test]
