@@ -68,7 +68,10 @@ test: check ## Every check: lint, unit, template, then the stack up, the integra
 	$(MAKE) local-up
 	status=0; $(MAKE) e2e || status=$$?; $(MAKE) local-down; exit $$status
 
-demo: local-up ## A burst of ~500 submissions from 100 patients on the local stack, then a report
+# The emulator serves ~8 function processes per core; more clients than that only queue up in it.
+DEMO_ARGS ?= --concurrency 16
+
+demo: local-up ## A burst of 10,000 submissions from 2,000 patients on the local stack, then an audit
 	$(E2E_ENV) cargo run --quiet --package intake-e2e --bin burst -- $(DEMO_ARGS)
 	@echo "The local stack is still running (outputs in $(LOCAL)/stack-outputs.json). Stop it with: make local-down"
 

@@ -35,12 +35,13 @@ ARTIFACT_BUCKET = "epro-intake-local-artifacts"
 FUNCTIONS = {"SubmitFunction": "submit", "ProcessFunction": "process"}
 
 # Local differences, all through template parameters: host architecture, a short process timeout (so poison reaches
-# the DLQ in minutes), an event source sized to the emulator's concurrency, no identity provider yet, and no batching
-# delay.
+# the DLQ in minutes), an event source sized to the emulator's concurrency, no identity provider yet, and batches of
+# 10 with no batching delay (the emulator hands out at most 10 messages an invocation).
 LOCAL_PARAMETERS = {
     "Architecture": "x86_64" if os.uname().machine == "x86_64" else "arm64",
     "ProcessTimeoutSeconds": "5",
     "ProcessMaximumConcurrency": "5",
+    "BatchSize": "10",
     "MaximumBatchingWindowInSeconds": "0",
     "AuthMode": "none",
     "LogRetentionDays": "1",
@@ -100,9 +101,13 @@ def start_emulator():
         "GATEWAY_PORT": port,
         "BIND_HOST": "127.0.0.1",
         # The emulator's account concurrency limit. Its default scales with memory, so on a small many-GiB box a
-        # burst spawns hundreds of function processes that starve each other of CPU. Like a real account limit,
-        # invocations past it are throttled (the API answers 5xx, clients retry); the event source stays below it.
-        "LAMBDA_ACCOUNT_CONCURRENCY": os.environ.get("LOCAL_LAMBDA_CONCURRENCY", str(8 * (os.cpu_count() or 2))),
+        # burst spawns hundreds of function processes that starve each other of CPU. Sized so that the demo's
+        # clients (16) plus the event source (5) stay below it: a throttled event-source invocation would leave
+        # its messages to be received again, and five of those dead-letter a valid submission.
+        "LAMBDA_ACCOUNT_CONCURRENCY": os.environ.get("LOCAL_LAMBDA_CONCURRENCY", str(16 * (os.cpu_count() or 2))),
+        # Every API request holds an emulator thread while the function inside it calls back into the emulator
+        # (SQS, DynamoDB) on another: with the default 64 a burst waits on itself until the functions time out.
+        "MINISTACK_WORKER_THREADS": os.environ.get("MINISTACK_WORKER_THREADS", "512"),
         # The functions inherit this, so the SDK inside them talks to the emulator, not to AWS.
         "AWS_ENDPOINT_URL": endpoint(),
     }

@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-pub mod burst;
+pub mod audit;
+pub mod load;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -158,32 +159,80 @@ pub struct Survey {
     pub body: Value,
 }
 
+const SURVEYS: [&str; 4] = ["qol-daily", "pain-weekly", "eq-5d-5l", "promis-29"];
+const SYMPTOMS: [&str; 8] = [
+    "cough",
+    "fever",
+    "nausea",
+    "headache",
+    "dizziness",
+    "rash",
+    "swelling",
+    "insomnia",
+];
+const WORDS: [&str; 12] = [
+    "slept", "badly", "wound", "dressing", "changed", "walked", "a", "little", "pain", "after",
+    "lunch", "better",
+];
+
 impl Survey {
-    /// A realistic quality-of-life survey for `patient_id`: scores, a yes/no, multiple choice and free text.
+    /// A survey for `patient_id` at day 7, reproducible from `seed`.
     pub fn new(trial_id: &str, patient_id: &str, seed: u64) -> Self {
-        let submission_id = Uuid::new_v4();
-        let completed_at = (OffsetDateTime::now_utc() - time::Duration::seconds(30))
-            .format(&Rfc3339)
-            .unwrap();
-        let symptoms = ["cough", "fever", "nausea", "headache", "dizziness", "rash"];
-        let picked: Vec<&str> = (0..(seed % 4))
-            .map(|i| symptoms[((seed + i) % 6) as usize])
+        Self::generate(
+            trial_id,
+            patient_id,
+            "day-7",
+            &mut fastrand::Rng::with_seed(seed),
+        )
+    }
+
+    /// A realistic questionnaire: 8–30 scored items, a few yes/no items, a symptom checklist and, often, free text
+    /// (now and then a long one). Bodies range from about 0.3 to 3 KB, like real ePRO instruments.
+    pub fn generate(
+        trial_id: &str,
+        patient_id: &str,
+        timepoint: &str,
+        rng: &mut fastrand::Rng,
+    ) -> Self {
+        let mut bytes = [0u8; 16];
+        rng.fill(&mut bytes);
+        let submission_id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+        let completed_at = OffsetDateTime::now_utc() - time::Duration::seconds(rng.i64(0..600));
+        let mut answers = serde_json::Map::new();
+        for item in 1..=rng.usize(8..=30) {
+            answers.insert(format!("q{item:02}"), json!(rng.u8(0..=10)));
+        }
+        for item in 1..=rng.usize(0..=4) {
+            answers.insert(format!("yn{item}"), json!(rng.bool()));
+        }
+        answers.insert("sleepHours".into(), json!(f64::from(rng.u8(6..=20)) / 2.0));
+        let symptoms: Vec<&str> = SYMPTOMS
+            .iter()
+            .copied()
+            .filter(|_| rng.u8(0..4) == 0)
             .collect();
+        answers.insert("symptoms".into(), json!(symptoms));
+        if rng.u8(0..3) > 0 {
+            let words = if rng.u8(0..10) == 0 {
+                rng.usize(150..=300)
+            } else {
+                rng.usize(3..=40)
+            };
+            let text: Vec<&str> = (0..words)
+                .map(|_| WORDS[rng.usize(..WORDS.len())])
+                .collect();
+            let mut comment = text.join(" ");
+            comment.truncate(intake::submission::MAX_TEXT_CHARS);
+            answers.insert("comment".into(), json!(comment));
+        }
         let body = json!({
             "submissionId": submission_id,
             "trialId": trial_id,
             "patientId": patient_id,
-            "surveyId": "qol-daily",
-            "timepoint": "day-7",
-            "completedAt": completed_at,
-            "answers": {
-                "pain": seed % 11,
-                "fatigue": (seed * 7) % 11,
-                "sleepHours": 4.5 + (seed % 8) as f64 * 0.5,
-                "nausea": seed.is_multiple_of(3),
-                "symptoms": picked,
-                "comment": format!("Day {} after surgery; wound check done. Note {seed}.", 7 + seed % 3),
-            }
+            "surveyId": SURVEYS[rng.usize(..SURVEYS.len())],
+            "timepoint": timepoint,
+            "completedAt": completed_at.format(&Rfc3339).expect("a UTC time formats"),
+            "answers": answers,
         });
         Survey {
             submission_id,

@@ -96,12 +96,16 @@ async fn a_valid_submission_is_accepted_and_stored_with_every_field() {
     // Analysts see answers as a native map.
     let answers = attributes["answers"].as_m().expect("answers is a map");
     assert_eq!(
-        answers["pain"].as_n().unwrap(),
-        &survey.body["answers"]["pain"].to_string()
+        answers["q01"].as_n().unwrap(),
+        &survey.body["answers"]["q01"].to_string()
     );
     assert_eq!(
-        answers["comment"].as_s().unwrap(),
-        survey.body["answers"]["comment"].as_str().unwrap()
+        answers["sleepHours"].as_n().unwrap(),
+        &survey.body["answers"]["sleepHours"].to_string()
+    );
+    assert!(
+        answers["symptoms"].as_l().is_ok(),
+        "multiple choice is a list"
     );
 
     // Monitoring lists the trial's submissions by arrival.
@@ -278,7 +282,7 @@ async fn a_conflicting_resend_leaves_the_original_and_the_conflict_can_be_found(
     let before = stored_item(&aws, &stack, &original).await;
 
     let mut changed = original.clone();
-    changed.body["answers"]["pain"] = json!(9);
+    changed.body["answers"]["q01"] = json!(99);
     assert_eq!(
         submit(&http, &stack, &changed.body).await.unwrap().status,
         202
@@ -309,10 +313,10 @@ async fn a_conflicting_resend_leaves_the_original_and_the_conflict_can_be_found(
     assert_eq!(
         conflict["conflictingSubmission"].as_m().unwrap()["answers"]
             .as_m()
-            .unwrap()["pain"]
+            .unwrap()["q01"]
             .as_n()
             .unwrap(),
-        "9"
+        "99"
     );
 
     drained(&aws, &stack).await;

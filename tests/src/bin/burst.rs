@@ -1,42 +1,62 @@
-//! `make demo`: a burst of submissions against a deployed stack, a wait for the queue to drain, and a report.
+//! The load generator and auditor behind `make demo`: a burst of patients submitting around one fixed time, a wait
+//! for the queue to drain, then an audit of the table. Exits 1 unless nothing was lost, doubled or corrupted.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use intake_e2e::burst::{Plan, Report, check_store, send};
+use intake_e2e::audit::{Audit, audit};
+use intake_e2e::load::{LoadStats, Plan, run};
 use intake_e2e::{Aws, Error, Stack, http_client};
+use serde_json::json;
 
-/// Sends a burst of ePRO submissions like patients at a fixed survey time, then checks the table.
+/// Sends a burst of ePRO submissions like patients at a fixed survey time, then audits what was stored.
 #[derive(Debug, Parser)]
+#[command(version)]
 struct Args {
     /// Simulated patients.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 2_000)]
     patients: usize,
-    /// Requests to send in all (new surveys, resends and invalid ones).
-    #[arg(long, default_value_t = 500)]
+    /// Requests in all: new surveys, resends and invalid ones.
+    #[arg(long, default_value_t = 10_000)]
     requests: usize,
+    /// Seconds within which all arrivals fall (peaking mid-window).
+    #[arg(long, default_value_t = 30.0)]
+    window: f64,
     /// Share of requests that resend an earlier survey unchanged.
     #[arg(long, default_value_t = 0.05)]
     resend_share: f64,
     /// Share of requests that break the contract.
-    #[arg(long, default_value_t = 0.02)]
+    #[arg(long, default_value_t = 0.01)]
     invalid_share: f64,
     /// Requests in flight at once.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 128)]
     concurrency: usize,
-    /// Trial id to submit under; each run defaults to a fresh one so reports never mix runs.
+    /// Client timeout of one attempt, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    timeout: f64,
+    /// Retries after a timeout, connection error, 429 or 5xx (same submissionId).
+    #[arg(long, default_value_t = 3)]
+    retries: u32,
+    /// Trial id to submit under; defaults to a fresh one so audits never mix runs.
     #[arg(long)]
     trial_id: Option<String>,
+    /// Seed for payloads and arrival times.
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
     /// Give up waiting for the queue to drain after this many seconds.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 600)]
     drain_timeout: u64,
+    /// Where to write the full report as JSON.
+    #[arg(long, default_value = ".local/burst-report.json")]
+    report: PathBuf,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run(Args::parse()).await {
+    match burst(Args::parse()).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(error) => {
@@ -46,58 +66,164 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<bool, Error> {
+async fn burst(args: Args) -> Result<bool, Error> {
     let stack = Stack::load()?;
     let aws = Aws::load().await;
+    let trial_id = args
+        .trial_id
+        .unwrap_or_else(|| format!("BURST-{}", time::OffsetDateTime::now_utc().unix_timestamp()));
     let plan = Plan {
+        trial_id: trial_id.clone(),
+        timepoint: "day-7".into(),
         patients: args.patients,
         requests: args.requests,
         resend_share: args.resend_share,
         invalid_share: args.invalid_share,
+        window: Duration::from_secs_f64(args.window),
         concurrency: args.concurrency,
-        trial_id: args.trial_id.unwrap_or_else(|| {
-            format!("DEMO-{}", time::OffsetDateTime::now_utc().unix_timestamp())
-        }),
+        timeout: Duration::from_secs_f64(args.timeout),
+        retries: args.retries,
+        seed: args.seed,
     };
+    let schedule = plan.schedule();
+    let (new, resends, invalid) = plan.counts();
     eprintln!(
-        "Sending {} requests from {} patients to {} ({} in flight, trial {})",
+        "Burst: {} requests ({new} surveys, {resends} resends, {invalid} invalid) from {} patients within {:.0} s\n  to {}\n  trial {trial_id}, up to {} in flight",
         plan.requests,
         plan.patients,
+        args.window,
         stack.submissions_url(),
         plan.concurrency,
-        plan.trial_id
     );
 
     let bar = ProgressBar::new(plan.requests as u64).with_style(
-        ProgressStyle::with_template("  sending  [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+        ProgressStyle::with_template("  sending  [{bar:40}] {pos}/{len} {per_sec:>10} {msg}")
             .expect("valid template")
             .progress_chars("=> "),
     );
-    let started = Instant::now();
-    let sent = send(&http_client(), &stack, &plan, {
+    let started = tokio::time::Instant::now();
+    let outcomes = run(&http_client(), &stack, &plan, schedule, {
         let bar = bar.clone();
-        move || bar.inc(1)
+        move |outcome| {
+            bar.inc(1);
+            if !outcome.accepted() && outcome.scheduled.kind != intake_e2e::load::Kind::Invalid {
+                bar.set_message(format!("last non-202: {}", outcome.label()));
+            }
+        }
     })
     .await;
-    let send_time = started.elapsed();
-    bar.finish();
+    let load = LoadStats::new(&outcomes, started.elapsed());
+    bar.finish_with_message("done");
 
     let spinner = ProgressBar::new_spinner().with_style(
         ProgressStyle::with_template("  draining {spinner} {msg}").expect("valid template"),
     );
     spinner.enable_steady_tick(Duration::from_millis(120));
-    let drain_time = aws
+    let drain = aws
         .wait_until_drained(
             &stack.queue_url,
             Duration::from_secs(args.drain_timeout),
             |depth| spinner.set_message(format!("{depth} messages queued or in flight")),
         )
         .await?;
-    spinner.finish_with_message("queue empty");
+    spinner.finish_with_message(format!(
+        "queue empty {:.1} s after the last response",
+        drain.as_secs_f64()
+    ));
 
-    let dlq_depth = aws.queue_depth(&stack.dead_letter_queue_url).await?;
-    let store = check_store(&aws, &stack, &plan.trial_id, &sent).await?;
-    let report = Report::new(&sent, send_time, drain_time, dlq_depth, store);
-    println!("\n{}", report.render());
-    Ok(report.store.exactly_once())
+    let spinner = ProgressBar::new_spinner().with_style(
+        ProgressStyle::with_template("  auditing {spinner} {msg}").expect("valid template"),
+    );
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    spinner.set_message("reading the table and the dead-letter queue");
+    let audit = audit(&aws, &stack, &trial_id, &outcomes).await?;
+    spinner.finish_with_message("done");
+
+    println!("\n{}", render(&load, drain, &audit));
+    if let Some(parent) = args.report.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let report = json!({
+        "trialId": trial_id,
+        "target": stack.submissions_url(),
+        "plan": { "patients": plan.patients, "requests": plan.requests, "windowSeconds": args.window,
+                  "resendShare": plan.resend_share, "invalidShare": plan.invalid_share,
+                  "concurrency": plan.concurrency, "timeoutSeconds": args.timeout, "retries": plan.retries, "seed": plan.seed },
+        "load": load,
+        "drainSeconds": drain.as_secs_f64(),
+        "audit": audit,
+        "passed": audit.passed(),
+    });
+    std::fs::write(&args.report, serde_json::to_string_pretty(&report)? + "\n")?;
+    println!("Full report: {}", args.report.display());
+    Ok(audit.passed())
+}
+
+fn render(load: &LoadStats, drain: Duration, audit: &Audit) -> String {
+    let mut out = vec!["Burst report".to_owned(), "─".repeat(56)];
+    let mut row = |label: &str, value: String| out.push(format!("  {label:<34} {value}"));
+    row(
+        "sent",
+        format!(
+            "{} requests, {} attempts ({} retried)",
+            load.requests, load.attempts, load.retried_requests
+        ),
+    );
+    for (kind, count) in &load.by_kind {
+        row(&format!("  {kind}"), count.to_string());
+    }
+    row(
+        "throughput",
+        format!(
+            "{:.0} requests/s over {:.1} s",
+            load.throughput_per_second, load.seconds
+        ),
+    );
+    row(
+        "latency p50 / p90 / p99 / max",
+        format!(
+            "{:.0} / {:.0} / {:.0} / {:.0} ms",
+            load.latency_ms.p50, load.latency_ms.p90, load.latency_ms.p99, load.latency_ms.max
+        ),
+    );
+    for (status, count) in &load.by_status {
+        row(&format!("status {status}"), count.to_string());
+    }
+    row(
+        "time to drain",
+        format!("{:.1} s after the last response", drain.as_secs_f64()),
+    );
+    row(
+        "distinct submissions acknowledged",
+        audit.acknowledged.to_string(),
+    );
+    row("submission items stored", audit.stored.to_string());
+    row(
+        "duplicates absorbed",
+        load.by_status
+            .get("202")
+            .map_or(0, |accepted| accepted - audit.acknowledged.min(*accepted))
+            .to_string(),
+    );
+    row(
+        "stored without a 202 (client gave up)",
+        audit.stored_without_ack.to_string(),
+    );
+    row("stored but never sent", audit.unexpected.len().to_string());
+    let dead = audit.dead_letters.values().sum::<usize>();
+    row("dead-letter queue", dead.to_string());
+    for (why, count) in &audit.dead_letters {
+        row(&format!("  {why}"), count.to_string());
+    }
+    out.push("─".repeat(56));
+    out.push(format!(
+        "{} {}",
+        audit.verdict(),
+        if audit.passed() {
+            "— every acknowledged submission stored exactly once"
+        } else {
+            "— FAILED"
+        }
+    ));
+    out.join("\n")
 }

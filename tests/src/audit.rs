@@ -1,0 +1,266 @@
+//! The auditor: after a burst, is every acknowledged submission stored exactly once, as sent?
+//!
+//! - lost: acknowledged (202) but not in the table (read with consistent reads);
+//! - doubled: one submission id stored more than once in the trial (under two keys);
+//! - corrupted: stored content differs from what was sent;
+//! - unexpected: stored in the burst's trial but never sent;
+//! - dead letters: every DLQ message is classified, so none goes unexplained.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use intake::envelope::Envelope;
+use intake::item::{SubmissionItem, content_hash, partition_key, submission_sort_key};
+use intake::submission::Submission;
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::load::Outcome;
+use crate::{Aws, Error, Stack};
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Audit {
+    /// Distinct submission ids acknowledged with 202.
+    pub acknowledged: usize,
+    /// Submission items the trial holds (from the by-trial index).
+    pub stored: usize,
+    pub lost: Vec<Uuid>,
+    pub doubled: Vec<Uuid>,
+    pub corrupted: Vec<Uuid>,
+    pub unexpected: Vec<String>,
+    /// Sent ids that never got a 202 (the client gave up) yet were stored: allowed, at-least-once.
+    pub stored_without_ack: usize,
+    /// DLQ messages by explanation.
+    pub dead_letters: BTreeMap<String, usize>,
+}
+
+impl Audit {
+    pub fn passed(&self) -> bool {
+        self.lost.is_empty() && self.doubled.is_empty() && self.corrupted.is_empty()
+    }
+
+    pub fn verdict(&self) -> String {
+        format!(
+            "lost: {}, doubled: {}, corrupted: {}",
+            self.lost.len(),
+            self.doubled.len(),
+            self.corrupted.len()
+        )
+    }
+}
+
+/// Checks the table and the DLQ against what the burst sent. Call it after the queue has drained.
+pub async fn audit(
+    aws: &Aws,
+    stack: &Stack,
+    trial_id: &str,
+    outcomes: &[Outcome],
+) -> Result<Audit, Error> {
+    // What was sent, by id, and which ids were acknowledged. Resends share their original's id and body.
+    let mut sent: HashMap<Uuid, (&str, &serde_json::Value)> = HashMap::new();
+    let mut acknowledged: HashSet<Uuid> = HashSet::new();
+    for outcome in outcomes {
+        let survey = &outcome.scheduled.survey;
+        sent.insert(
+            survey.submission_id,
+            (survey.patient_id.as_str(), &survey.body),
+        );
+        if outcome.accepted() {
+            acknowledged.insert(survey.submission_id);
+        }
+    }
+    let mut audit = Audit {
+        acknowledged: acknowledged.len(),
+        ..Audit::default()
+    };
+
+    // Everything the trial holds, through the by-trial index: catches doubles and strays anywhere in the trial.
+    let listed = aws.trial_submission_keys(stack, trial_id).await?;
+    audit.stored = listed.len();
+    let mut seen: HashMap<Uuid, usize> = HashMap::new();
+    for (_, sk) in &listed {
+        match sk
+            .strip_prefix("SUBMISSION#")
+            .and_then(|id| Uuid::parse_str(id).ok())
+        {
+            Some(id) if sent.contains_key(&id) => *seen.entry(id).or_default() += 1,
+            _ => audit.unexpected.push(sk.clone()),
+        }
+    }
+    audit.doubled = seen
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(id, _)| *id)
+        .collect();
+    audit.stored_without_ack = seen.keys().filter(|id| !acknowledged.contains(id)).count();
+
+    // Every acknowledged submission, read consistently from the base table and compared field by field.
+    let keys: Vec<(String, String)> = acknowledged
+        .iter()
+        .map(|id| {
+            let (patient, _) = sent[id];
+            (partition_key(trial_id, patient), submission_sort_key(id))
+        })
+        .collect();
+    let items = aws.get_items(stack, &keys).await?;
+    for id in &acknowledged {
+        let (patient, body) = sent[id];
+        match items.get(&(partition_key(trial_id, patient), submission_sort_key(id))) {
+            None => audit.lost.push(*id),
+            Some(item) => {
+                let expected = Submission::from_value(body, OffsetDateTime::now_utc()).map_err(
+                    |problems| format!("an acknowledged body fails validation here: {problems:?}"),
+                )?;
+                let intact = serde_dynamo::from_item::<_, SubmissionItem>(item.clone()).is_ok_and(
+                    |stored| {
+                        stored.submission == expected
+                            && stored.content_hash == content_hash(&expected)
+                    },
+                );
+                if !intact {
+                    audit.corrupted.push(*id);
+                }
+            }
+        }
+    }
+
+    for body in aws.peek_all(&stack.dead_letter_queue_url).await? {
+        let explanation = match Envelope::decode(&body) {
+            Err(error) => format!("poison, never storable: {error}"),
+            Ok(envelope) if seen.contains_key(&envelope.submission.submission_id) => {
+                "a stored submission's redelivery (harmless)".to_owned()
+            }
+            Ok(_) => "an unstored submission: replay with redrive".to_owned(),
+        };
+        *audit.dead_letters.entry(explanation).or_default() += 1;
+    }
+    Ok(audit)
+}
+
+impl Aws {
+    /// The (pk, sk) of every submission of a trial, from the `ByTrialReceivedAt` index.
+    pub async fn trial_submission_keys(
+        &self,
+        stack: &Stack,
+        trial_id: &str,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .query()
+                .table_name(&stack.table_name)
+                .index_name("ByTrialReceivedAt")
+                .key_condition_expression("trialId = :t")
+                .expression_attribute_values(":t", AttributeValue::S(trial_id.to_owned()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in page.items() {
+                let text = |name: &str| {
+                    item.get(name)
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                keys.push((text("pk"), text("sk")));
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(keys);
+            }
+        }
+    }
+
+    /// Items by (pk, sk), read consistently, 100 keys a request, unprocessed keys retried.
+    pub async fn get_items(
+        &self,
+        stack: &Stack,
+        keys: &[(String, String)],
+    ) -> Result<HashMap<(String, String), HashMap<String, AttributeValue>>, Error> {
+        let mut found = HashMap::new();
+        for chunk in keys.chunks(100) {
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(
+                        chunk
+                            .iter()
+                            .map(|(pk, sk)| {
+                                HashMap::from([
+                                    ("pk".to_owned(), AttributeValue::S(pk.clone())),
+                                    ("sk".to_owned(), AttributeValue::S(sk.clone())),
+                                ])
+                            })
+                            .collect(),
+                    ))
+                    .consistent_read(true)
+                    .build()?,
+            );
+            while let Some(keys_and_attributes) = request.take() {
+                let output = self
+                    .dynamodb
+                    .batch_get_item()
+                    .request_items(&stack.table_name, keys_and_attributes)
+                    .send()
+                    .await?;
+                for item in output
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&stack.table_name)
+                    .unwrap_or_default()
+                {
+                    let text = |name: &str| {
+                        item.get(name)
+                            .and_then(|v| v.as_s().ok())
+                            .cloned()
+                            .unwrap_or_default()
+                    };
+                    found.insert((text("pk"), text("sk")), item);
+                }
+                request = output
+                    .unprocessed_keys
+                    .and_then(|mut rest| rest.remove(&stack.table_name))
+                    .filter(|rest| !rest.keys().is_empty());
+            }
+        }
+        Ok(found)
+    }
+
+    /// The bodies of every message in a queue, without consuming them: each is received once, then made visible
+    /// again at once.
+    pub async fn peek_all(&self, queue_url: &str) -> Result<Vec<String>, Error> {
+        let mut bodies = Vec::new();
+        let mut handles = Vec::new();
+        loop {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .visibility_timeout(30)
+                .wait_time_seconds(1)
+                .send()
+                .await?;
+            if received.messages().is_empty() {
+                break;
+            }
+            for message in received.messages() {
+                bodies.push(message.body().unwrap_or_default().to_owned());
+                handles.extend(message.receipt_handle().map(str::to_owned));
+            }
+        }
+        for handle in handles {
+            self.sqs
+                .change_message_visibility()
+                .queue_url(queue_url)
+                .receipt_handle(handle)
+                .visibility_timeout(0)
+                .send()
+                .await?;
+        }
+        Ok(bodies)
+    }
+}

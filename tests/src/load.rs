@@ -1,0 +1,394 @@
+//! The load generator: patients submitting around one fixed time, like the apps do.
+//!
+//! Arrivals peak in the middle of a window (a triangular spread: most patients open the survey near the reminder,
+//! some early, some late). Each request has a client timeout and is retried with the same body, so the same
+//! `submissionId`, on a timeout, a connection error, a 429 or a 5xx. A share of requests are deliberate resends of
+//! an earlier survey, and a share break the contract.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+use crate::{Stack, Survey};
+
+/// What to send, and how a client behaves.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub trial_id: String,
+    pub timepoint: String,
+    pub patients: usize,
+    /// Requests in all: new surveys, resends and invalid ones.
+    pub requests: usize,
+    /// Share of requests that resend an earlier survey unchanged.
+    pub resend_share: f64,
+    /// Share of requests that break the contract.
+    pub invalid_share: f64,
+    /// All arrivals fall within this window.
+    pub window: Duration,
+    /// Requests in flight at once (the clients' connection budget).
+    pub concurrency: usize,
+    /// Client timeout for one attempt.
+    pub timeout: Duration,
+    /// Further attempts after a timeout, connection error, 429 or 5xx.
+    pub retries: u32,
+    /// Seeds payloads and arrival times, so a run can be repeated.
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Kind {
+    New,
+    Resend,
+    Invalid,
+}
+
+/// One request of the burst and when it is due, from the start of the window.
+#[derive(Debug, Clone)]
+pub struct Scheduled {
+    pub at: Duration,
+    pub kind: Kind,
+    pub survey: Survey,
+}
+
+impl Plan {
+    /// New surveys, resends and invalid requests. A resend needs an original, so one survey at least is new.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let share = |s: f64| ((self.requests as f64) * s).round() as usize;
+        let invalid = share(self.invalid_share).min(self.requests);
+        let resends = share(self.resend_share).min((self.requests - invalid).saturating_sub(1));
+        (self.requests - invalid - resends, resends, invalid)
+    }
+
+    /// Every request with its arrival time, in arrival order.
+    pub fn schedule(&self) -> Vec<Scheduled> {
+        let mut rng = fastrand::Rng::with_seed(self.seed);
+        let window = self.window.as_secs_f64();
+        // Triangular: the mean of two uniforms peaks mid-window.
+        let arrival = |rng: &mut fastrand::Rng| {
+            Duration::from_secs_f64(window * (rng.f64() + rng.f64()) / 2.0)
+        };
+        let (new, resends, invalid) = self.counts();
+        let patients = self.patients.max(1);
+        let mut schedule: Vec<Scheduled> = (0..new)
+            .map(|i| Scheduled {
+                at: arrival(&mut rng),
+                kind: Kind::New,
+                survey: Survey::generate(
+                    &self.trial_id,
+                    &patient(i % patients),
+                    &self.timepoint,
+                    &mut rng,
+                ),
+            })
+            .collect();
+        for _ in 0..resends {
+            let original = &schedule[rng.usize(..new)];
+            // The app sends the same survey again a little later (a double tap, a restart, a lost response).
+            let at = (original.at + Duration::from_secs_f64(rng.f64() * 5.0)).min(self.window);
+            let survey = original.survey.clone();
+            schedule.push(Scheduled {
+                at,
+                kind: Kind::Resend,
+                survey,
+            });
+        }
+        for i in 0..invalid {
+            let mut survey = Survey::generate(
+                &self.trial_id,
+                &patient(rng.usize(..patients)),
+                &self.timepoint,
+                &mut rng,
+            );
+            break_contract(&mut survey.body, i);
+            schedule.push(Scheduled {
+                at: arrival(&mut rng),
+                kind: Kind::Invalid,
+                survey,
+            });
+        }
+        schedule.sort_by_key(|s| s.at);
+        schedule
+    }
+}
+
+pub fn patient(n: usize) -> String {
+    format!("P-{n:06}")
+}
+
+/// A few kinds of contract breach, in rotation.
+fn break_contract(body: &mut Value, i: usize) {
+    match i % 4 {
+        0 => body["answers"]["pain"] = Value::Null,
+        1 => body["submissionId"] = json!("not-a-uuid"),
+        2 => body["completedAt"] = json!("tomorrow"),
+        _ => body["deviceModel"] = json!("unknown field"),
+    }
+}
+
+/// What became of one scheduled request, after its retries.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub scheduled: Scheduled,
+    /// The last attempt's status, or `None` when no attempt got a response.
+    pub status: Option<u16>,
+    /// The API's `error` code, or the client error.
+    pub error: Option<String>,
+    pub attempts: u32,
+    /// Latency of each attempt that got a response.
+    pub latencies: Vec<Duration>,
+}
+
+impl Outcome {
+    pub fn accepted(&self) -> bool {
+        self.status == Some(202)
+    }
+
+    /// How the request ended, for the status breakdown: `202`, `400 invalid_submission`, `timeout`, …
+    pub fn label(&self) -> String {
+        match (self.status, &self.error) {
+            (Some(202), _) => "202".to_owned(),
+            (Some(status), Some(code)) if status < 500 => format!("{status} {code}"),
+            (Some(status), _) => status.to_string(),
+            (None, Some(error)) => error.clone(),
+            (None, None) => "no response".to_owned(),
+        }
+    }
+}
+
+fn retryable(status: u16) -> bool {
+    status == 429 || status >= 500
+}
+
+/// Sends one request, retrying with the same body as a well-behaved app does.
+async fn send_one(http: &reqwest::Client, url: &str, plan: &Plan, scheduled: Scheduled) -> Outcome {
+    let body = scheduled.survey.body.to_string();
+    let mut outcome = Outcome {
+        scheduled,
+        status: None,
+        error: None,
+        attempts: 0,
+        latencies: Vec::new(),
+    };
+    loop {
+        outcome.attempts += 1;
+        let started = Instant::now();
+        let result = http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .timeout(plan.timeout)
+            .body(body.clone())
+            .send()
+            .await;
+        let done = match result {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let reply: Value = response.json().await.unwrap_or(Value::Null);
+                outcome.latencies.push(started.elapsed());
+                outcome.status = Some(status);
+                outcome.error = reply
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                !retryable(status)
+            }
+            Err(error) => {
+                outcome.status = None;
+                outcome.error = Some(
+                    if error.is_timeout() {
+                        "timeout"
+                    } else {
+                        "connection error"
+                    }
+                    .to_owned(),
+                );
+                false
+            }
+        };
+        if done || outcome.attempts > plan.retries {
+            return outcome;
+        }
+        // Exponential backoff with full jitter: retries of a burst must not arrive as a second burst.
+        let ceiling = 250u64 << (outcome.attempts - 1).min(5);
+        tokio::time::sleep(Duration::from_millis(fastrand::u64(0..=ceiling))).await;
+    }
+}
+
+/// Runs the schedule against the stack, calling `progress` as each request ends.
+pub async fn run(
+    http: &reqwest::Client,
+    stack: &Stack,
+    plan: &Plan,
+    schedule: Vec<Scheduled>,
+    progress: impl Fn(&Outcome) + Send + Sync + 'static,
+) -> Vec<Outcome> {
+    let url = Arc::new(stack.submissions_url());
+    let permits = Arc::new(Semaphore::new(plan.concurrency.max(1)));
+    let progress = Arc::new(progress);
+    let start = Instant::now();
+    let tasks: Vec<_> = schedule
+        .into_iter()
+        .map(|scheduled| {
+            let (http, url, plan) = (http.clone(), url.clone(), plan.clone());
+            let (permits, progress) = (permits.clone(), progress.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep_until(start + scheduled.at).await;
+                let _permit = permits.acquire_owned().await.expect("never closed");
+                let outcome = send_one(&http, &url, &plan, scheduled).await;
+                progress(&outcome);
+                outcome
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        outcomes.push(task.await.expect("a send task does not panic"));
+    }
+    outcomes
+}
+
+/// Latency and status figures of a run.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadStats {
+    pub requests: usize,
+    pub attempts: u64,
+    pub retried_requests: usize,
+    pub by_kind: BTreeMap<String, usize>,
+    pub by_status: BTreeMap<String, usize>,
+    pub seconds: f64,
+    pub throughput_per_second: f64,
+    pub latency_ms: LatencyFigures,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LatencyFigures {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl LoadStats {
+    pub fn new(outcomes: &[Outcome], elapsed: Duration) -> Self {
+        // Microseconds, from 1 µs to an hour, 3 significant digits.
+        let mut histogram =
+            Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
+        let mut by_status = BTreeMap::new();
+        let mut by_kind = BTreeMap::new();
+        for outcome in outcomes {
+            for latency in &outcome.latencies {
+                histogram.saturating_record(latency.as_micros() as u64);
+            }
+            *by_status.entry(outcome.label()).or_default() += 1;
+            *by_kind
+                .entry(format!("{:?}", outcome.scheduled.kind).to_lowercase())
+                .or_default() += 1;
+        }
+        let ms = |micros: u64| micros as f64 / 1000.0;
+        LoadStats {
+            requests: outcomes.len(),
+            attempts: outcomes.iter().map(|o| u64::from(o.attempts)).sum(),
+            retried_requests: outcomes.iter().filter(|o| o.attempts > 1).count(),
+            by_kind,
+            by_status,
+            seconds: elapsed.as_secs_f64(),
+            throughput_per_second: outcomes.len() as f64 / elapsed.as_secs_f64().max(f64::EPSILON),
+            latency_ms: LatencyFigures {
+                p50: ms(histogram.value_at_quantile(0.5)),
+                p90: ms(histogram.value_at_quantile(0.9)),
+                p99: ms(histogram.value_at_quantile(0.99)),
+                max: ms(histogram.max()),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use intake::submission::Submission;
+    use std::collections::HashMap;
+    use time::OffsetDateTime;
+
+    fn plan(requests: usize) -> Plan {
+        Plan {
+            trial_id: "T-1".into(),
+            timepoint: "day-7".into(),
+            patients: 100,
+            requests,
+            resend_share: 0.05,
+            invalid_share: 0.01,
+            window: Duration::from_secs(30),
+            concurrency: 8,
+            timeout: Duration::from_secs(5),
+            retries: 2,
+            seed: 7,
+        }
+    }
+
+    #[test]
+    fn the_schedule_has_the_asked_mix_in_arrival_order_within_the_window() {
+        let schedule = plan(10_000).schedule();
+        assert_eq!(schedule.len(), 10_000);
+        let count = |kind| schedule.iter().filter(|s| s.kind == kind).count();
+        assert_eq!(
+            (count(Kind::New), count(Kind::Resend), count(Kind::Invalid)),
+            (9_400, 500, 100)
+        );
+        assert!(schedule.windows(2).all(|w| w[0].at <= w[1].at));
+        assert!(schedule.iter().all(|s| s.at <= Duration::from_secs(30)));
+        // The spike: the middle third of the window holds more arrivals than either outer third.
+        let third = |n: u64| schedule.iter().filter(|s| s.at.as_secs() / 10 == n).count();
+        assert!(third(1) > third(0) && third(1) > third(2));
+    }
+
+    #[test]
+    fn every_patient_submits_and_resends_repeat_an_original_exactly() {
+        let schedule = plan(1_000).schedule();
+        let originals: HashMap<_, _> = schedule
+            .iter()
+            .filter(|s| s.kind == Kind::New)
+            .map(|s| (s.survey.submission_id, &s.survey.body))
+            .collect();
+        assert_eq!(originals.len(), 940, "new surveys have distinct ids");
+        for resend in schedule.iter().filter(|s| s.kind == Kind::Resend) {
+            assert_eq!(originals[&resend.survey.submission_id], &resend.survey.body);
+        }
+        let patients: std::collections::HashSet<_> =
+            schedule.iter().map(|s| &s.survey.patient_id).collect();
+        assert_eq!(patients.len(), 100);
+    }
+
+    #[test]
+    fn new_surveys_are_valid_and_invalid_ones_are_not() {
+        for scheduled in plan(500).schedule() {
+            let valid =
+                Submission::from_value(&scheduled.survey.body, OffsetDateTime::now_utc()).is_ok();
+            assert_eq!(
+                valid,
+                scheduled.kind != Kind::Invalid,
+                "{}",
+                scheduled.survey.body
+            );
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_arrivals() {
+        let times = |p: &Plan| p.schedule().iter().map(|s| s.at).collect::<Vec<_>>();
+        assert_eq!(times(&plan(300)), times(&plan(300)));
+    }
+
+    #[test]
+    fn only_throttling_and_server_errors_are_retried() {
+        assert!(retryable(429) && retryable(500) && retryable(503));
+        assert!(!retryable(202) && !retryable(400) && !retryable(413) && !retryable(415));
+    }
+}
