@@ -20,7 +20,7 @@ export PATH := $(CURDIR)/$(TOOLS_VENV)/bin:$(PATH)
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),--arm64,--x86-64)
 E2E_ENV = AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
 
-.PHONY: help setup build check lint unit template-check local-up local-down e2e test demo clean
+.PHONY: help setup build check lint unit template-check local-up local-down e2e test demo bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -74,6 +74,12 @@ DEMO_ARGS ?= --concurrency 16
 demo: local-up ## A burst of 10,000 submissions from 2,000 patients on the local stack, then an audit
 	$(E2E_ENV) cargo run --quiet --package intake-e2e --bin burst -- $(DEMO_ARGS)
 	@echo "The local stack is still running (outputs in $(LOCAL)/stack-outputs.json). Stop it with: make local-down"
+
+bench: local-up ## Benchmarks: a table of figures, also written to bench-results.json (never part of `make test`)
+	cargo lambda build --release $(HOST_ARCH) --package hello-lambda
+	cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda-arm64 --package submit --package process
+	cargo bench --package intake --bench intake
+	$(E2E_ENV) cargo run --quiet --package intake-e2e --bin bench -- $(BENCH_ARGS)
 
 clean: local-down ## Stop the local AWS and remove build output and venvs
 	cargo clean

@@ -139,6 +139,14 @@ pub async fn audit(
     Ok(audit)
 }
 
+/// A string attribute, or empty.
+fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
 impl Aws {
     /// The (pk, sk) of every submission of a trial, from the `ByTrialReceivedAt` index.
     pub async fn trial_submission_keys(
@@ -146,33 +154,22 @@ impl Aws {
         stack: &Stack,
         trial_id: &str,
     ) -> Result<Vec<(String, String)>, Error> {
-        let mut keys = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .dynamodb
-                .query()
-                .table_name(&stack.table_name)
-                .index_name("ByTrialReceivedAt")
-                .key_condition_expression("trialId = :t")
-                .expression_attribute_values(":t", AttributeValue::S(trial_id.to_owned()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in page.items() {
-                let text = |name: &str| {
-                    item.get(name)
-                        .and_then(|v| v.as_s().ok())
-                        .cloned()
-                        .unwrap_or_default()
-                };
-                keys.push((text("pk"), text("sk")));
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(keys);
-            }
-        }
+        let items = self
+            .dynamodb
+            .query()
+            .table_name(&stack.table_name)
+            .index_name("ByTrialReceivedAt")
+            .key_condition_expression("trialId = :t")
+            .expression_attribute_values(":t", AttributeValue::S(trial_id.to_owned()))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await?;
+        Ok(items
+            .iter()
+            .map(|item| (text(item, "pk"), text(item, "sk")))
+            .collect())
     }
 
     /// Items by (pk, sk), read consistently, 100 keys a request, unprocessed keys retried.
@@ -212,13 +209,7 @@ impl Aws {
                     .remove(&stack.table_name)
                     .unwrap_or_default()
                 {
-                    let text = |name: &str| {
-                        item.get(name)
-                            .and_then(|v| v.as_s().ok())
-                            .cloned()
-                            .unwrap_or_default()
-                    };
-                    found.insert((text("pk"), text("sk")), item);
+                    found.insert((text(&item, "pk"), text(&item, "sk")), item);
                 }
                 request = output
                     .unprocessed_keys

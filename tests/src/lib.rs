@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 pub mod audit;
 pub mod load;
+pub mod stubs;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -76,34 +77,31 @@ impl Aws {
         trial_id: &str,
         patient_id: &str,
     ) -> Result<HashMap<String, HashMap<String, AttributeValue>>, Error> {
-        let mut items = HashMap::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .dynamodb
-                .query()
-                .table_name(&stack.table_name)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(
-                    ":pk",
-                    AttributeValue::S(partition_key(trial_id, patient_id)),
-                )
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in page.items.unwrap_or_default() {
-                let sk = item["sk"]
-                    .as_s()
-                    .map_err(|_| "item without a string sk")?
-                    .clone();
-                items.insert(sk, item);
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
+        let items = self
+            .dynamodb
+            .query()
+            .table_name(&stack.table_name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(partition_key(trial_id, patient_id)),
+            )
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await?;
+        items
+            .into_iter()
+            .map(|item| {
+                let sk = item
+                    .get("sk")
+                    .and_then(|v| v.as_s().ok())
+                    .ok_or("item without a string sk")?;
+                Ok((sk.clone(), item))
+            })
+            .collect()
     }
 
     /// Visible plus in-flight messages (approximate, as SQS reports them).
