@@ -288,7 +288,7 @@ async fn put_item_ceiling(
     concurrency: usize,
 ) -> Result<f64, Error> {
     let bar = progress(writes, "raw PutItem");
-    let mut rng = fastrand::Rng::with_seed(2);
+    let mut rng = fastrand::Rng::new(); // fresh ids every run: these are conditional writes
     let items: Vec<_> = (0..writes)
         .map(|i| {
             let item =
@@ -333,7 +333,7 @@ async fn put_item_ceiling(
 /// process function empties what is left: messages per second from the end of the fill to an empty queue.
 async fn backlog_drain_rate(aws: &Aws, stack: &Stack, count: usize) -> Result<f64, Error> {
     let bar = progress(count, "filling queue");
-    let mut rng = fastrand::Rng::with_seed(3);
+    let mut rng = fastrand::Rng::new(); // fresh ids, so every message is a real store, not a duplicate
     let bodies: Vec<String> = (0..count).map(|i| envelope(&mut rng, i).encode()).collect();
     let permits = Arc::new(Semaphore::new(16));
     let tasks: Vec<_> = bodies
