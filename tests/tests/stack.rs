@@ -110,16 +110,10 @@ async fn a_valid_submission_is_accepted_and_stored_with_every_field() {
 
     // Monitoring lists the trial's submissions by arrival.
     let listed = aws
-        .dynamodb
-        .query()
-        .table_name(&stack.table_name)
-        .index_name("ByTrialReceivedAt")
-        .key_condition_expression("trialId = :t")
-        .expression_attribute_values(":t", AttributeValue::S(survey.trial_id.clone()))
-        .send()
+        .trial_submission_keys(&stack, &survey.trial_id)
         .await
         .unwrap();
-    assert_eq!(listed.count, 1);
+    assert_eq!(listed, [(item.pk.clone(), item.sk.clone())]);
 }
 
 #[tokio::test]

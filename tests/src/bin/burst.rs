@@ -206,7 +206,7 @@ fn render(load: &LoadStats, drain: Duration, audit: &Audit) -> String {
             .to_string(),
     );
     row(
-        "stored without a 202 (client gave up)",
+        "stored, never acknowledged",
         audit.stored_without_ack.to_string(),
     );
     row("stored but never sent", audit.unexpected.len().to_string());
