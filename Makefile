@@ -36,7 +36,7 @@ $(TOOLS_VENV)/.installed: infra/requirements-tools.txt
 	touch $@
 
 setup: $(AWS_VENV)/.installed $(TOOLS_VENV)/.installed ## Install MiniStack, cargo-lambda and SAM CLI into .local/
-	@rustup component add clippy rustfmt >/dev/null 2>&1 || true
+	@{ cargo clippy --version && cargo fmt --version; } >/dev/null 2>&1 || rustup component add clippy rustfmt
 
 build: setup ## Release-build both functions for this machine with cargo-lambda (target/lambda/*/bootstrap)
 	cargo lambda build --release $(HOST_ARCH) --package submit --package process
