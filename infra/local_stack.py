@@ -30,6 +30,9 @@ LOG_FILE = STATE / "ministack.log"
 OUTPUTS_FILE = STATE / "stack-outputs.json"
 LAMBDA_BUILD = ROOT / "target" / "lambda"
 
+# An endpoint the caller set means "deploy to my emulator"; read before aws_env() fills in the default.
+CALLER_ENDPOINT = os.environ.get("AWS_ENDPOINT_URL")
+
 STACK_NAME = os.environ.get("STACK_NAME", "epro-intake-local")
 ARTIFACT_BUCKET = "epro-intake-local-artifacts"
 FUNCTIONS = {"SubmitFunction": "submit", "ProcessFunction": "process"}
@@ -90,8 +93,8 @@ def start_emulator():
     if reachable():
         log(f"using the local AWS already answering at {endpoint()}")
         return
-    if "AWS_ENDPOINT_URL" in os.environ and not os.environ.get("LOCAL_AWS_PORT"):
-        sys.exit(f"AWS_ENDPOINT_URL={endpoint()} does not answer; start your emulator first")
+    if CALLER_ENDPOINT:
+        sys.exit(f"AWS_ENDPOINT_URL={CALLER_ENDPOINT} does not answer; start your emulator first")
     ministack = Path(sys.executable).parent / "ministack"
     port = endpoint().rsplit(":", 1)[-1].strip("/")
     STATE.mkdir(exist_ok=True)
