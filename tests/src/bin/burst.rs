@@ -202,7 +202,7 @@ fn render(load: &LoadStats, drain: Duration, audit: &Audit) -> String {
         "duplicates absorbed",
         load.by_status
             .get("202")
-            .map_or(0, |accepted| accepted - audit.acknowledged.min(*accepted))
+            .map_or(0, |accepted| accepted.saturating_sub(audit.acknowledged))
             .to_string(),
     );
     row(
