@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The local AWS: start MiniStack, deploy template.yaml to it through CloudFormation, write the stack outputs.
 
-    local_stack.py up      start the emulator if needed, package the built functions, create or update the stack
-    local_stack.py down    stop the emulator this script started
+    local_stack.py up      start the emulator and the local OIDC issuer if needed, package the built functions,
+                           create or update the stack
+    local_stack.py down    stop what this script started
     local_stack.py status  print the stack outputs
 
 Everything goes through the standard AWS_ENDPOINT_URL. Point it at a LocalStack (or any emulator you run yourself)
@@ -27,6 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".local"
 PID_FILE = STATE / "ministack.pid"
 LOG_FILE = STATE / "ministack.log"
+ISSUER_PID_FILE = STATE / "oidc-issuer.pid"
+ISSUER_LOG_FILE = STATE / "oidc-issuer.log"
+ISSUER_KEY_FILE = STATE / "oidc-key.pem"
+ISSUER_PORT = os.environ.get("LOCAL_ISSUER_PORT", "4567")
+ISSUER = f"http://127.0.0.1:{ISSUER_PORT}"
+AUDIENCE = "epro-intake-local"
 OUTPUTS_FILE = STATE / "stack-outputs.json"
 LAMBDA_BUILD = ROOT / "target" / "lambda"
 
@@ -38,7 +45,7 @@ ARTIFACT_BUCKET = "epro-intake-local-artifacts"
 FUNCTIONS = {"SubmitFunction": "submit", "ProcessFunction": "process"}
 
 # Local differences, all through template parameters: host architecture, a short process timeout (so poison reaches
-# the DLQ in minutes), an event source sized to the emulator's concurrency, no identity provider yet, and batches of
+# the DLQ in minutes), an event source sized to the emulator's concurrency, the local OIDC issuer, and batches of
 # 10 with no batching delay (the emulator hands out at most 10 messages an invocation).
 LOCAL_PARAMETERS = {
     "Architecture": "x86_64" if os.uname().machine == "x86_64" else "arm64",
@@ -46,7 +53,8 @@ LOCAL_PARAMETERS = {
     "ProcessMaximumConcurrency": "5",
     "BatchSize": "10",
     "MaximumBatchingWindowInSeconds": "0",
-    "AuthMode": "none",
+    "JwtIssuer": ISSUER,
+    "JwtAudience": AUDIENCE,
     "LogRetentionDays": "1",
 }
 
@@ -80,13 +88,60 @@ def client(service):
 
 
 def reachable():
+    """Something answers: MiniStack, or another emulator such as LocalStack (which answers 404 there)."""
+    return answers(f"{endpoint()}/_ministack/health")
+
+
+def answers(url):
     try:
-        with urllib.request.urlopen(f"{endpoint()}/_ministack/health", timeout=2):
+        with urllib.request.urlopen(url, timeout=2):
             return True
     except urllib.error.HTTPError:
-        return True  # something answers: another emulator such as LocalStack
+        return True
     except OSError:
         return False
+
+
+def spawn(name, argv, env, pid_file, log_file, ready_url):
+    """Starts a helper in its own process group and waits until it answers on ready_url."""
+    STATE.mkdir(exist_ok=True)
+    with open(log_file, "ab") as log_output:
+        process = subprocess.Popen(argv, env=env, stdout=log_output, stderr=subprocess.STDOUT, start_new_session=True)
+    pid_file.write_text(str(process.pid))
+    for _ in range(100):
+        if answers(ready_url):
+            log(f"{name} started (pid {process.pid}, log {log_file.relative_to(ROOT)})")
+            return
+        if process.poll() is not None:
+            sys.exit(f"{name} exited with {process.returncode}; see {log_file}")
+        time.sleep(0.2)
+    sys.exit(f"{name} did not answer on {ready_url} within 20 s; see {log_file}")
+
+
+def stop(name, pid_file):
+    if not pid_file.exists():
+        return
+    pid = int(pid_file.read_text())
+    try:
+        os.killpg(pid, signal.SIGTERM)  # a process group: MiniStack's function workers are its children
+        for _ in range(50):
+            os.kill(pid, 0)
+            time.sleep(0.1)
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    pid_file.unlink(missing_ok=True)
+    log(f"{name} (pid {pid}) stopped")
+
+
+def start_issuer():
+    discovery = f"{ISSUER}/.well-known/openid-configuration"
+    if answers(discovery):
+        log(f"using the OIDC issuer already answering at {ISSUER}")
+        return
+    argv = [sys.executable, str(ROOT / "infra" / "oidc_issuer.py"), "--port", ISSUER_PORT, "--audience", AUDIENCE,
+            "--key-file", str(ISSUER_KEY_FILE)]
+    spawn("OIDC issuer", argv, dict(os.environ), ISSUER_PID_FILE, ISSUER_LOG_FILE, discovery)
 
 
 def start_emulator():
@@ -114,36 +169,13 @@ def start_emulator():
         # The functions inherit this, so the SDK inside them talks to the emulator, not to AWS.
         "AWS_ENDPOINT_URL": endpoint(),
     }
-    with open(LOG_FILE, "ab") as log_file:
-        process = subprocess.Popen(
-            [str(ministack)], env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    PID_FILE.write_text(str(process.pid))
-    for _ in range(100):
-        if reachable():
-            log(f"MiniStack started on {endpoint()} (pid {process.pid}, log {LOG_FILE.relative_to(ROOT)})")
-            return
-        if process.poll() is not None:
-            sys.exit(f"MiniStack exited with {process.returncode}; see {LOG_FILE}")
-        time.sleep(0.2)
-    sys.exit(f"MiniStack did not answer on {endpoint()} within 20 s; see {LOG_FILE}")
+    spawn("MiniStack", [str(ministack)], env, PID_FILE, LOG_FILE, f"{endpoint()}/_ministack/health")
 
 
-def stop_emulator():
-    if not PID_FILE.exists():
-        log("no MiniStack started by this script is running")
-        return
-    pid = int(PID_FILE.read_text())
-    try:
-        os.killpg(pid, signal.SIGTERM)  # the function workers are its children
-        for _ in range(50):
-            os.kill(pid, 0)
-            time.sleep(0.1)
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    PID_FILE.unlink(missing_ok=True)
-    log(f"MiniStack (pid {pid}) stopped")
+def stop_all():
+    stop("MiniStack", PID_FILE)
+    stop("OIDC issuer", ISSUER_PID_FILE)
+    ISSUER_KEY_FILE.unlink(missing_ok=True)  # the next stack gets a fresh key
 
 
 def package(s3):
@@ -205,6 +237,7 @@ def wait_for(cfn, final_states):
 
 def deploy():
     aws_env()
+    start_issuer()
     start_emulator()
     cfn = client("cloudformation")
     body = template_body(package(client("s3")))
@@ -240,6 +273,7 @@ def write_outputs(stack):
     # The deployed URL names an AWS host; from this machine the emulator serves the same API under its own path.
     outputs["ApiUrl"] = f"{endpoint()}/_aws/execute-api/{outputs['ApiId']}/$default"
     outputs["Endpoint"] = endpoint()
+    outputs["TokenEndpoint"] = f"{ISSUER}/token"
     STATE.mkdir(exist_ok=True)
     OUTPUTS_FILE.write_text(json.dumps(outputs, indent=2) + "\n")
     log(f"stack {STACK_NAME} is {stack['StackStatus']}; outputs in {OUTPUTS_FILE.relative_to(ROOT)}")
@@ -253,7 +287,7 @@ def main():
     if command == "up":
         deploy()
     elif command == "down":
-        stop_emulator()
+        stop_all()
     else:
         print(OUTPUTS_FILE.read_text() if OUTPUTS_FILE.exists() else "no local stack deployed")
 

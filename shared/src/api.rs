@@ -15,41 +15,30 @@ use crate::submission::{MAX_BODY_BYTES, Rejection, Submission};
 /// Seconds a client should wait before retrying when the queue is unavailable.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 
-/// How callers are identified.
+/// Which JWT claim names the patient. API Gateway's JWT authorizer has verified the token (signature, issuer,
+/// audience, expiry) before the function runs; this only reads who the verified caller is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthMode {
-    /// The patient id comes from this claim of the API Gateway JWT authorizer; no claim, no submission.
-    Jwt { patient_claim: String },
-    /// No identity check at all. Only for a local stack without an identity provider.
-    Disabled,
-}
+pub struct PatientClaim(String);
 
-impl AuthMode {
-    pub const DEFAULT_PATIENT_CLAIM: &str = "patient_id";
+impl PatientClaim {
+    pub const DEFAULT: &str = "patient_id";
 
-    /// Reads `AUTH_MODE` (`jwt`, the default, or `none`) and `PATIENT_CLAIM`. Anything else is an error, so a typo
-    /// can never switch the check off.
-    pub fn from_env_values(mode: Option<&str>, claim: Option<&str>) -> Result<Self, String> {
-        let patient_claim = claim
-            .filter(|c| !c.is_empty())
-            .unwrap_or(Self::DEFAULT_PATIENT_CLAIM)
-            .to_owned();
-        match mode.unwrap_or("jwt") {
-            "jwt" => Ok(AuthMode::Jwt { patient_claim }),
-            "none" => Ok(AuthMode::Disabled),
-            other => Err(format!("AUTH_MODE must be 'jwt' or 'none', not {other:?}")),
-        }
+    /// From `PATIENT_CLAIM`; unset or empty means [`Self::DEFAULT`].
+    pub fn from_env_value(claim: Option<&str>) -> Self {
+        PatientClaim(
+            claim
+                .filter(|c| !c.is_empty())
+                .unwrap_or(Self::DEFAULT)
+                .to_owned(),
+        )
     }
 
-    /// The caller, as told by the authorizer's claims (absent when no authorizer ran).
+    /// The caller, as told by the authorizer's claims (absent when no authorizer ran: fail closed).
     pub fn caller(&self, claims: Option<&HashMap<String, String>>) -> Caller {
-        match self {
-            AuthMode::Disabled => Caller::Unchecked,
-            AuthMode::Jwt { patient_claim } => claims
-                .and_then(|claims| claims.get(patient_claim))
-                .filter(|id| !id.is_empty())
-                .map_or(Caller::Anonymous, |id| Caller::Patient(id.clone())),
-        }
+        claims
+            .and_then(|claims| claims.get(&self.0))
+            .filter(|id| !id.is_empty())
+            .map_or(Caller::Anonymous, |id| Caller::Patient(id.clone()))
     }
 }
 
@@ -59,8 +48,6 @@ pub enum Caller {
     Patient(String),
     /// No identity: refused with 401.
     Anonymous,
-    /// Identity checks are disabled (`AUTH_MODE=none`).
-    Unchecked,
 }
 
 /// The parts of an HTTP request the API looks at.
@@ -104,14 +91,14 @@ impl<Q: Queue> SubmitService<Q> {
 
     pub async fn submit(&self, request: SubmitRequest<'_>) -> Reply {
         let request_id = request.request_id.as_str();
-        if request.caller == Caller::Anonymous {
+        let Caller::Patient(patient) = &request.caller else {
             warn!(
                 request_id,
                 outcome = "unauthenticated",
                 "no patient identity in the request"
             );
             return Reply::error(401, "unauthenticated", "a patient identity is required");
-        }
+        };
         if !is_json(request.content_type) {
             warn!(request_id, outcome = "unsupported_media_type");
             return Reply::error(
@@ -160,9 +147,7 @@ impl<Q: Queue> SubmitService<Q> {
             }
         };
         let submission_id = submission.submission_id.to_string();
-        if let Caller::Patient(patient) = &request.caller
-            && *patient != submission.patient_id
-        {
+        if *patient != submission.patient_id {
             warn!(
                 request_id,
                 submission_id,
@@ -310,13 +295,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn unchecked_mode_accepts_any_patient() {
-        let queue = MemoryQueue::default();
-        let reply = submit_as(&queue, Caller::Unchecked, Some("application/json"), &body()).await;
-        assert_eq!(reply.status, 202);
-    }
-
-    #[tokio::test]
     async fn refuses_other_content_types_with_415() {
         for content_type in [
             None,
@@ -391,36 +369,24 @@ mod tests {
     }
 
     #[test]
-    fn auth_mode_fails_closed() {
+    fn the_patient_claim_defaults_to_patient_id() {
         assert_eq!(
-            AuthMode::from_env_values(None, None),
-            Ok(AuthMode::Jwt {
-                patient_claim: "patient_id".into()
-            })
+            PatientClaim::from_env_value(None),
+            PatientClaim("patient_id".into())
         );
         assert_eq!(
-            AuthMode::from_env_values(Some("jwt"), Some("sub")),
-            Ok(AuthMode::Jwt {
-                patient_claim: "sub".into()
-            })
+            PatientClaim::from_env_value(Some("")),
+            PatientClaim("patient_id".into())
         );
         assert_eq!(
-            AuthMode::from_env_values(Some("none"), None),
-            Ok(AuthMode::Disabled)
+            PatientClaim::from_env_value(Some("sub")),
+            PatientClaim("sub".into())
         );
-        for typo in ["None", "off", "", "false"] {
-            assert!(
-                AuthMode::from_env_values(Some(typo), None).is_err(),
-                "{typo}"
-            );
-        }
     }
 
     #[test]
     fn the_caller_comes_from_the_configured_claim() {
-        let jwt = AuthMode::Jwt {
-            patient_claim: "patient_id".into(),
-        };
+        let jwt = PatientClaim::from_env_value(None);
         let claims = HashMap::from([
             ("patient_id".to_string(), "P-1".to_string()),
             ("sub".to_string(), "u".to_string()),
@@ -430,6 +396,7 @@ mod tests {
         assert_eq!(jwt.caller(Some(&HashMap::new())), Caller::Anonymous);
         let empty = HashMap::from([("patient_id".to_string(), String::new())]);
         assert_eq!(jwt.caller(Some(&empty)), Caller::Anonymous);
-        assert_eq!(AuthMode::Disabled.caller(None), Caller::Unchecked);
+        let sub = PatientClaim::from_env_value(Some("sub"));
+        assert_eq!(sub.caller(Some(&claims)), Caller::Patient("u".into()));
     }
 }

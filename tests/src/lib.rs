@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use intake::item::partition_key;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -27,6 +27,9 @@ pub struct Stack {
     pub queue_url: String,
     pub dead_letter_queue_url: String,
     pub table_name: String,
+    /// Where tokens for simulated patients come from: the local OIDC issuer's `/token` (written by `make local-up`).
+    /// A stack on AWS trusts the trial's identity provider instead, which has no such endpoint.
+    pub token_endpoint: Option<String>,
 }
 
 impl Stack {
@@ -250,20 +253,65 @@ pub struct ApiReply {
     pub latency: Duration,
 }
 
-/// Posts a body to the submissions endpoint with the given content type.
+/// What to ask the local issuer for. The defaults make a valid token; tests change one thing to make it invalid.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenRequest {
+    pub patient_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// Seconds until expiry; negative for a token that has already expired.
+    pub expires_in: i64,
+}
+
+impl TokenRequest {
+    pub fn valid_for(patient_id: &str) -> Self {
+        TokenRequest {
+            patient_id: patient_id.to_owned(),
+            audience: None,
+            expires_in: 3600,
+        }
+    }
+}
+
+/// A bearer token from the stack's token endpoint.
+pub async fn mint_token(
+    http: &reqwest::Client,
+    stack: &Stack,
+    request: &TokenRequest,
+) -> Result<String, Error> {
+    let endpoint = stack.token_endpoint.as_deref().ok_or(
+        "the stack outputs name no TokenEndpoint: deploy with `make local-up`, or give tokens from your provider",
+    )?;
+    let reply: Value = http
+        .post(endpoint)
+        .json(request)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(reply["access_token"]
+        .as_str()
+        .ok_or("the token endpoint answered without access_token")?
+        .to_owned())
+}
+
+/// Posts a body to the submissions endpoint with the given content type and, when given, bearer token.
 pub async fn post(
     http: &reqwest::Client,
     stack: &Stack,
+    token: Option<&str>,
     content_type: &str,
     body: impl Into<reqwest::Body>,
 ) -> Result<ApiReply, Error> {
     let started = Instant::now();
-    let response = http
+    let mut request = http
         .post(stack.submissions_url())
-        .header(reqwest::header::CONTENT_TYPE, content_type)
-        .body(body)
-        .send()
-        .await?;
+        .header(reqwest::header::CONTENT_TYPE, content_type);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.body(body).send().await?;
     let status = response.status().as_u16();
     let retry_after = response
         .headers()
@@ -282,13 +330,22 @@ pub async fn post(
     })
 }
 
-/// Posts a JSON submission.
+/// Posts a JSON submission as the patient it names, with a fresh valid token for them.
 pub async fn submit(
     http: &reqwest::Client,
     stack: &Stack,
     body: &Value,
 ) -> Result<ApiReply, Error> {
-    post(http, stack, "application/json", body.to_string()).await
+    let patient_id = body["patientId"].as_str().unwrap_or("P-000000");
+    let token = mint_token(http, stack, &TokenRequest::valid_for(patient_id)).await?;
+    post(
+        http,
+        stack,
+        Some(&token),
+        "application/json",
+        body.to_string(),
+    )
+    .await
 }
 
 pub fn http_client() -> reqwest::Client {

@@ -5,7 +5,7 @@
 //! `submissionId`, on a timeout, a connection error, a 429 or a 5xx. A share of requests are deliberate resends of
 //! an earlier survey, and a share break the contract.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::{Stack, Survey};
+use futures::{StreamExt, TryStreamExt};
+
+use crate::{Error, Stack, Survey, TokenRequest, mint_token, post};
 
 /// What to send, and how a client behaves.
 #[derive(Debug, Clone)]
@@ -166,8 +168,45 @@ fn retryable(status: u16) -> bool {
     status == 429 || status >= 500
 }
 
+/// Bearer tokens of the simulated patients, one each, minted before the burst as an app holds its login.
+#[derive(Debug, Default)]
+pub struct Tokens(HashMap<String, String>);
+
+impl Tokens {
+    pub async fn mint(
+        http: &reqwest::Client,
+        stack: &Stack,
+        schedule: &[Scheduled],
+        concurrency: usize,
+    ) -> Result<Self, Error> {
+        let patients: BTreeSet<&str> = schedule
+            .iter()
+            .map(|s| s.survey.patient_id.as_str())
+            .collect();
+        let tokens = futures::stream::iter(patients)
+            .map(|patient| async move {
+                let token = mint_token(http, stack, &TokenRequest::valid_for(patient)).await?;
+                Ok::<_, Error>((patient.to_owned(), token))
+            })
+            .buffer_unordered(concurrency.max(1))
+            .try_collect()
+            .await?;
+        Ok(Tokens(tokens))
+    }
+
+    fn get(&self, patient_id: &str) -> Option<&str> {
+        self.0.get(patient_id).map(String::as_str)
+    }
+}
+
 /// Sends one request, retrying with the same body as a well-behaved app does.
-async fn send_one(http: &reqwest::Client, url: &str, plan: &Plan, scheduled: Scheduled) -> Outcome {
+async fn send_one(
+    http: &reqwest::Client,
+    stack: &Stack,
+    plan: &Plan,
+    token: Option<&str>,
+    scheduled: Scheduled,
+) -> Outcome {
     let body = scheduled.survey.body.to_string();
     let mut outcome = Outcome {
         scheduled,
@@ -178,36 +217,26 @@ async fn send_one(http: &reqwest::Client, url: &str, plan: &Plan, scheduled: Sch
     };
     loop {
         outcome.attempts += 1;
-        let started = Instant::now();
-        let result = http
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .timeout(plan.timeout)
-            .body(body.clone())
-            .send()
-            .await;
-        let done = match result {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let reply: Value = response.json().await.unwrap_or(Value::Null);
-                outcome.latencies.push(started.elapsed());
-                outcome.status = Some(status);
+        let attempt = post(http, stack, token, "application/json", body.clone());
+        let done = match tokio::time::timeout(plan.timeout, attempt).await {
+            Ok(Ok(reply)) => {
+                outcome.latencies.push(reply.latency);
+                outcome.status = Some(reply.status);
                 outcome.error = reply
+                    .body
                     .get("error")
                     .and_then(Value::as_str)
                     .map(str::to_owned);
-                !retryable(status)
+                !retryable(reply.status)
             }
-            Err(error) => {
+            Ok(Err(_)) => {
                 outcome.status = None;
-                outcome.error = Some(
-                    if error.is_timeout() {
-                        "timeout"
-                    } else {
-                        "connection error"
-                    }
-                    .to_owned(),
-                );
+                outcome.error = Some("connection error".to_owned());
+                false
+            }
+            Err(_) => {
+                outcome.status = None;
+                outcome.error = Some("timeout".to_owned());
                 false
             }
         };
@@ -225,22 +254,25 @@ pub async fn run(
     http: &reqwest::Client,
     stack: &Stack,
     plan: &Plan,
+    tokens: Arc<Tokens>,
     schedule: Vec<Scheduled>,
     progress: impl Fn(&Outcome) + Send + Sync + 'static,
 ) -> Vec<Outcome> {
-    let url = Arc::new(stack.submissions_url());
+    let stack = Arc::new(stack.clone());
     let permits = Arc::new(Semaphore::new(plan.concurrency.max(1)));
     let progress = Arc::new(progress);
     let start = Instant::now();
     let tasks: Vec<_> = schedule
         .into_iter()
         .map(|scheduled| {
-            let (http, url, plan) = (http.clone(), url.clone(), plan.clone());
+            let (http, stack, plan, tokens) =
+                (http.clone(), stack.clone(), plan.clone(), tokens.clone());
             let (permits, progress) = (permits.clone(), progress.clone());
             tokio::spawn(async move {
                 tokio::time::sleep_until(start + scheduled.at).await;
                 let _permit = permits.acquire_owned().await.expect("never closed");
-                let outcome = send_one(&http, &url, &plan, scheduled).await;
+                let token = tokens.get(&scheduled.survey.patient_id);
+                let outcome = send_one(&http, &stack, &plan, token, scheduled).await;
                 progress(&outcome);
                 outcome
             })

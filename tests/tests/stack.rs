@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use intake::item::{SubmissionItem, content_hash};
 use intake::submission::{MAX_BODY_BYTES, Submission};
-use intake_e2e::{Aws, Error, Stack, Survey, http_client, post, submit};
+use intake_e2e::{Aws, Error, Stack, Survey, TokenRequest, http_client, mint_token, post, submit};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -133,6 +133,9 @@ async fn each_class_of_invalid_input_gets_its_4xx_and_nothing_is_stored() {
         body.push_str(&" ".repeat(MAX_BODY_BYTES));
         body
     };
+    let token = mint_token(&http, &stack, &TokenRequest::valid_for(patient))
+        .await
+        .unwrap();
     let cases: Vec<(&str, &str, String, u16, &str)> = vec![
         (
             "not JSON",
@@ -206,7 +209,9 @@ async fn each_class_of_invalid_input_gets_its_4xx_and_nothing_is_stored() {
         ),
     ];
     for (name, content_type, body, status, error) in cases {
-        let reply = post(&http, &stack, content_type, body).await.unwrap();
+        let reply = post(&http, &stack, Some(&token), content_type, body)
+            .await
+            .unwrap();
         assert_eq!(reply.status, status, "{name}: {}", reply.body);
         assert_eq!(reply.body["error"], error, "{name}");
         if error == "invalid_submission" {
@@ -324,4 +329,93 @@ async fn a_conflicting_resend_leaves_the_original_and_the_conflict_can_be_found(
         "the original is untouched"
     );
     assert_eq!(after.len(), 2, "the original and one conflict record");
+}
+
+/// The token with one character in the middle of its signature changed: header and claims still read as valid.
+/// (Not the last character: some of its bits are padding that decoders ignore.)
+fn tamper(token: &str) -> String {
+    let (signed, signature) = token.rsplit_once('.').expect("a JWS has three parts");
+    let mut signature = signature.to_owned();
+    let middle = signature.len() / 2;
+    let flipped = if &signature[middle..=middle] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    signature.replace_range(middle..=middle, flipped);
+    format!("{signed}.{signature}")
+}
+
+#[tokio::test]
+#[ignore = "needs a deployed stack: run `make e2e`"]
+async fn only_a_valid_token_for_the_submissions_own_patient_is_accepted() {
+    let (stack, aws, http) = setup().await;
+    let survey = Survey::new(&fresh_trial(), "P-000321", 21);
+    let token = |request: TokenRequest| {
+        let (http, stack) = (&http, &stack);
+        async move { mint_token(http, stack, &request).await.unwrap() }
+    };
+    let own = TokenRequest::valid_for(&survey.patient_id);
+    let valid = token(own.clone()).await;
+    let cases = [
+        ("no token", None, 401),
+        (
+            "expired token",
+            Some(
+                token(TokenRequest {
+                    expires_in: -60,
+                    ..own.clone()
+                })
+                .await,
+            ),
+            401,
+        ),
+        (
+            "wrong audience",
+            Some(
+                token(TokenRequest {
+                    audience: Some("another-api".into()),
+                    ..own.clone()
+                })
+                .await,
+            ),
+            401,
+        ),
+        ("tampered signature", Some(tamper(&valid)), 401),
+        ("not a JWT", Some("not-a-token".to_owned()), 401),
+        (
+            "valid token, another patient",
+            Some(token(TokenRequest::valid_for("P-000322")).await),
+            403,
+        ),
+    ];
+    for (name, bearer, status) in cases {
+        let reply = post(
+            &http,
+            &stack,
+            bearer.as_deref(),
+            "application/json",
+            survey.body.to_string(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(reply.status, status, "{name}: {}", reply.body);
+    }
+    let items = aws
+        .patient_items(&stack, &survey.trial_id, &survey.patient_id)
+        .await
+        .unwrap();
+    assert!(items.is_empty(), "a refused request reached the table");
+
+    let reply = post(
+        &http,
+        &stack,
+        Some(&valid),
+        "application/json",
+        survey.body.to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 202, "own token: {}", reply.body);
+    stored_item(&aws, &stack, &survey).await;
 }

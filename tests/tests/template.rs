@@ -180,11 +180,46 @@ fn both_functions_are_rust_on_al2023_with_a_configurable_architecture() {
 }
 
 #[test]
-fn identity_checks_are_on_unless_a_deployer_turns_them_off() {
+fn every_route_requires_a_verified_jwt_and_no_deploy_can_skip_it() {
     let t = template();
-    assert_eq!(t["Parameters"]["AuthMode"]["Default"], "jwt");
+    let resources = t["Resources"].as_mapping().unwrap();
+    let routes: Vec<_> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::ApiGatewayV2::Route")
+        .collect();
+    assert!(!routes.is_empty());
+    for route in routes {
+        assert_eq!(route["Properties"]["AuthorizationType"], "JWT", "{route:?}");
+        assert_eq!(
+            intrinsic(&route["Properties"]["AuthorizerId"], "!Ref"),
+            "PatientAuthorizer"
+        );
+    }
+    let authorizer = props(&t, "PatientAuthorizer");
+    assert_eq!(
+        resource(&t, "PatientAuthorizer")["Type"],
+        "AWS::ApiGatewayV2::Authorizer"
+    );
+    assert_eq!(authorizer["AuthorizerType"], "JWT");
+    assert_eq!(
+        authorizer["IdentitySource"].as_sequence().unwrap(),
+        &[Value::from("$request.header.Authorization")]
+    );
+    let jwt = &authorizer["JwtConfiguration"];
+    assert_eq!(intrinsic(&jwt["Issuer"], "!Ref"), "JwtIssuer");
+    assert_eq!(intrinsic(&jwt["Audience"], "!Ref"), "JwtAudience");
+    for parameter in ["JwtIssuer", "JwtAudience"] {
+        assert!(
+            t["Parameters"][parameter]["Default"].is_null(),
+            "{parameter} must be given at deploy time, never defaulted"
+        );
+    }
+    assert!(
+        t["Parameters"]["AuthMode"].is_null(),
+        "no switch may turn identity checks off"
+    );
     let env = &props(&t, "SubmitFunction")["Environment"]["Variables"];
-    assert_eq!(intrinsic(&env["AUTH_MODE"], "!Ref"), "AuthMode");
+    assert_eq!(intrinsic(&env["PATIENT_CLAIM"], "!Ref"), "PatientClaim");
 }
 
 #[test]

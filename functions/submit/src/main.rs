@@ -1,6 +1,6 @@
 //! The submit Lambda: adapts API Gateway HTTP API events to the intake's submit use case.
 
-use intake::api::{AuthMode, Reply, SubmitRequest, SubmitService};
+use intake::api::{PatientClaim, Reply, SubmitRequest, SubmitService};
 use intake::aws::{CallBudget, SqsQueue, sdk_config};
 use intake::ports::Queue;
 use lambda_http::http::header::{CONTENT_TYPE, RETRY_AFTER};
@@ -11,29 +11,22 @@ use time::OffsetDateTime;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let auth = AuthMode::from_env_values(
-        std::env::var("AUTH_MODE").ok().as_deref(),
-        std::env::var("PATIENT_CLAIM").ok().as_deref(),
-    )?;
-    if auth == AuthMode::Disabled {
-        tracing::warn!(
-            "AUTH_MODE=none: IDENTITY CHECKS ARE OFF. Any caller may submit for any patient. Local use only."
-        );
-    }
+    let patient_claim =
+        PatientClaim::from_env_value(std::env::var("PATIENT_CLAIM").ok().as_deref());
     let queue_url = intake::required_env("QUEUE_URL")?;
     let sqs = aws_sdk_sqs::Client::new(&sdk_config(CallBudget::INTERACTIVE).await);
     let service = SubmitService::new(SqsQueue::new(sqs, queue_url));
 
     run(service_fn(|request: Request| {
-        let (service, auth) = (&service, &auth);
-        async move { Ok::<_, Error>(handle(service, auth, request).await) }
+        let (service, patient_claim) = (&service, &patient_claim);
+        async move { Ok::<_, Error>(handle(service, patient_claim, request).await) }
     }))
     .await
 }
 
 async fn handle<Q: Queue>(
     service: &SubmitService<Q>,
-    auth: &AuthMode,
+    patient_claim: &PatientClaim,
     request: Request,
 ) -> Response<Body> {
     let context = match request.request_context_ref() {
@@ -49,7 +42,7 @@ async fn handle<Q: Queue>(
         .unwrap_or_else(|| request.lambda_context().request_id);
     let reply = service
         .submit(SubmitRequest {
-            caller: auth.caller(claims),
+            caller: patient_claim.caller(claims),
             content_type: request
                 .headers()
                 .get(CONTENT_TYPE)
@@ -111,10 +104,8 @@ mod tests {
     async fn status_for(request: Request) -> (u16, Vec<intake::envelope::Envelope>) {
         let queue = MemoryQueue::default();
         let service = SubmitService::new(queue.clone());
-        let auth = AuthMode::Jwt {
-            patient_claim: "patient_id".into(),
-        };
-        let response = handle(&service, &auth, request).await;
+        let patient_claim = PatientClaim::from_env_value(None);
+        let response = handle(&service, &patient_claim, request).await;
         (response.status().as_u16(), queue.sent())
     }
 

@@ -179,7 +179,6 @@ async fn init_median(binary: &std::path::Path, name: &str, runs: usize) -> Resul
             .envs(lambda_environment(api.address, name))
             .env("QUEUE_URL", "http://127.0.0.1:9/queue")
             .env("TABLE_NAME", "bench")
-            .env("AUTH_MODE", "jwt")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)

@@ -3,12 +3,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use intake_e2e::audit::{Audit, audit};
-use intake_e2e::load::{LoadStats, Plan, run};
+use intake_e2e::load::{LoadStats, Plan, Tokens, run};
 use intake_e2e::{Aws, Error, Stack, http_client};
 use serde_json::json;
 
@@ -96,13 +97,22 @@ async fn burst(args: Args) -> Result<bool, Error> {
         plan.concurrency,
     );
 
+    let http = http_client();
+    let spinner = ProgressBar::new_spinner().with_style(
+        ProgressStyle::with_template("  tokens   {spinner} {msg}").expect("valid template"),
+    );
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    spinner.set_message("signing in the patients");
+    let tokens = Arc::new(Tokens::mint(&http, &stack, &schedule, plan.concurrency).await?);
+    spinner.finish_with_message("one token per patient");
+
     let bar = ProgressBar::new(plan.requests as u64).with_style(
         ProgressStyle::with_template("  sending  [{bar:40}] {pos}/{len} {per_sec:>10} {msg}")
             .expect("valid template")
             .progress_chars("=> "),
     );
     let started = tokio::time::Instant::now();
-    let outcomes = run(&http_client(), &stack, &plan, schedule, {
+    let outcomes = run(&http, &stack, &plan, tokens, schedule, {
         let bar = bar.clone();
         move |outcome| {
             bar.inc(1);
