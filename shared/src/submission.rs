@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 use time::format_description::well_known::Rfc3339;
@@ -85,8 +86,7 @@ pub enum Rejection {
 impl Submission {
     /// Parses and validates a request body. `now` is the server's receive time, for the `completedAt` check.
     pub fn parse(body: &[u8], now: OffsetDateTime) -> Result<Self, Rejection> {
-        let value: Value =
-            serde_json::from_slice(body).map_err(|e| Rejection::MalformedJson(e.to_string()))?;
+        let value = parse_json(body).map_err(|e| Rejection::MalformedJson(e.to_string()))?;
         Self::from_value(&value, now).map_err(Rejection::Invalid)
     }
 
@@ -137,6 +137,85 @@ impl Submission {
             }),
             _ => Err(check.problems),
         }
+    }
+}
+
+/// JSON as serde_json reads it (depth-limited, UTF-8 only), except that an object with a repeated key is an error.
+/// serde_json would keep the last copy silently, and a body that names two `patientId`s means whatever the next
+/// reader (a proxy, a WAF, an auditor's tool) decides it means.
+fn parse_json(body: &[u8]) -> Result<Value, serde_json::Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = UniqueKeys.deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(value)
+}
+
+struct UniqueKeys;
+
+impl<'de> DeserializeSeed<'de> for UniqueKeys {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueKeys {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E>(self, flag: bool) -> Result<Value, E> {
+        Ok(Value::Bool(flag))
+    }
+
+    fn visit_i64<E>(self, number: i64) -> Result<Value, E> {
+        Ok(Value::from(number))
+    }
+
+    fn visit_u64<E>(self, number: u64) -> Result<Value, E> {
+        Ok(Value::from(number))
+    }
+
+    fn visit_f64<E: de::Error>(self, number: f64) -> Result<Value, E> {
+        Number::from_f64(number)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("number out of range"))
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<Value, E> {
+        Ok(Value::String(text.to_owned()))
+    }
+
+    fn visit_string<E>(self, text: String) -> Result<Value, E> {
+        Ok(Value::String(text))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Value, A::Error> {
+        let mut array = Vec::new();
+        while let Some(item) = items.next_element_seed(UniqueKeys)? {
+            array.push(item);
+        }
+        Ok(Value::Array(array))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = entries.next_key::<String>()? {
+            if object.contains_key(&key) {
+                // The key is not quoted: it is the caller's data, and the position suffices to find it.
+                return Err(de::Error::custom("an object has the same key twice"));
+            }
+            let value = entries.next_value_seed(UniqueKeys)?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 
@@ -247,8 +326,18 @@ impl Checker {
     fn completed_at(&mut self, object: &Map<String, Value>, now: OffsetDateTime) -> Option<String> {
         const FIELD: &str = "completedAt";
         let text = self.string(object, FIELD)?;
-        match OffsetDateTime::parse(text, &Rfc3339) {
-            Err(_) => {
+        // The `time` crate also takes the space separator that RFC 3339 mentions only in a note; the grammar (and
+        // every consumer that sorts or parses these as ISO 8601) needs the `T`.
+        let grammar_separator = text
+            .as_bytes()
+            .get(10)
+            .is_some_and(|b| b.eq_ignore_ascii_case(&b'T'));
+        match OffsetDateTime::parse(text, &Rfc3339)
+            .ok()
+            .filter(|_| grammar_separator)
+            .ok_or(())
+        {
+            Err(()) => {
                 self.report(
                     FIELD,
                     "must be an RFC 3339 date-time, such as 2026-11-22T08:00:03Z",
@@ -333,6 +422,27 @@ impl Checker {
     fn text(&mut self, path: &str, text: &str) -> Option<String> {
         if text.chars().count() > MAX_TEXT_CHARS {
             self.report(path, format!("must be at most {MAX_TEXT_CHARS} characters"));
+            return None;
+        }
+        // A NUL or an escape sequence is never something a patient typed; it truncates or rewrites the text in the
+        // tools that later display it. Tabs and line breaks are typed.
+        if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            self.report(
+                path,
+                "must not contain control characters other than tab and line breaks",
+            );
+            return None;
+        }
+        // API Gateway hands the function a JSON body as text, replacing bytes that are not UTF-8 with U+FFFD. The
+        // function never sees the bad bytes, only this mark: what the patient wrote was damaged on the way.
+        if text.contains(char::REPLACEMENT_CHARACTER) {
+            self.report(
+                path,
+                "must be valid UTF-8 (it holds U+FFFD, the mark of bytes that were not)",
+            );
             return None;
         }
         Some(text.to_owned())
@@ -434,6 +544,56 @@ mod tests {
             Submission::parse(b"", NOW),
             Err(Rejection::MalformedJson(_))
         ));
+    }
+
+    #[test]
+    fn a_repeated_key_makes_the_body_malformed_without_quoting_it() {
+        let valid = valid().to_string();
+        let twice = valid.replacen('{', "{\"patientId\": \"P-000999\", ", 1);
+        let Err(Rejection::MalformedJson(detail)) = Submission::parse(twice.as_bytes(), NOW) else {
+            panic!("two patientIds must not pass");
+        };
+        assert!(
+            detail.contains("same key twice") && detail.contains("column"),
+            "{detail}"
+        );
+        assert!(!detail.contains("patientId"), "{detail}");
+        let nested = valid.replacen("\"pain\":3", "\"pain\":3,\"pain\":4", 1);
+        assert_ne!(nested, valid);
+        assert!(matches!(
+            Submission::parse(nested.as_bytes(), NOW),
+            Err(Rejection::MalformedJson(_))
+        ));
+    }
+
+    #[test]
+    fn nesting_beyond_the_parser_limit_is_malformed_not_a_crash() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(matches!(
+            Submission::parse(deep.as_bytes(), NOW),
+            Err(Rejection::MalformedJson(_))
+        ));
+    }
+
+    #[test]
+    fn text_with_control_characters_is_refused_but_tabs_and_line_breaks_are_kept() {
+        for bad in ["a\u{0}b", "\u{1b}[2J", "bell\u{7}", "\u{85}"] {
+            assert_eq!(
+                only_problem(with_answer("comment", json!(bad))).problem,
+                "must not contain control characters other than tab and line breaks"
+            );
+            assert_eq!(
+                only_problem(with_answer("symptoms", json!([bad]))).field,
+                "answers.symptoms[0]"
+            );
+        }
+        assert_eq!(
+            only_problem(with_answer("comment", json!("caf\u{fffd}"))).problem,
+            "must be valid UTF-8 (it holds U+FFFD, the mark of bytes that were not)"
+        );
+        let typed = "line one\r\nline two\tend";
+        let accepted = Submission::from_value(&with_answer("comment", json!(typed)), NOW).unwrap();
+        assert_eq!(accepted.answers["comment"], Answer::Text(typed.into()));
     }
 
     #[test]
@@ -547,7 +707,13 @@ mod tests {
     #[test]
     fn completed_at_must_be_rfc3339_and_not_in_the_future() {
         let rfc = "must be an RFC 3339 date-time, such as 2026-11-22T08:00:03Z";
-        for bad in ["2026-11-22", "22/11/2026 08:00", "2026-11-22T08:00:03", ""] {
+        for bad in [
+            "2026-11-22",
+            "22/11/2026 08:00",
+            "2026-11-22T08:00:03",
+            "",
+            "2026-11-22 08:00:03Z",
+        ] {
             assert_eq!(
                 only_problem(with("completedAt", json!(bad))),
                 problem("completedAt", rfc),
