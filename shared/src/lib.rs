@@ -6,10 +6,12 @@
 //! - [`api`]: the submit use case (identity, status codes, enqueue).
 //! - [`processor`]: the process use case (bounded concurrent, exactly-once writes, partial batch failures).
 //! - [`ports`]: `Queue` and `Store`, implemented by [`aws`] for real and [`memory`] for tests.
+//! - [`invariants`]: what must hold for any input; checked by the fuzz targets and the corpus replay.
 
 pub mod api;
 pub mod aws;
 pub mod envelope;
+pub mod invariants;
 pub mod item;
 pub mod memory;
 pub mod ports;
