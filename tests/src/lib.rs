@@ -14,6 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 pub mod audit;
+pub mod hostile;
 pub mod load;
 pub mod stubs;
 
@@ -30,6 +31,8 @@ pub struct Stack {
     /// Where tokens for simulated patients come from: the local OIDC issuer's `/token` (written by `make local-up`).
     /// A stack on AWS trusts the trial's identity provider instead, which has no such endpoint.
     pub token_endpoint: Option<String>,
+    pub submit_log_group_name: String,
+    pub process_log_group_name: String,
 }
 
 impl Stack {
@@ -62,6 +65,7 @@ impl Stack {
 pub struct Aws {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 impl Aws {
@@ -70,6 +74,7 @@ impl Aws {
         Aws {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
         }
     }
 
@@ -105,6 +110,28 @@ impl Aws {
                 Ok((sk.clone(), item))
             })
             .collect()
+    }
+
+    /// Every log line of `log_group` since `since`, oldest first.
+    pub async fn log_lines(
+        &self,
+        log_group: &str,
+        since: OffsetDateTime,
+    ) -> Result<Vec<String>, Error> {
+        let events = self
+            .logs
+            .filter_log_events()
+            .log_group_name(log_group)
+            .start_time((since.unix_timestamp_nanos() / 1_000_000) as i64)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await?;
+        Ok(events
+            .into_iter()
+            .flat_map(|page| page.events.unwrap_or_default())
+            .filter_map(|event| event.message)
+            .collect())
     }
 
     /// Visible plus in-flight messages (approximate, as SQS reports them).

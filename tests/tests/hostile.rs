@@ -1,0 +1,124 @@
+//! The hostile corpus (`intake_e2e::hostile`): every request gets a clear 4xx, none is enqueued, none gets a 5xx.
+//! First through the submit use case in memory (exact: the queue must stay empty), then through the deployed API.
+
+use std::time::Duration;
+
+use intake::api::{Caller, SubmitRequest, SubmitService};
+use intake::memory::MemoryQueue;
+use intake_e2e::hostile::{HostileRequest, Layer, corpus};
+use intake_e2e::{Aws, Stack, TokenRequest, http_client, mint_token};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+const PATIENT: &str = "P-000666";
+
+#[tokio::test]
+async fn the_submit_use_case_refuses_every_hostile_body_and_enqueues_nothing() {
+    let queue = MemoryQueue::default();
+    let service = SubmitService::new(queue.clone());
+    let requests: Vec<HostileRequest> = corpus("HOSTILE", PATIENT)
+        .into_iter()
+        .filter(|r| r.layer() == Layer::Function)
+        .collect();
+    assert!(requests.len() >= 90);
+    for request in &requests {
+        // What the function receives: API Gateway delivers a JSON body as text, invalid UTF-8 replaced by U+FFFD.
+        let delivered = String::from_utf8_lossy(&request.body);
+        let reply = service
+            .submit(SubmitRequest {
+                caller: Caller::Patient(PATIENT.into()),
+                content_type: request.content_type.as_deref(),
+                body: delivered.as_bytes(),
+                request_id: "hostile".into(),
+                received_at: OffsetDateTime::now_utc(),
+            })
+            .await;
+        assert!(
+            (400..500).contains(&reply.status),
+            "{}: {} {}",
+            request.name,
+            reply.status,
+            reply.body
+        );
+        assert!(
+            reply.body["error"].is_string() && reply.body["message"].is_string(),
+            "{}",
+            request.name
+        );
+        intake::invariants::request_body(&request.body);
+    }
+    assert!(queue.sent().is_empty(), "a hostile request was enqueued");
+}
+
+#[tokio::test]
+#[ignore = "needs a deployed stack: run `make e2e`"]
+async fn the_deployed_api_refuses_every_hostile_request_with_a_4xx_and_stores_nothing() {
+    let stack = Stack::load().expect("stack outputs");
+    let aws = Aws::load().await;
+    let http = http_client();
+    let trial = format!("HOSTILE-{}", &Uuid::new_v4().simple().to_string()[..12]);
+    let token = mint_token(&http, &stack, &TokenRequest::valid_for(PATIENT))
+        .await
+        .unwrap();
+    let dead_letters_before = aws.queue_depth(&stack.dead_letter_queue_url).await.unwrap();
+
+    let base = stack.api_url.trim_end_matches('/').to_owned();
+    let mut failures = Vec::new();
+    let requests = corpus(&trial, PATIENT);
+    for request in &requests {
+        let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
+        let mut call = http
+            .request(method, format!("{base}{}", request.path))
+            .bearer_auth(&token)
+            .body(request.body.clone());
+        if let Some(content_type) = &request.content_type {
+            call = call.header(reqwest::header::CONTENT_TYPE, content_type);
+        }
+        let (status, body) = match call.send().await {
+            Ok(response) => (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            ),
+            Err(error) => {
+                failures.push(format!("{}: no answer ({error})", request.name));
+                continue;
+            }
+        };
+        let clear = match request.layer() {
+            // The function's refusals are JSON with an error code; the gateway's are its own.
+            Layer::Function => serde_json::from_str::<serde_json::Value>(&body)
+                .is_ok_and(|reply| reply["error"].is_string()),
+            Layer::Gateway => true,
+        };
+        if !(400..500).contains(&status) || !clear {
+            failures.push(format!(
+                "{}: {status} {}",
+                request.name,
+                body.chars().take(200).collect::<String>()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} hostile requests were not refused cleanly:\n{}",
+        failures.len(),
+        requests.len(),
+        failures.join("\n")
+    );
+
+    aws.wait_until_drained(&stack.queue_url, Duration::from_secs(90), |_| {})
+        .await
+        .unwrap();
+    let stored = aws.trial_submission_keys(&stack, &trial).await.unwrap();
+    assert!(
+        stored.is_empty(),
+        "hostile requests reached the table: {stored:?}"
+    );
+    let patient_items = aws.patient_items(&stack, &trial, PATIENT).await.unwrap();
+    assert!(patient_items.is_empty());
+    let dead_letters_after = aws.queue_depth(&stack.dead_letter_queue_url).await.unwrap();
+    assert_eq!(
+        dead_letters_after, dead_letters_before,
+        "nothing hostile was enqueued to fail later"
+    );
+}
