@@ -7,6 +7,7 @@ PYTHON ?= python3
 LOCAL := .local
 AWS_VENV := $(LOCAL)/aws
 TOOLS_VENV := $(LOCAL)/tools
+CONTRACT_VENV := $(LOCAL)/contract
 LOCAL_STACK := $(AWS_VENV)/bin/python infra/local_stack.py
 
 # Dummy credentials and a region for the local AWS; the SDKs find the emulator through AWS_ENDPOINT_URL.
@@ -20,7 +21,7 @@ export PATH := $(CURDIR)/$(TOOLS_VENV)/bin:$(PATH)
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),--arm64,--x86-64)
 E2E_ENV = AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
 
-.PHONY: help setup build check lint unit template-check local-up local-down e2e test demo bench clean
+.PHONY: help setup build check lint unit template-check local-up local-down e2e contract test demo bench faults clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -28,6 +29,11 @@ help: ## List the targets
 $(AWS_VENV)/.installed: infra/requirements-local-aws.txt
 	$(PYTHON) -m venv $(AWS_VENV)
 	$(AWS_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+$(CONTRACT_VENV)/.installed: tests/contract/requirements.txt
+	$(PYTHON) -m venv $(CONTRACT_VENV)
+	$(CONTRACT_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 
 $(TOOLS_VENV)/.installed: infra/requirements-tools.txt
@@ -61,12 +67,15 @@ local-up: build ## Start MiniStack, deploy template.yaml to it, write .local/sta
 local-down: ## Stop the local AWS
 	LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) down
 
-e2e: ## Integration tests against the deployed local stack (needs `make local-up`)
-	$(E2E_ENV) cargo test --package intake-e2e --test stack --test dead_letter -- --ignored --test-threads 4
+e2e: ## Integration tests against the deployed local stack: pipeline, JWT matrix, hostile corpus, logs, poison
+	$(E2E_ENV) cargo test --package intake-e2e --test stack --test hostile --test logs --test dead_letter -- --ignored --test-threads 4
 
-test: check ## Every check: lint, unit, template, then the stack up, the integration tests, the stack down
+contract: $(CONTRACT_VENV)/.installed ## The deployed API against openapi.yaml, with schemathesis (needs `make local-up`)
+	$(E2E_ENV) $(CONTRACT_VENV)/bin/python tests/contract/run.py
+
+test: check ## Every check: lint, unit, template, then the stack up, integration and contract tests, the stack down
 	$(MAKE) local-up
-	status=0; $(MAKE) e2e || status=$$?; $(MAKE) local-down; exit $$status
+	status=0; $(MAKE) e2e contract || status=$$?; $(MAKE) local-down; exit $$status
 
 # The emulator serves ~8 function processes per core; more clients than that only queue up in it.
 DEMO_ARGS ?= --concurrency 16
