@@ -6,10 +6,12 @@
 //! `maxReceiveCount`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsMessage};
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 use crate::envelope::{Envelope, EnvelopeError, format_timestamp};
@@ -41,6 +43,8 @@ pub enum RecordError {
     Store(#[from] StoreError),
     #[error("record task panicked")]
     Panicked,
+    #[error("record not finished before the invocation's deadline")]
+    OutOfTime,
 }
 
 /// Counts for one batch, and the response that tells SQS which records to redeliver.
@@ -68,17 +72,31 @@ impl<S: Store> Processor<S> {
 
     /// Processes every record of a batch. Never fails as a whole: a record's problem is that record's failure.
     pub async fn process(&self, records: Vec<SqsMessage>) -> BatchReport {
+        self.process_until(records, Instant::now() + Duration::from_secs(24 * 3600))
+            .await
+    }
+
+    /// As [`Self::process`], but a record still unfinished at `deadline` fails on its own. Without this a slow store
+    /// call (throttling backoff, a hung connection) lets the whole invocation time out: every record of the batch
+    /// is then received again, counts toward `maxReceiveCount`, and healthy records can end in the DLQ.
+    pub async fn process_until(&self, records: Vec<SqsMessage>, deadline: Instant) -> BatchReport {
         let tasks: Vec<_> = records
             .into_iter()
             .map(|record| {
                 let store = Arc::clone(&self.store);
                 let permits = Arc::clone(&self.permits);
                 let task = tokio::spawn(async move {
-                    let _permit = permits
-                        .acquire_owned()
+                    let work = async {
+                        let _permit = permits
+                            .acquire_owned()
+                            .await
+                            .expect("the semaphore is never closed");
+                        store_record(store.as_ref(), record.body.as_deref()).await
+                    };
+                    // A write cut off here may or may not have landed; the redelivery finds out (duplicate).
+                    tokio::time::timeout_at(deadline, work)
                         .await
-                        .expect("the semaphore is never closed");
-                    store_record(store.as_ref(), record.body.as_deref()).await
+                        .unwrap_or(Err(RecordError::OutOfTime))
                 });
                 // SQS always sets a message id. Were one missing, its failure would be reported with an empty
                 // identifier, which Lambda treats as "the whole batch failed": a retry, never a silent drop.
@@ -104,7 +122,7 @@ impl<S: Store> Processor<S> {
                 Ok(Outcome::Conflict) => report.conflicts += 1,
                 Err(failure) => {
                     match &failure {
-                        RecordError::Store(_) => {
+                        RecordError::Store(_) | RecordError::OutOfTime => {
                             warn!(message_id, error = %failure, "record will be retried")
                         }
                         _ => {
@@ -211,6 +229,7 @@ mod tests {
         inner: MemoryStore,
         fail_for: Option<String>,
         panic_for: Option<String>,
+        hang_for: Option<String>,
         latency: Duration,
         in_flight: AtomicUsize,
         most_in_flight: AtomicUsize,
@@ -224,6 +243,9 @@ mod tests {
             }
             if self.fail_for.as_deref() == Some(id.as_str()) {
                 return Err(StoreError("ProvisionedThroughputExceededException".into()));
+            }
+            if self.hang_for.as_deref() == Some(id.as_str()) {
+                std::future::pending::<()>().await;
             }
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.most_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -330,6 +352,26 @@ mod tests {
             ..FaultyStore::default()
         })
         .await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_record_unfinished_at_the_deadline_fails_alone_and_the_batch_still_answers() {
+        let store = FaultyStore {
+            hang_for: Some(id(2)),
+            ..FaultyStore::default()
+        };
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(4);
+        let report = Processor::new(store, 4)
+            .process_until(vec![good("m1", 1), good("m2", 2), good("m3", 3)], deadline)
+            .await;
+        assert_eq!(failed_ids(&report), ["m2"]);
+        assert_eq!((report.stored, report.failed), (2, 1));
+        assert_eq!(
+            Instant::now(),
+            deadline,
+            "answered at the deadline, not after"
+        );
     }
 
     #[tokio::test]
