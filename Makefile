@@ -21,7 +21,7 @@ export PATH := $(CURDIR)/$(TOOLS_VENV)/bin:$(PATH)
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),--arm64,--x86-64)
 E2E_ENV = AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
 
-.PHONY: help setup build check lint unit template-check local-up local-down e2e contract test demo bench faults clean
+.PHONY: help setup build check lint unit template-check local-up local-down e2e contract test demo bench faults redrive clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -89,6 +89,17 @@ bench: local-up ## Benchmarks: a table of figures, also written to bench-results
 	cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda-arm64 --package submit --package process
 	cargo bench --package intake --bench intake
 	$(E2E_ENV) cargo run --quiet --package intake-e2e --bin bench -- $(BENCH_ARGS)
+
+FAULT_PROXY_PORT ?= 4570
+
+faults: build ## Fault runs: DynamoDB throttling/5xx/timeouts, SQS outage, killed workers, DLQ redrive; each audited
+	$(MAKE) local-down
+	FAULT_PROXY_PORT=$(FAULT_PROXY_PORT) LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) up
+	status=0; $(E2E_ENV) cargo test --package intake-e2e --test faults -- --ignored --test-threads 1 --nocapture \
+		|| status=$$?; $(MAKE) local-down; exit $$status
+
+redrive: ## Move dead letters back to the submission queue after a fix (REDRIVE_ARGS=--dry-run to count only)
+	$(E2E_ENV) cargo run --quiet --package intake-e2e --bin redrive -- $(REDRIVE_ARGS)
 
 clean: local-down ## Stop the local AWS and remove build output and venvs
 	cargo clean

@@ -34,6 +34,10 @@ ISSUER_KEY_FILE = STATE / "oidc-key.pem"
 ISSUER_PORT = os.environ.get("LOCAL_ISSUER_PORT", "4567")
 ISSUER = f"http://127.0.0.1:{ISSUER_PORT}"
 AUDIENCE = "epro-intake-local"
+# `make faults` sets this: a fault-injecting proxy (tests/faults/proxy.py) then sits between the functions and AWS.
+FAULT_PROXY_PORT = os.environ.get("FAULT_PROXY_PORT")
+FAULT_PROXY_PID_FILE = STATE / "fault-proxy.pid"
+FAULT_PROXY_LOG_FILE = STATE / "fault-proxy.log"
 OUTPUTS_FILE = STATE / "stack-outputs.json"
 LAMBDA_BUILD = ROOT / "target" / "lambda"
 
@@ -144,6 +148,15 @@ def start_issuer():
     spawn("OIDC issuer", argv, dict(os.environ), ISSUER_PID_FILE, ISSUER_LOG_FILE, discovery)
 
 
+def start_fault_proxy():
+    control = f"http://127.0.0.1:{FAULT_PROXY_PORT}/_faults"
+    if answers(control):
+        return
+    argv = [sys.executable, str(ROOT / "tests" / "faults" / "proxy.py"), "--port", FAULT_PROXY_PORT,
+            "--upstream", endpoint()]
+    spawn("fault proxy", argv, dict(os.environ), FAULT_PROXY_PID_FILE, FAULT_PROXY_LOG_FILE, control)
+
+
 def start_emulator():
     if reachable():
         log(f"using the local AWS already answering at {endpoint()}")
@@ -169,11 +182,18 @@ def start_emulator():
         # The functions inherit this, so the SDK inside them talks to the emulator, not to AWS.
         "AWS_ENDPOINT_URL": endpoint(),
     }
+    if FAULT_PROXY_PORT:
+        # The SDK's service-specific endpoints: the functions' DynamoDB and SQS calls go through the proxy, while
+        # the emulator's own event source and our deploy and audit calls do not.
+        proxy = f"http://127.0.0.1:{FAULT_PROXY_PORT}"
+        env.update({"AWS_ENDPOINT_URL_DYNAMODB": proxy, "AWS_ENDPOINT_URL_SQS": proxy})
+        log(f"the functions reach DynamoDB and SQS through the fault proxy at {proxy}")
     spawn("MiniStack", [str(ministack)], env, PID_FILE, LOG_FILE, f"{endpoint()}/_ministack/health")
 
 
 def stop_all():
     stop("MiniStack", PID_FILE)
+    stop("fault proxy", FAULT_PROXY_PID_FILE)
     stop("OIDC issuer", ISSUER_PID_FILE)
     ISSUER_KEY_FILE.unlink(missing_ok=True)  # the next stack gets a fresh key
 
@@ -238,6 +258,10 @@ def wait_for(cfn, final_states):
 def deploy():
     aws_env()
     start_issuer()
+    if FAULT_PROXY_PORT:
+        if reachable() and not answers(f"http://127.0.0.1:{FAULT_PROXY_PORT}/_faults"):
+            sys.exit("a local AWS without the fault proxy is running: `make local-down` first")
+        start_fault_proxy()
     start_emulator()
     cfn = client("cloudformation")
     body = template_body(package(client("s3")))
@@ -274,6 +298,8 @@ def write_outputs(stack):
     outputs["ApiUrl"] = f"{endpoint()}/_aws/execute-api/{outputs['ApiId']}/$default"
     outputs["Endpoint"] = endpoint()
     outputs["TokenEndpoint"] = f"{ISSUER}/token"
+    if FAULT_PROXY_PORT:
+        outputs["FaultProxy"] = f"http://127.0.0.1:{FAULT_PROXY_PORT}/_faults"
     STATE.mkdir(exist_ok=True)
     OUTPUTS_FILE.write_text(json.dumps(outputs, indent=2) + "\n")
     log(f"stack {STACK_NAME} is {stack['StackStatus']}; outputs in {OUTPUTS_FILE.relative_to(ROOT)}")

@@ -16,6 +16,7 @@ use uuid::Uuid;
 pub mod audit;
 pub mod hostile;
 pub mod load;
+pub mod redrive;
 pub mod stubs;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -33,6 +34,8 @@ pub struct Stack {
     pub token_endpoint: Option<String>,
     pub submit_log_group_name: String,
     pub process_log_group_name: String,
+    /// The fault proxy's control URL, on a stack deployed by `make faults`.
+    pub fault_proxy: Option<String>,
 }
 
 impl Stack {

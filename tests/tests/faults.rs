@@ -1,0 +1,339 @@
+//! Fault runs: a burst under each fault, then the auditor's verdict, which must be `lost: 0, doubled: 0`.
+//! Needs the fault stack (`make faults` deploys it, runs these one at a time, and stops it): the functions reach
+//! DynamoDB and SQS through `tests/faults/proxy.py`, whose faults each scenario sets.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use intake_e2e::audit::{Audit, audit};
+use intake_e2e::load::{LoadStats, Plan, Tokens, run};
+use intake_e2e::redrive::redrive;
+use intake_e2e::{Aws, Stack, Survey, http_client, submit};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+struct FaultStack {
+    stack: Stack,
+    aws: Aws,
+    http: reqwest::Client,
+}
+
+impl FaultStack {
+    async fn new() -> Self {
+        let stack = Stack::load().expect("stack outputs");
+        assert!(
+            stack.fault_proxy.is_some(),
+            "not a fault stack: run these through `make faults`"
+        );
+        FaultStack {
+            stack,
+            aws: Aws::load().await,
+            http: http_client(),
+        }
+    }
+
+    /// Sets the proxy's faults (and resets its counters).
+    async fn inject(&self, faults: Value) {
+        let control = self.stack.fault_proxy.as_deref().unwrap();
+        self.http
+            .post(control)
+            .json(&faults)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .expect("the fault proxy answers");
+    }
+
+    /// How many faults of each kind the proxy injected since the last `inject`.
+    async fn injected(&self) -> Value {
+        let control = self.stack.fault_proxy.as_deref().unwrap();
+        let state: Value = self
+            .http
+            .get(control)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        state["injected"].clone()
+    }
+
+    /// A burst like `make demo`'s, smaller, then the drain and the audit.
+    async fn burst(&self, name: &str, requests: usize) -> (LoadStats, Audit) {
+        let plan = Plan {
+            trial_id: format!("FAULT-{name}-{}", &Uuid::new_v4().simple().to_string()[..8]),
+            timepoint: "day-30".into(),
+            patients: requests / 5,
+            requests,
+            resend_share: 0.05,
+            invalid_share: 0.01,
+            window: Duration::from_secs(10),
+            concurrency: 16,
+            timeout: Duration::from_secs(10),
+            // Patient apps keep trying through an outage; the audit counts only what was acknowledged.
+            retries: 6,
+            seed: 7,
+        };
+        let schedule = plan.schedule();
+        let tokens = Arc::new(
+            Tokens::mint(&self.http, &self.stack, &schedule, 16)
+                .await
+                .unwrap(),
+        );
+        let started = tokio::time::Instant::now();
+        let outcomes = run(&self.http, &self.stack, &plan, tokens, schedule, |_| {}).await;
+        let load = LoadStats::new(&outcomes, started.elapsed());
+        self.aws
+            .wait_until_drained(&self.stack.queue_url, Duration::from_secs(600), |_| {})
+            .await
+            .expect("the queue drains");
+        let audit = audit(&self.aws, &self.stack, &plan.trial_id, &outcomes)
+            .await
+            .unwrap();
+        (load, audit)
+    }
+
+    async fn report(&self, name: &str, load: &LoadStats, audit: &Audit) {
+        eprintln!(
+            "\n[{name}] {} — {} acknowledged, {} stored, {} stored without an acknowledgement\n  statuses {:?}, {} attempts for {} requests\n  injected {}",
+            audit.verdict(),
+            audit.acknowledged,
+            audit.stored,
+            audit.stored_without_ack,
+            load.by_status,
+            load.attempts,
+            load.requests,
+            self.injected().await,
+        );
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the fault stack: run `make faults`"]
+async fn dynamodb_throttling_errors_and_timeouts_lose_and_double_nothing() {
+    let faults = FaultStack::new().await;
+    faults
+        .inject(json!({"dynamodb": {
+            "throttle": 0.15, "error": 0.10, "timeout": 0.03, "lost_response": 0.05
+        }}))
+        .await;
+    let (load, audit) = faults.burst("dynamodb", 1_500).await;
+    faults.report("dynamodb faults", &load, &audit).await;
+    faults.inject(json!({})).await;
+    assert!(audit.passed(), "{}", audit.verdict());
+    assert!(audit.acknowledged > 1_000);
+    assert!(
+        audit.dead_letters.is_empty(),
+        "retries absorb transient faults: {:?}",
+        audit.dead_letters
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the fault stack: run `make faults`"]
+async fn an_sqs_outage_answers_503_and_half_does_nothing() {
+    let faults = FaultStack::new().await;
+    // SQS refuses every send for the first 6 s of the burst, then recovers.
+    faults.inject(json!({"sqs": {"unavailable": 1.0}})).await;
+    let recover = {
+        let http = faults.http.clone();
+        let control = faults.stack.fault_proxy.clone().unwrap();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(6)).await;
+            http.post(control).json(&json!({})).send().await.unwrap();
+        })
+    };
+    let (load, audit) = faults.burst("sqs-outage", 1_000).await;
+    recover.await.unwrap();
+    faults.report("SQS outage", &load, &audit).await;
+    assert!(
+        load.by_status.keys().any(|status| status == "202"),
+        "{:?}",
+        load.by_status
+    );
+    assert!(audit.passed(), "{}", audit.verdict());
+    assert_eq!(
+        audit.stored_without_ack, 0,
+        "a request answered 503 must not be stored: nothing is half-done"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the fault stack: run `make faults`"]
+async fn a_503_from_the_queue_carries_retry_after() {
+    let faults = FaultStack::new().await;
+    faults.inject(json!({"sqs": {"unavailable": 1.0}})).await;
+    let survey = Survey::new(
+        &format!("FAULT-503-{}", Uuid::new_v4().simple()),
+        "P-000503",
+        1,
+    );
+    let reply = submit(&faults.http, &faults.stack, &survey.body)
+        .await
+        .unwrap();
+    faults.inject(json!({})).await;
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert_eq!(reply.retry_after.as_deref(), Some("5"));
+    assert_eq!(reply.body["error"], "unavailable");
+    let items = faults
+        .aws
+        .patient_items(&faults.stack, &survey.trial_id, &survey.patient_id)
+        .await
+        .unwrap();
+    assert!(items.is_empty());
+    // The same submission, once SQS is back, is accepted and stored once.
+    assert_eq!(
+        submit(&faults.http, &faults.stack, &survey.body)
+            .await
+            .unwrap()
+            .status,
+        202
+    );
+}
+
+/// Pids of the process function's worker processes (MiniStack runs each as a local `bootstrap`).
+fn process_workers() -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
+        .filter(|entry| {
+            std::fs::read(entry.path().join("environ")).is_ok_and(|environ| {
+                environ.split(|b| *b == 0).any(|var| {
+                    var.starts_with(b"AWS_LAMBDA_FUNCTION_NAME=")
+                        && String::from_utf8_lossy(var).contains("ProcessFunction")
+                })
+            })
+        })
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs the fault stack: run `make faults`"]
+async fn a_process_worker_killed_mid_batch_loses_and_doubles_nothing() {
+    let faults = FaultStack::new().await;
+    faults.inject(json!({})).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let kills = Arc::new(AtomicUsize::new(0));
+    let killer = {
+        let (stop, kills) = (stop.clone(), kills.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            while !stop.load(Ordering::Relaxed) {
+                // SIGKILL: no cleanup, no partial batch response, exactly a crashed or timed-out worker.
+                for pid in process_workers() {
+                    let killed = std::process::Command::new("kill")
+                        .args(["-KILL", &pid])
+                        .status();
+                    if killed.is_ok_and(|status| status.success()) {
+                        kills.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                if kills.load(Ordering::Relaxed) >= 8 {
+                    break;
+                }
+            }
+        })
+    };
+    let (load, audit) = faults.burst("worker-kill", 1_500).await;
+    stop.store(true, Ordering::Relaxed);
+    killer.await.unwrap();
+    faults.report("process worker killed", &load, &audit).await;
+    eprintln!(
+        "  workers killed mid-run: {}",
+        kills.load(Ordering::Relaxed)
+    );
+    assert!(
+        kills.load(Ordering::Relaxed) > 0,
+        "no worker was killed: the scenario tested nothing"
+    );
+    assert!(audit.passed(), "{}", audit.verdict());
+}
+
+#[tokio::test]
+#[ignore = "needs the fault stack: run `make faults`"]
+async fn dead_letters_from_a_dynamodb_outage_are_redriven_after_the_fix_with_nothing_lost() {
+    let faults = FaultStack::new().await;
+    let (aws, stack) = (&faults.aws, &faults.stack);
+    let dead_before = redrive(aws, &stack.dead_letter_queue_url, &stack.queue_url, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        dead_before.found, 0,
+        "start from an empty dead-letter queue"
+    );
+
+    // DynamoDB is down for good: every record fails five receives and is dead-lettered.
+    faults.inject(json!({"dynamodb": {"error": 1.0}})).await;
+    let trial = format!(
+        "FAULT-redrive-{}",
+        &Uuid::new_v4().simple().to_string()[..8]
+    );
+    let surveys: Vec<Survey> = (0..40)
+        .map(|n| Survey::new(&trial, &format!("P-{:06}", 700 + n), n))
+        .collect();
+    for survey in &surveys {
+        assert_eq!(
+            submit(&faults.http, stack, &survey.body)
+                .await
+                .unwrap()
+                .status,
+            202
+        );
+    }
+    aws.wait_until_drained(&stack.queue_url, Duration::from_secs(600), |_| {})
+        .await
+        .unwrap();
+    let dry_run = redrive(aws, &stack.dead_letter_queue_url, &stack.queue_url, true)
+        .await
+        .unwrap();
+    eprintln!("\n[redrive] dry run: {dry_run:?}");
+    assert_eq!(
+        dry_run.found,
+        surveys.len(),
+        "every submission was dead-lettered"
+    );
+    assert_eq!(dry_run.by_kind.get("submission"), Some(&surveys.len()));
+    assert_eq!(dry_run.moved, 0);
+    let still_there = redrive(aws, &stack.dead_letter_queue_url, &stack.queue_url, true)
+        .await
+        .unwrap();
+    assert_eq!(still_there.found, surveys.len(), "a dry run moves nothing");
+
+    // The fix, then the redrive.
+    faults.inject(json!({})).await;
+    let moved = redrive(aws, &stack.dead_letter_queue_url, &stack.queue_url, false)
+        .await
+        .unwrap();
+    eprintln!("[redrive] {moved:?}");
+    assert_eq!(
+        (moved.found, moved.moved, moved.left),
+        (surveys.len(), surveys.len(), 0)
+    );
+    aws.wait_until_drained(&stack.queue_url, Duration::from_secs(120), |_| {})
+        .await
+        .unwrap();
+    for survey in &surveys {
+        let items = aws
+            .patient_items(stack, &survey.trial_id, &survey.patient_id)
+            .await
+            .unwrap();
+        assert_eq!(items.len(), 1, "stored exactly once: {:?}", items.keys());
+    }
+    let after = redrive(aws, &stack.dead_letter_queue_url, &stack.queue_url, true)
+        .await
+        .unwrap();
+    assert_eq!(after.found, 0, "the dead-letter queue is empty");
+}
