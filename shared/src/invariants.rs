@@ -79,32 +79,28 @@ mod tests {
         inputs
     }
 
-    #[test]
-    fn the_saved_request_body_corpus_replays_cleanly() {
-        let inputs = saved_inputs("request_body");
+    /// Replays a target's saved inputs through its property check.
+    fn replay(target: &str, check: fn(&[u8]), at_least: usize) {
+        let inputs = saved_inputs(target);
         assert!(
-            inputs.len() >= 20,
+            inputs.len() >= at_least,
             "the seed corpus is checked in ({} found)",
             inputs.len()
         );
         for (name, input) in inputs {
-            let outcome = std::panic::catch_unwind(|| request_body(&input));
+            let outcome = std::panic::catch_unwind(|| check(&input));
             assert!(outcome.is_ok(), "{name} breaks a property");
         }
     }
 
     #[test]
+    fn the_saved_request_body_corpus_replays_cleanly() {
+        replay("request_body", request_body, 20);
+    }
+
+    #[test]
     fn the_saved_queue_message_corpus_replays_cleanly() {
-        let inputs = saved_inputs("queue_message");
-        assert!(
-            inputs.len() >= 10,
-            "the seed corpus is checked in ({} found)",
-            inputs.len()
-        );
-        for (name, input) in inputs {
-            let outcome = std::panic::catch_unwind(|| queue_message(&input));
-            assert!(outcome.is_ok(), "{name} breaks a property");
-        }
+        replay("queue_message", queue_message, 10);
     }
 
     #[test]

@@ -30,7 +30,8 @@ pub const COMPLETED_AT_TOLERANCE: Duration = Duration::minutes(5);
 const MIN_NUMBER_MAGNITUDE: f64 = 1e-130;
 const NUMBER_MAGNITUDE_LIMIT: f64 = 1e126;
 
-const TOP_LEVEL_FIELDS: [&str; 7] = [
+/// Every field of a v1 submission, in contract order; `answers` last.
+pub const TOP_LEVEL_FIELDS: [&str; 7] = [
     "submissionId",
     "trialId",
     "patientId",

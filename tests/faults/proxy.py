@@ -9,7 +9,7 @@ is forwarded unchanged unless a fault is drawn for it. Faults are set, and count
 
     POST /_faults  {"dynamodb": {"throttle": 0.2, "error": 0.1, "timeout": 0.05, "lost_response": 0.05},
                     "sqs": {"unavailable": 1.0}}
-    GET  /_faults  the current faults and how many of each were injected
+    GET  /_faults  the current faults, and how many of each were injected since the proxy started
 
 Faults, each a probability per request:
     throttle       400 ProvisionedThroughputExceededException (DynamoDB) / RequestThrottled (SQS); not forwarded
@@ -105,7 +105,6 @@ def make_handler(state, upstream, stall):
             if self.path == "/_faults":
                 with state.lock:
                     state.faults = json.loads(body or b"{}")
-                    state.injected = {}
                 return self.reply(200, {"faults": state.faults}, "application/json")
             self.forward(body)
 

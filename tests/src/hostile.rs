@@ -7,6 +7,8 @@
 
 use serde_json::{Value, json};
 
+use intake::submission::TOP_LEVEL_FIELDS;
+
 use crate::Survey;
 
 /// Where a request is refused: by API Gateway's routing, or by the function (which answers with a JSON error).
@@ -136,14 +138,8 @@ impl Corpus {
     }
 
     fn wrong_types(&mut self) {
-        let fields = [
-            "submissionId",
-            "trialId",
-            "patientId",
-            "surveyId",
-            "timepoint",
-            "completedAt",
-        ];
+        let (answers, fields) = TOP_LEVEL_FIELDS.split_last().expect("seven fields");
+        assert_eq!(*answers, "answers");
         let wrong = [
             ("a number", json!(123)),
             ("a boolean", json!(true)),

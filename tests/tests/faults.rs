@@ -33,7 +33,7 @@ impl FaultStack {
         }
     }
 
-    /// Sets the proxy's faults (and resets its counters).
+    /// Sets the proxy's faults.
     async fn inject(&self, faults: Value) {
         let control = self.stack.fault_proxy.as_deref().unwrap();
         self.http
@@ -45,7 +45,7 @@ impl FaultStack {
             .expect("the fault proxy answers");
     }
 
-    /// How many faults of each kind the proxy injected since the last `inject`.
+    /// How many faults of each kind the proxy has injected since it started.
     async fn injected(&self) -> Value {
         let control = self.stack.fault_proxy.as_deref().unwrap();
         let state: Value = self
@@ -95,7 +95,19 @@ impl FaultStack {
         (load, audit)
     }
 
-    async fn report(&self, name: &str, load: &LoadStats, audit: &Audit) {
+    /// Prints the scenario's figures; `before` is [`Self::injected`] at its start.
+    async fn report(&self, name: &str, before: &Value, load: &LoadStats, audit: &Audit) {
+        let after = self.injected().await;
+        let injected: serde_json::Map<String, Value> = after
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(fault, count)| {
+                let earlier = before[fault.as_str()].as_u64().unwrap_or(0);
+                (fault.clone(), json!(count.as_u64().unwrap_or(0) - earlier))
+            })
+            .filter(|(_, count)| count != &json!(0))
+            .collect();
         eprintln!(
             "\n[{name}] {} — {} acknowledged, {} stored, {} stored without an acknowledgement\n  statuses {:?}, {} attempts for {} requests\n  injected {}",
             audit.verdict(),
@@ -105,7 +117,7 @@ impl FaultStack {
             load.by_status,
             load.attempts,
             load.requests,
-            self.injected().await,
+            Value::Object(injected),
         );
     }
 }
@@ -114,13 +126,16 @@ impl FaultStack {
 #[ignore = "needs the fault stack: run `make faults`"]
 async fn dynamodb_throttling_errors_and_timeouts_lose_and_double_nothing() {
     let faults = FaultStack::new().await;
+    let before = faults.injected().await;
     faults
         .inject(json!({"dynamodb": {
             "throttle": 0.15, "error": 0.10, "timeout": 0.03, "lost_response": 0.05
         }}))
         .await;
     let (load, audit) = faults.burst("dynamodb", 1_500).await;
-    faults.report("dynamodb faults", &load, &audit).await;
+    faults
+        .report("dynamodb faults", &before, &load, &audit)
+        .await;
     faults.inject(json!({})).await;
     assert!(audit.passed(), "{}", audit.verdict());
     assert!(audit.acknowledged > 1_000);
@@ -135,6 +150,7 @@ async fn dynamodb_throttling_errors_and_timeouts_lose_and_double_nothing() {
 #[ignore = "needs the fault stack: run `make faults`"]
 async fn an_sqs_outage_answers_503_and_half_does_nothing() {
     let faults = FaultStack::new().await;
+    let before = faults.injected().await;
     // SQS refuses every send for the first 6 s of the burst, then recovers.
     faults.inject(json!({"sqs": {"unavailable": 1.0}})).await;
     let recover = {
@@ -147,7 +163,7 @@ async fn an_sqs_outage_answers_503_and_half_does_nothing() {
     };
     let (load, audit) = faults.burst("sqs-outage", 1_000).await;
     recover.await.unwrap();
-    faults.report("SQS outage", &load, &audit).await;
+    faults.report("SQS outage", &before, &load, &audit).await;
     assert!(
         load.by_status.keys().any(|status| status == "202"),
         "{:?}",
@@ -223,6 +239,7 @@ fn process_workers() -> Vec<String> {
 #[ignore = "needs the fault stack: run `make faults`"]
 async fn a_process_worker_killed_mid_batch_loses_and_doubles_nothing() {
     let faults = FaultStack::new().await;
+    let before = faults.injected().await;
     faults.inject(json!({})).await;
     let stop = Arc::new(AtomicBool::new(false));
     let kills = Arc::new(AtomicUsize::new(0));
@@ -250,7 +267,9 @@ async fn a_process_worker_killed_mid_batch_loses_and_doubles_nothing() {
     let (load, audit) = faults.burst("worker-kill", 1_500).await;
     stop.store(true, Ordering::Relaxed);
     killer.await.unwrap();
-    faults.report("process worker killed", &load, &audit).await;
+    faults
+        .report("process worker killed", &before, &load, &audit)
+        .await;
     eprintln!(
         "  workers killed mid-run: {}",
         kills.load(Ordering::Relaxed)
