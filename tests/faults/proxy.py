@@ -119,7 +119,6 @@ def make_handler(state, upstream, stall):
                 return self.stall_and_close()
             if fault in ("throttle", "error", "unavailable"):
                 status, kind = ERRORS[(service, fault)]
-                self.close_connection = False
                 return self.reply(status, {"__type": kind, "message": f"injected {fault}"})
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             connection = http.client.HTTPConnection(host, port, timeout=60)
