@@ -6,15 +6,12 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use intake::envelope::Envelope;
 use intake::submission::{MAX_ANSWERS, MAX_BODY_BYTES, MAX_TEXT_CHARS, Submission};
+use intake::testing::example;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 fn body(answers: Map<String, Value>) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "submissionId": "0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f", "trialId": "ONC-2026-01", "patientId": "P-000123",
-        "surveyId": "qol-daily", "timepoint": "day-7", "completedAt": "2026-11-22T08:00:03Z", "answers": answers
-    }))
-    .unwrap()
+    example().answers(Value::Object(answers)).bytes()
 }
 
 /// About 0.5 KB: 20 scored items, two yes/no, a symptom list and a sentence of free text.

@@ -8,19 +8,23 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::submission::{FieldProblem, Submission};
+use crate::item::format_timestamp;
+use crate::submission::{FieldProblem, Submission, json};
 
 /// The envelope schema this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// What the submit function puts on the queue for each accepted submission.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Envelope {
+    /// [`SCHEMA_VERSION`] when written by this build.
     pub schema_version: u32,
     /// The API Gateway request id of the accepting request, to follow one submission through the logs.
     pub request_id: String,
     /// When the API accepted the submission (server clock, RFC 3339, UTC).
     pub received_at: String,
+    /// The accepted submission.
     pub submission: Submission,
 }
 
@@ -28,19 +32,25 @@ pub struct Envelope {
 /// travels to the dead-letter queue after `maxReceiveCount` receives.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum EnvelopeError {
+    /// Not JSON (or an object with a repeated key).
     #[error("message body is not JSON: {0}")]
     NotJson(String),
+    /// JSON, but not shaped as an envelope.
     #[error("message is not an envelope: {0}")]
     Shape(String),
+    /// Written by a build with another envelope schema.
     #[error("unsupported envelope schema version {0}")]
     UnsupportedVersion(u64),
+    /// `receivedAt` is not a date-time.
     #[error("receivedAt is not an RFC 3339 date-time")]
     ReceivedAt,
+    /// The submission inside breaks the contract.
     #[error("submission breaks the contract in {} field(s)", .0.len())]
     InvalidSubmission(Vec<FieldProblem>),
 }
 
 impl Envelope {
+    /// The envelope for a submission accepted by request `request_id` at `received_at`.
     pub fn new(submission: Submission, request_id: String, received_at: OffsetDateTime) -> Self {
         Envelope {
             schema_version: SCHEMA_VERSION,
@@ -50,13 +60,15 @@ impl Envelope {
         }
     }
 
+    /// The message body.
     pub fn encode(&self) -> String {
         serde_json::to_string(self).expect("an envelope is plain data and always serialises")
     }
 
+    /// Reads a message body, refusing anything this build did not write.
     pub fn decode(body: &str) -> Result<Self, EnvelopeError> {
-        let value: Value =
-            serde_json::from_str(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
+        let value =
+            json::parse(body.as_bytes()).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
         let version = value
             .get("schemaVersion")
             .and_then(Value::as_u64)
@@ -90,37 +102,16 @@ impl Envelope {
     }
 }
 
-/// RFC 3339 in UTC with millisecond precision: sorts as text, which the by-trial index relies on.
-pub fn format_timestamp(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    let at = at
-        .replace_nanosecond(at.millisecond() as u32 * 1_000_000)
-        .expect("whole milliseconds are a valid nanosecond value");
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    at.format(&format).expect("a UTC date-time always formats")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::example;
     use serde_json::json;
     use time::macros::datetime;
 
-    fn submission() -> Submission {
-        let body = json!({
-            "submissionId": "0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f", "trialId": "ONC-2026-01",
-            "patientId": "P-000123", "surveyId": "qol-daily", "timepoint": "day-7",
-            "completedAt": "2026-11-22T08:00:03Z",
-            "answers": { "pain": 3, "fatigue": 5.5, "comment": "slept badly", "symptoms": ["cough"], "ok": true }
-        });
-        Submission::from_value(&body, datetime!(2026-11-22 08:00:00 UTC)).unwrap()
-    }
-
     fn envelope() -> Envelope {
         Envelope::new(
-            submission(),
+            example().submission(),
             "req-1".into(),
             datetime!(2026-11-22 08:00:01.123456 UTC),
         )
@@ -140,17 +131,6 @@ mod tests {
         assert_eq!(value["requestId"], "req-1");
         assert_eq!(value["receivedAt"], "2026-11-22T08:00:01.123Z");
         assert_eq!(value["submission"]["answers"]["fatigue"], 5.5);
-    }
-
-    #[test]
-    fn timestamps_are_utc_milliseconds_that_sort_as_text() {
-        assert_eq!(
-            format_timestamp(datetime!(2026-11-22 09:00:00 +01:00)),
-            "2026-11-22T08:00:00.000Z"
-        );
-        let earlier = format_timestamp(datetime!(2026-11-22 08:00:00.999 UTC));
-        let later = format_timestamp(datetime!(2026-11-22 08:00:01.001 UTC));
-        assert!(earlier < later);
     }
 
     #[test]
@@ -175,6 +155,17 @@ mod tests {
             Envelope::decode(&value.to_string()),
             Err(EnvelopeError::ReceivedAt)
         );
+    }
+
+    #[test]
+    fn a_message_with_a_repeated_key_is_refused_like_a_request_body() {
+        let twice = envelope()
+            .encode()
+            .replacen('{', "{\"requestId\":\"other\",", 1);
+        assert!(matches!(
+            Envelope::decode(&twice),
+            Err(EnvelopeError::NotJson(detail)) if detail.contains("same key twice")
+        ));
     }
 
     #[test]

@@ -58,7 +58,10 @@ pub fn queue_message(message: &[u8]) {
 mod tests {
     use std::path::Path;
 
+    use serde_json::json;
+
     use super::*;
+    use crate::testing::example;
 
     /// Every input saved under `fuzz/corpus/<target>` and `fuzz/regressions/<target>`.
     fn saved_inputs(target: &str) -> Vec<(String, Vec<u8>)> {
@@ -105,10 +108,10 @@ mod tests {
 
     #[test]
     fn a_valid_body_passes_every_property() {
-        let body = br#"{"submissionId": "0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f", "trialId": "ONC-2026-01",
-            "patientId": "P-000123", "surveyId": "qol-daily", "timepoint": "day-7",
-            "completedAt": "2026-11-22T11:58:03+01:00", "answers": {"pain": 3.0, "fatigue": 5.5, "nausea": false,
-            "comment": "slept badly", "symptoms": ["cough", "fever"]}}"#;
+        let body = &example()
+            .set("completedAt", json!("2026-11-22T11:58:03+01:00"))
+            .answer("pain", json!(3.0))
+            .bytes();
         assert!(Submission::parse(body, RECEIVED_AT).is_ok());
         request_body(body);
         let envelope = Envelope::new(

@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
 
 use crate::envelope::Envelope;
 use crate::submission::Submission;
@@ -30,10 +31,25 @@ pub fn content_hash(submission: &Submission) -> String {
     hex::encode(Sha256::digest(canonical))
 }
 
+/// RFC 3339 in UTC with millisecond precision: sorts as text, which the by-trial index relies on.
+pub fn format_timestamp(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let at = at
+        .replace_nanosecond(at.millisecond() as u32 * 1_000_000)
+        .expect("whole milliseconds are a valid nanosecond value");
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    at.format(&format).expect("a UTC date-time always formats")
+}
+
+/// What an item is (`recordType`), so a scan can tell the kinds apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum RecordType {
+    /// A stored submission.
     Submission,
+    /// A conflicting resend of a stored submission id.
     Conflict,
 }
 
@@ -41,19 +57,29 @@ pub enum RecordType {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SubmissionItem {
+    /// `TRIAL#<trialId>#PATIENT#<patientId>`.
     pub pk: String,
+    /// `SUBMISSION#<submissionId>`.
     pub sk: String,
+    /// Always [`RecordType::Submission`].
     pub record_type: RecordType,
+    /// Every submission field, at top level.
     #[serde(flatten)]
     pub submission: Submission,
+    /// When the API accepted it.
     pub received_at: String,
+    /// When the process function wrote it.
     pub stored_at: String,
+    /// [`content_hash`] of the submission.
     pub content_hash: String,
+    /// The envelope schema it came in.
     pub schema_version: u32,
+    /// API Gateway's id of the accepting request.
     pub request_id: String,
 }
 
 impl SubmissionItem {
+    /// The item for an envelope, written at `stored_at`.
     pub fn new(envelope: Envelope, stored_at: String) -> Self {
         let Envelope {
             schema_version,
@@ -80,15 +106,25 @@ impl SubmissionItem {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConflictItem {
+    /// The patient's partition, as for the submission.
     pub pk: String,
+    /// `CONFLICT#<submissionId>#<contentHash of the resend>`.
     pub sk: String,
+    /// Always [`RecordType::Conflict`].
     pub record_type: RecordType,
+    /// The id both versions share.
     pub submission_id: uuid::Uuid,
+    /// The stored original's content hash.
     pub original_content_hash: String,
+    /// The resend's content hash.
     pub content_hash: String,
+    /// When the process function found the conflict.
     pub detected_at: String,
+    /// API Gateway's id of the request that sent the resend.
     pub request_id: String,
+    /// When the API accepted the resend.
     pub conflicting_received_at: String,
+    /// The resend, whole, for an operator to compare.
     pub conflicting_submission: Submission,
 }
 
@@ -120,28 +156,29 @@ impl ConflictItem {
 mod tests {
     use super::*;
     use crate::submission::Answer;
+    use crate::testing::example;
     use aws_sdk_dynamodb::types::AttributeValue;
     use serde_json::json;
     use std::collections::HashMap;
     use time::macros::datetime;
 
     fn envelope(answers: serde_json::Value) -> Envelope {
-        let body = json!({
-            "submissionId": "0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f", "trialId": "ONC-2026-01",
-            "patientId": "P-000123", "surveyId": "qol-daily", "timepoint": "day-7",
-            "completedAt": "2026-11-22T08:00:03Z", "answers": answers
-        });
-        let submission = Submission::from_value(&body, datetime!(2026-11-22 08:00:00 UTC)).unwrap();
-        Envelope::new(
-            submission,
-            "req-1".into(),
-            datetime!(2026-11-22 08:00:01 UTC),
-        )
+        example().answers(answers).envelope()
     }
 
     fn item() -> SubmissionItem {
-        let answers = json!({ "pain": 3, "fatigue": 5.5, "comment": "slept badly", "symptoms": ["cough", "fever"], "ok": true });
-        SubmissionItem::new(envelope(answers), "2026-11-22T08:00:02.000Z".into())
+        SubmissionItem::new(example().envelope(), "2026-11-22T08:00:02.000Z".into())
+    }
+
+    #[test]
+    fn timestamps_are_utc_milliseconds_that_sort_as_text() {
+        assert_eq!(
+            format_timestamp(datetime!(2026-11-22 09:00:00 +01:00)),
+            "2026-11-22T08:00:00.000Z"
+        );
+        let earlier = format_timestamp(datetime!(2026-11-22 08:00:00.999 UTC));
+        let later = format_timestamp(datetime!(2026-11-22 08:00:01.001 UTC));
+        assert!(earlier < later);
     }
 
     #[test]
@@ -163,7 +200,7 @@ mod tests {
         assert_eq!(s("surveyId"), "qol-daily");
         assert_eq!(s("timepoint"), "day-7");
         assert_eq!(s("completedAt"), "2026-11-22T08:00:03Z");
-        assert_eq!(s("receivedAt"), "2026-11-22T08:00:01.000Z");
+        assert_eq!(s("receivedAt"), "2026-11-22T08:00:00.500Z");
         assert_eq!(s("storedAt"), "2026-11-22T08:00:02.000Z");
         assert_eq!(s("requestId"), "req-1");
         assert_eq!(attributes["schemaVersion"].as_n().unwrap(), "1");
@@ -174,7 +211,7 @@ mod tests {
         assert_eq!(answers["pain"].as_n().unwrap(), "3");
         assert_eq!(answers["fatigue"].as_n().unwrap(), "5.5");
         assert_eq!(answers["comment"].as_s().unwrap(), "slept badly");
-        assert_eq!(answers["ok"].as_bool().unwrap(), &true);
+        assert_eq!(answers["nausea"].as_bool().unwrap(), &false);
         let symptoms: Vec<&str> = answers["symptoms"]
             .as_l()
             .unwrap()

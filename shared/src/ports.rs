@@ -26,11 +26,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// What a conditional write found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PutOutcome {
+    /// The item was written.
     Created,
     /// An item with that key was already there; this is its content hash.
     AlreadyExists {
+        /// The stored item's content hash.
         content_hash: String,
     },
 }

@@ -8,8 +8,7 @@
 use serde_json::{Value, json};
 
 use intake::submission::TOP_LEVEL_FIELDS;
-
-use crate::Survey;
+use intake::testing::example;
 
 /// Where a request is refused: by API Gateway's routing, or by the function (which answers with a JSON error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +44,7 @@ pub const TEN_MIB: usize = 10 * 1024 * 1024;
 
 /// Builds the corpus around one valid submission of `patient_id` in `trial_id`.
 pub fn corpus(trial_id: &str, patient_id: &str) -> Vec<HostileRequest> {
-    Corpus::new(Survey::new(trial_id, patient_id, 4).body).build()
+    Corpus::new(example().trial(trial_id).patient(patient_id).json()).build()
 }
 
 struct Corpus {

@@ -4,14 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use intake_e2e::{Aws, Stack};
+use intake_e2e::deployed::Deployed;
 use uuid::Uuid;
 
 #[tokio::test]
 #[ignore = "needs a deployed stack: run `make e2e`"]
 async fn a_poison_message_ends_in_the_dead_letter_queue() {
-    let stack = Stack::load().expect("stack outputs");
-    let aws = Aws::load().await;
+    let Deployed { stack, aws, .. } = Deployed::load().await;
     let poison = format!(r#"{{"schemaVersion": 1, "poison": "{}"}}"#, Uuid::new_v4());
     aws.sqs
         .send_message()

@@ -7,34 +7,35 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use intake_e2e::audit::{Audit, audit};
+use intake_e2e::deployed::{Deployed, fresh_trial};
+use intake_e2e::faults::{Faults, Rates};
 use intake_e2e::load::{LoadStats, Outcome, Plan, Tokens, run};
-use intake_e2e::redrive::redrive;
-use intake_e2e::{Aws, Stack, Survey, http_client, submit};
+use intake_e2e::{Survey, submit};
+use intake_ops::redrive::redrive;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
-struct FaultStack {
-    stack: Stack,
-    aws: Aws,
-    http: reqwest::Client,
+struct FaultStack(Deployed);
+
+impl std::ops::Deref for FaultStack {
+    type Target = Deployed;
+
+    fn deref(&self) -> &Deployed {
+        &self.0
+    }
 }
 
 impl FaultStack {
     async fn new() -> Self {
-        let stack = Stack::load().expect("stack outputs");
+        let deployed = Deployed::load().await;
         assert!(
-            stack.fault_proxy.is_some(),
+            deployed.stack.fault_proxy.is_some(),
             "not a fault stack: run these through `make faults`"
         );
-        FaultStack {
-            stack,
-            aws: Aws::load().await,
-            http: http_client(),
-        }
+        FaultStack(deployed)
     }
 
     /// Sets the proxy's faults.
-    async fn inject(&self, faults: Value) {
+    async fn inject(&self, faults: Faults) {
         let control = self.stack.fault_proxy.as_deref().unwrap();
         self.http
             .post(control)
@@ -73,7 +74,7 @@ impl FaultStack {
         requests: usize,
     ) -> (String, Vec<Outcome>, LoadStats, Audit) {
         let plan = Plan {
-            trial_id: format!("FAULT-{name}-{}", &Uuid::new_v4().simple().to_string()[..8]),
+            trial_id: fresh_trial(&format!("FAULT-{name}")),
             timepoint: "day-30".into(),
             patients: requests / 5,
             requests,
@@ -132,6 +133,17 @@ impl FaultStack {
     }
 }
 
+/// Every `SendMessage` of the submit function refused with a 503.
+fn sqs_down() -> Faults {
+    Faults {
+        sqs: Some(Rates {
+            unavailable: 1.0,
+            ..Rates::default()
+        }),
+        ..Faults::none()
+    }
+}
+
 #[tokio::test]
 #[ignore = "needs the fault stack: run `make faults`"]
 async fn dynamodb_throttling_errors_and_timeouts_lose_and_double_nothing() {
@@ -139,12 +151,19 @@ async fn dynamodb_throttling_errors_and_timeouts_lose_and_double_nothing() {
     let before = faults.injected().await;
     // A third of all DynamoDB calls fail, for the whole burst: far worse than a throttling spike.
     faults
-        .inject(json!({"dynamodb": {
-            "throttle": 0.15, "error": 0.10, "timeout": 0.03, "lost_response": 0.05
-        }}))
+        .inject(Faults {
+            dynamodb: Some(Rates {
+                throttle: 0.15,
+                error: 0.10,
+                timeout: 0.03,
+                lost_response: 0.05,
+                ..Rates::default()
+            }),
+            ..Faults::none()
+        })
         .await;
     let (trial, outcomes, load, first) = faults.burst_with_outcomes("dynamodb", 1_500).await;
-    faults.inject(json!({})).await;
+    faults.inject(Faults::none()).await;
     faults
         .report("dynamodb faults", &before, &load, &first)
         .await;
@@ -191,13 +210,17 @@ async fn an_sqs_outage_answers_503_and_half_does_nothing() {
     let faults = FaultStack::new().await;
     let before = faults.injected().await;
     // SQS refuses every send for the first 6 s of the burst, then recovers.
-    faults.inject(json!({"sqs": {"unavailable": 1.0}})).await;
+    faults.inject(sqs_down()).await;
     let recover = {
         let http = faults.http.clone();
         let control = faults.stack.fault_proxy.clone().unwrap();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(6)).await;
-            http.post(control).json(&json!({})).send().await.unwrap();
+            http.post(control)
+                .json(&Faults::none())
+                .send()
+                .await
+                .unwrap();
         })
     };
     let (load, audit) = faults.burst("sqs-outage", 1_000).await;
@@ -219,16 +242,12 @@ async fn an_sqs_outage_answers_503_and_half_does_nothing() {
 #[ignore = "needs the fault stack: run `make faults`"]
 async fn a_503_from_the_queue_carries_retry_after() {
     let faults = FaultStack::new().await;
-    faults.inject(json!({"sqs": {"unavailable": 1.0}})).await;
-    let survey = Survey::new(
-        &format!("FAULT-503-{}", Uuid::new_v4().simple()),
-        "P-000503",
-        1,
-    );
+    faults.inject(sqs_down()).await;
+    let survey = Survey::new(&fresh_trial("FAULT-503"), "P-000503", 1);
     let reply = submit(&faults.http, &faults.stack, &survey.body)
         .await
         .unwrap();
-    faults.inject(json!({})).await;
+    faults.inject(Faults::none()).await;
     assert_eq!(reply.status, 503, "{}", reply.body);
     assert_eq!(reply.retry_after.as_deref(), Some("5"));
     assert_eq!(reply.body["error"], "unavailable");
@@ -279,7 +298,7 @@ fn process_workers() -> Vec<String> {
 async fn a_process_worker_killed_mid_batch_loses_and_doubles_nothing() {
     let faults = FaultStack::new().await;
     let before = faults.injected().await;
-    faults.inject(json!({})).await;
+    faults.inject(Faults::none()).await;
     let stop = Arc::new(AtomicBool::new(false));
     let kills = Arc::new(AtomicUsize::new(0));
     let killer = {
@@ -334,11 +353,16 @@ async fn dead_letters_from_a_dynamodb_outage_are_redriven_after_the_fix_with_not
     );
 
     // DynamoDB is down for good: every record fails five receives and is dead-lettered.
-    faults.inject(json!({"dynamodb": {"error": 1.0}})).await;
-    let trial = format!(
-        "FAULT-redrive-{}",
-        &Uuid::new_v4().simple().to_string()[..8]
-    );
+    faults
+        .inject(Faults {
+            dynamodb: Some(Rates {
+                error: 1.0,
+                ..Rates::default()
+            }),
+            ..Faults::none()
+        })
+        .await;
+    let trial = fresh_trial("FAULT-redrive");
     let surveys: Vec<Survey> = (0..40)
         .map(|n| Survey::new(&trial, &format!("P-{:06}", 700 + n), n))
         .collect();
@@ -371,7 +395,7 @@ async fn dead_letters_from_a_dynamodb_outage_are_redriven_after_the_fix_with_not
     assert_eq!(still_there.found, surveys.len(), "a dry run moves nothing");
 
     // The fix, then the redrive.
-    faults.inject(json!({})).await;
+    faults.inject(Faults::none()).await;
     let moved = redrive(aws, &stack.dead_letter_queue_url, &stack.queue_url, false)
         .await
         .unwrap();

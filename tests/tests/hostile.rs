@@ -1,14 +1,12 @@
 //! The hostile corpus (`intake_e2e::hostile`): every request gets a clear 4xx, none is enqueued, none gets a 5xx.
 //! First through the submit use case in memory (exact: the queue must stay empty), then through the deployed API.
 
-use std::time::Duration;
-
-use intake::api::{Caller, SubmitRequest, SubmitService};
-use intake::memory::MemoryQueue;
+use intake::submit::{Caller, SubmitRequest, SubmitService};
+use intake::testing::memory::MemoryQueue;
+use intake_e2e::deployed::{Deployed, fresh_trial};
 use intake_e2e::hostile::{HostileRequest, Layer, corpus};
-use intake_e2e::{Aws, Stack, TokenRequest, http_client, mint_token};
+use intake_e2e::{TokenRequest, mint_token};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 const PATIENT: &str = "P-000666";
 
@@ -25,7 +23,7 @@ async fn the_submit_use_case_refuses_every_hostile_body_and_enqueues_nothing() {
         // What the function receives: API Gateway delivers a JSON body as text, invalid UTF-8 replaced by U+FFFD.
         let delivered = String::from_utf8_lossy(&request.body);
         let reply = service
-            .submit(SubmitRequest {
+            .answer(SubmitRequest {
                 caller: Caller::Patient(PATIENT.into()),
                 content_type: request.content_type.as_deref(),
                 body: delivered.as_bytes(),
@@ -34,7 +32,7 @@ async fn the_submit_use_case_refuses_every_hostile_body_and_enqueues_nothing() {
             })
             .await;
         assert!(
-            (400..500).contains(&reply.status),
+            reply.status.is_client_error(),
             "{}: {} {}",
             request.name,
             reply.status,
@@ -53,11 +51,10 @@ async fn the_submit_use_case_refuses_every_hostile_body_and_enqueues_nothing() {
 #[tokio::test]
 #[ignore = "needs a deployed stack: run `make e2e`"]
 async fn the_deployed_api_refuses_every_hostile_request_with_a_4xx_and_stores_nothing() {
-    let stack = Stack::load().expect("stack outputs");
-    let aws = Aws::load().await;
-    let http = http_client();
-    let trial = format!("HOSTILE-{}", &Uuid::new_v4().simple().to_string()[..12]);
-    let token = mint_token(&http, &stack, &TokenRequest::valid_for(PATIENT))
+    let deployed = Deployed::load().await;
+    let (stack, aws, http) = (&deployed.stack, &deployed.aws, &deployed.http);
+    let trial = fresh_trial("HOSTILE");
+    let token = mint_token(http, stack, &TokenRequest::valid_for(PATIENT))
         .await
         .unwrap();
     let dead_letters_before = aws.queue_depth(&stack.dead_letter_queue_url).await.unwrap();
@@ -106,15 +103,13 @@ async fn the_deployed_api_refuses_every_hostile_request_with_a_4xx_and_stores_no
         failures.join("\n")
     );
 
-    aws.wait_until_drained(&stack.queue_url, Duration::from_secs(90), |_| {})
-        .await
-        .unwrap();
-    let stored = aws.trial_submission_keys(&stack, &trial).await.unwrap();
+    deployed.drained().await;
+    let stored = aws.trial_submission_keys(stack, &trial).await.unwrap();
     assert!(
         stored.is_empty(),
         "hostile requests reached the table: {stored:?}"
     );
-    let patient_items = aws.patient_items(&stack, &trial, PATIENT).await.unwrap();
+    let patient_items = aws.patient_items(stack, &trial, PATIENT).await.unwrap();
     assert!(patient_items.is_empty());
     let dead_letters_after = aws.queue_depth(&stack.dead_letter_queue_url).await.unwrap();
     assert_eq!(

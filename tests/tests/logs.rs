@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use intake_e2e::{Aws, Stack, Survey, TokenRequest, http_client, mint_token, post, submit};
+use intake_e2e::deployed::Deployed;
+use intake_e2e::{Survey, TokenRequest, mint_token, post, submit};
 use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -12,9 +13,8 @@ use uuid::Uuid;
 #[tokio::test]
 #[ignore = "needs a deployed stack: run `make e2e`"]
 async fn no_answer_or_free_text_reaches_the_logs() {
-    let stack = Stack::load().expect("stack outputs");
-    let aws = Aws::load().await;
-    let http = http_client();
+    let deployed = Deployed::load().await;
+    let (stack, aws, http) = (&deployed.stack, &deployed.aws, &deployed.http);
     let run = Uuid::new_v4().simple().to_string()[..10].to_owned();
     let trial = format!("LOGS-{run}");
     let since = OffsetDateTime::now_utc() - time::Duration::seconds(5);
@@ -35,7 +35,7 @@ async fn no_answer_or_free_text_reaches_the_logs() {
     let mut accepted = Vec::new();
     for n in 0..6 {
         let survey = with_phi(&format!("P-00{n}100"), n);
-        let reply = submit(&http, &stack, &survey.body).await.unwrap();
+        let reply = submit(http, stack, &survey.body).await.unwrap();
         assert_eq!(reply.status, 202, "{}", reply.body);
         accepted.push(survey);
     }
@@ -43,20 +43,20 @@ async fn no_answer_or_free_text_reaches_the_logs() {
     let mut changed = accepted[0].clone();
     changed.body["answers"]["comment"] = json!(format!("{comment}, and now it is worse"));
     assert_eq!(
-        submit(&http, &stack, &changed.body).await.unwrap().status,
+        submit(http, stack, &changed.body).await.unwrap().status,
         202
     );
     // Refusals log too: invalid (a control character in the text), forbidden, malformed.
     let mut invalid = with_phi("P-000200", 50).body;
     invalid["answers"]["comment"] = json!(format!("{comment}\u{0}"));
-    assert_eq!(submit(&http, &stack, &invalid).await.unwrap().status, 400);
-    let token = mint_token(&http, &stack, &TokenRequest::valid_for("P-000300"))
+    assert_eq!(submit(http, stack, &invalid).await.unwrap().status, 400);
+    let token = mint_token(http, stack, &TokenRequest::valid_for("P-000300"))
         .await
         .unwrap();
     let someone_else = with_phi("P-000301", 51).body.to_string();
     let reply = post(
-        &http,
-        &stack,
+        http,
+        stack,
         Some(&token),
         "application/json",
         someone_else.clone(),
@@ -65,14 +65,12 @@ async fn no_answer_or_free_text_reaches_the_logs() {
     .unwrap();
     assert_eq!(reply.status, 403);
     let truncated = someone_else[..someone_else.len() - 3].to_owned();
-    let reply = post(&http, &stack, Some(&token), "application/json", truncated)
+    let reply = post(http, stack, Some(&token), "application/json", truncated)
         .await
         .unwrap();
     assert_eq!(reply.status, 400);
 
-    aws.wait_until_drained(&stack.queue_url, Duration::from_secs(90), |_| {})
-        .await
-        .unwrap();
+    deployed.drained().await;
 
     // The logs arrive asynchronously: wait until they name every accepted submission and the conflict.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

@@ -1,74 +1,23 @@
 //! Through the deployed API to the table: the pipeline as a patient app and an operator see it.
 //! Needs a deployed stack (`make local-up`); `make e2e` runs these with `--ignored`.
 
-use std::collections::HashMap;
-use std::future::Future;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use intake::item::{SubmissionItem, content_hash};
 use intake::submission::{MAX_BODY_BYTES, Submission};
-use intake_e2e::{Aws, Error, Stack, Survey, TokenRequest, http_client, mint_token, post, submit};
+use intake_e2e::deployed::{Deployed, eventually, fresh_trial};
+use intake_e2e::{Survey, TokenRequest, mint_token, post, submit};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use uuid::Uuid;
-
-/// A trial id no other run shares, so partitions start empty.
-fn fresh_trial() -> String {
-    format!("IT-{}", &Uuid::new_v4().simple().to_string()[..12])
-}
-
-async fn setup() -> (Stack, Aws, reqwest::Client) {
-    (
-        Stack::load().expect("stack outputs"),
-        Aws::load().await,
-        http_client(),
-    )
-}
-
-/// Polls `probe` until it yields a value, for up to `timeout`.
-async fn eventually<T, F, Fut>(timeout: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Option<T>, Error>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(value) = probe().await.expect("probe failed") {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "condition not met within {timeout:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-async fn stored_item(aws: &Aws, stack: &Stack, survey: &Survey) -> HashMap<String, AttributeValue> {
-    let sk = format!("SUBMISSION#{}", survey.submission_id);
-    eventually(Duration::from_secs(60), || async {
-        let mut items = aws
-            .patient_items(stack, &survey.trial_id, &survey.patient_id)
-            .await?;
-        Ok(items.remove(&sk))
-    })
-    .await
-}
-
-async fn drained(aws: &Aws, stack: &Stack) {
-    aws.wait_until_drained(&stack.queue_url, Duration::from_secs(90), |_| {})
-        .await
-        .expect("the queue drains");
-}
 
 #[tokio::test]
 #[ignore = "needs a deployed stack: run `make e2e`"]
 async fn a_valid_submission_is_accepted_and_stored_with_every_field() {
-    let (stack, aws, http) = setup().await;
-    let survey = Survey::new(&fresh_trial(), "P-000123", 42);
+    let deployed = Deployed::load().await;
+    let (stack, aws, http) = (&deployed.stack, &deployed.aws, &deployed.http);
+    let survey = Survey::new(&fresh_trial("IT"), "P-000123", 42);
 
-    let reply = submit(&http, &stack, &survey.body).await.unwrap();
+    let reply = submit(http, stack, &survey.body).await.unwrap();
     assert_eq!(reply.status, 202, "{}", reply.body);
     assert_eq!(reply.body["submissionId"], survey.submission_id.to_string());
     assert_eq!(reply.body["status"], "accepted");
@@ -77,7 +26,7 @@ async fn a_valid_submission_is_accepted_and_stored_with_every_field() {
         .expect("receivedAt")
         .to_owned();
 
-    let attributes = stored_item(&aws, &stack, &survey).await;
+    let attributes = deployed.stored_item(&survey).await;
     let item: SubmissionItem =
         serde_dynamo::from_item(attributes.clone()).expect("the documented layout");
     let sent = Submission::from_value(&survey.body, OffsetDateTime::now_utc()).unwrap();
@@ -110,7 +59,7 @@ async fn a_valid_submission_is_accepted_and_stored_with_every_field() {
 
     // Monitoring lists the trial's submissions by arrival.
     let listed = aws
-        .trial_submission_keys(&stack, &survey.trial_id)
+        .trial_submission_keys(stack, &survey.trial_id)
         .await
         .unwrap();
     assert_eq!(listed, [(item.pk.clone(), item.sk.clone())]);
@@ -119,8 +68,9 @@ async fn a_valid_submission_is_accepted_and_stored_with_every_field() {
 #[tokio::test]
 #[ignore = "needs a deployed stack: run `make e2e`"]
 async fn each_class_of_invalid_input_gets_its_4xx_and_nothing_is_stored() {
-    let (stack, aws, http) = setup().await;
-    let trial = fresh_trial();
+    let deployed = Deployed::load().await;
+    let (stack, aws, http) = (&deployed.stack, &deployed.aws, &deployed.http);
+    let trial = fresh_trial("IT");
     let patient = "P-000777";
     let valid = || Survey::new(&trial, patient, 7).body;
     let with = |field: &str, value: Value| {
@@ -133,7 +83,7 @@ async fn each_class_of_invalid_input_gets_its_4xx_and_nothing_is_stored() {
         body.push_str(&" ".repeat(MAX_BODY_BYTES));
         body
     };
-    let token = mint_token(&http, &stack, &TokenRequest::valid_for(patient))
+    let token = mint_token(http, stack, &TokenRequest::valid_for(patient))
         .await
         .unwrap();
     let cases: Vec<(&str, &str, String, u16, &str)> = vec![
@@ -209,7 +159,7 @@ async fn each_class_of_invalid_input_gets_its_4xx_and_nothing_is_stored() {
         ),
     ];
     for (name, content_type, body, status, error) in cases {
-        let reply = post(&http, &stack, Some(&token), content_type, body)
+        let reply = post(http, stack, Some(&token), content_type, body)
             .await
             .unwrap();
         assert_eq!(reply.status, status, "{name}: {}", reply.body);
@@ -226,7 +176,7 @@ async fn each_class_of_invalid_input_gets_its_4xx_and_nothing_is_stored() {
             );
         }
     }
-    let reply = submit(&http, &stack, &json!({"submissionId": "x", "answers": {}}))
+    let reply = submit(http, stack, &json!({"submissionId": "x", "answers": {}}))
         .await
         .unwrap();
     assert_eq!(
@@ -236,8 +186,8 @@ async fn each_class_of_invalid_input_gets_its_4xx_and_nothing_is_stored() {
         reply.body
     );
 
-    drained(&aws, &stack).await;
-    let items = aws.patient_items(&stack, &trial, patient).await.unwrap();
+    deployed.drained().await;
+    let items = aws.patient_items(stack, &trial, patient).await.unwrap();
     assert!(
         items.is_empty(),
         "rejected input reached the table: {:?}",
@@ -248,17 +198,18 @@ async fn each_class_of_invalid_input_gets_its_4xx_and_nothing_is_stored() {
 #[tokio::test]
 #[ignore = "needs a deployed stack: run `make e2e`"]
 async fn the_same_submission_sent_five_times_at_once_is_stored_once() {
-    let (stack, aws, http) = setup().await;
-    let survey = Survey::new(&fresh_trial(), "P-000555", 5);
-    let send = || submit(&http, &stack, &survey.body);
+    let deployed = Deployed::load().await;
+    let (stack, aws, http) = (&deployed.stack, &deployed.aws, &deployed.http);
+    let survey = Survey::new(&fresh_trial("IT"), "P-000555", 5);
+    let send = || submit(http, stack, &survey.body);
     let replies = tokio::join!(send(), send(), send(), send(), send());
     for reply in [replies.0, replies.1, replies.2, replies.3, replies.4] {
         assert_eq!(reply.unwrap().status, 202);
     }
-    stored_item(&aws, &stack, &survey).await;
-    drained(&aws, &stack).await;
+    deployed.stored_item(&survey).await;
+    deployed.drained().await;
     let items = aws
-        .patient_items(&stack, &survey.trial_id, &survey.patient_id)
+        .patient_items(stack, &survey.trial_id, &survey.patient_id)
         .await
         .unwrap();
     assert_eq!(
@@ -272,24 +223,25 @@ async fn the_same_submission_sent_five_times_at_once_is_stored_once() {
 #[tokio::test]
 #[ignore = "needs a deployed stack: run `make e2e`"]
 async fn a_conflicting_resend_leaves_the_original_and_the_conflict_can_be_found() {
-    let (stack, aws, http) = setup().await;
-    let original = Survey::new(&fresh_trial(), "P-000999", 3);
+    let deployed = Deployed::load().await;
+    let (stack, aws, http) = (&deployed.stack, &deployed.aws, &deployed.http);
+    let original = Survey::new(&fresh_trial("IT"), "P-000999", 3);
     assert_eq!(
-        submit(&http, &stack, &original.body).await.unwrap().status,
+        submit(http, stack, &original.body).await.unwrap().status,
         202
     );
-    let before = stored_item(&aws, &stack, &original).await;
+    let before = deployed.stored_item(&original).await;
 
     let mut changed = original.clone();
     changed.body["answers"]["q01"] = json!(99);
     assert_eq!(
-        submit(&http, &stack, &changed.body).await.unwrap().status,
+        submit(http, stack, &changed.body).await.unwrap().status,
         202
     );
 
     let conflict = eventually(Duration::from_secs(60), || async {
         let items = aws
-            .patient_items(&stack, &original.trial_id, &original.patient_id)
+            .patient_items(stack, &original.trial_id, &original.patient_id)
             .await?;
         Ok(items
             .into_iter()
@@ -318,9 +270,9 @@ async fn a_conflicting_resend_leaves_the_original_and_the_conflict_can_be_found(
         "99"
     );
 
-    drained(&aws, &stack).await;
+    deployed.drained().await;
     let after = aws
-        .patient_items(&stack, &original.trial_id, &original.patient_id)
+        .patient_items(stack, &original.trial_id, &original.patient_id)
         .await
         .unwrap();
     assert_eq!(
@@ -349,12 +301,11 @@ fn tamper(token: &str) -> String {
 #[tokio::test]
 #[ignore = "needs a deployed stack: run `make e2e`"]
 async fn only_a_valid_token_for_the_submissions_own_patient_is_accepted() {
-    let (stack, aws, http) = setup().await;
-    let survey = Survey::new(&fresh_trial(), "P-000321", 21);
-    let token = |request: TokenRequest| {
-        let (http, stack) = (&http, &stack);
-        async move { mint_token(http, stack, &request).await.unwrap() }
-    };
+    let deployed = Deployed::load().await;
+    let (stack, aws, http) = (&deployed.stack, &deployed.aws, &deployed.http);
+    let survey = Survey::new(&fresh_trial("IT"), "P-000321", 21);
+    let token =
+        |request: TokenRequest| async move { mint_token(http, stack, &request).await.unwrap() };
     let own = TokenRequest::valid_for(&survey.patient_id);
     let valid = token(own.clone()).await;
     let cases = [
@@ -391,8 +342,8 @@ async fn only_a_valid_token_for_the_submissions_own_patient_is_accepted() {
     ];
     for (name, bearer, status) in cases {
         let reply = post(
-            &http,
-            &stack,
+            http,
+            stack,
             bearer.as_deref(),
             "application/json",
             survey.body.to_string(),
@@ -402,14 +353,14 @@ async fn only_a_valid_token_for_the_submissions_own_patient_is_accepted() {
         assert_eq!(reply.status, status, "{name}: {}", reply.body);
     }
     let items = aws
-        .patient_items(&stack, &survey.trial_id, &survey.patient_id)
+        .patient_items(stack, &survey.trial_id, &survey.patient_id)
         .await
         .unwrap();
     assert!(items.is_empty(), "a refused request reached the table");
 
     let reply = post(
-        &http,
-        &stack,
+        http,
+        stack,
         Some(&valid),
         "application/json",
         survey.body.to_string(),
@@ -417,5 +368,5 @@ async fn only_a_valid_token_for_the_submissions_own_patient_is_accepted() {
     .await
     .unwrap();
     assert_eq!(reply.status, 202, "own token: {}", reply.body);
-    stored_item(&aws, &stack, &survey).await;
+    deployed.stored_item(&survey).await;
 }

@@ -2,7 +2,8 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use intake::aws::{CallBudget, DynamoStore, sdk_config};
-use intake::processor::{DEFAULT_MAX_CONCURRENCY, Processor};
+use intake::config::Env;
+use intake::process::{ProcessConfig, Processor};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
@@ -13,23 +14,21 @@ const RESPONSE_MARGIN: Duration = Duration::from_millis(500);
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let table = intake::required_env("TABLE_NAME")?;
-    let max_concurrency = match std::env::var("MAX_CONCURRENCY") {
-        Ok(value) => value
-            .parse()
-            .map_err(|_| format!("MAX_CONCURRENCY must be a whole number, not {value:?}"))?,
-        Err(_) => DEFAULT_MAX_CONCURRENCY,
-    };
+    let config = ProcessConfig::from_env(&Env::process())?;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(CallBudget::BACKGROUND).await);
-    let processor = Processor::new(DynamoStore::new(dynamodb, table), max_concurrency);
+    let processor = Processor::new(
+        DynamoStore::new(dynamodb, config.table_name),
+        config.max_concurrency,
+    );
 
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let processor = &processor;
         async move {
-            let deadline = answer_by(event.context.deadline);
-            let report = processor
-                .process_until(event.payload.records, deadline)
-                .await;
+            let records = event.payload.records;
+            let report = match answer_by(event.context.deadline) {
+                Some(deadline) => processor.process_until(records, deadline).await,
+                None => processor.process(records).await,
+            };
             Ok::<SqsBatchResponse, Error>(report.response)
         }
     }))
@@ -37,10 +36,56 @@ async fn main() -> Result<(), Error> {
 }
 
 /// When records must be finished: the invocation's deadline (milliseconds since the epoch) less the margin.
-fn answer_by(deadline_ms: u64) -> Instant {
+///
+/// A deadline already past when the invocation arrives is no deadline at all: some local emulators (cargo-lambda's
+/// `watch`) send the timeout's length instead of a time. Records are then bounded by the SDK's call budget only.
+fn answer_by(deadline_ms: u64) -> Option<Instant> {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_millis() as u64);
-    let remaining = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
-    Instant::now() + remaining.saturating_sub(RESPONSE_MARGIN)
+    let remaining = Duration::from_millis(deadline_ms.checked_sub(now_ms)?);
+    Some(Instant::now() + remaining.saturating_sub(RESPONSE_MARGIN))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use intake::testing::example;
+    use intake::testing::memory::MemoryStore;
+    use serde_json::json;
+
+    /// The sample event `cargo lambda invoke` sends (`events/batch.json`): a valid record, the same submission
+    /// again (a resend), and a record that is not an envelope.
+    const SAMPLE: &str = include_str!("../events/batch.json");
+
+    #[test]
+    fn a_deadline_in_the_future_leaves_the_margin_and_one_in_the_past_is_none() {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let by = answer_by(now_ms + 5_000).expect("a future deadline");
+        let left = by - Instant::now();
+        assert!(left <= Duration::from_millis(4_500) && left > Duration::from_millis(4_000));
+        assert_eq!(answer_by(600_000), None, "a length, not a time");
+        assert_eq!(answer_by(now_ms - 1), None);
+    }
+
+    #[tokio::test]
+    async fn the_sample_batch_stores_once_absorbs_the_resend_and_hands_back_the_poison() {
+        let event: SqsEvent = serde_json::from_str(SAMPLE).unwrap();
+        let store = MemoryStore::default();
+        let report = Processor::new(store.clone(), 4)
+            .process(event.records)
+            .await;
+        assert_eq!((report.stored, report.duplicates, report.failed), (1, 1, 1));
+        assert_eq!(
+            serde_json::to_value(&report.response).unwrap(),
+            json!({ "batchItemFailures": [{ "itemIdentifier": "poison-1" }] })
+        );
+        assert_eq!(
+            store.submissions()[0].submission,
+            example::example().submission()
+        );
+    }
 }

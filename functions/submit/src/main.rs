@@ -1,8 +1,9 @@
 //! The submit Lambda: adapts API Gateway HTTP API events to the intake's submit use case.
 
-use intake::api::{PatientClaim, Reply, SubmitRequest, SubmitService};
 use intake::aws::{CallBudget, SqsQueue, sdk_config};
+use intake::config::Env;
 use intake::ports::Queue;
+use intake::submit::{PatientClaim, Reply, SubmitConfig, SubmitRequest, SubmitService};
 use lambda_http::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
@@ -11,14 +12,12 @@ use time::OffsetDateTime;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let patient_claim =
-        PatientClaim::from_env_value(std::env::var("PATIENT_CLAIM").ok().as_deref());
-    let queue_url = intake::required_env("QUEUE_URL")?;
+    let config = SubmitConfig::from_env(&Env::process())?;
     let sqs = aws_sdk_sqs::Client::new(&sdk_config(CallBudget::INTERACTIVE).await);
-    let service = SubmitService::new(SqsQueue::new(sqs, queue_url));
+    let service = SubmitService::new(SqsQueue::new(sqs, config.queue_url));
 
     run(service_fn(|request: Request| {
-        let (service, patient_claim) = (&service, &patient_claim);
+        let (service, patient_claim) = (&service, &config.patient_claim);
         async move { Ok::<_, Error>(handle(service, patient_claim, request).await) }
     }))
     .await
@@ -41,7 +40,7 @@ async fn handle<Q: Queue>(
         .and_then(|context| context.request_id.clone())
         .unwrap_or_else(|| request.lambda_context().request_id);
     let reply = service
-        .submit(SubmitRequest {
+        .answer(SubmitRequest {
             caller: patient_claim.caller(claims),
             content_type: request
                 .headers()
@@ -70,41 +69,50 @@ fn to_response(reply: Reply) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use intake::memory::MemoryQueue;
+    use intake::testing::example::{self, PATIENT_ID as PATIENT};
+    use intake::testing::memory::MemoryQueue;
     use serde_json::{Value, json};
 
-    const PATIENT: &str = "P-000123";
-
     fn submission() -> Value {
-        json!({
-            "submissionId": "0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f", "trialId": "ONC-2026-01", "patientId": PATIENT,
-            "surveyId": "qol-daily", "timepoint": "day-7", "completedAt": "2026-11-22T08:00:03Z",
-            "answers": { "pain": 3 }
-        })
+        example::example().json()
     }
 
-    /// An API Gateway HTTP API (payload 2.0) event, with the JWT authorizer's claims when given.
+    /// The sample event `cargo lambda invoke` sends (`events/submission.json`): an API Gateway HTTP API (payload
+    /// 2.0) request with the JWT authorizer's claims.
+    const SAMPLE: &str = include_str!("../events/submission.json");
+
+    /// The sample event with other claims (none: no authorizer ran) and another body.
     fn event(claims: Option<Value>, body: &str, base64: bool) -> Request {
-        let mut context = json!({
-            "routeKey": "POST /v1/submissions", "accountId": "123456789012", "stage": "$default",
-            "requestId": "gw-request-1", "apiId": "api", "domainName": "api.example", "timeEpoch": 0,
-            "http": { "method": "POST", "path": "/v1/submissions", "protocol": "HTTP/1.1", "sourceIp": "ip", "userAgent": "app" }
-        });
-        if let Some(claims) = claims {
-            context["authorizer"] = json!({ "jwt": { "claims": claims, "scopes": null } });
+        let mut event: Value = serde_json::from_str(SAMPLE).unwrap();
+        match claims {
+            Some(claims) => event["requestContext"]["authorizer"]["jwt"]["claims"] = claims,
+            None => {
+                event["requestContext"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("authorizer");
+            }
         }
-        let event = json!({
-            "version": "2.0", "routeKey": "POST /v1/submissions", "rawPath": "/v1/submissions", "rawQueryString": "",
-            "headers": { "content-type": "application/json", "host": "api.example" },
-            "requestContext": context, "body": body, "isBase64Encoded": base64
-        });
+        event["body"] = json!(body);
+        event["isBase64Encoded"] = json!(base64);
         lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
+    }
+
+    #[tokio::test]
+    async fn the_sample_event_is_the_contract_example_and_is_accepted() {
+        let sample: Value = serde_json::from_str(SAMPLE).unwrap();
+        let body: Value = serde_json::from_str(sample["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body, submission());
+        let request = lambda_http::request::from_str(SAMPLE).unwrap();
+        let (status, sent) = status_for(request).await;
+        assert_eq!(status, 202);
+        assert_eq!(sent[0].request_id, "sample-request-1");
     }
 
     async fn status_for(request: Request) -> (u16, Vec<intake::envelope::Envelope>) {
         let queue = MemoryQueue::default();
         let service = SubmitService::new(queue.clone());
-        let patient_claim = PatientClaim::from_env_value(None);
+        let patient_claim = PatientClaim::default();
         let response = handle(&service, &patient_claim, request).await;
         (response.status().as_u16(), queue.sent())
     }
@@ -116,7 +124,7 @@ mod tests {
             status_for(event(Some(claims), &submission().to_string(), false)).await;
         assert_eq!(status, 202);
         assert_eq!(
-            sent[0].request_id, "gw-request-1",
+            sent[0].request_id, "sample-request-1",
             "the API Gateway request id follows the submission"
         );
     }
@@ -164,7 +172,7 @@ mod tests {
     #[test]
     fn a_retry_after_reply_carries_the_header() {
         let reply = Reply {
-            status: 503,
+            status: lambda_http::http::StatusCode::SERVICE_UNAVAILABLE,
             body: json!({ "error": "unavailable" }),
             retry_after: Some(5),
         };

@@ -18,10 +18,10 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use intake::envelope::Envelope;
 use intake::item::{ConflictItem, SubmissionItem};
-use intake::memory::MemoryStore;
 use intake::ports::{PutOutcome, Store, StoreError};
-use intake::processor::Processor;
+use intake::process::Processor;
 use intake::submission::Submission;
+use intake::testing::memory::MemoryStore;
 use intake_e2e::stubs::{RuntimeApi, accept_all, lambda_environment};
 use intake_e2e::{Aws, Error, Stack, Survey};
 use serde_json::json;
@@ -97,7 +97,7 @@ async fn main() -> Result<(), Error> {
     results.insert(
         "processor_100_records_20ms".into(),
         json!({ "one_write_ms": one, "batch_ms": batch, "serial_ms": serial, "ratio_to_one_write": ratio,
-                "concurrency": intake::processor::DEFAULT_MAX_CONCURRENCY }),
+                "concurrency": intake::process::DEFAULT_MAX_CONCURRENCY }),
     );
 
     // ---------------------------------------------------------------- peak RSS
@@ -241,7 +241,7 @@ async fn processor_figures() -> (f64, f64, f64) {
         started.elapsed().as_secs_f64() * 1000.0
     };
     let one = time(1, 1).await;
-    let batch = time(intake::processor::DEFAULT_MAX_CONCURRENCY, 100).await;
+    let batch = time(intake::process::DEFAULT_MAX_CONCURRENCY, 100).await;
     let serial = time(1, 100).await;
     (one, batch, serial)
 }

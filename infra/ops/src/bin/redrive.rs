@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use intake_e2e::redrive::redrive;
-use intake_e2e::{Aws, Stack};
+use intake_ops::redrive::redrive;
+use intake_ops::{Aws, Stack};
 
 /// Moves the dead-letter queue's messages back to the submission queue.
 #[derive(Debug, Parser)]

@@ -1,4 +1,4 @@
-//! In-memory `Queue` and `Store`, with the same semantics as the AWS ones, for unit tests and local reasoning.
+//! In-memory `Queue` and `Store`, with the same semantics as the AWS ones, for tests.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -15,6 +15,7 @@ pub struct MemoryQueue {
 }
 
 impl MemoryQueue {
+    /// A queue that refuses every message, as SQS does in an outage.
     pub fn unavailable() -> Self {
         MemoryQueue {
             refuse: true,
@@ -22,6 +23,7 @@ impl MemoryQueue {
         }
     }
 
+    /// Every message acknowledged so far.
     pub fn sent(&self) -> Vec<Envelope> {
         self.sent
             .lock()
@@ -51,6 +53,7 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
+    /// Every stored submission, by key.
     pub fn submissions(&self) -> Vec<SubmissionItem> {
         let items = self
             .submissions
@@ -59,6 +62,7 @@ impl MemoryStore {
         items.values().cloned().collect()
     }
 
+    /// Every recorded conflict, by key.
     pub fn conflicts(&self) -> Vec<ConflictItem> {
         let items = self
             .conflicts

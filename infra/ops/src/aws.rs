@@ -1,0 +1,248 @@
+//! Read-only views of a deployed stack's queues, table and logs, with SDK clients configured the standard way
+//! (region, credentials, `AWS_ENDPOINT_URL`). Nothing here writes to the table.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use intake::item::partition_key;
+use time::OffsetDateTime;
+
+use crate::{Error, Stack};
+
+/// SDK clients for the stack, configured the standard way (region, credentials, `AWS_ENDPOINT_URL`).
+#[derive(Debug, Clone)]
+pub struct Aws {
+    /// DynamoDB.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// SQS.
+    pub sqs: aws_sdk_sqs::Client,
+    /// CloudWatch Logs.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+}
+
+impl Aws {
+    /// Clients for the environment's region, credentials and endpoint.
+    pub async fn load() -> Self {
+        let config = aws_config::load_from_env().await;
+        Aws {
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+        }
+    }
+
+    /// Every item in a patient's partition, keyed by sort key.
+    pub async fn patient_items(
+        &self,
+        stack: &Stack,
+        trial_id: &str,
+        patient_id: &str,
+    ) -> Result<HashMap<String, HashMap<String, AttributeValue>>, Error> {
+        let items = self
+            .dynamodb
+            .query()
+            .table_name(&stack.table_name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(partition_key(trial_id, patient_id)),
+            )
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await?;
+        items
+            .into_iter()
+            .map(|item| {
+                let sk = item
+                    .get("sk")
+                    .and_then(|v| v.as_s().ok())
+                    .ok_or("item without a string sk")?;
+                Ok((sk.clone(), item))
+            })
+            .collect()
+    }
+
+    /// Every log line of `log_group` since `since`, oldest first.
+    pub async fn log_lines(
+        &self,
+        log_group: &str,
+        since: OffsetDateTime,
+    ) -> Result<Vec<String>, Error> {
+        let events = self
+            .logs
+            .filter_log_events()
+            .log_group_name(log_group)
+            .start_time((since.unix_timestamp_nanos() / 1_000_000) as i64)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await?;
+        Ok(events
+            .into_iter()
+            .flat_map(|page| page.events.unwrap_or_default())
+            .filter_map(|event| event.message)
+            .collect())
+    }
+
+    /// Visible plus in-flight messages (approximate, as SQS reports them).
+    pub async fn queue_depth(&self, queue_url: &str) -> Result<u64, Error> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await?
+            .attributes
+            .unwrap_or_default();
+        let count = |name: A| {
+            attributes
+                .get(&name)
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Ok(count(A::ApproximateNumberOfMessages) + count(A::ApproximateNumberOfMessagesNotVisible))
+    }
+
+    /// Waits until the queue reads empty (visible + in flight) three times in a row, calling `tick` with each depth.
+    pub async fn wait_until_drained(
+        &self,
+        queue_url: &str,
+        timeout: Duration,
+        mut tick: impl FnMut(u64),
+    ) -> Result<Duration, Error> {
+        let started = Instant::now();
+        let mut empty_reads = 0;
+        while empty_reads < 3 {
+            if started.elapsed() > timeout {
+                return Err(format!("queue not drained within {timeout:?}").into());
+            }
+            let depth = self.queue_depth(queue_url).await?;
+            tick(depth);
+            empty_reads = if depth == 0 { empty_reads + 1 } else { 0 };
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Ok(started.elapsed())
+    }
+
+    /// The (pk, sk) of every submission of a trial, from the `ByTrialReceivedAt` index.
+    pub async fn trial_submission_keys(
+        &self,
+        stack: &Stack,
+        trial_id: &str,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let items = self
+            .dynamodb
+            .query()
+            .table_name(&stack.table_name)
+            .index_name("ByTrialReceivedAt")
+            .key_condition_expression("trialId = :t")
+            .expression_attribute_values(":t", AttributeValue::S(trial_id.to_owned()))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await?;
+        Ok(items
+            .iter()
+            .map(|item| (text(item, "pk"), text(item, "sk")))
+            .collect())
+    }
+
+    /// Items by (pk, sk), read consistently, 100 keys a request, unprocessed keys retried.
+    pub async fn get_items(
+        &self,
+        stack: &Stack,
+        keys: &[(String, String)],
+    ) -> Result<HashMap<(String, String), HashMap<String, AttributeValue>>, Error> {
+        let mut found = HashMap::new();
+        for chunk in keys.chunks(100) {
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(
+                        chunk
+                            .iter()
+                            .map(|(pk, sk)| {
+                                HashMap::from([
+                                    ("pk".to_owned(), AttributeValue::S(pk.clone())),
+                                    ("sk".to_owned(), AttributeValue::S(sk.clone())),
+                                ])
+                            })
+                            .collect(),
+                    ))
+                    .consistent_read(true)
+                    .build()?,
+            );
+            while let Some(keys_and_attributes) = request.take() {
+                let output = self
+                    .dynamodb
+                    .batch_get_item()
+                    .request_items(&stack.table_name, keys_and_attributes)
+                    .send()
+                    .await?;
+                for item in output
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&stack.table_name)
+                    .unwrap_or_default()
+                {
+                    found.insert((text(&item, "pk"), text(&item, "sk")), item);
+                }
+                request = output
+                    .unprocessed_keys
+                    .and_then(|mut rest| rest.remove(&stack.table_name))
+                    .filter(|rest| !rest.keys().is_empty());
+            }
+        }
+        Ok(found)
+    }
+
+    /// The bodies of every message in a queue, without consuming them: each is received once, then made visible
+    /// again at once.
+    pub async fn peek_all(&self, queue_url: &str) -> Result<Vec<String>, Error> {
+        let mut bodies = Vec::new();
+        let mut handles = Vec::new();
+        loop {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .visibility_timeout(30)
+                .wait_time_seconds(1)
+                .send()
+                .await?;
+            if received.messages().is_empty() {
+                break;
+            }
+            for message in received.messages() {
+                bodies.push(message.body().unwrap_or_default().to_owned());
+                handles.extend(message.receipt_handle().map(str::to_owned));
+            }
+        }
+        for handle in handles {
+            self.sqs
+                .change_message_visibility()
+                .queue_url(queue_url)
+                .receipt_handle(handle)
+                .visibility_timeout(0)
+                .send()
+                .await?;
+        }
+        Ok(bodies)
+    }
+}
+
+/// A string attribute, or empty.
+fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
+}

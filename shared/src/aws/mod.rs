@@ -1,0 +1,77 @@
+//! The ports implemented with the AWS SDKs. Clients are built once per container and cloned (cheaply) into
+//! these adapters; the endpoint comes from the SDK's standard `AWS_ENDPOINT_URL`, so a local AWS needs no code.
+//!
+//! - `sqs`: the `Queue` port;
+//! - `dynamodb`: the `Store` port.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+mod dynamodb;
+mod sqs;
+
+pub use dynamodb::DynamoStore;
+pub use sqs::SqsQueue;
+
+/// How long one AWS call may take, retries included. A caller waiting on it (an HTTP client, an SQS visibility
+/// timeout) must be given more than `operation`.
+#[derive(Debug, Clone, Copy)]
+pub struct CallBudget {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// Time allowed for one attempt.
+    pub attempt: Duration,
+    /// Time allowed for the whole call, retries included.
+    pub operation: Duration,
+}
+
+impl CallBudget {
+    /// For the API path: a patient's app is waiting, so fail over to 503 in seconds.
+    pub const INTERACTIVE: CallBudget = CallBudget {
+        attempts: 3,
+        attempt: Duration::from_secs(2),
+        operation: Duration::from_secs(6),
+    };
+    /// For the queue consumer: retry throttling harder before handing the record back to SQS.
+    pub const BACKGROUND: CallBudget = CallBudget {
+        attempts: 5,
+        attempt: Duration::from_secs(3),
+        operation: Duration::from_secs(12),
+    };
+}
+
+/// Loads region, credentials and endpoint the standard way, with the SDK's standard retry mode (exponential
+/// backoff with jitter, throttling-aware) bounded by `budget`.
+pub async fn sdk_config(budget: CallBudget) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(budget.attempts))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(budget.attempt)
+                .operation_timeout(budget.operation)
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// Names the error class only: SDK messages can echo request content.
+fn error_class<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> String {
+    match error {
+        SdkError::ServiceError(service) => service
+            .err()
+            .code()
+            .unwrap_or("unknown service error")
+            .to_owned(),
+        SdkError::TimeoutError(_) => "timeout".to_owned(),
+        SdkError::DispatchFailure(_) => "dispatch failure".to_owned(),
+        SdkError::ResponseError(_) => "unreadable response".to_owned(),
+        SdkError::ConstructionFailure(_) => "request construction failure".to_owned(),
+        _ => "unknown error".to_owned(),
+    }
+}

@@ -1,0 +1,132 @@
+//! The process use case: turns an SQS batch into stored submissions, reporting exactly the records that must
+//! come back.
+//!
+//! Each record runs in its own task, so a panic fails that record only; a semaphore bounds how many write at once.
+//! Every record ends in one of: stored, duplicate (acknowledged), conflict (original kept, conflict recorded,
+//! acknowledged), or failed (listed in `batchItemFailures`, redelivered by SQS, dead-lettered after
+//! `maxReceiveCount`).
+//!
+//! - `record`: one record, decoded, written once and classified;
+//! - `config`: the function's environment.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsMessage};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tracing::{error, info, warn};
+
+use crate::ports::Store;
+
+mod config;
+mod record;
+#[cfg(test)]
+mod tests;
+
+pub use config::ProcessConfig;
+pub use record::{Outcome, RecordError};
+
+/// Default bound on records written concurrently within one batch. A 100-record batch then needs two store
+/// round trips, not seven (at 16); the bound keeps one invocation from flooding the table or the connection pool.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 64;
+
+/// Counts for one batch, and the response that tells SQS which records to redeliver.
+#[derive(Debug, Default)]
+pub struct BatchReport {
+    /// Records written for the first time.
+    pub stored: usize,
+    /// Records already stored with the same content.
+    pub duplicates: usize,
+    /// Records whose id was stored with other content.
+    pub conflicts: usize,
+    /// Records handed back to SQS.
+    pub failed: usize,
+    /// The partial batch response: the failed records' message ids.
+    pub response: SqsBatchResponse,
+}
+
+/// Stores batches of queued submissions, each record at most once, `max_concurrency` at a time.
+pub struct Processor<S> {
+    store: Arc<S>,
+    permits: Arc<Semaphore>,
+}
+
+impl<S: Store> Processor<S> {
+    /// A processor writing to `store`, at most `max_concurrency` records at once.
+    pub fn new(store: S, max_concurrency: usize) -> Self {
+        Processor {
+            store: Arc::new(store),
+            permits: Arc::new(Semaphore::new(max_concurrency.max(1))),
+        }
+    }
+
+    /// Processes every record of a batch. Never fails as a whole: a record's problem is that record's failure.
+    pub async fn process(&self, records: Vec<SqsMessage>) -> BatchReport {
+        self.process_until(records, Instant::now() + Duration::from_secs(24 * 3600))
+            .await
+    }
+
+    /// As [`Self::process`], but a record still unfinished at `deadline` fails on its own. Without this a slow store
+    /// call (throttling backoff, a hung connection) lets the whole invocation time out: every record of the batch
+    /// is then received again, counts toward `maxReceiveCount`, and healthy records can end in the DLQ.
+    pub async fn process_until(&self, records: Vec<SqsMessage>, deadline: Instant) -> BatchReport {
+        let tasks: Vec<_> = records
+            .into_iter()
+            .map(|record| {
+                let store = Arc::clone(&self.store);
+                let permits = Arc::clone(&self.permits);
+                let task = tokio::spawn(async move {
+                    let work = async {
+                        let _permit = permits
+                            .acquire_owned()
+                            .await
+                            .expect("the semaphore is never closed");
+                        record::store_record(store.as_ref(), record.body.as_deref()).await
+                    };
+                    // A write cut off here may or may not have landed; the redelivery finds out (duplicate).
+                    tokio::time::timeout_at(deadline, work)
+                        .await
+                        .unwrap_or(Err(RecordError::OutOfTime))
+                });
+                // SQS always sets a message id. Were one missing, its failure would be reported with an empty
+                // identifier, which Lambda treats as "the whole batch failed": a retry, never a silent drop.
+                (record.message_id.unwrap_or_default(), task)
+            })
+            .collect();
+
+        let mut report = BatchReport::default();
+        for (message_id, task) in tasks {
+            // A task's result is always awaited: dropping a panicked task's result would acknowledge its message.
+            let result = task.await.unwrap_or_else(|join_error| {
+                Err(if join_error.is_panic() {
+                    RecordError::Panicked
+                } else {
+                    RecordError::Cancelled
+                })
+            });
+            match result {
+                Ok(Outcome::Stored) => report.stored += 1,
+                Ok(Outcome::Duplicate) => report.duplicates += 1,
+                Ok(Outcome::Conflict) => report.conflicts += 1,
+                Err(failure) => {
+                    if failure.is_transient() {
+                        warn!(message_id, error = %failure, "record will be retried")
+                    } else {
+                        error!(message_id, error = %failure, "record failed; it goes to the DLQ after maxReceiveCount")
+                    }
+                    report.failed += 1;
+                    report.response.add_failure(message_id);
+                }
+            }
+        }
+        info!(
+            stored = report.stored,
+            duplicates = report.duplicates,
+            conflicts = report.conflicts,
+            failed = report.failed,
+            "batch processed"
+        );
+        report
+    }
+}

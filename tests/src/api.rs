@@ -1,0 +1,121 @@
+//! A client of the deployed API: tokens from the local issuer, and requests as apps send them.
+
+use std::time::{Duration, Instant};
+
+use intake_ops::Stack;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::Error;
+
+/// The API's answer to one request.
+#[derive(Debug, Clone)]
+pub struct ApiReply {
+    pub status: u16,
+    pub body: Value,
+    pub retry_after: Option<String>,
+    pub latency: Duration,
+}
+
+/// What to ask the local issuer for. The defaults make a valid token; tests change one thing to make it invalid.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenRequest {
+    pub patient_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// Seconds until expiry; negative for a token that has already expired.
+    pub expires_in: i64,
+}
+
+impl TokenRequest {
+    pub fn valid_for(patient_id: &str) -> Self {
+        TokenRequest {
+            patient_id: patient_id.to_owned(),
+            audience: None,
+            expires_in: 3600,
+        }
+    }
+}
+
+/// A bearer token from the stack's token endpoint.
+pub async fn mint_token(
+    http: &reqwest::Client,
+    stack: &Stack,
+    request: &TokenRequest,
+) -> Result<String, Error> {
+    let endpoint = stack.token_endpoint.as_deref().ok_or(
+        "the stack outputs name no TokenEndpoint: deploy with `make local-up`, or give tokens from your provider",
+    )?;
+    let reply: Value = http
+        .post(endpoint)
+        .json(request)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(reply["access_token"]
+        .as_str()
+        .ok_or("the token endpoint answered without access_token")?
+        .to_owned())
+}
+
+/// Posts a body to the submissions endpoint with the given content type and, when given, bearer token.
+pub async fn post(
+    http: &reqwest::Client,
+    stack: &Stack,
+    token: Option<&str>,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> Result<ApiReply, Error> {
+    let started = Instant::now();
+    let mut request = http
+        .post(stack.submissions_url())
+        .header(reqwest::header::CONTENT_TYPE, content_type);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.body(body).send().await?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = response.bytes().await?;
+    let latency = started.elapsed();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    Ok(ApiReply {
+        status,
+        body,
+        retry_after,
+        latency,
+    })
+}
+
+/// Posts a JSON submission as the patient it names, with a fresh valid token for them.
+pub async fn submit(
+    http: &reqwest::Client,
+    stack: &Stack,
+    body: &Value,
+) -> Result<ApiReply, Error> {
+    let patient_id = body["patientId"].as_str().unwrap_or("P-000000");
+    let token = mint_token(http, stack, &TokenRequest::valid_for(patient_id)).await?;
+    post(
+        http,
+        stack,
+        Some(&token),
+        "application/json",
+        body.to_string(),
+    )
+    .await
+}
+
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(64)
+        .build()
+        .expect("an HTTP client with default TLS always builds")
+}
