@@ -9,6 +9,7 @@ is forwarded unchanged unless a fault is drawn for it. Faults are set, and count
 
     POST /_faults  {"dynamodb": {"throttle": 0.2, "error": 0.1, "timeout": 0.05, "lost_response": 0.05},
                     "sqs": {"unavailable": 1.0}}
+                   (an unknown service or fault name, or a rate outside 0..1, is refused with 400)
     GET  /_faults  the current faults, and how many of each were injected since the proxy started
 
 Faults, each a probability per request:
@@ -65,6 +66,29 @@ class State:
             return {"faults": self.faults, "injected": dict(self.injected), "forwarded": self.forwarded}
 
 
+SERVICES = ("dynamodb", "sqs")
+
+
+def validated(document):
+    """The faults as posted, or ValueError naming what is wrong: an unknown service or fault name (a typo would
+    otherwise inject nothing, silently), a rate that is not a probability, or rates that add up to more than 1."""
+    if not isinstance(document, dict):
+        raise ValueError("faults must be a JSON object of service to rates")
+    for service, rates in document.items():
+        if service not in SERVICES:
+            raise ValueError(f"unknown service {service!r}; known: {', '.join(SERVICES)}")
+        if not isinstance(rates, dict):
+            raise ValueError(f"{service}: rates must be an object of fault to probability")
+        for fault, rate in rates.items():
+            if fault not in FAULTS:
+                raise ValueError(f"{service}: unknown fault {fault!r}; known: {', '.join(FAULTS)}")
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+                raise ValueError(f"{service}.{fault}: a rate is a number from 0 to 1")
+        if sum(rates.values()) > 1:
+            raise ValueError(f"{service}: the rates add up to more than 1")
+    return document
+
+
 def service_of(headers):
     target = headers.get("X-Amz-Target", "")
     if target.startswith("DynamoDB_"):
@@ -103,8 +127,12 @@ def make_handler(state, upstream, stall):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self.path == "/_faults":
+                try:
+                    faults = validated(json.loads(body or b"{}"))
+                except ValueError as error:  # json.JSONDecodeError is a ValueError too
+                    return self.reply(400, {"error": str(error)}, "application/json")
                 with state.lock:
-                    state.faults = json.loads(body or b"{}")
+                    state.faults = faults
                 return self.reply(200, {"faults": state.faults}, "application/json")
             self.forward(body)
 
