@@ -21,10 +21,10 @@ export PATH := $(CURDIR)/$(TOOLS_VENV)/bin:$(PATH)
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),--arm64,--x86-64)
 E2E_ENV = AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
 
-.PHONY: help setup build check lint unit template-check local-up local-down e2e contract test demo bench faults redrive clean
+.PHONY: help setup build check lint unit template-check local-up local-down watch e2e contract test demo bench faults redrive clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(AWS_VENV)/.installed: infra/requirements-local-aws.txt
 	$(PYTHON) -m venv $(AWS_VENV)
@@ -53,6 +53,7 @@ lint: ## cargo fmt --check and clippy -D warnings
 
 unit: ## Unit tests (no AWS needed)
 	cargo test --workspace
+	$(PYTHON) -m unittest tests/faults/test_proxy.py
 
 template-check: setup ## sam validate --lint, cfn-lint, and our own assertions on template.yaml
 	sam validate --lint --template template.yaml
@@ -67,8 +68,20 @@ local-up: build ## Start MiniStack, deploy template.yaml to it, write .local/sta
 local-down: ## Stop the local AWS
 	LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) down
 
-e2e: ## Integration tests against the deployed local stack: pipeline, JWT matrix, hostile corpus, logs, poison
-	$(E2E_ENV) cargo test --package intake-e2e --test stack --test hostile --test logs --test dead_letter -- --ignored --test-threads 4
+WATCH_PORT ?= 9000
+STACK_OUTPUT = $$($(PYTHON) -c 'import json,sys; print(json.load(open("$(LOCAL)/stack-outputs.json"))[sys.argv[1]])' $(1))
+
+watch: setup ## Serve both functions with `cargo lambda watch` against the local AWS (needs `make local-up`)
+	@test -f $(LOCAL)/stack-outputs.json || { echo "No local stack: run make local-up first"; exit 1; }
+	@echo "Invoke with: cargo lambda invoke submit --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) --data-file functions/submit/events/submission.json"
+	@echo "             cargo lambda invoke process --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) --data-file functions/process/events/batch.json"
+	AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} cargo lambda watch \
+		--invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) \
+		--env-var QUEUE_URL=$(call STACK_OUTPUT,QueueUrl),TABLE_NAME=$(call STACK_OUTPUT,TableName)
+
+e2e: setup ## Integration tests against the deployed local stack: pipeline, JWT matrix, hostile corpus, logs, poison, cargo-lambda
+	$(E2E_ENV) cargo test --package intake-e2e --test stack --test hostile --test logs --test dead_letter \
+		--test cargo_lambda -- --ignored --test-threads 4
 
 contract: $(CONTRACT_VENV)/.installed ## The deployed API against openapi.yaml, with schemathesis (needs `make local-up`)
 	$(E2E_ENV) $(CONTRACT_VENV)/bin/python tests/contract/run.py
@@ -81,13 +94,15 @@ test: check ## Every check: lint, unit, template, then the stack up, integration
 DEMO_ARGS ?= --concurrency 16
 
 demo: local-up ## A burst of 10,000 submissions from 2,000 patients on the local stack, then an audit
+	@echo "Building the load generator (the first time takes a few minutes)…"
+	cargo build --package intake-e2e --bin burst
 	$(E2E_ENV) cargo run --quiet --package intake-e2e --bin burst -- $(DEMO_ARGS)
 	@echo "The local stack is still running (outputs in $(LOCAL)/stack-outputs.json). Stop it with: make local-down"
 
 bench: local-up ## Benchmarks: a table of figures, also written to bench-results.json (never part of `make test`)
 	cargo lambda build --release $(HOST_ARCH) --package hello-lambda
 	cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda-arm64 --package submit --package process
-	cargo bench --package intake --bench intake
+	cargo bench --package intake --bench intake --features testing
 	$(E2E_ENV) cargo run --quiet --package intake-e2e --bin bench -- $(BENCH_ARGS)
 
 FAULT_PROXY_PORT ?= 4570
@@ -99,7 +114,7 @@ faults: build ## Fault runs: DynamoDB throttling/5xx/timeouts, SQS outage, kille
 		|| status=$$?; $(MAKE) local-down; exit $$status
 
 redrive: ## Move dead letters back to the submission queue after a fix (REDRIVE_ARGS=--dry-run to count only)
-	$(E2E_ENV) cargo run --quiet --package intake-e2e --bin redrive -- $(REDRIVE_ARGS)
+	$(E2E_ENV) cargo run --quiet --package intake-ops --bin redrive -- $(REDRIVE_ARGS)
 
 clean: local-down ## Stop the local AWS and remove build output and venvs
 	cargo clean
