@@ -1,6 +1,9 @@
 //! ePRO intake: the rules the Lambda functions share, behind two small ports.
 //!
 //! - [`submission`]: the v1 API contract and its validation.
+//! - [`instrument`]: the questionnaire catalogue (FHIR `Questionnaire`s, versioned, embedded), answers judged
+//!   against the version filled in, scores.
+//! - [`fhir`]: FHIR R4 at the edge: `Questionnaire`s served, `QuestionnaireResponse`s in and out, `OperationOutcome`.
 //! - [`envelope`]: the versioned queue message.
 //! - [`item`]: the DynamoDB layout.
 //! - [`submit`]: the submit function's use case (identity, refusals and their status codes, enqueue).
@@ -13,6 +16,8 @@
 pub mod aws;
 pub mod config;
 pub mod envelope;
+pub mod fhir;
+pub mod instrument;
 pub mod invariants;
 pub mod item;
 pub mod ports;

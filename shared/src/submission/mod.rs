@@ -15,6 +15,8 @@ use uuid::Uuid;
 
 pub mod json;
 mod rules;
+
+pub(crate) use rules::canonical_number;
 #[cfg(test)]
 mod tests;
 
@@ -31,7 +33,7 @@ pub const MAX_CHOICES: usize = 50;
 /// How far in the future `completedAt` may lie, to absorb clock skew on patients' phones.
 pub const COMPLETED_AT_TOLERANCE: Duration = Duration::minutes(5);
 
-/// Every field of a v1 submission, in contract order; `answers` last.
+/// Every required field of a v1 submission, in contract order; `answers` last.
 pub const TOP_LEVEL_FIELDS: [&str; 7] = [
     "submissionId",
     "trialId",
@@ -41,6 +43,9 @@ pub const TOP_LEVEL_FIELDS: [&str; 7] = [
     "completedAt",
     "answers",
 ];
+
+/// The optional fields: `surveyVersion`, the instrument version the app rendered (absent: the current one).
+pub const OPTIONAL_FIELDS: [&str; 1] = ["surveyVersion"];
 
 /// A submission that met every rule of the contract.
 ///
@@ -54,8 +59,11 @@ pub struct Submission {
     pub trial_id: String,
     /// The patient, as the trial's identity provider names them.
     pub patient_id: String,
-    /// The questionnaire filled in.
+    /// The instrument filled in: the id of a questionnaire in the catalogue.
     pub survey_id: String,
+    /// The instrument version filled in. Optional in a request; always set once judged against the catalogue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey_version: Option<String>,
     /// When in the trial's schedule it was filled in (`day-7`, `day-30`).
     pub timepoint: String,
     /// Kept exactly as the app sent it (after checking it is RFC 3339), so the stored record is what the patient's

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{
     Answer, COMPLETED_AT_TOLERANCE, FieldProblem, MAX_ANSWERS, MAX_CHOICES, MAX_ID_CHARS,
-    MAX_TEXT_CHARS, Submission, TOP_LEVEL_FIELDS,
+    MAX_TEXT_CHARS, OPTIONAL_FIELDS, Submission, TOP_LEVEL_FIELDS,
 };
 
 /// DynamoDB stores numbers with a magnitude from 1e-130 up to (not including) 1e126; anything outside would be
@@ -25,7 +25,7 @@ pub(super) fn check(value: &Value, now: OffsetDateTime) -> Result<Submission, Ve
     };
     let mut check = Checker::default();
     for key in object.keys() {
-        if !TOP_LEVEL_FIELDS.contains(&key.as_str()) {
+        if !TOP_LEVEL_FIELDS.contains(&key.as_str()) && !OPTIONAL_FIELDS.contains(&key.as_str()) {
             check.report(shorten(key), "is not a field of a v1 submission");
         }
     }
@@ -33,6 +33,10 @@ pub(super) fn check(value: &Value, now: OffsetDateTime) -> Result<Submission, Ve
     let trial_id = check.id_field(object, "trialId");
     let patient_id = check.id_field(object, "patientId");
     let survey_id = check.id_field(object, "surveyId");
+    let survey_version = match object.get("surveyVersion") {
+        None => Some(None),
+        Some(_) => check.id_field(object, "surveyVersion").map(Some),
+    };
     let timepoint = check.id_field(object, "timepoint");
     let completed_at = check.completed_at(object, now);
     let answers = check.answers(object);
@@ -43,6 +47,7 @@ pub(super) fn check(value: &Value, now: OffsetDateTime) -> Result<Submission, Ve
             trial_id: trial_id?,
             patient_id: patient_id?,
             survey_id: survey_id?,
+            survey_version: survey_version?,
             timepoint: timepoint?,
             completed_at: completed_at?,
             answers: answers?,
@@ -85,7 +90,7 @@ fn id_problem(id: &str) -> Option<String> {
 /// One number, one form: an integral float that a 64-bit integer holds exactly (`4.0`, `-0.0`, `1e19`) becomes that
 /// integer. DynamoDB keeps no such distinction (it returns `4` for `4.0`), so without this the stored record would
 /// differ from its content hash, and a resend of `4` for `4.0` would count as a conflict.
-fn canonical_number(number: &Number) -> Number {
+pub(crate) fn canonical_number(number: &Number) -> Number {
     const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
     match number.as_f64() {
         Some(x) if number.is_f64() && x.fract() == 0.0 && (0.0..TWO_POW_64).contains(&x) => {
@@ -278,6 +283,12 @@ impl Checker {
         }
         // API Gateway hands the function a JSON body as text, replacing bytes that are not UTF-8 with U+FFFD. The
         // function never sees the bad bytes, only this mark: what the patient wrote was damaged on the way.
+        // SQS carries only characters of XML 1.0's range; U+FFFE and U+FFFF are outside it (and never typed), so a
+        // text with one could be accepted here and then refused by the queue on every retry.
+        if text.contains(['\u{fffe}', '\u{ffff}']) {
+            self.report(path, "must not contain the noncharacters U+FFFE or U+FFFF");
+            return None;
+        }
         if text.contains(char::REPLACEMENT_CHARACTER) {
             self.report(
                 path,

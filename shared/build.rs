@@ -1,0 +1,40 @@
+//! Embeds the instrument catalogue (`instruments/questionnaires/<id>/<version>.json`) into the crate at build time:
+//! the functions read no file at start, and every environment runs exactly the definitions it was built with.
+
+use std::fmt::Write;
+use std::path::Path;
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("instruments");
+    println!("cargo::rerun-if-changed={}", root.display());
+    let mut files = Vec::new();
+    collect(&root, &root, &mut files);
+    files.sort();
+    let mut out = String::from(
+        "/// Every file of the catalogue: its path below `instruments/` and its text.\n",
+    );
+    out.push_str("pub const FILES: &[(&str, &str)] = &[\n");
+    for (relative, absolute) in &files {
+        writeln!(out, "    ({relative:?}, include_str!({absolute:?})),").unwrap();
+    }
+    out.push_str("];\n");
+    let target = Path::new(&std::env::var("OUT_DIR").unwrap()).join("catalogue_files.rs");
+    std::fs::write(target, out).unwrap();
+}
+
+fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        println!("cargo::rerun-if-changed={}", path.display());
+        if path.is_dir() {
+            collect(root, &path, files);
+        } else if path.extension().is_some_and(|ext| ext == "json") {
+            let relative = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            files.push((relative, path.display().to_string()));
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! The instrument catalogue: every published version of every questionnaire, embedded at build time.
+//!
+//! Published versions never change and are never removed: a patient whose app still shows version 1 can always
+//! submit against version 1. The current version of an instrument is its highest `active` one.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::definition::Questionnaire;
+use super::score::Score;
+
+mod files {
+    include!(concat!(env!("OUT_DIR"), "/catalogue_files.rs"));
+}
+
+/// Where the questionnaires sit below `instruments/`.
+const QUESTIONNAIRES: &str = "questionnaires/";
+
+/// One published version of one instrument.
+#[derive(Debug, Clone)]
+pub struct Instrument {
+    /// The definition as the intake reads it.
+    pub questionnaire: Questionnaire,
+    /// Its declared scores.
+    pub scores: Vec<Score>,
+    /// The file as published: what apps are served, byte for byte.
+    pub source: &'static str,
+    /// The file's path below `instruments/`.
+    pub path: &'static str,
+}
+
+impl Instrument {
+    /// The instrument id.
+    pub fn id(&self) -> &str {
+        &self.questionnaire.id
+    }
+
+    /// The version.
+    pub fn version(&self) -> &str {
+        &self.questionnaire.version
+    }
+
+    /// The canonical reference to this version: `url|version`.
+    pub fn canonical(&self) -> String {
+        format!("{}|{}", self.questionnaire.url, self.questionnaire.version)
+    }
+
+    /// `sha256:<hex>` of the definition's canonical JSON (keys sorted, no white space): what the lock file
+    /// records, so reformatting a file is not a change but any edit of its content is.
+    pub fn definition_hash(&self) -> String {
+        let value: Value = serde_json::from_str(self.source).unwrap_or(Value::Null);
+        let mut canonical = String::new();
+        write_canonical(&value, &mut canonical);
+        format!("sha256:{}", hex::encode(Sha256::digest(canonical)))
+    }
+
+    fn number(&self) -> u64 {
+        self.version().parse().unwrap_or(0)
+    }
+}
+
+/// Why an instrument or version was not found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unknown {
+    /// No instrument has this id.
+    Instrument,
+    /// The instrument has no such version; these are its versions.
+    Version(Vec<String>),
+}
+
+/// Every published version of every instrument.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    /// Versions of each instrument, oldest first.
+    instruments: BTreeMap<String, Vec<Instrument>>,
+}
+
+static EMBEDDED: LazyLock<Result<Catalogue, String>> =
+    LazyLock::new(|| Catalogue::from_files(files::FILES));
+
+impl Catalogue {
+    /// The catalogue this build embeds. An error (a definition that does not parse) stops a function at start;
+    /// `make test` checks the catalogue, so a build that passed its tests never sees one.
+    pub fn embedded() -> Result<&'static Catalogue, String> {
+        EMBEDDED.as_ref().map_err(Clone::clone)
+    }
+
+    /// A catalogue of `(path, text)` files; only those under `questionnaires/` are questionnaires.
+    pub fn from_files(files: &[(&'static str, &'static str)]) -> Result<Catalogue, String> {
+        let mut instruments: BTreeMap<String, Vec<Instrument>> = BTreeMap::new();
+        for &(path, source) in files {
+            if !path.starts_with(QUESTIONNAIRES) {
+                continue;
+            }
+            let questionnaire =
+                Questionnaire::parse(source).map_err(|error| format!("{path}: {error}"))?;
+            let scores =
+                Score::declared(&questionnaire).map_err(|error| format!("{path}: {error}"))?;
+            instruments
+                .entry(questionnaire.id.clone())
+                .or_default()
+                .push(Instrument {
+                    questionnaire,
+                    scores,
+                    source,
+                    path,
+                });
+        }
+        for versions in instruments.values_mut() {
+            versions.sort_by_key(Instrument::number);
+        }
+        Ok(Catalogue { instruments })
+    }
+
+    /// Every version of every instrument.
+    pub fn all(&self) -> impl Iterator<Item = &Instrument> {
+        self.instruments.values().flatten()
+    }
+
+    /// Every version of `id`, oldest first.
+    pub fn versions(&self, id: &str) -> &[Instrument] {
+        self.instruments.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The instrument ids.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.instruments.keys().map(String::as_str)
+    }
+
+    /// The current version of `id`: its highest active one.
+    pub fn current(&self, id: &str) -> Option<&Instrument> {
+        self.versions(id)
+            .iter()
+            .rev()
+            .find(|instrument| instrument.questionnaire.status == "active")
+    }
+
+    /// The current version of every instrument.
+    pub fn currents(&self) -> impl Iterator<Item = &Instrument> {
+        self.ids().filter_map(|id| self.current(id))
+    }
+
+    /// Version `version` of `id`, or its current version when none is named.
+    pub fn get(&self, id: &str, version: Option<&str>) -> Result<&Instrument, Unknown> {
+        let versions = self.versions(id);
+        if versions.is_empty() {
+            return Err(Unknown::Instrument);
+        }
+        match version {
+            None => self.current(id).ok_or(Unknown::Version(Vec::new())),
+            Some(version) => versions
+                .iter()
+                .find(|instrument| instrument.version() == version)
+                .ok_or_else(|| {
+                    Unknown::Version(versions.iter().map(|i| i.version().to_owned()).collect())
+                }),
+        }
+    }
+
+    /// The canonical base every questionnaire URL starts with (`https://…/fhir`), from the first definition.
+    pub fn base(&self) -> &str {
+        self.all()
+            .find_map(|instrument| instrument.questionnaire.base())
+            .unwrap_or_default()
+    }
+
+    /// The instrument whose canonical URL is `url`.
+    pub fn id_of_url(&self, url: &str) -> Option<&str> {
+        self.all()
+            .find(|instrument| instrument.questionnaire.url == url)
+            .map(Instrument::id)
+    }
+}
+
+/// JSON with object keys sorted, whatever order the parser kept them in.
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (index, (key, value)) in entries.into_iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(value, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}

@@ -1,0 +1,79 @@
+//! Instruments: the questionnaires a trial uses, as FHIR R4 `Questionnaire` resources in a versioned catalogue
+//! embedded at build time, and the judgement of a submission against the exact version it was filled in on.
+//!
+//! - [`definition`]: the part of a `Questionnaire` the intake reads;
+//! - [`catalogue`]: every published version, embedded; the current version of each instrument;
+//! - [`check`]: what every definition in the catalogue must satisfy (run by `make test`);
+//! - `enable`: `enableWhen`, whether an item is shown;
+//! - `validate`: answers against a definition, every problem with its item;
+//! - [`score`]: declared scores and their bands.
+
+use crate::submission::{FieldProblem, Submission};
+
+pub mod catalogue;
+pub mod check;
+pub mod definition;
+mod enable;
+pub mod score;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+pub use catalogue::{Catalogue, Instrument, Unknown};
+pub use enable::is_enabled;
+pub use score::{ScoreValue, Scores};
+
+/// A submission judged against its instrument: the version resolved, the answers checked, the scores computed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    /// The submission, with `survey_version` set to the version it was judged against.
+    pub submission: Submission,
+    /// The scores the version declares, computed from the answers.
+    pub scores: Scores,
+}
+
+/// Judges `submission` against the version it names (or the current one), listing every problem.
+pub fn judge(
+    catalogue: &Catalogue,
+    mut submission: Submission,
+) -> Result<Judged, Vec<FieldProblem>> {
+    let instrument = resolve(catalogue, &submission)?;
+    let problems = validate::problems(instrument, &submission.answers);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let scores = score::compute_all(
+        &instrument.questionnaire,
+        &instrument.scores,
+        &submission.answers,
+    );
+    submission.survey_version = Some(instrument.version().to_owned());
+    Ok(Judged { submission, scores })
+}
+
+fn resolve<'a>(
+    catalogue: &'a Catalogue,
+    submission: &Submission,
+) -> Result<&'a Instrument, Vec<FieldProblem>> {
+    let id = &submission.survey_id;
+    catalogue
+        .get(id, submission.survey_version.as_deref())
+        .map_err(|unknown| {
+            vec![match unknown {
+                Unknown::Instrument => FieldProblem::new(
+                    "surveyId",
+                    format!(
+                        "is not an instrument of the catalogue ({})",
+                        catalogue.ids().collect::<Vec<_>>().join(", ")
+                    ),
+                ),
+                Unknown::Version(versions) => FieldProblem::new(
+                    "surveyVersion",
+                    format!(
+                        "is not a published version of {id} ({})",
+                        versions.join(", ")
+                    ),
+                ),
+            }]
+        })
+}

@@ -1,0 +1,261 @@
+//! The catalogue itself: it parses, passes every check, and its published versions match the lock file. Then each
+//! check, planted once, to see it fail.
+
+use serde_json::{Value, json};
+
+use super::catalogue::Catalogue;
+use super::check;
+
+const LOCK: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/instruments/catalogue.lock"
+));
+
+fn embedded() -> &'static Catalogue {
+    Catalogue::embedded().expect("the embedded catalogue parses")
+}
+
+/// `(id, version, hash)` of every line of the lock file.
+fn locked() -> Vec<(String, String, String)> {
+    LOCK.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(
+                fields.len(),
+                3,
+                "a lock line is `<id> <version> sha256:<hex>`: {line}"
+            );
+            (
+                fields[0].to_owned(),
+                fields[1].to_owned(),
+                fields[2].to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_embedded_catalogue_passes_every_check() {
+    let problems = check::catalogue(embedded());
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_catalogue_ships_the_trial_instruments() {
+    for id in [
+        "phq-9",
+        "gad-7",
+        "pain-nrs",
+        "postop-recovery",
+        "qol-daily",
+        "ae-diary",
+    ] {
+        assert!(embedded().current(id).is_some(), "{id} is missing");
+    }
+    assert_eq!(embedded().base(), "https://epro.example.org/fhir");
+}
+
+#[test]
+fn every_published_version_is_locked_and_unchanged() {
+    let locked = locked();
+    for instrument in embedded().all() {
+        let line = format!(
+            "{} {} {}",
+            instrument.id(),
+            instrument.version(),
+            instrument.definition_hash()
+        );
+        match locked
+            .iter()
+            .find(|(id, version, _)| id == instrument.id() && version == instrument.version())
+        {
+            None => panic!(
+                "{} is not in catalogue.lock; a new version is published by adding:\n{line}",
+                instrument.path
+            ),
+            Some((_, _, hash)) => assert_eq!(
+                hash,
+                &instrument.definition_hash(),
+                "{} changed after it was published: publish a new version instead",
+                instrument.path
+            ),
+        }
+    }
+}
+
+#[test]
+fn no_published_version_is_ever_removed() {
+    for (id, version, _) in locked() {
+        assert!(
+            embedded().get(&id, Some(&version)).is_ok(),
+            "{id} version {version} is in catalogue.lock but not in the catalogue: published versions stay"
+        );
+    }
+}
+
+#[test]
+fn the_hash_ignores_formatting_but_not_content() {
+    let source = embedded().current("pain-nrs").unwrap().source;
+    let hash = |text: &str| {
+        let leaked: &'static str = Box::leak(text.to_owned().into_boxed_str());
+        let catalogue =
+            Catalogue::from_files(&[("questionnaires/pain-nrs/1.json", leaked)]).unwrap();
+        catalogue.all().next().unwrap().definition_hash()
+    };
+    let compact = serde_json::to_string(&serde_json::from_str::<Value>(source).unwrap()).unwrap();
+    assert_eq!(hash(source), hash(&compact));
+    assert_ne!(
+        hash(source),
+        hash(&source.replace("worst pain", "worst ache"))
+    );
+}
+
+#[test]
+fn the_current_version_is_the_highest_active_one_and_older_ones_stay_reachable() {
+    let catalogue = embedded();
+    assert_eq!(catalogue.current("qol-daily").unwrap().version(), "2");
+    assert_eq!(catalogue.get("qol-daily", None).unwrap().version(), "2");
+    assert_eq!(
+        catalogue.get("qol-daily", Some("1")).unwrap().version(),
+        "1"
+    );
+    assert!(catalogue.get("qol-daily", Some("3")).is_err());
+    assert!(catalogue.get("nope", None).is_err());
+}
+
+/// The problems the check finds in `id` version 1 after `plant` breaks it.
+fn problems_after(id: &str, plant: impl Fn(&mut Value)) -> Vec<String> {
+    let mut value: Value = serde_json::from_str(embedded().current(id).unwrap().source).unwrap();
+    plant(&mut value);
+    let source: &'static str = Box::leak(value.to_string().into_boxed_str());
+    let path: &'static str = Box::leak(format!("questionnaires/{id}/1.json").into_boxed_str());
+    match Catalogue::from_files(&[(path, source)]) {
+        Ok(catalogue) => check::questionnaire(catalogue.all().next().unwrap()),
+        Err(error) => vec![error],
+    }
+}
+
+fn assert_found(problems: Vec<String>, expected: &str) {
+    assert!(
+        problems.iter().any(|problem| problem.contains(expected)),
+        "expected a problem containing {expected:?}, found {problems:#?}"
+    );
+}
+
+#[test]
+fn the_check_finds_duplicate_link_ids_and_bad_ids() {
+    assert_found(
+        problems_after("phq-9", |q| q["item"][2]["linkId"] = json!("44250-9")),
+        "linkId 44250-9 is used twice",
+    );
+    assert_found(
+        problems_after("phq-9", |q| q["item"][1]["linkId"] = json!("item one")),
+        "linkId must be 1-64 characters",
+    );
+    assert_found(
+        problems_after("phq-9", |q| q["version"] = json!("1.0")),
+        "version must be a whole number",
+    );
+    assert_found(
+        problems_after("phq-9", |q| q["status"] = json!("draft")),
+        "never a draft",
+    );
+}
+
+#[test]
+fn the_check_finds_enable_when_targets_that_are_missing_or_come_later() {
+    let postop = |plant: fn(&mut Value)| problems_after("postop-recovery", plant);
+    assert_found(
+        postop(|q| q["item"][2]["item"][1]["enableWhen"][0]["question"] = json!("nauseous")),
+        "no item has this linkId",
+    );
+    assert_found(
+        postop(|q| {
+            q["item"][0]["enableWhen"] =
+                json!([{"question": "nausea", "operator": "=", "answerBoolean": true}])
+        }),
+        "must come before the item it enables",
+    );
+    assert_found(
+        postop(|q| q["item"][2]["item"][1]["enableWhen"][0]["answerBoolean"] = json!(null)),
+        "exactly one answer[x]",
+    );
+    assert_found(
+        postop(|q| q["item"][2]["item"][1]["enableWhen"][0]["operator"] = json!(">")),
+        "must suit a boolean question",
+    );
+}
+
+#[test]
+fn the_check_finds_options_that_do_not_match_their_item() {
+    assert_found(
+        problems_after("phq-9", |q| {
+            q["item"][1]["answerOption"][0] = json!({"valueInteger": 0})
+        }),
+        "every answerOption of a choice item is a valueCoding",
+    );
+    assert_found(
+        problems_after("pain-nrs", |q| {
+            q["item"][0]["answerOption"] = json!([{"valueCoding": {"code": "x"}}])
+        }),
+        "only a choice item has answerOption",
+    );
+    assert_found(
+        problems_after("phq-9", |q| q["item"][1]["answerOption"] = json!([])),
+        "a choice item needs answerOption",
+    );
+    assert_found(
+        problems_after("pain-nrs", |q| q["item"][0]["type"] = json!("date")),
+        "type must be one of",
+    );
+    assert_found(
+        problems_after("pain-nrs", |q| q["item"][0]["repeats"] = json!(true)),
+        "only choice and text items may repeat",
+    );
+    assert_found(
+        problems_after("pain-nrs", |q| {
+            q["item"][0]["extension"][0]["valueInteger"] = json!(11);
+        }),
+        "minValue is above maxValue",
+    );
+    assert_found(
+        problems_after("pain-nrs", |q| {
+            q["item"][0].as_object_mut().unwrap().remove("required");
+        }),
+        "must declare required and repeats",
+    );
+}
+
+#[test]
+fn the_check_finds_scores_over_items_that_are_missing_or_unscorable() {
+    let items = |q: &mut Value| {
+        q["extension"][0]["extension"]
+            .as_array_mut()
+            .unwrap()
+            .clone()
+    };
+    assert_found(
+        problems_after("phq-9", |q| {
+            let mut parts = items(q);
+            parts.push(json!({"url": "item", "valueString": "no-such-item"}));
+            q["extension"][0]["extension"] = Value::Array(parts);
+        }),
+        "item no-such-item does not exist",
+    );
+    assert_found(
+        problems_after("phq-9", |q| {
+            let mut parts = items(q);
+            parts.push(json!({"url": "item", "valueString": "69722-7"}));
+            q["extension"][0]["extension"] = Value::Array(parts);
+        }),
+        "an option of item 69722-7 has no ordinalValue",
+    );
+    assert_found(
+        problems_after("phq-9", |q| {
+            q["extension"][0]["extension"][2]["valueCode"] = json!("mean")
+        }),
+        "method must be sum",
+    );
+}

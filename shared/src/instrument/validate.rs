@@ -1,0 +1,457 @@
+//! Answers checked against the exact instrument version the patient filled in. Every problem is reported with its
+//! item (`answers.<linkId>`), and no text quotes an answer.
+
+use std::collections::BTreeMap;
+
+use serde_json::Number;
+
+use super::catalogue::Instrument;
+use super::definition::Item;
+use super::enable;
+use crate::submission::{Answer, FieldProblem};
+
+/// Every problem of `answers` against `instrument`, in the questionnaire's order (unknown items last).
+pub fn problems(instrument: &Instrument, answers: &BTreeMap<String, Answer>) -> Vec<FieldProblem> {
+    let questionnaire = &instrument.questionnaire;
+    let items = questionnaire.items();
+    let questions: BTreeMap<&str, &Item> = items
+        .iter()
+        .map(|item| (item.link_id.as_str(), *item))
+        .collect();
+    let mut found = Vec::new();
+    walk(&questionnaire.item, true, &questions, answers, &mut found);
+    for key in answers.keys() {
+        let problem = match questions.get(key.as_str()) {
+            None => format!(
+                "is not an item of {} version {}",
+                questionnaire.id, questionnaire.version
+            ),
+            Some(item) if !item.is_question() => {
+                format!("is a {} item and takes no answer", item.item_type)
+            }
+            Some(_) => continue,
+        };
+        found.push(at(key, problem));
+    }
+    found
+}
+
+fn at(link_id: &str, problem: impl Into<String>) -> FieldProblem {
+    FieldProblem::new(format!("answers.{link_id}"), problem)
+}
+
+/// Checks `items` (and their children), `shown` when every enclosing group is enabled.
+fn walk(
+    items: &[Item],
+    shown: bool,
+    questions: &BTreeMap<&str, &Item>,
+    answers: &BTreeMap<String, Answer>,
+    found: &mut Vec<FieldProblem>,
+) {
+    for item in items {
+        let enabled = shown && enable::conditions_hold(item, questions, answers);
+        if item.is_question() {
+            match (answers.get(&item.link_id), enabled) {
+                (Some(_), false) => found.push(at(&item.link_id, disabled_because(item))),
+                (None, true) if item.is_required() => found.push(at(&item.link_id, "is required")),
+                (Some(answer), true) => check_answer(item, answer, found),
+                (None, _) => {}
+            }
+        }
+        walk(&item.item, enabled, questions, answers, found);
+    }
+}
+
+/// Why an item may not be answered, naming its conditions (link ids and definitional values, never answers).
+fn disabled_because(item: &Item) -> String {
+    if item.enable_when.is_empty() {
+        return "must not be answered: its group is not shown for these answers".into();
+    }
+    let conditions: Vec<String> = item
+        .enable_when
+        .iter()
+        .map(|condition| {
+            let value = condition
+                .answer_boolean
+                .map(|b| b.to_string())
+                .or(condition.answer_integer.map(|n| n.to_string()))
+                .or(condition.answer_decimal.map(|n| n.to_string()))
+                .or(condition.answer_string.clone())
+                .or(condition.answer_coding.as_ref().map(|c| c.code.clone()))
+                .unwrap_or_default();
+            format!("{} {} {value}", condition.question, condition.operator)
+        })
+        .collect();
+    let joiner = match item.enable_behavior.as_deref() {
+        Some("any") => " or ",
+        _ => " and ",
+    };
+    format!(
+        "must not be answered: it is shown only when {}",
+        conditions.join(joiner)
+    )
+}
+
+fn check_answer(item: &Item, answer: &Answer, found: &mut Vec<FieldProblem>) {
+    let report =
+        |found: &mut Vec<FieldProblem>, problem: String| found.push(at(&item.link_id, problem));
+    match (answer, item.is_repeating()) {
+        (Answer::Choices(_), false) => {
+            return report(found, "takes one answer, not several".into());
+        }
+        (Answer::Choices(values), true) if values.is_empty() => {
+            return report(
+                found,
+                "must hold at least one answer (leave the item out when it is not answered)".into(),
+            );
+        }
+        (Answer::Choices(values), true) => {
+            for (index, value) in values.iter().enumerate() {
+                if let Some(problem) = text_problem(item, value) {
+                    found.push(at(&format!("{}[{index}]", item.link_id), problem));
+                }
+            }
+            // Choosing an option twice means nothing; two identical diary entries can be two events.
+            let mut distinct = values.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            if item.item_type == "choice" && distinct.len() != values.len() {
+                report(found, "gives the same answer twice".into());
+            }
+            return;
+        }
+        (_, true) => {
+            return report(
+                found,
+                "must be a list of answers (the item allows several)".into(),
+            );
+        }
+        _ => {}
+    }
+    if let Some(problem) = scalar_problem(item, answer) {
+        report(found, problem);
+    }
+}
+
+/// The problem with one answer to a non-repeating item, if any.
+fn scalar_problem(item: &Item, answer: &Answer) -> Option<String> {
+    match (item.item_type.as_str(), answer) {
+        ("boolean", Answer::Flag(_)) => None,
+        ("boolean", _) => Some("must be true or false".into()),
+        ("integer", Answer::Number(number)) if is_whole(number) => range_problem(item, number),
+        ("integer", _) => Some("must be a whole number".into()),
+        ("decimal", Answer::Number(number)) => range_problem(item, number),
+        ("decimal", _) => Some("must be a number".into()),
+        ("string" | "text" | "choice", Answer::Text(text)) => text_problem(item, text),
+        ("string" | "text", _) => Some("must be text".into()),
+        ("choice", _) => Some(options_text(item)),
+        (other, _) => Some(format!(
+            "has type {other}, which the intake does not accept"
+        )),
+    }
+}
+
+/// The problem with one text or code answer, if any.
+fn text_problem(item: &Item, text: &str) -> Option<String> {
+    if item.item_type == "choice" {
+        return item.option(text).is_none().then(|| options_text(item));
+    }
+    let limit = item.max_length?;
+    (text.chars().count() > limit).then(|| format!("must be at most {limit} characters"))
+}
+
+fn options_text(item: &Item) -> String {
+    let codes: Vec<&str> = item
+        .answer_option
+        .iter()
+        .filter_map(|option| option.code())
+        .collect();
+    format!("must be one of the item's options: {}", codes.join(", "))
+}
+
+fn is_whole(number: &Number) -> bool {
+    number.is_i64() || number.is_u64()
+}
+
+fn range_problem(item: &Item, number: &Number) -> Option<String> {
+    let value = number.as_f64()?;
+    let (min, max) = (item.min_value(), item.max_value());
+    let below = min.is_some_and(|min| value < min);
+    let above = max.is_some_and(|max| value > max);
+    (below || above).then(|| match (min, max) {
+        (Some(min), Some(max)) => format!("must be from {min} to {max}"),
+        (Some(min), None) => format!("must be at least {min}"),
+        (None, _) => format!("must be at most {}", max.unwrap_or_default()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::instrument::{Catalogue, Judged, judge};
+    use crate::submission::FieldProblem;
+    use crate::testing::example;
+
+    fn judged(survey: &str, answers: Value) -> Result<Judged, Vec<FieldProblem>> {
+        let catalogue = Catalogue::embedded().unwrap();
+        judge(catalogue, example().survey(survey, answers).submission())
+    }
+
+    /// The one problem of `answers`, as `(field, problem)`.
+    fn only_problem(survey: &str, answers: Value) -> (String, String) {
+        let mut problems = judged(survey, answers).expect_err("must be refused");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let problem = problems.remove(0);
+        (problem.field, problem.problem)
+    }
+
+    fn postop(extra: Value) -> Value {
+        let mut answers = json!({"temperature": 37.2, "wound": ["none"], "nausea": false});
+        for (key, value) in extra.as_object().unwrap() {
+            answers[key] = value.clone();
+        }
+        answers
+    }
+
+    fn phq9(item9: &str) -> Value {
+        let codes = [
+            "44250-9", "44255-8", "44259-0", "44254-1", "44251-7", "44258-2", "44252-5", "44253-3",
+        ];
+        let mut answers: serde_json::Map<String, Value> = codes
+            .iter()
+            .map(|code| (code.to_string(), json!("LA6569-3")))
+            .collect();
+        answers.insert("44260-8".into(), json!(item9));
+        Value::Object(answers)
+    }
+
+    #[test]
+    fn a_complete_phq9_is_accepted_with_its_version_and_score() {
+        let judged = judged("phq-9", phq9("LA6568-5")).unwrap();
+        assert_eq!(judged.submission.survey_version.as_deref(), Some("1"));
+        assert_eq!(judged.scores["total"].value, serde_json::Number::from(8));
+        assert_eq!(judged.scores["total"].band.as_deref(), Some("mild"));
+    }
+
+    #[test]
+    fn an_unknown_instrument_or_version_is_refused() {
+        let (field, problem) = only_problem("sf-36", json!({"q": 1}));
+        assert_eq!(field, "surveyId");
+        assert!(
+            problem.starts_with("is not an instrument of the catalogue (ae-diary, gad-7"),
+            "{problem}"
+        );
+        let catalogue = Catalogue::embedded().unwrap();
+        let unknown = judge(catalogue, example().version("9").submission()).unwrap_err();
+        assert_eq!(
+            unknown,
+            [FieldProblem::new(
+                "surveyVersion",
+                "is not a published version of qol-daily (1, 2)"
+            )]
+        );
+    }
+
+    #[test]
+    fn answers_are_checked_against_the_version_named() {
+        let catalogue = Catalogue::embedded().unwrap();
+        let with_mood = example().answer("mood", json!(7));
+        assert!(
+            judge(catalogue, with_mood.clone().submission()).is_ok(),
+            "version 2 has mood"
+        );
+        let problems = judge(catalogue, with_mood.version("1").submission()).unwrap_err();
+        assert_eq!(
+            problems,
+            [FieldProblem::new(
+                "answers.mood",
+                "is not an item of qol-daily version 1"
+            )]
+        );
+    }
+
+    #[test]
+    fn an_unknown_item_and_an_item_that_takes_no_answer_are_refused() {
+        assert_eq!(
+            only_problem("postop-recovery", postop(json!({"mood": 3}))),
+            (
+                "answers.mood".into(),
+                "is not an item of postop-recovery version 1".into()
+            )
+        );
+        assert_eq!(
+            only_problem("postop-recovery", postop(json!({"wound-check": "fine"}))),
+            (
+                "answers.wound-check".into(),
+                "is a group item and takes no answer".into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_required_item_must_be_answered_when_it_is_shown() {
+        assert_eq!(
+            only_problem(
+                "postop-recovery",
+                json!({"wound": ["none"], "nausea": false})
+            ),
+            ("answers.temperature".into(), "is required".into())
+        );
+        // The follow-up is required only when nausea is yes (enableWhen).
+        assert_eq!(
+            only_problem("postop-recovery", postop(json!({"nausea": true}))),
+            ("answers.nausea-severity".into(), "is required".into())
+        );
+        assert!(
+            judged(
+                "postop-recovery",
+                postop(json!({"nausea": true, "nausea-severity": "mild"}))
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_item_that_enable_when_hides_must_not_be_answered() {
+        assert_eq!(
+            only_problem(
+                "postop-recovery",
+                postop(json!({"nausea-severity": "mild"}))
+            ),
+            (
+                "answers.nausea-severity".into(),
+                "must not be answered: it is shown only when nausea = true".into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_refused() {
+        let cases = [
+            (
+                json!({"temperature": "warm"}),
+                "answers.temperature",
+                "must be a number",
+            ),
+            (
+                json!({"nausea": 1}),
+                "answers.nausea",
+                "must be true or false",
+            ),
+            (json!({"notes": 5}), "answers.notes", "must be text"),
+            (
+                json!({"wound": "none"}),
+                "answers.wound",
+                "must be a list of answers (the item allows several)",
+            ),
+            (
+                json!({"nausea": ["yes"]}),
+                "answers.nausea",
+                "takes one answer, not several",
+            ),
+        ];
+        for (extra, field, problem) in cases {
+            assert_eq!(
+                only_problem("postop-recovery", postop(extra)),
+                (field.into(), problem.into())
+            );
+        }
+        assert_eq!(
+            only_problem("pain-nrs", json!({"pain": 4.5})),
+            ("answers.pain".into(), "must be a whole number".into())
+        );
+    }
+
+    #[test]
+    fn numbers_must_lie_within_min_and_max_value() {
+        assert_eq!(
+            only_problem("pain-nrs", json!({"pain": 11})),
+            ("answers.pain".into(), "must be from 0 to 10".into())
+        );
+        assert_eq!(
+            only_problem("postop-recovery", postop(json!({"temperature": 45.1}))),
+            ("answers.temperature".into(), "must be from 34 to 43".into())
+        );
+        assert!(
+            judged("pain-nrs", json!({"pain": 10.0})).is_ok(),
+            "10.0 is the whole number 10"
+        );
+    }
+
+    #[test]
+    fn text_must_fit_max_length() {
+        assert_eq!(
+            only_problem(
+                "postop-recovery",
+                postop(json!({"notes": "x".repeat(1001)}))
+            ),
+            (
+                "answers.notes".into(),
+                "must be at most 1000 characters".into()
+            )
+        );
+        let entries = json!(["a fall", "y".repeat(2_000)]);
+        assert!(judged("ae-diary", json!({"events": entries})).is_ok());
+    }
+
+    #[test]
+    fn a_choice_must_be_one_of_the_options_and_not_repeated() {
+        assert_eq!(
+            only_problem("phq-9", phq9("LA9999-9")),
+            (
+                "answers.44260-8".into(),
+                "must be one of the item's options: LA6568-5, LA6569-3, LA6570-1, LA6571-9".into()
+            )
+        );
+        let problems = judged(
+            "postop-recovery",
+            postop(json!({"wound": ["redness", "pus", "redness"]})),
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["answers.wound[1]", "answers.wound"]);
+        assert_eq!(problems[1].problem, "gives the same answer twice");
+        assert_eq!(
+            only_problem("postop-recovery", postop(json!({"wound": []}))),
+            (
+                "answers.wound".into(),
+                "must hold at least one answer (leave the item out when it is not answered)".into()
+            )
+        );
+    }
+
+    #[test]
+    fn every_problem_is_listed_with_its_item() {
+        let problems = judged(
+            "postop-recovery",
+            json!({"temperature": 50, "wound": ["pus"], "nausea-severity": "mild", "extra": 1}),
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "answers.temperature",
+                "answers.wound[0]",
+                "answers.nausea",
+                "answers.nausea-severity",
+                "answers.extra"
+            ]
+        );
+    }
+
+    #[test]
+    fn problem_texts_never_quote_an_answer() {
+        let secret = "my-secret-worry";
+        let problems = judged(
+            "postop-recovery",
+            json!({"temperature": secret, "wound": [secret], "nausea": secret, "notes": [secret]}),
+        )
+        .unwrap_err();
+        assert!(
+            problems.iter().all(|p| !p.problem.contains(secret)),
+            "{problems:?}"
+        );
+    }
+}
