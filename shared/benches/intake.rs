@@ -1,68 +1,58 @@
-//! What the submit function spends per request on our own code: parse + validate + envelope encode, for a typical
-//! survey and for the largest one the contract allows. `make bench` runs it; the figures are printed, not asserted.
+//! What the submit function spends per request on our own code: parse + validate (contract and instrument) +
+//! envelope encode, for a typical daily survey, a PHQ-9 in both forms, and the largest body the contract allows.
+//! `make bench` runs it; the figures are printed, not asserted.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use intake::envelope::Envelope;
-use intake::submission::{MAX_ANSWERS, MAX_BODY_BYTES, MAX_TEXT_CHARS, Submission};
-use intake::testing::example;
-use serde_json::{Map, Value, json};
+use intake::fhir::render;
+use intake::instrument::Catalogue;
+use intake::submission::MAX_BODY_BYTES;
+use intake::submit::{Form, accept};
+use intake::testing::example::{self, example};
+use serde_json::json;
 use time::OffsetDateTime;
 
-fn body(answers: Map<String, Value>) -> Vec<u8> {
-    example().answers(Value::Object(answers)).bytes()
-}
-
-/// About 0.5 KB: 20 scored items, two yes/no, a symptom list and a sentence of free text.
-fn typical() -> Vec<u8> {
-    let mut answers: Map<String, Value> = (1..=20)
-        .map(|i| (format!("q{i:02}"), json!(i % 11)))
-        .collect();
-    answers.insert("nausea".into(), json!(false));
-    answers.insert("fever".into(), json!(true));
-    answers.insert("symptoms".into(), json!(["cough", "headache"]));
-    answers.insert(
-        "comment".into(),
-        json!("Slept badly, wound dressing changed, walked a little after lunch."),
-    );
-    body(answers)
-}
-
-/// The largest valid body: answers of the longest text or a full multiple choice, until the next would not fit
-/// in 256 KiB.
-fn maximal() -> Vec<u8> {
-    let long = "é".repeat(MAX_TEXT_CHARS / 2) + &"x".repeat(MAX_TEXT_CHARS / 2);
-    let mut answers = Map::new();
-    for i in 0..MAX_ANSWERS {
-        let value = if i % 2 == 0 {
-            json!(long)
-        } else {
-            json!(vec!["choice-".repeat(4); 50])
-        };
-        answers.insert(format!("question.{i:03}"), value);
-        if body(answers.clone()).len() > MAX_BODY_BYTES {
-            answers.remove(&format!("question.{i:03}"));
-            break;
-        }
-    }
-    body(answers)
-}
-
-fn accept(body: &[u8], now: OffsetDateTime) -> String {
-    let submission = Submission::parse(body, now).expect("valid");
-    Envelope::new(submission, "request-id".into(), now).encode()
+fn encode(form: Form, body: &[u8], now: OffsetDateTime, catalogue: &Catalogue) -> String {
+    let judged = accept(form, body, now, catalogue).expect("valid");
+    Envelope::new(judged, form.name(), "request-id".into(), now).encode()
 }
 
 fn bench(c: &mut Criterion) {
-    let now = OffsetDateTime::now_utc();
+    let now = example::RECEIVED_AT;
+    let catalogue = Catalogue::embedded().expect("the embedded catalogue parses");
+    // The daily survey with a sentence of free text: about 0.4 KB.
+    let typical = example()
+        .answer("sleepHours", json!(6.5))
+        .answer("mood", json!(6))
+        .answer(
+            "comment",
+            json!("Slept badly, wound dressing changed, walked a little after lunch."),
+        )
+        .bytes();
+    let phq9 = example().survey("phq-9", example::phq9_answers("LA6569-3"));
+    let phq9_fhir = render::questionnaire_response(catalogue, &phq9.judged().submission)
+        .expect("rendered")
+        .to_string()
+        .into_bytes();
+    let cases = [
+        ("typical daily survey, JSON", Form::Json, typical),
+        ("PHQ-9, JSON", Form::Json, phq9.bytes()),
+        ("PHQ-9, FHIR QuestionnaireResponse", Form::Fhir, phq9_fhir),
+        (
+            "largest valid body, JSON",
+            Form::Json,
+            example::largest().bytes(),
+        ),
+    ];
     let mut group = c.benchmark_group("parse+validate+envelope");
-    for (name, body) in [("typical", typical()), ("maximal", maximal())] {
+    for (name, form, body) in cases {
         assert!(body.len() <= MAX_BODY_BYTES);
-        accept(&body, now); // panics here, not mid-measurement, if the fixture were invalid
+        encode(form, &body, now, catalogue); // panics here, not mid-measurement, if the fixture were invalid
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_function(format!("{name} ({} bytes)", body.len()), |b| {
-            b.iter(|| accept(black_box(&body), now))
+            b.iter(|| encode(form, black_box(&body), now, catalogue))
         });
     }
     group.finish();

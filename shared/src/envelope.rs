@@ -1,18 +1,27 @@
-//! The queue message: a versioned envelope around a validated submission.
+//! The queue message: a versioned envelope around a judged submission and what was derived from it (its scores).
 //!
-//! The process function decodes every message with the same contract rules the API applied, so a message that
-//! did not come through the API (or came from a future schema) is refused, never half-stored.
+//! Judged once, at the edge: the process function checks an envelope's structure and stores it. It never applies
+//! the contract or the catalogue again, so a submission acknowledged with `202` cannot turn into poison because a
+//! rule or a definition changed after it was accepted. Schema 1 envelopes (written before instruments) still read.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::instrument::{Judged, Scores};
 use crate::item::format_timestamp;
-use crate::submission::{FieldProblem, Submission, json};
+use crate::submission::{Submission, json};
 
-/// The envelope schema this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The envelope schema this build writes.
+pub const SCHEMA_VERSION: u32 = 2;
+/// The envelope schemas this build reads: 1 (before instruments) and 2.
+pub const READABLE_VERSIONS: [u64; 2] = [1, 2];
+/// The submission queue's `MaximumMessageSize` (SQS's largest): the largest valid body (256 KiB) and its envelope
+/// fit with room to spare.
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 /// What the submit function puts on the queue for each accepted submission.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,12 +33,22 @@ pub struct Envelope {
     pub request_id: String,
     /// When the API accepted the submission (server clock, RFC 3339, UTC).
     pub received_at: String,
-    /// The accepted submission.
+    /// The form it arrived in: `json` or `fhir` (schema 1 envelopes were all JSON).
+    #[serde(default = "json_form")]
+    pub received_as: String,
+    /// The accepted submission, its instrument version resolved (schema 2).
     pub submission: Submission,
+    /// The scores its instrument version declares, computed at the edge.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scores: Scores,
+}
+
+fn json_form() -> String {
+    "json".to_owned()
 }
 
 /// Why a queue message cannot be processed. Every variant is permanent: retrying will not help, so the message
-/// travels to the dead-letter queue after `maxReceiveCount` receives.
+/// travels to the dead-letter queue after `maxReceiveCount` receives. No text quotes the message's content.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum EnvelopeError {
     /// Not JSON (or an object with a repeated key).
@@ -44,19 +63,24 @@ pub enum EnvelopeError {
     /// `receivedAt` is not a date-time.
     #[error("receivedAt is not an RFC 3339 date-time")]
     ReceivedAt,
-    /// The submission inside breaks the contract.
-    #[error("submission breaks the contract in {} field(s)", .0.len())]
-    InvalidSubmission(Vec<FieldProblem>),
 }
 
 impl Envelope {
-    /// The envelope for a submission accepted by request `request_id` at `received_at`.
-    pub fn new(submission: Submission, request_id: String, received_at: OffsetDateTime) -> Self {
+    /// The envelope for a submission judged at the edge, accepted in `form` by request `request_id` at
+    /// `received_at`.
+    pub fn new(
+        judged: Judged,
+        form: &str,
+        request_id: String,
+        received_at: OffsetDateTime,
+    ) -> Self {
         Envelope {
             schema_version: SCHEMA_VERSION,
             request_id,
             received_at: format_timestamp(received_at),
-            submission,
+            received_as: form.to_owned(),
+            submission: judged.submission,
+            scores: judged.scores,
         }
     }
 
@@ -65,7 +89,7 @@ impl Envelope {
         serde_json::to_string(self).expect("an envelope is plain data and always serialises")
     }
 
-    /// Reads a message body, refusing anything this build did not write.
+    /// Reads a message body: its structure, not its judgement.
     pub fn decode(body: &str) -> Result<Self, EnvelopeError> {
         let value =
             json::parse(body.as_bytes()).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
@@ -73,32 +97,19 @@ impl Envelope {
             .get("schemaVersion")
             .and_then(Value::as_u64)
             .ok_or_else(|| EnvelopeError::Shape("schemaVersion is missing".into()))?;
-        if version != u64::from(SCHEMA_VERSION) {
+        if !READABLE_VERSIONS.contains(&version) {
             return Err(EnvelopeError::UnsupportedVersion(version));
         }
-        let text = |field: &str| {
-            value
-                .get(field)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| EnvelopeError::Shape(format!("{field} is missing")))
-        };
-        let request_id = text("requestId")?;
-        let received_at = text("receivedAt")?;
-        let received =
-            OffsetDateTime::parse(&received_at, &Rfc3339).map_err(|_| EnvelopeError::ReceivedAt)?;
-        let submission = value
-            .get("submission")
-            .ok_or_else(|| EnvelopeError::Shape("submission is missing".into()))?;
-        // Judged at its receive time, so the future-date rule means the same here as it did in the API.
-        let submission = Submission::from_value(submission, received)
-            .map_err(EnvelopeError::InvalidSubmission)?;
-        Ok(Envelope {
-            schema_version: SCHEMA_VERSION,
-            request_id,
-            received_at,
-            submission,
-        })
+        let envelope: Envelope = serde_json::from_value(value).map_err(|error| {
+            // serde's messages can quote a value; only where the mismatch is may be said.
+            EnvelopeError::Shape(format!(
+                "a field is missing or of the wrong type ({:?})",
+                error.classify()
+            ))
+        })?;
+        OffsetDateTime::parse(&envelope.received_at, &Rfc3339)
+            .map_err(|_| EnvelopeError::ReceivedAt)?;
+        Ok(envelope)
     }
 }
 
@@ -111,10 +122,17 @@ mod tests {
 
     fn envelope() -> Envelope {
         Envelope::new(
-            example().submission(),
+            example().judged(),
+            "fhir",
             "req-1".into(),
             datetime!(2026-11-22 08:00:01.123456 UTC),
         )
+    }
+
+    fn with(change: impl Fn(&mut Value)) -> String {
+        let mut value: Value = serde_json::from_str(&envelope().encode()).unwrap();
+        change(&mut value);
+        value.to_string()
     }
 
     #[test]
@@ -125,12 +143,23 @@ mod tests {
     }
 
     #[test]
-    fn carries_version_request_and_receive_time() {
+    fn carries_version_request_receive_time_form_and_scores() {
         let value: Value = serde_json::from_str(&envelope().encode()).unwrap();
-        assert_eq!(value["schemaVersion"], 1);
+        assert_eq!(value["schemaVersion"], 2);
         assert_eq!(value["requestId"], "req-1");
         assert_eq!(value["receivedAt"], "2026-11-22T08:00:01.123Z");
+        assert_eq!(value["receivedAs"], "fhir");
+        assert_eq!(value["submission"]["surveyVersion"], "2");
         assert_eq!(value["submission"]["answers"]["fatigue"], 5.5);
+        let phq9 = example().survey("phq-9", example::phq9_answers("LA6569-3"));
+        let scored: Value = serde_json::from_str(
+            &Envelope::new(phq9.judged(), "json", "r".into(), example::RECEIVED_AT).encode(),
+        )
+        .unwrap();
+        assert_eq!(
+            scored["scores"],
+            json!({"total": {"value": 9, "band": "mild"}})
+        );
     }
 
     #[test]
@@ -143,18 +172,31 @@ mod tests {
             Envelope::decode(r#"{"hello": "world"}"#),
             Err(EnvelopeError::Shape(_))
         ));
-        let mut value: Value = serde_json::from_str(&envelope().encode()).unwrap();
-        value["schemaVersion"] = json!(2);
         assert_eq!(
-            Envelope::decode(&value.to_string()),
-            Err(EnvelopeError::UnsupportedVersion(2))
+            Envelope::decode(&with(|v| v["schemaVersion"] = json!(3))),
+            Err(EnvelopeError::UnsupportedVersion(3))
         );
-        let mut value: Value = serde_json::from_str(&envelope().encode()).unwrap();
-        value["receivedAt"] = json!("yesterday");
         assert_eq!(
-            Envelope::decode(&value.to_string()),
+            Envelope::decode(&with(|v| v["receivedAt"] = json!("yesterday"))),
             Err(EnvelopeError::ReceivedAt)
         );
+        assert!(matches!(
+            Envelope::decode(&with(
+                |v| v["submission"]["answers"]["pain"] = json!({"nested": 1})
+            )),
+            Err(EnvelopeError::Shape(_))
+        ));
+    }
+
+    #[test]
+    fn a_shape_error_never_quotes_the_message() {
+        let canary = "canary-words-of-a-patient";
+        let error = Envelope::decode(&with(|v| v["submission"]["submissionId"] = json!(canary)))
+            .unwrap_err();
+        assert!(!error.to_string().contains(canary), "{error}");
+        let error =
+            Envelope::decode(&with(|v| v["requestId"] = json!({"text": canary}))).unwrap_err();
+        assert!(!error.to_string().contains(canary), "{error}");
     }
 
     #[test]
@@ -169,14 +211,46 @@ mod tests {
     }
 
     #[test]
-    fn applies_the_contract_rules_again() {
-        let mut value: Value = serde_json::from_str(&envelope().encode()).unwrap();
-        value["submission"]["answers"]["pain"] = json!(null);
-        value["submission"]["patientId"] = json!("");
-        let Err(EnvelopeError::InvalidSubmission(problems)) = Envelope::decode(&value.to_string())
-        else {
-            panic!("an invalid submission must be refused");
-        };
-        assert_eq!(problems.len(), 2);
+    fn an_envelope_accepted_under_older_rules_still_reads() {
+        // Each of these was acceptable when queued and is refused by today's contract or catalogue.
+        for accepted_then in [
+            with(|v| v["submission"]["surveyVersion"] = json!("99")),
+            with(|v| v["submission"]["surveyId"] = json!("retired-instrument")),
+            with(|v| v["submission"]["answers"]["pain"] = json!(42)),
+            with(|v| v["submission"]["answers"]["comment"] = json!("x".repeat(5_000))),
+            with(|v| v["submission"]["completedAt"] = json!("2030-01-01T00:00:00Z")),
+        ] {
+            assert!(Envelope::decode(&accepted_then).is_ok(), "{accepted_then}");
+        }
+        // Schema 1, written before instruments: no version, no form, no scores.
+        let schema1 = with(|v| {
+            v["schemaVersion"] = json!(1);
+            let object = v.as_object_mut().unwrap();
+            object.remove("receivedAs");
+            object.remove("scores");
+            v["submission"]
+                .as_object_mut()
+                .unwrap()
+                .remove("surveyVersion");
+        });
+        let decoded = Envelope::decode(&schema1).unwrap();
+        assert_eq!(
+            (decoded.schema_version, decoded.received_as.as_str()),
+            (1, "json")
+        );
+        assert_eq!(decoded.submission.survey_version, None);
+    }
+
+    #[test]
+    fn the_largest_valid_body_fits_the_queue() {
+        let envelope = Envelope::new(
+            example::largest().judged(),
+            "json",
+            "a-request-id-of-api-gateway-length".into(),
+            example::RECEIVED_AT,
+        );
+        let size = envelope.encode().len();
+        assert!(example::largest().bytes().len() > crate::submission::MAX_BODY_BYTES - 4_096);
+        assert!(size <= MAX_MESSAGE_BYTES, "{size} bytes");
     }
 }

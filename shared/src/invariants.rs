@@ -8,21 +8,65 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use crate::envelope::Envelope;
+use crate::fhir::render;
+use crate::instrument::Catalogue;
 use crate::item::{SubmissionItem, content_hash};
-use crate::submission::{Rejection, Submission};
+use crate::submit::{Form, SubmitError, accept};
 
 /// A fixed receive time, so a replayed input is judged exactly as when it was found.
 pub const RECEIVED_AT: OffsetDateTime = datetime!(2026-11-22 12:00:00 UTC);
 
-/// A request body: rejected with at least one reason, or accepted and then carried unchanged through the queue
+/// A JSON request body: refused with at least one reason, or accepted and then carried unchanged through the queue
 /// envelope and into a storable item with a stable content hash.
 pub fn request_body(body: &[u8]) {
-    let submission = match Submission::parse(body, RECEIVED_AT) {
-        Ok(submission) => submission,
-        Err(Rejection::MalformedJson(detail)) => return assert!(!detail.is_empty()),
-        Err(Rejection::Invalid(problems)) => return assert!(!problems.is_empty()),
+    accepted_then_carried(Form::Json, body);
+}
+
+/// A FHIR request body: refused with at least one reason, or accepted, carried like a JSON one, and rendered back
+/// as a `QuestionnaireResponse` that is accepted as the very same submission.
+pub fn fhir_body(body: &[u8]) {
+    let Some(envelope) = accepted_then_carried(Form::Fhir, body) else {
+        return;
     };
-    let envelope = Envelope::new(submission.clone(), "fuzz".into(), RECEIVED_AT);
+    let catalogue = catalogue();
+    let rendered = render::questionnaire_response(catalogue, &envelope.submission)
+        .expect("an accepted submission's version is in the catalogue");
+    let again = accept(
+        Form::Fhir,
+        rendered.to_string().as_bytes(),
+        RECEIVED_AT,
+        catalogue,
+    )
+    .expect("a rendered response is accepted");
+    assert_eq!(
+        again.submission, envelope.submission,
+        "FHIR out, FHIR in: the same submission"
+    );
+}
+
+fn catalogue() -> &'static Catalogue {
+    Catalogue::embedded().expect("the embedded catalogue parses")
+}
+
+/// The envelope of an accepted body, after checking it survives the queue and the table; `None` when refused.
+fn accepted_then_carried(form: Form, body: &[u8]) -> Option<Envelope> {
+    let judged = match accept(form, body, RECEIVED_AT, catalogue()) {
+        Ok(judged) => judged,
+        Err(refusal) => {
+            let reasons = match &refusal {
+                SubmitError::Malformed(detail) => usize::from(!detail.is_empty()),
+                SubmitError::Invalid(problems) => problems.len(),
+                SubmitError::Unstructured(issues) | SubmitError::Unprocessable(issues) => {
+                    issues.len()
+                }
+                other => panic!("a body alone cannot cause {other:?}"),
+            };
+            assert!(reasons > 0, "a refusal gives a reason");
+            return None;
+        }
+    };
+    let submission = judged.submission.clone();
+    let envelope = Envelope::new(judged, form.name(), "fuzz".into(), RECEIVED_AT);
     let decoded =
         Envelope::decode(&envelope.encode()).expect("an accepted submission's envelope decodes");
     assert_eq!(
@@ -40,6 +84,7 @@ pub fn request_body(body: &[u8]) {
         back.submission, submission,
         "the stored item reads back as what was accepted"
     );
+    Some(envelope)
 }
 
 /// A queue message: rejected, or a valid envelope whose re-encoding decodes to itself (decoding is canonical).
@@ -107,18 +152,22 @@ mod tests {
     }
 
     #[test]
-    fn a_valid_body_passes_every_property() {
-        let body = &example()
+    fn the_saved_fhir_body_corpus_replays_cleanly() {
+        replay("fhir_body", fhir_body, 5);
+    }
+
+    #[test]
+    fn a_valid_body_passes_every_property_in_both_forms() {
+        let example = example()
             .set("completedAt", json!("2026-11-22T11:58:03+01:00"))
-            .answer("pain", json!(3.0))
-            .bytes();
-        assert!(Submission::parse(body, RECEIVED_AT).is_ok());
-        request_body(body);
-        let envelope = Envelope::new(
-            Submission::parse(body, RECEIVED_AT).unwrap(),
-            "r".into(),
-            RECEIVED_AT,
-        );
+            .answer("pain", json!(3.0));
+        let body = &example.bytes();
+        let envelope = accepted_then_carried(Form::Json, body).expect("the example is accepted");
         queue_message(envelope.encode().as_bytes());
+        let response = render::questionnaire_response(catalogue(), &envelope.submission).unwrap();
+        let fhir =
+            accepted_then_carried(Form::Fhir, response.to_string().as_bytes()).expect("accepted");
+        assert_eq!(fhir.submission, envelope.submission);
+        fhir_body(response.to_string().as_bytes());
     }
 }

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::envelope::Envelope;
+use crate::instrument::Scores;
 use crate::submission::Submission;
 
 /// The partition key of a patient's records.
@@ -76,6 +77,11 @@ pub struct SubmissionItem {
     pub schema_version: u32,
     /// API Gateway's id of the accepting request.
     pub request_id: String,
+    /// The form it arrived in: `json` or `fhir`.
+    pub received_as: String,
+    /// The scores its instrument version declares (`total`: value and band), computed when it was accepted.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub scores: Scores,
 }
 
 impl SubmissionItem {
@@ -85,7 +91,9 @@ impl SubmissionItem {
             schema_version,
             request_id,
             received_at,
+            received_as,
             submission,
+            scores,
         } = envelope;
         SubmissionItem {
             pk: partition_key(&submission.trial_id, &submission.patient_id),
@@ -97,6 +105,8 @@ impl SubmissionItem {
             stored_at,
             schema_version,
             request_id,
+            received_as,
+            scores,
         }
     }
 }
@@ -156,14 +166,19 @@ impl ConflictItem {
 mod tests {
     use super::*;
     use crate::submission::Answer;
-    use crate::testing::example;
+    use crate::testing::example::{self, example};
     use aws_sdk_dynamodb::types::AttributeValue;
     use serde_json::json;
     use std::collections::HashMap;
     use time::macros::datetime;
 
+    /// An envelope of any answers, judged by no instrument: the layout tests are about DynamoDB, not rules.
     fn envelope(answers: serde_json::Value) -> Envelope {
-        example().answers(answers).envelope()
+        let judged = crate::instrument::Judged {
+            submission: example().answers(answers).submission(),
+            scores: Default::default(),
+        };
+        Envelope::new(judged, "json", "req-1".into(), example::RECEIVED_AT)
     }
 
     fn item() -> SubmissionItem {
@@ -203,7 +218,9 @@ mod tests {
         assert_eq!(s("receivedAt"), "2026-11-22T08:00:00.500Z");
         assert_eq!(s("storedAt"), "2026-11-22T08:00:02.000Z");
         assert_eq!(s("requestId"), "req-1");
-        assert_eq!(attributes["schemaVersion"].as_n().unwrap(), "1");
+        assert_eq!(attributes["schemaVersion"].as_n().unwrap(), "2");
+        assert_eq!(s("surveyVersion"), "2");
+        assert_eq!(s("receivedAs"), "json");
         assert_eq!(s("contentHash").len(), 64);
 
         // Analysts read answers as a native map of native types, not as a JSON string.
@@ -219,7 +236,25 @@ mod tests {
             .map(|v| v.as_s().unwrap().as_str())
             .collect();
         assert_eq!(symptoms, ["cough", "fever"]);
-        assert_eq!(attributes.len(), 15);
+        assert_eq!(
+            attributes.len(),
+            17,
+            "scores are left out when the instrument declares none"
+        );
+    }
+
+    #[test]
+    fn scores_are_stored_as_a_map_of_value_and_band() {
+        let phq9 = example().survey("phq-9", example::phq9_answers("LA6570-1"));
+        let item = SubmissionItem::new(phq9.envelope(), "2026-11-22T08:00:02.000Z".into());
+        let attributes: HashMap<String, AttributeValue> = serde_dynamo::to_item(&item).unwrap();
+        let total = attributes["scores"].as_m().unwrap()["total"]
+            .as_m()
+            .unwrap();
+        assert_eq!(total["value"].as_n().unwrap(), "10");
+        assert_eq!(total["band"].as_s().unwrap(), "moderate");
+        let read: SubmissionItem = serde_dynamo::from_item(attributes).unwrap();
+        assert_eq!(read, item);
     }
 
     #[test]

@@ -38,10 +38,16 @@ pub enum PutOutcome {
     },
 }
 
-/// The queue did not acknowledge the message, after the SDK's retries.
+/// The queue did not take the message. The text names the error class, never content.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-#[error("queue unavailable: {0}")]
-pub struct QueueError(pub String);
+pub enum QueueError {
+    /// No acknowledgement after the SDK's retries: a later retry can succeed.
+    #[error("queue unavailable: {0}")]
+    Unavailable(String),
+    /// The queue refused this very message (its size or characters): retrying it can never succeed.
+    #[error("queue refused the message: {0}")]
+    Refused(String),
+}
 
 /// A store call failed, after the SDK's retries. The text names the error class, never item content.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]

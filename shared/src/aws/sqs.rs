@@ -1,9 +1,15 @@
 //! The [`Queue`] port on SQS.
 
+use aws_sdk_sqs::error::SdkError;
+
 use crate::envelope::Envelope;
 use crate::ports::{Queue, QueueError};
 
 use super::error_class;
+
+/// SQS's answers that refuse the message itself (too large, characters outside its set): the same message is
+/// refused every time.
+const REFUSALS: [&str; 2] = ["InvalidParameterValue", "InvalidMessageContents"];
 
 /// The submission queue.
 #[derive(Debug, Clone)]
@@ -28,6 +34,14 @@ impl Queue for SqsQueue {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| QueueError(error_class(&e)))
+            .map_err(|error| {
+                let class = error_class(&error);
+                match error {
+                    SdkError::ServiceError(_) if REFUSALS.contains(&class.as_str()) => {
+                        QueueError::Refused(class)
+                    }
+                    _ => QueueError::Unavailable(class),
+                }
+            })
     }
 }

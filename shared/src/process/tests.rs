@@ -95,7 +95,8 @@ async fn a_redelivered_or_resent_submission_is_a_duplicate_and_acknowledged() {
     let first = store.submissions();
     // Same content, new request id and receive time: still the same submission.
     let resend = Envelope::new(
-        envelope(&id(1), 3).submission,
+        example().id(id(1)).answer("pain", json!(3)).judged(),
+        "fhir",
         "req-2".into(),
         datetime!(2026-11-22 09:00:00 UTC),
     );

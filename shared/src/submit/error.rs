@@ -1,12 +1,15 @@
-//! Every way a submission can be refused, and the one place each becomes a status, a body and headers.
+//! Every way a submission can be refused, and the one place each becomes a status, a body and headers: a v1 JSON
+//! error on `/v1/submissions`, a FHIR `OperationOutcome` on `/v1/fhir/QuestionnaireResponse`.
 
 use http::StatusCode;
 use serde_json::{Value, json};
 use tracing::{error, warn};
 use uuid::Uuid;
 
+use super::Form;
+use crate::fhir::{Issue, operation_outcome};
 use crate::ports::QueueError;
-use crate::submission::{FieldProblem, MAX_BODY_BYTES, Rejection};
+use crate::submission::{FieldProblem, MAX_BODY_BYTES};
 
 /// Seconds a client should wait before retrying when the queue is unavailable.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
@@ -17,9 +20,12 @@ pub enum SubmitError {
     /// No verified patient identity.
     #[error("a patient identity is required")]
     Unauthenticated,
-    /// The body is not declared as JSON.
-    #[error("Content-Type must be application/json")]
-    UnsupportedMediaType,
+    /// The body is not declared in the route's media type.
+    #[error("Content-Type must be {expected}")]
+    UnsupportedMediaType {
+        /// The media type the route accepts.
+        expected: &'static str,
+    },
     /// The body is over [`MAX_BODY_BYTES`].
     #[error("the body must be at most {MAX_BODY_BYTES} bytes")]
     TooLarge {
@@ -29,16 +35,22 @@ pub enum SubmitError {
     /// The body is not JSON.
     #[error("the body is not valid JSON: {0}")]
     Malformed(String),
-    /// The body breaks the contract; every problem is listed.
-    #[error("the submission breaks {} rule(s) of the v1 contract", .0.len())]
+    /// A FHIR body that is not a well-formed `QuestionnaireResponse`.
+    #[error("the body is not a well-formed QuestionnaireResponse ({} issue(s))", .0.len())]
+    Unstructured(Vec<Issue>),
+    /// A JSON body that breaks the v1 contract or its instrument; every problem is listed.
+    #[error("the submission breaks {} rule(s) of the v1 contract or its instrument", .0.len())]
     Invalid(Vec<FieldProblem>),
+    /// A FHIR response that breaks the contract or its questionnaire; every problem is listed.
+    #[error("the QuestionnaireResponse breaks {} rule(s)", .0.len())]
+    Unprocessable(Vec<Issue>),
     /// The submission names another patient than the caller.
     #[error("a patient may submit only their own surveys")]
     Forbidden {
         /// The refused submission.
         submission_id: Uuid,
     },
-    /// The queue did not acknowledge; nothing was accepted.
+    /// The queue did not acknowledge; nothing was accepted, and a retry can succeed.
     #[error("the service is busy; retry with the same submissionId")]
     Unavailable {
         /// The submission that was not accepted.
@@ -46,24 +58,27 @@ pub enum SubmitError {
         /// What the queue answered (an error class, never content).
         cause: QueueError,
     },
+    /// The queue refused this message itself: a retry would be refused again.
+    #[error(
+        "the submission cannot be queued as sent; retrying will not help (quote the submissionId to support)"
+    )]
+    NotQueueable {
+        /// The submission that was not accepted.
+        submission_id: Uuid,
+        /// What the queue answered.
+        cause: QueueError,
+    },
 }
 
-impl From<Rejection> for SubmitError {
-    fn from(rejection: Rejection) -> Self {
-        match rejection {
-            Rejection::MalformedJson(detail) => SubmitError::Malformed(detail),
-            Rejection::Invalid(problems) => SubmitError::Invalid(problems),
-        }
-    }
-}
-
-/// An HTTP answer: status, JSON body, and the `Retry-After` seconds when the client should come back later.
+/// An HTTP answer: status, body (JSON or FHIR JSON), and the `Retry-After` seconds when coming back later helps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
     /// The HTTP status.
     pub status: StatusCode,
-    /// The JSON body.
+    /// The body.
     pub body: Value,
+    /// The body's media type.
+    pub content_type: &'static str,
     /// Seconds for the `Retry-After` header, when retrying later will help.
     pub retry_after: Option<u32>,
 }
@@ -73,24 +88,45 @@ impl SubmitError {
     pub fn status(&self) -> StatusCode {
         match self {
             SubmitError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            SubmitError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            SubmitError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             SubmitError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            SubmitError::Malformed(_) | SubmitError::Invalid(_) => StatusCode::BAD_REQUEST,
+            SubmitError::Malformed(_) | SubmitError::Unstructured(_) | SubmitError::Invalid(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            SubmitError::Unprocessable(_) | SubmitError::NotQueueable { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             SubmitError::Forbidden { .. } => StatusCode::FORBIDDEN,
             SubmitError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
-    /// The stable error code apps branch on (the `error` field).
+    /// The stable error code apps branch on (the v1 `error` field).
     pub fn code(&self) -> &'static str {
         match self {
             SubmitError::Unauthenticated => "unauthenticated",
-            SubmitError::UnsupportedMediaType => "unsupported_media_type",
+            SubmitError::UnsupportedMediaType { .. } => "unsupported_media_type",
             SubmitError::TooLarge { .. } => "payload_too_large",
             SubmitError::Malformed(_) => "malformed_json",
-            SubmitError::Invalid(_) => "invalid_submission",
+            SubmitError::Unstructured(_) => "malformed_resource",
+            SubmitError::Invalid(_) | SubmitError::Unprocessable(_) => "invalid_submission",
             SubmitError::Forbidden { .. } => "forbidden",
             SubmitError::Unavailable { .. } => "unavailable",
+            SubmitError::NotQueueable { .. } => "not_queueable",
+        }
+    }
+
+    /// The FHIR issue type of this refusal, for an `OperationOutcome`.
+    fn issue_code(&self) -> &'static str {
+        match self {
+            SubmitError::Unauthenticated => "login",
+            SubmitError::UnsupportedMediaType { .. } => "not-supported",
+            SubmitError::TooLarge { .. } => "too-costly",
+            SubmitError::Malformed(_) | SubmitError::Unstructured(_) => "structure",
+            SubmitError::Invalid(_) | SubmitError::Unprocessable(_) => "invalid",
+            SubmitError::Forbidden { .. } => "forbidden",
+            SubmitError::Unavailable { .. } => "transient",
+            SubmitError::NotQueueable { .. } => "processing",
         }
     }
 
@@ -99,15 +135,30 @@ impl SubmitError {
         matches!(self, SubmitError::Unavailable { .. }).then_some(RETRY_AFTER_SECONDS)
     }
 
-    /// The whole HTTP answer: `{"error", "message"}`, plus `fields` listing every problem of an invalid body.
-    pub fn reply(&self) -> Reply {
-        let mut body = json!({ "error": self.code(), "message": self.to_string() });
-        if let SubmitError::Invalid(problems) = self {
-            body["fields"] = json!(problems);
-        }
+    /// The whole HTTP answer in `form`'s format.
+    pub fn reply(&self, form: Form) -> Reply {
+        let (body, content_type) = match form {
+            Form::Json => {
+                let mut body = json!({ "error": self.code(), "message": self.to_string() });
+                if let SubmitError::Invalid(problems) = self {
+                    body["fields"] = json!(problems);
+                }
+                (body, "application/json")
+            }
+            Form::Fhir => {
+                let issues = match self {
+                    SubmitError::Unstructured(issues) | SubmitError::Unprocessable(issues) => {
+                        issues.clone()
+                    }
+                    other => vec![Issue::error(other.issue_code(), other.to_string(), None)],
+                };
+                (operation_outcome(&issues), crate::fhir::FHIR_JSON)
+            }
+        };
         Reply {
             status: self.status(),
             body,
+            content_type,
             retry_after: self.retry_after(),
         }
     }
@@ -119,12 +170,13 @@ impl SubmitError {
             SubmitError::Unauthenticated => {
                 warn!(request_id, outcome, "no patient identity in the request")
             }
-            SubmitError::UnsupportedMediaType | SubmitError::Malformed(_) => {
+            SubmitError::UnsupportedMediaType { .. } | SubmitError::Malformed(_) => {
                 warn!(request_id, outcome)
             }
             SubmitError::TooLarge { bytes } => warn!(request_id, outcome, bytes),
-            SubmitError::Invalid(problems) => {
-                warn!(request_id, outcome, problems = problems.len())
+            SubmitError::Invalid(problems) => warn!(request_id, outcome, problems = problems.len()),
+            SubmitError::Unstructured(issues) | SubmitError::Unprocessable(issues) => {
+                warn!(request_id, outcome, problems = issues.len())
             }
             SubmitError::Forbidden { submission_id } => warn!(
                 request_id,
@@ -135,7 +187,13 @@ impl SubmitError {
             SubmitError::Unavailable {
                 submission_id,
                 cause,
-            } => error!(request_id, submission_id = %submission_id, outcome, error = %cause),
+            }
+            | SubmitError::NotQueueable {
+                submission_id,
+                cause,
+            } => {
+                error!(request_id, submission_id = %submission_id, outcome, error = %cause)
+            }
         }
     }
 }
@@ -144,19 +202,26 @@ impl SubmitError {
 mod tests {
     use super::*;
 
-    #[test]
-    fn each_refusal_has_its_status_and_code() {
+    fn every_refusal() -> Vec<(SubmitError, u16, &'static str)> {
         let id = Uuid::nil();
-        let cases = [
+        vec![
             (SubmitError::Unauthenticated, 401, "unauthenticated"),
             (
-                SubmitError::UnsupportedMediaType,
+                SubmitError::UnsupportedMediaType {
+                    expected: "application/json",
+                },
                 415,
                 "unsupported_media_type",
             ),
             (SubmitError::TooLarge { bytes: 1 }, 413, "payload_too_large"),
             (SubmitError::Malformed("x".into()), 400, "malformed_json"),
+            (SubmitError::Unstructured(vec![]), 400, "malformed_resource"),
             (SubmitError::Invalid(vec![]), 400, "invalid_submission"),
+            (
+                SubmitError::Unprocessable(vec![]),
+                422,
+                "invalid_submission",
+            ),
             (
                 SubmitError::Forbidden { submission_id: id },
                 403,
@@ -165,23 +230,49 @@ mod tests {
             (
                 SubmitError::Unavailable {
                     submission_id: id,
-                    cause: QueueError("x".into()),
+                    cause: QueueError::Unavailable("x".into()),
                 },
                 503,
                 "unavailable",
             ),
-        ];
-        for (error, status, code) in cases {
-            let reply = error.reply();
+            (
+                SubmitError::NotQueueable {
+                    submission_id: id,
+                    cause: QueueError::Refused("x".into()),
+                },
+                422,
+                "not_queueable",
+            ),
+        ]
+    }
+
+    #[test]
+    fn each_refusal_has_its_status_and_code_in_the_v1_form() {
+        for (error, status, code) in every_refusal() {
+            let reply = error.reply(Form::Json);
             assert_eq!(reply.status.as_u16(), status, "{error:?}");
             assert_eq!(reply.body["error"], code);
             assert_eq!(reply.body["message"], error.to_string());
+            assert_eq!(reply.content_type, "application/json");
             assert_eq!(
                 reply.retry_after.is_some(),
                 status == 503,
                 "only a 503 asks to come back"
             );
         }
+    }
+
+    #[test]
+    fn each_refusal_is_an_operation_outcome_with_the_same_status_in_the_fhir_form() {
+        for (error, status, _) in every_refusal() {
+            let reply = error.reply(Form::Fhir);
+            assert_eq!(reply.status.as_u16(), status, "{error:?}");
+            assert_eq!(reply.content_type, "application/fhir+json");
+            assert_eq!(reply.body["resourceType"], "OperationOutcome");
+        }
+        let login = SubmitError::Unauthenticated.reply(Form::Fhir);
+        assert_eq!(login.body["issue"][0]["code"], "login");
+        assert_eq!(login.body["issue"][0]["severity"], "error");
     }
 
     #[test]

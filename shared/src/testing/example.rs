@@ -6,7 +6,8 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use crate::envelope::Envelope;
-use crate::submission::Submission;
+use crate::instrument::{Catalogue, Judged, judge};
+use crate::submission::{MAX_BODY_BYTES, MAX_TEXT_CHARS, Submission};
 
 /// When the example was received: a little before its `completedAt`, within the clock-skew tolerance.
 pub const RECEIVED_AT: OffsetDateTime = datetime!(2026-11-22 08:00:00.5 UTC);
@@ -73,6 +74,16 @@ impl ExampleSubmission {
         self.set("patientId", json!(patient_id))
     }
 
+    /// Another instrument, with its answers.
+    pub fn survey(self, survey_id: &str, answers: Value) -> Self {
+        self.set("surveyId", json!(survey_id)).answers(answers)
+    }
+
+    /// The instrument version the app rendered.
+    pub fn version(self, version: &str) -> Self {
+        self.set("surveyVersion", json!(version))
+    }
+
     /// Sets (or adds) one answer.
     pub fn answer(mut self, question: &str, value: Value) -> Self {
         self.body["answers"][question] = value;
@@ -100,8 +111,52 @@ impl ExampleSubmission {
             .unwrap_or_else(|problems| panic!("the example must stay valid: {problems:?}"))
     }
 
+    /// The submission judged against the embedded catalogue. Panics if a variation made it invalid.
+    pub fn judged(&self) -> Judged {
+        let catalogue = Catalogue::embedded().expect("the embedded catalogue parses");
+        judge(catalogue, self.submission())
+            .unwrap_or_else(|problems| panic!("the example must fit its instrument: {problems:?}"))
+    }
+
     /// The queue message the API sends for it: request [`REQUEST_ID`], received at [`RECEIVED_AT`].
     pub fn envelope(&self) -> Envelope {
-        Envelope::new(self.submission(), REQUEST_ID.into(), RECEIVED_AT)
+        Envelope::new(self.judged(), "json", REQUEST_ID.into(), RECEIVED_AT)
+    }
+}
+
+/// PHQ-9 answers: items 1-8 "several days" (1 point each), item 9 as given.
+pub fn phq9_answers(item9: &str) -> Value {
+    let mut answers = serde_json::Map::new();
+    for code in [
+        "44250-9", "44255-8", "44259-0", "44254-1", "44251-7", "44258-2", "44252-5", "44253-3",
+    ] {
+        answers.insert(code.into(), json!("LA6569-3"));
+    }
+    answers.insert("44260-8".into(), json!(item9));
+    Value::Object(answers)
+}
+
+/// The largest valid submission: an adverse-event diary of the most entries of the longest text, in three-byte
+/// characters, with as many entries as fit in the body limit.
+pub fn largest() -> ExampleSubmission {
+    let entry = "€".repeat(MAX_TEXT_CHARS);
+    let mut entries: Vec<String> = Vec::new();
+    loop {
+        entries.push(entry.clone());
+        let candidate = example().survey("ae-diary", json!({ "events": entries }));
+        if candidate.bytes().len() > MAX_BODY_BYTES {
+            entries.pop();
+            let left = MAX_BODY_BYTES
+                - example()
+                    .survey("ae-diary", json!({ "events": entries }))
+                    .bytes()
+                    .len();
+            // The last entry fills what is left (less its quotes and comma).
+            let room = left.saturating_sub(3);
+            let wide = (room / 3).min(MAX_TEXT_CHARS);
+            let narrow = (room - wide * 3).min(MAX_TEXT_CHARS - wide);
+            entries.push("€".repeat(wide) + &"x".repeat(narrow));
+            return example().survey("ae-diary", json!({ "events": entries }));
+        }
     }
 }

@@ -7,18 +7,26 @@ use crate::envelope::Envelope;
 use crate::item::{ConflictItem, SubmissionItem};
 use crate::ports::{PutOutcome, Queue, QueueError, Store, StoreError};
 
-/// A queue that keeps what it was sent. `unavailable()` makes one that refuses everything.
+/// A queue that keeps what it was sent, or fails every send the way it was made to.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryQueue {
     sent: Arc<Mutex<Vec<Envelope>>>,
-    refuse: bool,
+    failure: Option<QueueError>,
 }
 
 impl MemoryQueue {
-    /// A queue that refuses every message, as SQS does in an outage.
+    /// A queue that acknowledges nothing, as SQS in an outage.
     pub fn unavailable() -> Self {
         MemoryQueue {
-            refuse: true,
+            failure: Some(QueueError::Unavailable("memory queue set to refuse".into())),
+            ..Self::default()
+        }
+    }
+
+    /// A queue that refuses every message itself, as SQS refuses one too large.
+    pub fn refusing() -> Self {
+        MemoryQueue {
+            failure: Some(QueueError::Refused("InvalidParameterValue".into())),
             ..Self::default()
         }
     }
@@ -34,8 +42,8 @@ impl MemoryQueue {
 
 impl Queue for MemoryQueue {
     async fn send(&self, envelope: &Envelope) -> Result<(), QueueError> {
-        if self.refuse {
-            return Err(QueueError("memory queue set to refuse".into()));
+        if let Some(failure) = &self.failure {
+            return Err(failure.clone());
         }
         self.sent
             .lock()
