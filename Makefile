@@ -44,8 +44,8 @@ $(TOOLS_VENV)/.installed: infra/requirements-tools.txt
 setup: $(AWS_VENV)/.installed $(TOOLS_VENV)/.installed ## Install MiniStack, cargo-lambda and SAM CLI into .local/
 	@{ cargo clippy --version && cargo fmt --version; } >/dev/null 2>&1 || rustup component add clippy rustfmt
 
-build: setup ## Release-build both functions for this machine with cargo-lambda (target/lambda/*/bootstrap)
-	cargo lambda build --release $(HOST_ARCH) --package submit --package process
+build: setup ## Release-build the functions for this machine with cargo-lambda (target/lambda/*/bootstrap)
+	cargo lambda build --release $(HOST_ARCH) --package submit --package process --package catalogue
 
 lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check
@@ -101,7 +101,7 @@ demo: local-up ## A burst of 10,000 submissions from 2,000 patients on the local
 
 bench: local-up ## Benchmarks: a table of figures, also written to bench-results.json (never part of `make test`)
 	cargo lambda build --release $(HOST_ARCH) --package hello-lambda
-	cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda-arm64 --package submit --package process
+	cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda-arm64 --package submit --package process --package catalogue
 	cargo bench --package intake --bench intake --features testing
 	$(E2E_ENV) cargo run --quiet --package intake-e2e --bin bench -- $(BENCH_ARGS)
 

@@ -46,7 +46,7 @@ CALLER_ENDPOINT = os.environ.get("AWS_ENDPOINT_URL")
 
 STACK_NAME = os.environ.get("STACK_NAME", "epro-intake-local")
 ARTIFACT_BUCKET = "epro-intake-local-artifacts"
-FUNCTIONS = {"SubmitFunction": "submit", "ProcessFunction": "process"}
+FUNCTIONS = {"SubmitFunction": "submit", "ProcessFunction": "process", "CatalogueFunction": "catalogue"}
 
 # Local differences, all through template parameters: host architecture, a short process timeout (so poison reaches
 # the DLQ in minutes), an event source sized to the emulator's concurrency, the local OIDC issuer, and batches of

@@ -85,7 +85,7 @@ mod tests {
         );
         assert_eq!(
             store.submissions()[0].submission,
-            example::example().submission()
+            example::example().judged().submission
         );
     }
 }

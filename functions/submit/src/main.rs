@@ -1,20 +1,26 @@
-//! The submit Lambda: adapts API Gateway HTTP API events to the intake's submit use case.
+//! The submit Lambda: adapts API Gateway HTTP API events on both submission routes to the intake's submit use
+//! case: `POST /v1/submissions` (the v1 JSON contract) and `POST /v1/fhir/QuestionnaireResponse` (FHIR R4).
 
 use intake::aws::{CallBudget, SqsQueue, sdk_config};
 use intake::config::Env;
+use intake::instrument::Catalogue;
 use intake::ports::Queue;
-use intake::submit::{PatientClaim, Reply, SubmitConfig, SubmitRequest, SubmitService};
+use intake::submit::{Form, PatientClaim, Reply, SubmitConfig, SubmitRequest, SubmitService};
 use lambda_http::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
 use time::OffsetDateTime;
 
+/// The FHIR route's key, as API Gateway names it in the request context (template.yaml declares it).
+const FHIR_ROUTE: &str = "POST /v1/fhir/QuestionnaireResponse";
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = SubmitConfig::from_env(&Env::process())?;
+    let catalogue = Catalogue::embedded()?;
     let sqs = aws_sdk_sqs::Client::new(&sdk_config(CallBudget::INTERACTIVE).await);
-    let service = SubmitService::new(SqsQueue::new(sqs, config.queue_url));
+    let service = SubmitService::new(SqsQueue::new(sqs, config.queue_url), catalogue);
 
     run(service_fn(|request: Request| {
         let (service, patient_claim) = (&service, &config.patient_claim);
@@ -39,9 +45,14 @@ async fn handle<Q: Queue>(
     let request_id = context
         .and_then(|context| context.request_id.clone())
         .unwrap_or_else(|| request.lambda_context().request_id);
+    let form = match context.and_then(|context| context.route_key.as_deref()) {
+        Some(FHIR_ROUTE) => Form::Fhir,
+        _ => Form::Json,
+    };
     let reply = service
         .answer(SubmitRequest {
             caller: patient_claim.caller(claims),
+            form,
             content_type: request
                 .headers()
                 .get(CONTENT_TYPE)
@@ -57,7 +68,7 @@ async fn handle<Q: Queue>(
 fn to_response(reply: Reply) -> Response<Body> {
     let mut response = Response::builder()
         .status(reply.status)
-        .header(CONTENT_TYPE, "application/json");
+        .header(CONTENT_TYPE, reply.content_type);
     if let Some(seconds) = reply.retry_after {
         response = response.header(RETRY_AFTER, seconds);
     }
@@ -111,7 +122,7 @@ mod tests {
 
     async fn status_for(request: Request) -> (u16, Vec<intake::envelope::Envelope>) {
         let queue = MemoryQueue::default();
-        let service = SubmitService::new(queue.clone());
+        let service = SubmitService::new(queue.clone(), Catalogue::embedded().unwrap());
         let patient_claim = PatientClaim::default();
         let response = handle(&service, &patient_claim, request).await;
         (response.status().as_u16(), queue.sent())
@@ -157,6 +168,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_fhir_route_reads_a_questionnaire_response_and_answers_in_fhir() {
+        let catalogue = Catalogue::embedded().unwrap();
+        let response = intake::fhir::render::questionnaire_response(
+            catalogue,
+            &example::example().judged().submission,
+        )
+        .unwrap();
+        let mut event: Value = serde_json::from_str(SAMPLE).unwrap();
+        event["routeKey"] = json!(FHIR_ROUTE);
+        event["requestContext"]["routeKey"] = json!(FHIR_ROUTE);
+        event["rawPath"] = json!("/v1/fhir/QuestionnaireResponse");
+        event["headers"]["content-type"] = json!("application/fhir+json");
+        event["body"] = json!(response.to_string());
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let (status, sent) = status_for(request).await;
+        assert_eq!(status, 202);
+        assert_eq!(sent[0].received_as, "fhir");
+
+        // The same route refuses a v1 body, in FHIR's words.
+        event["body"] = json!(submission().to_string());
+        let queue = MemoryQueue::default();
+        let service = SubmitService::new(queue.clone(), catalogue);
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let response = handle(&service, &PatientClaim::default(), request).await;
+        assert_eq!(response.status(), 400);
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/fhir+json");
+        assert!(queue.sent().is_empty());
+    }
+
+    #[tokio::test]
     async fn a_base64_encoded_body_is_read_as_bytes() {
         use base64::Engine;
         let encoded = base64::engine::general_purpose::STANDARD.encode(submission().to_string());
@@ -173,6 +214,7 @@ mod tests {
     fn a_retry_after_reply_carries_the_header() {
         let reply = Reply {
             status: lambda_http::http::StatusCode::SERVICE_UNAVAILABLE,
+            content_type: "application/json",
             body: json!({ "error": "unavailable" }),
             retry_after: Some(5),
         };

@@ -41,7 +41,6 @@ fn error_kind(error: &intake::envelope::EnvelopeError) -> &'static str {
         E::Shape(_) => "not an envelope",
         E::UnsupportedVersion(_) => "unsupported schema version",
         E::ReceivedAt => "bad receivedAt",
-        E::InvalidSubmission(_) => "invalid submission",
     }
 }
 

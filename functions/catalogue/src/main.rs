@@ -1,0 +1,127 @@
+//! The catalogue Lambda: serves the instrument definitions apps render, as FHIR, from the catalogue embedded at
+//! build time. `GET /v1/fhir/Questionnaire` (a Bundle of current versions), `…/{id}` (current version),
+//! `…/{id}/_history/{version}` (a published version). It needs no AWS permission at all.
+
+use intake::fhir::questionnaire::{Answer, answer};
+use intake::instrument::Catalogue;
+use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let catalogue = Catalogue::embedded()?;
+    run(service_fn(|request: Request| async move {
+        Ok::<_, Error>(handle(catalogue, &request))
+    }))
+    .await
+}
+
+fn handle(catalogue: &Catalogue, request: &Request) -> Response<Body> {
+    let verified = matches!(
+        request.request_context_ref(),
+        Some(RequestContext::ApiGatewayV2(context))
+            if context.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).is_some_and(|jwt| !jwt.claims.is_empty())
+    );
+    let parameters = request.path_parameters();
+    let if_none_match = request
+        .headers()
+        .get(IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok());
+    to_response(answer(
+        catalogue,
+        verified,
+        parameters.first("id"),
+        parameters.first("version"),
+        if_none_match,
+    ))
+}
+
+fn to_response(answer: Answer) -> Response<Body> {
+    let mut response = Response::builder()
+        .status(answer.status)
+        .header(CONTENT_TYPE, answer.content_type);
+    if let Some(etag) = answer.etag {
+        response = response.header(ETAG, etag);
+    }
+    if let Some(cache_control) = answer.cache_control {
+        response = response.header(CACHE_CONTROL, cache_control);
+    }
+    let body = answer.body.map_or(Body::Empty, Body::Text);
+    response
+        .body(body)
+        .expect("status and headers are always valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    /// The sample event `cargo lambda invoke` sends (`events/questionnaire.json`): a read of PHQ-9's current version.
+    const SAMPLE: &str = include_str!("../events/questionnaire.json");
+
+    fn request(change: impl Fn(&mut Value)) -> Request {
+        let mut event: Value = serde_json::from_str(SAMPLE).unwrap();
+        change(&mut event);
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    fn json(response: &Response<Body>) -> Value {
+        match response.body() {
+            Body::Text(text) => serde_json::from_str(text).unwrap(),
+            other => panic!("a text body, not {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_sample_event_reads_the_current_phq9() {
+        let response = handle(Catalogue::embedded().unwrap(), &request(|_| {}));
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/fhir+json");
+        assert!(response.headers().contains_key(ETAG));
+        assert_eq!(json(&response)["id"], "phq-9");
+    }
+
+    #[test]
+    fn a_version_comes_from_the_history_path_and_the_bundle_from_the_bare_path() {
+        let catalogue = Catalogue::embedded().unwrap();
+        let versioned = handle(
+            catalogue,
+            &request(|e| {
+                e["rawPath"] = json!("/v1/fhir/Questionnaire/qol-daily/_history/1");
+                e["pathParameters"] = json!({"id": "qol-daily", "version": "1"});
+            }),
+        );
+        assert_eq!(json(&versioned)["version"], "1");
+        assert!(
+            versioned.headers()[CACHE_CONTROL]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+        let bundle = handle(
+            catalogue,
+            &request(|e| {
+                e["rawPath"] = json!("/v1/fhir/Questionnaire");
+                e.as_object_mut().unwrap().remove("pathParameters");
+            }),
+        );
+        assert_eq!(json(&bundle)["resourceType"], "Bundle");
+    }
+
+    #[test]
+    fn a_request_without_verified_claims_is_refused() {
+        let response = handle(
+            Catalogue::embedded().unwrap(),
+            &request(|e| {
+                e["requestContext"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("authorizer");
+            }),
+        );
+        assert_eq!(response.status(), 401);
+    }
+}
