@@ -6,7 +6,7 @@ use intake_ops::Stack;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::Error;
+use crate::{Error, Survey};
 
 /// The API's answer to one request.
 #[derive(Debug, Clone)]
@@ -60,7 +60,7 @@ pub async fn mint_token(
         .to_owned())
 }
 
-/// Posts a body to the submissions endpoint with the given content type and, when given, bearer token.
+/// Posts a body to the v1 submissions route with the given content type and, when given, bearer token.
 pub async fn post(
     http: &reqwest::Client,
     stack: &Stack,
@@ -68,9 +68,21 @@ pub async fn post(
     content_type: &str,
     body: impl Into<reqwest::Body>,
 ) -> Result<ApiReply, Error> {
+    post_to(http, stack, "/v1/submissions", token, content_type, body).await
+}
+
+/// Posts a body to `path` below the API URL.
+pub async fn post_to(
+    http: &reqwest::Client,
+    stack: &Stack,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> Result<ApiReply, Error> {
     let started = Instant::now();
     let mut request = http
-        .post(stack.submissions_url())
+        .post(format!("{}{path}", stack.api_url.trim_end_matches('/')))
         .header(reqwest::header::CONTENT_TYPE, content_type);
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -112,6 +124,18 @@ pub async fn submit(
     .await
 }
 
+/// Sends a survey in its form, as the patient it names, with a fresh valid token for them.
+pub async fn send(
+    http: &reqwest::Client,
+    stack: &Stack,
+    survey: &Survey,
+) -> Result<ApiReply, Error> {
+    let token = mint_token(http, stack, &TokenRequest::valid_for(&survey.patient_id)).await?;
+    let (path, content_type, body) = survey.request();
+    post_to(http, stack, path, Some(&token), content_type, body).await
+}
+
+/// An HTTP client for the API, with a generous overall timeout.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))

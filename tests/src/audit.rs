@@ -2,17 +2,17 @@
 //!
 //! - lost: acknowledged (202) but not in the table (read with consistent reads);
 //! - doubled: one submission id stored more than once in the trial (under two keys);
-//! - corrupted: stored content differs from what was sent;
+//! - corrupted: stored content differs from what was sent (compared with the sent body itself);
 //! - unexpected: stored in the burst's trial but never sent;
 //! - dead letters: every DLQ message is classified, so none goes unexplained.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use intake::envelope::Envelope;
-use intake::item::{SubmissionItem, content_hash, partition_key, submission_sort_key};
-use intake::submission::Submission;
+use intake::item::{partition_key, submission_sort_key};
 use serde::Serialize;
-use time::OffsetDateTime;
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::load::Outcome;
@@ -58,7 +58,7 @@ pub async fn audit(
     outcomes: &[Outcome],
 ) -> Result<Audit, Error> {
     // What was sent, by id, and which ids were acknowledged. Resends share their original's id and body.
-    let mut sent: HashMap<Uuid, (&str, &serde_json::Value)> = HashMap::new();
+    let mut sent: HashMap<Uuid, (&str, &Value)> = HashMap::new();
     let mut acknowledged: HashSet<Uuid> = HashSet::new();
     for outcome in outcomes {
         let survey = &outcome.scheduled.survey;
@@ -109,16 +109,7 @@ pub async fn audit(
         match items.get(&(partition_key(trial_id, patient), submission_sort_key(id))) {
             None => audit.lost.push(*id),
             Some(item) => {
-                let expected = Submission::from_value(body, OffsetDateTime::now_utc()).map_err(
-                    |problems| format!("an acknowledged body fails validation here: {problems:?}"),
-                )?;
-                let intact = serde_dynamo::from_item::<_, SubmissionItem>(item.clone()).is_ok_and(
-                    |stored| {
-                        stored.submission == expected
-                            && stored.content_hash == content_hash(&expected)
-                    },
-                );
-                if !intact {
+                if !stored_as_sent(item, body) {
                     audit.corrupted.push(*id);
                 }
             }
@@ -136,4 +127,47 @@ pub async fn audit(
         *audit.dead_letters.entry(explanation).or_default() += 1;
     }
     Ok(audit)
+}
+
+/// Whether a stored item holds what the app sent, compared field by field with the sent body itself (not through
+/// the intake's own parsing or hashing, which a bug could share): every sent field and answer, numbers by value.
+pub fn stored_as_sent(item: &HashMap<String, AttributeValue>, sent: &Value) -> bool {
+    let Ok(stored) = serde_dynamo::from_item::<_, Value>(item.clone()) else {
+        return false;
+    };
+    let fields = [
+        "submissionId",
+        "trialId",
+        "patientId",
+        "surveyId",
+        "surveyVersion",
+        "timepoint",
+        "completedAt",
+    ];
+    let same_fields = fields
+        .iter()
+        .all(|field| match (&sent[field], &stored[field]) {
+            (Value::String(sent), Value::String(stored)) if *field == "submissionId" => {
+                sent.eq_ignore_ascii_case(stored)
+            }
+            (Value::Null, _) => *field == "surveyVersion", // the app may leave it to the server
+            (sent, stored) => sent == stored,
+        });
+    same_fields && same_value(&sent["answers"], &stored["answers"])
+}
+
+/// JSON equality, numbers compared by value (`4.0` was sent, `4` is stored: DynamoDB keeps no such difference).
+fn same_value(sent: &Value, stored: &Value) -> bool {
+    match (sent, stored) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_value(a, b))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(key, value)| b.get(key).is_some_and(|other| same_value(value, other)))
+        }
+        (a, b) => a == b,
+    }
 }

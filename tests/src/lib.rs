@@ -12,6 +12,6 @@ pub mod load;
 pub mod stubs;
 pub mod survey;
 
-pub use api::{ApiReply, TokenRequest, http_client, mint_token, post, submit};
+pub use api::{ApiReply, TokenRequest, http_client, mint_token, post, post_to, send, submit};
 pub use intake_ops::{Aws, Error, Stack};
 pub use survey::Survey;

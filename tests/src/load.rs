@@ -17,7 +17,9 @@ use tokio::time::Instant;
 
 use futures::{StreamExt, TryStreamExt};
 
-use crate::{Error, Stack, Survey, TokenRequest, mint_token, post};
+use intake::submit::Form;
+
+use crate::{Error, Stack, Survey, TokenRequest, mint_token, post_to};
 
 /// What to send, and how a client behaves.
 #[derive(Debug, Clone)]
@@ -29,8 +31,10 @@ pub struct Plan {
     pub requests: usize,
     /// Share of requests that resend an earlier survey unchanged.
     pub resend_share: f64,
-    /// Share of requests that break the contract.
+    /// Share of requests that break the contract or their instrument.
     pub invalid_share: f64,
+    /// Share of new surveys sent as FHIR `QuestionnaireResponse`s; half the resends switch form.
+    pub fhir_share: f64,
     /// All arrivals fall within this window.
     pub window: Duration,
     /// Requests in flight at once (the clients' connection budget).
@@ -79,22 +83,36 @@ impl Plan {
         let (new, resends, invalid) = self.counts();
         let patients = self.patients.max(1);
         let mut schedule: Vec<Scheduled> = (0..new)
-            .map(|i| Scheduled {
-                at: arrival(&mut rng),
-                kind: Kind::New,
-                survey: Survey::generate(
+            .map(|i| {
+                let survey = Survey::generate(
                     &self.trial_id,
                     &patient(i % patients),
                     &self.timepoint,
                     &mut rng,
-                ),
+                );
+                Scheduled {
+                    at: arrival(&mut rng),
+                    kind: Kind::New,
+                    survey: if rng.f64() < self.fhir_share {
+                        survey.as_fhir()
+                    } else {
+                        survey
+                    },
+                }
             })
             .collect();
         for _ in 0..resends {
             let original = &schedule[rng.usize(..new)];
-            // The app sends the same survey again a little later (a double tap, a restart, a lost response).
+            // The app sends the same survey again a little later (a double tap, a restart, a lost response);
+            // half the time in the other form, which must be absorbed as the same submission.
             let at = (original.at + Duration::from_secs_f64(rng.f64() * 5.0)).min(self.window);
-            let survey = original.survey.clone();
+            let mut survey = original.survey.clone();
+            if rng.bool() {
+                survey.form = match survey.form {
+                    Form::Json => Form::Fhir,
+                    Form::Fhir => Form::Json,
+                };
+            }
             schedule.push(Scheduled {
                 at,
                 kind: Kind::Resend,
@@ -108,7 +126,7 @@ impl Plan {
                 &self.timepoint,
                 &mut rng,
             );
-            break_contract(&mut survey.body, i);
+            break_a_rule(&mut survey.body, i);
             schedule.push(Scheduled {
                 at: arrival(&mut rng),
                 kind: Kind::Invalid,
@@ -124,13 +142,22 @@ pub fn patient(n: usize) -> String {
     format!("P-{n:06}")
 }
 
-/// A few kinds of contract breach, in rotation.
-fn break_contract(body: &mut Value, i: usize) {
-    match i % 4 {
-        0 => body["answers"]["pain"] = Value::Null,
+/// Breaches of the contract and of the instrument, in rotation.
+fn break_a_rule(body: &mut Value, i: usize) {
+    match i % 8 {
+        0 => body["answers"]["extra"] = Value::Null,
         1 => body["submissionId"] = json!("not-a-uuid"),
         2 => body["completedAt"] = json!("tomorrow"),
-        _ => body["deviceModel"] = json!("unknown field"),
+        3 => body["deviceModel"] = json!("unknown field"),
+        4 => body["answers"]["not-an-item"] = json!(1),
+        5 => body["surveyVersion"] = json!("99"),
+        6 => body["surveyId"] = json!("sf-36"),
+        // No item of the catalogue takes -1: below every range, not a choice, not text.
+        _ => {
+            let answers = body["answers"].as_object_mut().expect("answers");
+            let first = answers.keys().next().cloned().expect("an answer");
+            answers.insert(first, json!(-1));
+        }
     }
 }
 
@@ -207,7 +234,7 @@ async fn send_one(
     token: Option<&str>,
     scheduled: Scheduled,
 ) -> Outcome {
-    let body = scheduled.survey.body.to_string();
+    let (path, content_type, body) = scheduled.survey.request();
     let mut outcome = Outcome {
         scheduled,
         status: None,
@@ -217,7 +244,7 @@ async fn send_one(
     };
     loop {
         outcome.attempts += 1;
-        let attempt = post(http, stack, token, "application/json", body.clone());
+        let attempt = post_to(http, stack, path, token, content_type, body.clone());
         let done = match tokio::time::timeout(plan.timeout, attempt).await {
             Ok(Ok(reply)) => {
                 outcome.latencies.push(reply.latency);
@@ -345,7 +372,6 @@ impl LoadStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use intake::submission::Submission;
     use std::collections::HashMap;
     use time::OffsetDateTime;
 
@@ -357,6 +383,7 @@ mod tests {
             requests,
             resend_share: 0.05,
             invalid_share: 0.01,
+            fhir_share: 0.3,
             window: Duration::from_secs(30),
             concurrency: 8,
             timeout: Duration::from_secs(5),
@@ -399,17 +426,47 @@ mod tests {
     }
 
     #[test]
-    fn new_surveys_are_valid_and_invalid_ones_are_not() {
-        for scheduled in plan(500).schedule() {
-            let valid =
-                Submission::from_value(&scheduled.survey.body, OffsetDateTime::now_utc()).is_ok();
+    fn new_surveys_are_accepted_in_their_form_and_invalid_ones_are_refused() {
+        let catalogue = intake::instrument::Catalogue::embedded().unwrap();
+        for scheduled in plan(800).schedule() {
+            let (_, _, body) = scheduled.survey.request();
+            let accepted = intake::submit::accept(
+                scheduled.survey.form,
+                body.as_bytes(),
+                OffsetDateTime::now_utc(),
+                catalogue,
+            )
+            .is_ok();
             assert_eq!(
-                valid,
+                accepted,
                 scheduled.kind != Kind::Invalid,
                 "{}",
                 scheduled.survey.body
             );
         }
+    }
+
+    #[test]
+    fn a_share_of_surveys_is_sent_as_fhir_and_resends_may_switch_form() {
+        let schedule = plan(2_000).schedule();
+        let new: Vec<_> = schedule.iter().filter(|s| s.kind == Kind::New).collect();
+        let fhir = new.iter().filter(|s| s.survey.form == Form::Fhir).count();
+        assert!(
+            (450..=700).contains(&fhir),
+            "{fhir} of {} new surveys as FHIR",
+            new.len()
+        );
+        let switched = schedule
+            .iter()
+            .filter(|s| s.kind == Kind::Resend)
+            .filter(|resend| {
+                new.iter().any(|n| {
+                    n.survey.submission_id == resend.survey.submission_id
+                        && n.survey.form != resend.survey.form
+                })
+            })
+            .count();
+        assert!(switched > 10, "{switched} resends switched form");
     }
 
     #[test]

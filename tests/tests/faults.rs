@@ -80,6 +80,7 @@ impl FaultStack {
             requests,
             resend_share: 0.05,
             invalid_share: 0.01,
+            fhir_share: 0.3,
             window: Duration::from_secs(10),
             concurrency: 16,
             timeout: Duration::from_secs(10),

@@ -1,7 +1,8 @@
 //! The hostile corpus (`intake_e2e::hostile`): every request gets a clear 4xx, none is enqueued, none gets a 5xx.
 //! First through the submit use case in memory (exact: the queue must stay empty), then through the deployed API.
 
-use intake::submit::{Caller, SubmitRequest, SubmitService};
+use intake::instrument::Catalogue;
+use intake::submit::{Caller, Form, SubmitRequest, SubmitService};
 use intake::testing::memory::MemoryQueue;
 use intake_e2e::deployed::{Deployed, fresh_trial};
 use intake_e2e::hostile::{HostileRequest, Layer, corpus};
@@ -13,7 +14,7 @@ const PATIENT: &str = "P-000666";
 #[tokio::test]
 async fn the_submit_use_case_refuses_every_hostile_body_and_enqueues_nothing() {
     let queue = MemoryQueue::default();
-    let service = SubmitService::new(queue.clone());
+    let service = SubmitService::new(queue.clone(), Catalogue::embedded().unwrap());
     let requests: Vec<HostileRequest> = corpus("HOSTILE", PATIENT)
         .into_iter()
         .filter(|r| r.layer() == Layer::Function)
@@ -25,6 +26,7 @@ async fn the_submit_use_case_refuses_every_hostile_body_and_enqueues_nothing() {
         let reply = service
             .answer(SubmitRequest {
                 caller: Caller::Patient(PATIENT.into()),
+                form: Form::Json,
                 content_type: request.content_type.as_deref(),
                 body: delivered.as_bytes(),
                 request_id: "hostile".into(),

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use intake_e2e::deployed::Deployed;
-use intake_e2e::{Survey, TokenRequest, mint_token, post, submit};
+use intake_e2e::{Survey, TokenRequest, mint_token, post, post_to, send, submit};
 use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -19,16 +19,21 @@ async fn no_answer_or_free_text_reaches_the_logs() {
     let trial = format!("LOGS-{run}");
     let since = OffsetDateTime::now_utc() - time::Duration::seconds(5);
 
-    // Values found nowhere else: a sentence, a choice, a number with many digits.
+    // Values found nowhere else: a sentence, a diary entry, a number with many digits, a would-be choice.
     let comment = format!("canary {run}: the wound on my left leg still weeps");
+    let entry = format!("canary {run}: fell on the stairs at night");
+    let hours = 7.391_827_4;
     let choice = format!("canary-{run}-symptom");
-    let score = 73.918_274_5;
-    let canaries = [comment.clone(), choice.clone(), score.to_string()];
+    let canaries = [
+        comment.clone(),
+        entry.clone(),
+        hours.to_string(),
+        choice.clone(),
+    ];
     let with_phi = |patient: &str, seed: u64| {
         let mut survey = Survey::new(&trial, patient, seed);
         survey.body["answers"]["comment"] = json!(comment);
-        survey.body["answers"]["symptoms"] = json!([choice]);
-        survey.body["answers"]["score"] = json!(score);
+        survey.body["answers"]["sleepHours"] = json!(hours);
         survey
     };
 
@@ -39,6 +44,51 @@ async fn no_answer_or_free_text_reaches_the_logs() {
         assert_eq!(reply.status, 202, "{}", reply.body);
         accepted.push(survey);
     }
+    // The FHIR route: a diary of free-text entries, as a QuestionnaireResponse.
+    let mut diary = Survey::of(
+        "ae-diary",
+        &trial,
+        "P-000400",
+        "day-7",
+        &mut fastrand::Rng::with_seed(4),
+    )
+    .as_fhir();
+    diary.body["answers"] = json!({"events": [entry, "a second event"]});
+    let reply = send(http, stack, &diary).await.unwrap();
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    accepted.push(diary.clone());
+    // Refused by the instrument: a choice that is not an option.
+    let mut not_an_option = with_phi("P-000500", 52);
+    not_an_option.body["answers"]["symptoms"] = json!([choice]);
+    assert_eq!(
+        submit(http, stack, &not_an_option.body)
+            .await
+            .unwrap()
+            .status,
+        400
+    );
+    // Refused by the questionnaire, in the FHIR form: an item it does not have, carrying the canary.
+    let (path, content_type, body) = diary.request();
+    let mut response: serde_json::Value = serde_json::from_str(&body).unwrap();
+    response["identifier"]["value"] = json!(format!("urn:uuid:{}", Uuid::new_v4()));
+    response["item"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"linkId": "not-an-item", "answer": [{"valueString": entry}]}));
+    let token = mint_token(http, stack, &TokenRequest::valid_for("P-000400"))
+        .await
+        .unwrap();
+    let reply = post_to(
+        http,
+        stack,
+        path,
+        Some(&token),
+        content_type,
+        response.to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 422, "{}", reply.body);
     // A conflicting resend: the process function logs a warning about it.
     let mut changed = accepted[0].clone();
     changed.body["answers"]["comment"] = json!(format!("{comment}, and now it is worse"));

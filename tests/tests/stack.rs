@@ -10,12 +10,22 @@ use intake_e2e::{Survey, TokenRequest, mint_token, post, submit};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+/// A daily survey with every kind of answer: a score, a decimal, a choice list and free text.
+fn daily(trial: &str, patient: &str, seed: u64) -> Survey {
+    let mut survey = Survey::new(trial, patient, seed);
+    survey.body["answers"] = json!({
+        "pain": 2, "fatigue": 4.5, "sleepHours": 7.5, "symptoms": ["cough", "headache"],
+        "comment": "walked a little after lunch"
+    });
+    survey
+}
+
 #[tokio::test]
 #[ignore = "needs a deployed stack: run `make e2e`"]
 async fn a_valid_submission_is_accepted_and_stored_with_every_field() {
     let deployed = Deployed::load().await;
     let (stack, aws, http) = (&deployed.stack, &deployed.aws, &deployed.http);
-    let survey = Survey::new(&fresh_trial("IT"), "P-000123", 42);
+    let survey = daily(&fresh_trial("IT"), "P-000123", 42);
 
     let reply = submit(http, stack, &survey.body).await.unwrap();
     assert_eq!(reply.status, 202, "{}", reply.body);
@@ -41,12 +51,14 @@ async fn a_valid_submission_is_accepted_and_stored_with_every_field() {
     assert_eq!(item.received_at, received_at);
     assert!(item.stored_at >= item.received_at);
     assert_eq!(item.content_hash, content_hash(&sent));
-    assert_eq!(item.schema_version, 1);
+    assert_eq!(item.schema_version, 2);
+    assert_eq!(item.submission.survey_version.as_deref(), Some("2"));
+    assert_eq!(item.received_as, "json");
     // Analysts see answers as a native map.
     let answers = attributes["answers"].as_m().expect("answers is a map");
     assert_eq!(
-        answers["q01"].as_n().unwrap(),
-        &survey.body["answers"]["q01"].to_string()
+        answers["pain"].as_n().unwrap(),
+        &survey.body["answers"]["pain"].to_string()
     );
     assert_eq!(
         answers["sleepHours"].as_n().unwrap(),
@@ -225,7 +237,7 @@ async fn the_same_submission_sent_five_times_at_once_is_stored_once() {
 async fn a_conflicting_resend_leaves_the_original_and_the_conflict_can_be_found() {
     let deployed = Deployed::load().await;
     let (stack, aws, http) = (&deployed.stack, &deployed.aws, &deployed.http);
-    let original = Survey::new(&fresh_trial("IT"), "P-000999", 3);
+    let original = daily(&fresh_trial("IT"), "P-000999", 3);
     assert_eq!(
         submit(http, stack, &original.body).await.unwrap().status,
         202
@@ -233,7 +245,7 @@ async fn a_conflicting_resend_leaves_the_original_and_the_conflict_can_be_found(
     let before = deployed.stored_item(&original).await;
 
     let mut changed = original.clone();
-    changed.body["answers"]["q01"] = json!(99);
+    changed.body["answers"]["pain"] = json!(9);
     assert_eq!(
         submit(http, stack, &changed.body).await.unwrap().status,
         202
@@ -264,10 +276,10 @@ async fn a_conflicting_resend_leaves_the_original_and_the_conflict_can_be_found(
     assert_eq!(
         conflict["conflictingSubmission"].as_m().unwrap()["answers"]
             .as_m()
-            .unwrap()["q01"]
+            .unwrap()["pain"]
             .as_n()
             .unwrap(),
-        "99"
+        "9"
     );
 
     deployed.drained().await;

@@ -172,7 +172,11 @@ fn both_functions_are_rust_on_al2023_with_a_configurable_architecture() {
         "Architecture"
     );
     assert_eq!(t["Parameters"]["Architecture"]["Default"], "arm64");
-    for (name, binary) in [("SubmitFunction", "submit"), ("ProcessFunction", "process")] {
+    for (name, binary) in [
+        ("SubmitFunction", "submit"),
+        ("ProcessFunction", "process"),
+        ("CatalogueFunction", "catalogue"),
+    ] {
         let metadata = &resource(&t, name)["Metadata"];
         assert_eq!(metadata["BuildMethod"], "rust-cargolambda", "{name}");
         assert_eq!(metadata["BuildProperties"]["Binary"], binary, "{name}");
@@ -223,7 +227,7 @@ fn every_route_requires_a_verified_jwt_and_no_deploy_can_skip_it() {
 }
 
 #[test]
-fn the_http_api_is_explicit_with_one_throttled_route() {
+fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
     let t = template();
     let resources = t["Resources"].as_mapping().unwrap();
     assert!(
@@ -234,11 +238,49 @@ fn the_http_api_is_explicit_with_one_throttled_route() {
     );
     assert_eq!(resource(&t, "HttpApi")["Type"], "AWS::ApiGatewayV2::Api");
     assert_eq!(props(&t, "HttpApi")["ProtocolType"], "HTTP");
-    assert_eq!(props(&t, "SubmitRoute")["RouteKey"], "POST /v1/submissions");
+    let routes: Vec<(String, String)> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::ApiGatewayV2::Route")
+        .map(|r| {
+            (
+                r["Properties"]["RouteKey"].as_str().unwrap().to_owned(),
+                intrinsic(&r["Properties"]["Target"], "!Sub"),
+            )
+        })
+        .collect();
+    let expected = [
+        ("POST /v1/submissions", "integrations/${SubmitIntegration}"),
+        (
+            "POST /v1/fhir/QuestionnaireResponse",
+            "integrations/${SubmitIntegration}",
+        ),
+        (
+            "GET /v1/fhir/Questionnaire",
+            "integrations/${CatalogueIntegration}",
+        ),
+        (
+            "GET /v1/fhir/Questionnaire/{id}",
+            "integrations/${CatalogueIntegration}",
+        ),
+        (
+            "GET /v1/fhir/Questionnaire/{id}/_history/{version}",
+            "integrations/${CatalogueIntegration}",
+        ),
+    ];
+    for (key, target) in expected {
+        assert!(
+            routes.contains(&(key.to_owned(), target.to_owned())),
+            "{key} -> {target} missing from {routes:?}"
+        );
+    }
     assert_eq!(
-        props(&t, "SubmitIntegration")["PayloadFormatVersion"],
-        "2.0"
+        routes.len(),
+        expected.len(),
+        "no route the tests do not know"
     );
+    for integration in ["SubmitIntegration", "CatalogueIntegration"] {
+        assert_eq!(props(&t, integration)["PayloadFormatVersion"], "2.0");
+    }
     let throttling = &props(&t, "DefaultStage")["DefaultRouteSettings"];
     assert_eq!(
         intrinsic(&throttling["ThrottlingRateLimit"], "!Ref"),
@@ -248,9 +290,40 @@ fn the_http_api_is_explicit_with_one_throttled_route() {
         intrinsic(&throttling["ThrottlingBurstLimit"], "!Ref"),
         "ThrottlingBurstLimit"
     );
-    let permission = props(&t, "SubmitInvokePermission");
-    assert_eq!(permission["Principal"], "apigateway.amazonaws.com");
-    assert!(intrinsic(&permission["SourceArn"], "!Sub").ends_with("/*/POST/v1/submissions"));
+    for (permission, function, path) in [
+        (
+            "SubmitInvokePermission",
+            "SubmitFunction",
+            "/*/POST/v1/submissions",
+        ),
+        (
+            "SubmitFhirInvokePermission",
+            "SubmitFunction",
+            "/*/POST/v1/fhir/QuestionnaireResponse",
+        ),
+        (
+            "CatalogueInvokePermission",
+            "CatalogueFunction",
+            "/*/GET/v1/fhir/Questionnaire*",
+        ),
+    ] {
+        let p = props(&t, permission);
+        assert_eq!(p["Principal"], "apigateway.amazonaws.com");
+        assert_eq!(intrinsic(&p["FunctionName"], "!Ref"), function);
+        assert!(
+            intrinsic(&p["SourceArn"], "!Sub").ends_with(path),
+            "{permission}"
+        );
+    }
+}
+
+#[test]
+fn the_queue_takes_the_largest_envelope_of_the_largest_valid_body() {
+    let t = template();
+    assert_eq!(
+        number(&props(&t, "SubmissionQueue")["MaximumMessageSize"]),
+        intake::envelope::MAX_MESSAGE_BYTES as u64
+    );
 }
 
 /// Every statement of a function's inline policies, as (actions, resource).
@@ -284,6 +357,10 @@ fn statements(t: &Value, function: &str) -> Vec<(Vec<String>, String)> {
 #[test]
 fn each_function_may_do_only_what_it_needs() {
     let t = template();
+    assert!(
+        props(&t, "CatalogueFunction")["Policies"].is_null(),
+        "the catalogue function calls no AWS service"
+    );
     assert_eq!(
         statements(&t, "SubmitFunction"),
         [(

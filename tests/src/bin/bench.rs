@@ -17,10 +17,11 @@ use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use intake::envelope::Envelope;
+use intake::instrument::Catalogue;
 use intake::item::{ConflictItem, SubmissionItem};
 use intake::ports::{PutOutcome, Store, StoreError};
 use intake::process::Processor;
-use intake::submission::Submission;
+use intake::submit::accept;
 use intake::testing::memory::MemoryStore;
 use intake_e2e::stubs::{RuntimeApi, accept_all, lambda_environment};
 use intake_e2e::{Aws, Error, Stack, Survey};
@@ -225,9 +226,16 @@ fn sqs_records(count: usize) -> Vec<aws_lambda_events::event::sqs::SqsMessage> {
 
 fn envelope(rng: &mut fastrand::Rng, i: usize) -> Envelope {
     let survey = Survey::generate("BENCH", &format!("P-{i:06}"), "day-7", rng);
-    let submission = Submission::from_value(&survey.body, OffsetDateTime::now_utc())
-        .expect("generated surveys are valid");
-    Envelope::new(submission, format!("bench-{i}"), OffsetDateTime::now_utc())
+    let now = OffsetDateTime::now_utc();
+    let (_, _, body) = survey.request();
+    let judged = accept(
+        survey.form,
+        body.as_bytes(),
+        now,
+        Catalogue::embedded().expect("catalogue"),
+    )
+    .expect("generated surveys are valid");
+    Envelope::new(judged, survey.form.name(), format!("bench-{i}"), now)
 }
 
 /// Milliseconds for one write, a 100-record batch at the default bound, and the same batch one at a time.

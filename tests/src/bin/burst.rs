@@ -29,9 +29,12 @@ struct Args {
     /// Share of requests that resend an earlier survey unchanged.
     #[arg(long, default_value_t = 0.05)]
     resend_share: f64,
-    /// Share of requests that break the contract.
+    /// Share of requests that break the contract or their instrument.
     #[arg(long, default_value_t = 0.01)]
     invalid_share: f64,
+    /// Share of new surveys sent as FHIR QuestionnaireResponses (half the resends switch form).
+    #[arg(long, default_value_t = 0.3)]
+    fhir_share: f64,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 128)]
     concurrency: usize,
@@ -80,6 +83,7 @@ async fn burst(args: Args) -> Result<bool, Error> {
         requests: args.requests,
         resend_share: args.resend_share,
         invalid_share: args.invalid_share,
+        fhir_share: args.fhir_share,
         window: Duration::from_secs_f64(args.window),
         concurrency: args.concurrency,
         timeout: Duration::from_secs_f64(args.timeout),
@@ -157,7 +161,7 @@ async fn burst(args: Args) -> Result<bool, Error> {
         "trialId": trial_id,
         "target": stack.submissions_url(),
         "plan": { "patients": plan.patients, "requests": plan.requests, "windowSeconds": args.window,
-                  "resendShare": plan.resend_share, "invalidShare": plan.invalid_share,
+                  "resendShare": plan.resend_share, "invalidShare": plan.invalid_share, "fhirShare": plan.fhir_share,
                   "concurrency": plan.concurrency, "timeoutSeconds": args.timeout, "retries": plan.retries, "seed": plan.seed },
         "load": load,
         "drainSeconds": drain.as_secs_f64(),
