@@ -8,6 +8,7 @@ LOCAL := .local
 AWS_VENV := $(LOCAL)/aws
 TOOLS_VENV := $(LOCAL)/tools
 CONTRACT_VENV := $(LOCAL)/contract
+FHIR_VENV := $(LOCAL)/fhir
 LOCAL_STACK := $(AWS_VENV)/bin/python infra/local_stack.py
 
 # Dummy credentials and a region for the local AWS; the SDKs find the emulator through AWS_ENDPOINT_URL.
@@ -21,7 +22,7 @@ export PATH := $(CURDIR)/$(TOOLS_VENV)/bin:$(PATH)
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),--arm64,--x86-64)
 E2E_ENV = AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
 
-.PHONY: help setup build check lint unit template-check local-up local-down watch e2e contract test demo bench faults redrive clean
+.PHONY: help setup build check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults redrive clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -34,6 +35,11 @@ $(AWS_VENV)/.installed: infra/requirements-local-aws.txt
 $(CONTRACT_VENV)/.installed: tests/contract/requirements.txt
 	$(PYTHON) -m venv $(CONTRACT_VENV)
 	$(CONTRACT_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+$(FHIR_VENV)/.installed: tests/fhir/requirements.txt
+	$(PYTHON) -m venv $(FHIR_VENV)
+	$(FHIR_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 
 $(TOOLS_VENV)/.installed: infra/requirements-tools.txt
@@ -60,7 +66,12 @@ template-check: setup ## sam validate --lint, cfn-lint, and our own assertions o
 	cfn-lint template.yaml
 	cargo test --package intake-e2e --test template
 
-check: lint unit template-check ## Everything that needs no local AWS
+fhir-check: $(FHIR_VENV)/.installed ## Every Questionnaire served and every QuestionnaireResponse and OperationOutcome emitted, validated by fhir.resources
+	rm -rf $(LOCAL)/fhir-examples
+	cargo run --quiet --package intake-e2e --bin fhir-examples -- $(LOCAL)/fhir-examples
+	$(FHIR_VENV)/bin/python tests/fhir/validate.py shared/instruments/questionnaires $(LOCAL)/fhir-examples
+
+check: lint unit template-check fhir-check ## Everything that needs no local AWS
 
 local-up: build ## Start MiniStack, deploy template.yaml to it, write .local/stack-outputs.json
 	LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) up
@@ -79,11 +90,12 @@ watch: setup ## Serve both functions with `cargo lambda watch` against the local
 		--invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) \
 		--env-var QUEUE_URL=$(call STACK_OUTPUT,QueueUrl),TABLE_NAME=$(call STACK_OUTPUT,TableName)
 
-e2e: setup ## Integration tests against the deployed local stack: pipeline, JWT matrix, hostile corpus, logs, poison, cargo-lambda
-	$(E2E_ENV) cargo test --package intake-e2e --test stack --test hostile --test logs --test dead_letter \
-		--test cargo_lambda -- --ignored --test-threads 4
+e2e: setup ## Integration tests against the deployed local stack: pipeline, instruments, JWT matrix, hostile corpus, logs, poison, cargo-lambda
+	$(E2E_ENV) cargo test --package intake-e2e --test stack --test instruments --test hostile --test logs \
+		--test dead_letter --test cargo_lambda -- --ignored --test-threads 4
 
 contract: $(CONTRACT_VENV)/.installed ## The deployed API against openapi.yaml, with schemathesis (needs `make local-up`)
+	cargo run --quiet --package intake-e2e --bin contract-fixtures > $(LOCAL)/contract-fixtures.json
 	$(E2E_ENV) $(CONTRACT_VENV)/bin/python tests/contract/run.py
 
 test: check ## Every check: lint, unit, template, then the stack up, integration and contract tests, the stack down

@@ -43,7 +43,7 @@ fn bench(c: &mut Criterion) {
         (
             "largest valid body, JSON",
             Form::Json,
-            example::largest().bytes(),
+            example::largest(example()).bytes(),
         ),
     ];
     let mut group = c.benchmark_group("parse+validate+envelope");

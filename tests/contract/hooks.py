@@ -1,19 +1,27 @@
-"""Schemathesis hooks: make generated submissions belong to the signed-in test patient.
+"""Schemathesis hooks: make generated requests belong to the signed-in test patient, and fit an instrument.
 
-The API refuses (403) a submission for anyone but the token's patient, and refuses (400) a completedAt in the
-future, rules a schema cannot state. Without these hooks no generated submission could ever be accepted, and the
-positive_data_acceptance check would test nothing. Only values that are valid are replaced, and only with other
-valid values, so negative cases stay negative.
+The API refuses (403) a submission for anyone but the token's patient, refuses (400) a completedAt in the future,
+and judges answers against the instrument version they name: rules a schema of the generic contract cannot state.
+Without these hooks no generated submission could ever be accepted, and the positive_data_acceptance check would
+test nothing. Only schema-valid (positive) cases are completed with valid values, so negative cases stay negative.
+The instrument answers come from the catalogue itself (`contract-fixtures`, written by `make contract`).
 """
 
+import copy
+import json
 import os
+import random
 import re
+import uuid
 from datetime import datetime, timezone
 
 import schemathesis
+from schemathesis.generation.modes import GenerationMode
 
 PATIENT = os.environ["CONTRACT_PATIENT_ID"]
+FIXTURES = json.loads(open(os.environ["CONTRACT_FIXTURES"]).read())
 ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+CHOOSE = random.Random(20261122)
 
 
 def _future(text):
@@ -23,11 +31,38 @@ def _future(text):
         return False
 
 
+def _positive(case):
+    meta = getattr(case, "meta", None)
+    return meta is not None and meta.generation.mode == GenerationMode.POSITIVE
+
+
+def _submission(body, positive):
+    if isinstance(body.get("patientId"), str) and ID.match(body["patientId"]):
+        body["patientId"] = PATIENT
+    if isinstance(body.get("completedAt"), str) and _future(body["completedAt"]):
+        body["completedAt"] = datetime.now(timezone.utc).isoformat()
+    if positive:
+        answers = CHOOSE.choice(FIXTURES["answerSets"])
+        body.update(copy.deepcopy(answers))
+
+
+def _response(body):
+    """A schema-valid response becomes a valid response of an instrument, keeping its own identifier."""
+    valid = copy.deepcopy(CHOOSE.choice(FIXTURES["responses"]))
+    valid["identifier"]["value"] = f"urn:uuid:{uuid.uuid4()}"
+    valid["subject"] = {"reference": f"Patient/{PATIENT}"}
+    body.clear()
+    body.update(valid)
+
+
 @schemathesis.hook
-def map_body(context, body):
-    if isinstance(body, dict):
-        if isinstance(body.get("patientId"), str) and ID.match(body["patientId"]):
-            body["patientId"] = PATIENT
-        if isinstance(body.get("completedAt"), str) and _future(body["completedAt"]):
-            body["completedAt"] = datetime.now(timezone.utc).isoformat()
-    return body
+def map_case(context, case):
+    body = case.body
+    if not isinstance(body, dict):
+        return case
+    path = case.operation.path
+    if path == "/v1/submissions":
+        _submission(body, _positive(case))
+    elif path == "/v1/fhir/QuestionnaireResponse" and _positive(case):
+        _response(body)
+    return case

@@ -33,6 +33,7 @@ def main():
     with urllib.request.urlopen(request, timeout=10) as response:
         token = json.load(response)["access_token"]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "hooks", "CONTRACT_PATIENT_ID": PATIENT,
+           "CONTRACT_FIXTURES": str(ROOT / ".local" / "contract-fixtures.json"),
            "PYTHONPATH": str(Path(__file__).parent)}
     argv = [
         str(Path(sys.executable).parent / "schemathesis"), "run", str(ROOT / "openapi.yaml"),
@@ -42,7 +43,7 @@ def main():
         "--max-examples", os.environ.get("CONTRACT_MAX_EXAMPLES", "100"),
         "--generation-codec", "utf-8",
         "--seed", os.environ.get("CONTRACT_SEED", "20261122"),
-        "--workers", "2",
+        "--workers", "1",
         "--request-timeout", "30",
         "--suppress-health-check", "too_slow",
         *sys.argv[1:],
