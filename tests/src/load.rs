@@ -320,6 +320,9 @@ pub struct LoadStats {
     pub attempts: u64,
     pub retried_requests: usize,
     pub by_kind: BTreeMap<String, usize>,
+    /// Requests by form (`json`, `fhir`) and by instrument.
+    pub by_form: BTreeMap<String, usize>,
+    pub by_instrument: BTreeMap<String, usize>,
     pub by_status: BTreeMap<String, usize>,
     pub seconds: f64,
     pub throughput_per_second: f64,
@@ -341,6 +344,8 @@ impl LoadStats {
             Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
         let mut by_status = BTreeMap::new();
         let mut by_kind = BTreeMap::new();
+        let mut by_form = BTreeMap::new();
+        let mut by_instrument = BTreeMap::new();
         for outcome in outcomes {
             for latency in &outcome.latencies {
                 histogram.saturating_record(latency.as_micros() as u64);
@@ -349,6 +354,10 @@ impl LoadStats {
             *by_kind
                 .entry(format!("{:?}", outcome.scheduled.kind).to_lowercase())
                 .or_default() += 1;
+            let survey = &outcome.scheduled.survey;
+            *by_form.entry(survey.form.name().to_owned()).or_default() += 1;
+            let instrument = survey.body["surveyId"].as_str().unwrap_or("?").to_owned();
+            *by_instrument.entry(instrument).or_default() += 1;
         }
         let ms = |micros: u64| micros as f64 / 1000.0;
         LoadStats {
@@ -356,6 +365,8 @@ impl LoadStats {
             attempts: outcomes.iter().map(|o| u64::from(o.attempts)).sum(),
             retried_requests: outcomes.iter().filter(|o| o.attempts > 1).count(),
             by_kind,
+            by_form,
+            by_instrument,
             by_status,
             seconds: elapsed.as_secs_f64(),
             throughput_per_second: outcomes.len() as f64 / elapsed.as_secs_f64().max(f64::EPSILON),

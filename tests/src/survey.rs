@@ -138,7 +138,7 @@ pub fn answers(instrument: &Instrument, rng: &mut fastrand::Rng) -> Value {
     let questionnaire = &instrument.questionnaire;
     let mut answers: BTreeMap<String, Answer> = BTreeMap::new();
     for item in questionnaire.items() {
-        if !item.is_question() || !is_enabled(questionnaire, &item.link_id, &answers) {
+        if !item.is_question() || !is_enabled(instrument, &item.link_id, &answers) {
             continue;
         }
         if item.is_required() || rng.u8(0..5) > 0 {

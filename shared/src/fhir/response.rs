@@ -378,13 +378,9 @@ impl<'a> Reader<'a> {
 impl Reader<'_> {
     /// Whether the questionnaire answered says `link_id` repeats.
     fn repeats(&self, link_id: &str) -> bool {
-        self.instrument.is_some_and(|instrument| {
-            instrument
-                .questionnaire
-                .items()
-                .iter()
-                .any(|item| item.link_id == link_id && item.is_repeating())
-        })
+        self.instrument
+            .and_then(|instrument| instrument.item(link_id))
+            .is_some_and(|item| item.is_repeating())
     }
 
     /// A coding that names a system names its option's (codes alone are compared by the rules that follow).
@@ -397,10 +393,8 @@ impl Reader<'_> {
         else {
             return true;
         };
-        let items = instrument.questionnaire.items();
-        let option = items
-            .iter()
-            .find(|item| item.link_id == link_id)
+        let option = instrument
+            .item(link_id)
             .and_then(|item| item.option(code))
             .and_then(|option| option.value_coding.as_ref());
         option.is_none_or(|option| option.system == system)

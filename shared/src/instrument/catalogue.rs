@@ -3,13 +3,13 @@
 //! Published versions never change and are never removed: a patient whose app still shows version 1 can always
 //! submit against version 1. The current version of an instrument is its highest `active` one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::definition::Questionnaire;
+use super::definition::{Item, Questionnaire};
 use super::score::Score;
 
 mod files {
@@ -24,6 +24,8 @@ const QUESTIONNAIRES: &str = "questionnaires/";
 pub struct Instrument {
     /// The definition as the intake reads it.
     pub questionnaire: Questionnaire,
+    /// Where each item sits in the tree (child indices from the top), by `linkId`: looked up per answer.
+    positions: HashMap<String, Vec<usize>>,
     /// Its declared scores.
     pub scores: Vec<Score>,
     /// The file as published: what apps are served, byte for byte.
@@ -33,6 +35,39 @@ pub struct Instrument {
 }
 
 impl Instrument {
+    fn new(
+        questionnaire: Questionnaire,
+        scores: Vec<Score>,
+        source: &'static str,
+        path: &'static str,
+    ) -> Self {
+        fn index(items: &[Item], prefix: &[usize], positions: &mut HashMap<String, Vec<usize>>) {
+            for (at, item) in items.iter().enumerate() {
+                let position: Vec<usize> = prefix.iter().copied().chain([at]).collect();
+                index(&item.item, &position, positions);
+                positions.entry(item.link_id.clone()).or_insert(position);
+            }
+        }
+        let mut positions = HashMap::new();
+        index(&questionnaire.item, &[], &mut positions);
+        Instrument {
+            questionnaire,
+            positions,
+            scores,
+            source,
+            path,
+        }
+    }
+
+    /// The item with `link_id` (the first, were a definition to repeat one: the catalogue check forbids it).
+    pub fn item(&self, link_id: &str) -> Option<&Item> {
+        let (first, rest) = self.positions.get(link_id)?.split_first()?;
+        rest.iter()
+            .try_fold(self.questionnaire.item.get(*first)?, |item, at| {
+                item.item.get(*at)
+            })
+    }
+
     /// The instrument id.
     pub fn id(&self) -> &str {
         &self.questionnaire.id
@@ -102,12 +137,7 @@ impl Catalogue {
             instruments
                 .entry(questionnaire.id.clone())
                 .or_default()
-                .push(Instrument {
-                    questionnaire,
-                    scores,
-                    source,
-                    path,
-                });
+                .push(Instrument::new(questionnaire, scores, source, path));
         }
         for versions in instruments.values_mut() {
             versions.sort_by_key(Instrument::number);

@@ -7,53 +7,45 @@
 
 use std::collections::BTreeMap;
 
-use super::definition::{EnableWhen, Item, Questionnaire};
+use super::catalogue::Instrument;
+use super::definition::{EnableWhen, Item};
 use crate::submission::Answer;
 
 /// Whether item `link_id` is shown for `answers`: its own conditions hold, and its groups' too.
 pub fn is_enabled(
-    questionnaire: &Questionnaire,
+    instrument: &Instrument,
     link_id: &str,
     answers: &BTreeMap<String, Answer>,
 ) -> bool {
-    let items = questionnaire.items();
-    let questions: BTreeMap<&str, &Item> = items
-        .iter()
-        .map(|item| (item.link_id.as_str(), *item))
-        .collect();
     fn find(
         items: &[Item],
         link_id: &str,
-        questions: &BTreeMap<&str, &Item>,
+        instrument: &Instrument,
         answers: &BTreeMap<String, Answer>,
     ) -> Option<bool> {
         items.iter().find_map(|item| {
-            let shown = conditions_hold(item, questions, answers);
+            let shown = conditions_hold(item, instrument, answers);
             if item.link_id == link_id {
                 return Some(shown);
             }
-            find(&item.item, link_id, questions, answers).map(|inner| shown && inner)
+            find(&item.item, link_id, instrument, answers).map(|inner| shown && inner)
         })
     }
-    find(&questionnaire.item, link_id, &questions, answers).unwrap_or(false)
+    find(&instrument.questionnaire.item, link_id, instrument, answers).unwrap_or(false)
 }
 
 /// Whether `item`'s own conditions hold for `answers` (its parents are the caller's business).
 pub fn conditions_hold(
     item: &Item,
-    questions: &BTreeMap<&str, &Item>,
+    instrument: &Instrument,
     answers: &BTreeMap<String, Answer>,
 ) -> bool {
     if item.enable_when.is_empty() {
         return true;
     }
     let mut results = item.enable_when.iter().map(|condition| {
-        let question = questions.get(condition.question.as_str());
-        holds(
-            condition,
-            question.copied(),
-            answers.get(&condition.question),
-        )
+        let question = instrument.item(&condition.question);
+        holds(condition, question, answers.get(&condition.question))
     });
     match item.enable_behavior.as_deref() {
         Some("any") => results.any(|held| held),

@@ -42,11 +42,7 @@ pub fn judge(
     if !problems.is_empty() {
         return Err(problems);
     }
-    let scores = score::compute_all(
-        &instrument.questionnaire,
-        &instrument.scores,
-        &submission.answers,
-    );
+    let scores = score::compute_all(instrument, &submission.answers);
     submission.survey_version = Some(instrument.version().to_owned());
     Ok(Judged { submission, scores })
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
+use super::catalogue::Instrument;
 use super::definition::{Coding, Extension, Questionnaire, SCORE_PATH};
 use crate::submission::Answer;
 
@@ -103,13 +104,12 @@ impl Score {
     /// The score of `answers`, or `None` when one of its items is unanswered (a partial sum would mislead).
     pub fn compute(
         &self,
-        questionnaire: &Questionnaire,
+        instrument: &Instrument,
         answers: &BTreeMap<String, Answer>,
     ) -> Option<ScoreValue> {
-        let items = questionnaire.items();
         let mut sum = 0.0;
         for link_id in &self.items {
-            let item = items.iter().find(|item| &item.link_id == link_id)?;
+            let item = instrument.item(link_id)?;
             sum += match answers.get(link_id)? {
                 Answer::Number(number) => number.as_f64()?,
                 Answer::Text(code) => item.option(code)?.ordinal()?,
@@ -128,17 +128,14 @@ impl Score {
     }
 }
 
-/// Every declared score that `answers` complete.
-pub fn compute_all(
-    questionnaire: &Questionnaire,
-    scores: &[Score],
-    answers: &BTreeMap<String, Answer>,
-) -> Scores {
-    scores
+/// Every score `instrument` declares that `answers` complete.
+pub fn compute_all(instrument: &Instrument, answers: &BTreeMap<String, Answer>) -> Scores {
+    instrument
+        .scores
         .iter()
         .filter_map(|score| {
             score
-                .compute(questionnaire, answers)
+                .compute(instrument, answers)
                 .map(|value| (score.name.clone(), value))
         })
         .collect()
@@ -173,7 +170,7 @@ mod tests {
                 (link_id.to_string(), Answer::Text(code))
             })
             .collect();
-        compute_all(questionnaire, &instrument.scores, &answers)
+        compute_all(instrument, &answers)
     }
 
     fn total(scores: &Scores) -> Value {

@@ -13,15 +13,10 @@ use crate::submission::{Answer, FieldProblem};
 /// Every problem of `answers` against `instrument`, in the questionnaire's order (unknown items last).
 pub fn problems(instrument: &Instrument, answers: &BTreeMap<String, Answer>) -> Vec<FieldProblem> {
     let questionnaire = &instrument.questionnaire;
-    let items = questionnaire.items();
-    let questions: BTreeMap<&str, &Item> = items
-        .iter()
-        .map(|item| (item.link_id.as_str(), *item))
-        .collect();
     let mut found = Vec::new();
-    walk(&questionnaire.item, true, &questions, answers, &mut found);
+    walk(&questionnaire.item, true, instrument, answers, &mut found);
     for key in answers.keys() {
-        let problem = match questions.get(key.as_str()) {
+        let problem = match instrument.item(key) {
             None => format!(
                 "is not an item of {} version {}",
                 questionnaire.id, questionnaire.version
@@ -44,12 +39,12 @@ fn at(link_id: &str, problem: impl Into<String>) -> FieldProblem {
 fn walk(
     items: &[Item],
     shown: bool,
-    questions: &BTreeMap<&str, &Item>,
+    instrument: &Instrument,
     answers: &BTreeMap<String, Answer>,
     found: &mut Vec<FieldProblem>,
 ) {
     for item in items {
-        let enabled = shown && enable::conditions_hold(item, questions, answers);
+        let enabled = shown && enable::conditions_hold(item, instrument, answers);
         if item.is_question() {
             match (answers.get(&item.link_id), enabled) {
                 (Some(_), false) => found.push(at(&item.link_id, disabled_because(item))),
@@ -58,7 +53,7 @@ fn walk(
                 (None, _) => {}
             }
         }
-        walk(&item.item, enabled, questions, answers, found);
+        walk(&item.item, enabled, instrument, answers, found);
     }
 }
 

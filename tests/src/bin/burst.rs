@@ -186,6 +186,18 @@ fn render(load: &LoadStats, drain: Duration, audit: &Audit) -> String {
     for (kind, count) in &load.by_kind {
         row(&format!("  {kind}"), count.to_string());
     }
+    let forms: Vec<String> = load
+        .by_form
+        .iter()
+        .map(|(form, n)| format!("{n} {form}"))
+        .collect();
+    row("  forms", forms.join(", "));
+    let instruments: Vec<String> = load
+        .by_instrument
+        .iter()
+        .map(|(id, n)| format!("{id} {n}"))
+        .collect();
+    row("  instruments", instruments.join(", "));
     row(
         "throughput",
         format!(
