@@ -8,15 +8,22 @@ has cached; `make local-down` deletes it) and serves, on 127.0.0.1 only:
 
     GET  /.well-known/openid-configuration   discovery; API Gateway's JWT authorizer reads jwks_uri from it
     GET  /.well-known/jwks.json              the public key
-    POST /token                              mints a token: {"patient_id": "P-1"} and optionally
-                                             "audience" (override), "expires_in" (seconds; negative = expired)
+    POST /token                              mints a token (below)
+
+POST /token takes {"patient_id": "P-1", "trial_id": "T-1"} (trial_id may also be a list) or, for study staff,
+{"staff_id": "S-1", "trial_id": "T-1", "scope": "alerts:read alerts:acknowledge"}, and optionally, to make tokens
+the API must refuse: "audience" (override), "expires_in" (seconds, default 900; negative = expired), "not_before"
+(seconds from now), "issuer" (override), "omit" (claims to leave out), "sign" ("rs256", "none", "hs256-public-key",
+"other-key").
 
 The token endpoint exists only here, for tests and the load generator; a real deployment points the template's
 JwtIssuer at the trial's identity provider.
 """
 
 import argparse
+import base64
 import hashlib
+import hmac
 import json
 import os
 import time
@@ -42,8 +49,26 @@ def load_or_create_key(path):
     return key
 
 
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unverifiable(claims, headers, sign, public_pem):
+    """Tokens no verifier may accept: unsigned (alg none), or HMAC-signed with the public key as the secret
+    (algorithm confusion). PyJWT refuses to make the second, rightly, so it is made by hand."""
+    alg = "none" if sign == "none" else "HS256"
+    header = _b64url(json.dumps({**headers, "alg": alg, "typ": "JWT"}).encode())
+    payload = _b64url(json.dumps(claims).encode())
+    signing_input = f"{header}.{payload}".encode()
+    signature = b"" if sign == "none" else hmac.new(public_pem, signing_input, hashlib.sha256).digest()
+    return f"{header}.{payload}.{_b64url(signature)}"
+
+
 def make_handler(issuer, audience, private_key):
     public_jwk = RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
+    public_pem = private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key_id = hashlib.sha256(public_jwk["n"].encode()).hexdigest()[:16]  # stable for a key, new for a new one
     jwk = {**public_jwk, "kid": key_id, "use": "sig", "alg": "RS256"}
     documents = {
@@ -79,21 +104,34 @@ def make_handler(issuer, audience, private_key):
                 return self.reply(413, {"error": "too_large"})
             try:
                 request = json.loads(self.rfile.read(length) or b"{}")
-                patient_id = request["patient_id"]
-                expires_in = int(request.get("expires_in", 3600))
-                token_audience = request.get("audience", audience)
+                subject = request.get("patient_id") or request["staff_id"]
+                expires_in = int(request.get("expires_in", 900))
+                not_before = request.get("not_before")
+                omit = set(request.get("omit", []))
+                sign = request.get("sign", "rs256")
             except (ValueError, KeyError, TypeError):
-                return self.reply(400, {"error": "expected {\"patient_id\": ..., \"expires_in\"?, \"audience\"?}"})
+                return self.reply(400, {"error": "expected {\"patient_id\" or \"staff_id\": ..., \"trial_id\": ..., ...}"})
             now = int(time.time())
             claims = {
-                "iss": issuer,
-                "aud": token_audience,
-                "sub": f"user-{patient_id}",
-                "patient_id": patient_id,
-                "iat": now if expires_in > 0 else now + expires_in - 3600,
+                "iss": request.get("issuer", issuer),
+                "aud": request.get("audience", audience),
+                "sub": f"user-{subject}",
+                "iat": now if expires_in > 0 else now + expires_in - 900,
                 "exp": now + expires_in,
             }
-            token = jwt.encode(claims, private_key, algorithm="RS256", headers={"kid": key_id})
+            for claim in ("patient_id", "staff_id", "trial_id", "scope"):
+                if claim in request:
+                    claims[claim] = request[claim]
+            if not_before is not None:
+                claims["nbf"] = now + int(not_before)
+            for claim in omit:
+                claims.pop(claim, None)
+            headers = {"kid": key_id}
+            if sign in ("none", "hs256-public-key"):
+                token = _unverifiable(claims, headers, sign, public_pem)
+            else:
+                key = other_key if sign == "other-key" else private_key
+                token = jwt.encode(claims, key, algorithm="RS256", headers=headers)
             self.reply(200, {"access_token": token, "token_type": "Bearer", "expires_in": expires_in})
 
         def log_message(self, *args):

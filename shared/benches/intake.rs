@@ -15,7 +15,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 fn encode(form: Form, body: &[u8], now: OffsetDateTime, catalogue: &Catalogue) -> String {
-    let judged = accept(form, body, now, catalogue).expect("valid");
+    let judged = accept(form, body, catalogue).expect("valid");
     Envelope::new(judged, form.name(), "request-id".into(), now).encode()
 }
 

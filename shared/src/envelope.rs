@@ -15,6 +15,10 @@ use crate::instrument::{Judged, Scores};
 use crate::item::format_timestamp;
 use crate::submission::{Submission, json};
 
+/// How far a device's clock may run ahead of the server's before its submission is flagged (never refused: a
+/// fast phone clock must not lose a survey).
+pub const CLOCK_TOLERANCE: time::Duration = time::Duration::minutes(5);
+
 /// The envelope schema this build writes.
 pub const SCHEMA_VERSION: u32 = 2;
 /// The envelope schemas this build reads: 1 (before instruments) and 2.
@@ -41,6 +45,9 @@ pub struct Envelope {
     /// The scores its instrument version declares, computed at the edge.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub scores: Scores,
+    /// How far ahead of `receivedAt` the device's `completedAt` was, when beyond [`CLOCK_TOLERANCE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_ahead_seconds: Option<i64>,
 }
 
 fn json_form() -> String {
@@ -74,6 +81,11 @@ impl Envelope {
         request_id: String,
         received_at: OffsetDateTime,
     ) -> Self {
+        let completed_at = OffsetDateTime::parse(&judged.submission.completed_at, &Rfc3339).ok();
+        let clock_ahead_seconds = completed_at
+            .map(|completed| completed - received_at)
+            .filter(|ahead| *ahead > CLOCK_TOLERANCE)
+            .map(|ahead| ahead.whole_seconds());
         Envelope {
             schema_version: SCHEMA_VERSION,
             request_id,
@@ -81,6 +93,7 @@ impl Envelope {
             received_as: form.to_owned(),
             submission: judged.submission,
             scores: judged.scores,
+            clock_ahead_seconds,
         }
     }
 
@@ -239,6 +252,32 @@ mod tests {
             (1, "json")
         );
         assert_eq!(decoded.submission.survey_version, None);
+    }
+
+    #[test]
+    fn a_device_clock_running_ahead_is_measured_beyond_the_tolerance_only() {
+        let at = |completed: &str| {
+            let judged = example().set("completedAt", json!(completed)).judged();
+            Envelope::new(judged, "json", "r".into(), example::RECEIVED_AT).clock_ahead_seconds
+        };
+        // Received at 08:00:00.5.
+        assert_eq!(at("2026-11-22T09:00:00.5Z"), Some(3_600));
+        assert_eq!(
+            at("2026-11-22T10:00:00.5+01:00"),
+            Some(3_600),
+            "offsets count"
+        );
+        assert_eq!(
+            at("2026-11-22T08:05:00.5Z"),
+            None,
+            "exactly the tolerance is fine"
+        );
+        assert_eq!(at("2026-11-22T08:05:01.5Z"), Some(301));
+        assert_eq!(
+            at("2026-11-20T08:00:00Z"),
+            None,
+            "a survey completed offline days ago is normal"
+        );
     }
 
     #[test]

@@ -31,13 +31,8 @@ pub fn fhir_body(body: &[u8]) {
     let catalogue = catalogue();
     let rendered = render::questionnaire_response(catalogue, &envelope.submission)
         .expect("an accepted submission's version is in the catalogue");
-    let again = accept(
-        Form::Fhir,
-        rendered.to_string().as_bytes(),
-        RECEIVED_AT,
-        catalogue,
-    )
-    .expect("a rendered response is accepted");
+    let again = accept(Form::Fhir, rendered.to_string().as_bytes(), catalogue)
+        .expect("a rendered response is accepted");
     assert_eq!(
         again.submission, envelope.submission,
         "FHIR out, FHIR in: the same submission"
@@ -50,7 +45,7 @@ fn catalogue() -> &'static Catalogue {
 
 /// The envelope of an accepted body, after checking it survives the queue and the table; `None` when refused.
 fn accepted_then_carried(form: Form, body: &[u8]) -> Option<Envelope> {
-    let judged = match accept(form, body, RECEIVED_AT, catalogue()) {
+    let judged = match accept(form, body, catalogue()) {
         Ok(judged) => judged,
         Err(refusal) => {
             let reasons = match &refusal {

@@ -9,7 +9,9 @@
 //! - [`submit`]: the submit function's use case (identity, refusals and their status codes, enqueue).
 //! - [`process`]: the process function's use case (bounded concurrency, exactly-once writes, partial batch failures).
 //! - [`ports`]: `Queue` and `Store`, implemented by [`aws`] with the SDKs (and in memory by `testing`).
+//! - [`identity`]: who is calling, from the verified token's claims, failing closed.
 //! - [`config`]: reading a function's environment, refusing bad values at start.
+//! - [`logging`]: JSON logs at the configured level, the libraries that see whole events capped at INFO.
 //! - [`invariants`]: what must hold for any input; checked by the fuzz targets and the corpus replay.
 #![warn(missing_docs)]
 
@@ -17,9 +19,11 @@ pub mod aws;
 pub mod config;
 pub mod envelope;
 pub mod fhir;
+pub mod identity;
 pub mod instrument;
 pub mod invariants;
 pub mod item;
+pub mod logging;
 pub mod ports;
 pub mod process;
 pub mod submission;

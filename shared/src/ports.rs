@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use crate::envelope::Envelope;
-use crate::item::{ConflictItem, SubmissionItem};
+use crate::item::{ConflictItem, SubmissionWrite};
 
 /// Where accepted submissions wait for processing.
 pub trait Queue: Send + Sync + 'static {
@@ -13,11 +13,12 @@ pub trait Queue: Send + Sync + 'static {
 
 /// Where submissions are kept, each exactly once.
 pub trait Store: Send + Sync + 'static {
-    /// Writes `item` unless an item with its key exists; never overwrites.
-    fn put_if_absent(
+    /// Writes a new submission with everything that goes with it (the claim on its id, its timepoint marker, its
+    /// flags), all or nothing, unless its id is already claimed or its timepoint already taken. Never overwrites.
+    fn write_submission(
         &self,
-        item: &SubmissionItem,
-    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
+        write: &SubmissionWrite,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
 
     /// Records a conflicting resend. Idempotent: recording the same conflict twice keeps one record.
     fn record_conflict(
@@ -26,15 +27,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// What a conditional write found.
+/// What a submission write found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PutOutcome {
-    /// The item was written.
-    Created,
-    /// An item with that key was already there; this is its content hash.
-    AlreadyExists {
-        /// The stored item's content hash.
+pub enum WriteOutcome {
+    /// Everything was written.
+    Written,
+    /// Nothing was written: the id is claimed already, by a submission with this content hash.
+    Claimed {
+        /// The stored submission's content hash.
         content_hash: String,
+    },
+    /// Nothing was written: this patient's submission of this instrument and timepoint is stored already, under
+    /// another id. Write it again as a repeat of that one.
+    TimepointTaken {
+        /// The first submission.
+        first: uuid::Uuid,
     },
 }
 

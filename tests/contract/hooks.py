@@ -1,7 +1,7 @@
 """Schemathesis hooks: make generated requests belong to the signed-in test patient, and fit an instrument.
 
-The API refuses (403) a submission for anyone but the token's patient, refuses (400) a completedAt in the future,
-and judges answers against the instrument version they name: rules a schema of the generic contract cannot state.
+The API refuses (403) a submission for anyone but the token's patient and outside the token's trial, and judges
+answers against the instrument version they name: rules a schema of the generic contract cannot state.
 Without these hooks no generated submission could ever be accepted, and the positive_data_acceptance check would
 test nothing. Only schema-valid (positive) cases are completed with valid values, so negative cases stay negative.
 The instrument answers come from the catalogue itself (`contract-fixtures`, written by `make contract`).
@@ -13,22 +13,15 @@ import os
 import random
 import re
 import uuid
-from datetime import datetime, timezone
 
 import schemathesis
 from schemathesis.generation.modes import GenerationMode
 
 PATIENT = os.environ["CONTRACT_PATIENT_ID"]
+TRIAL = os.environ["CONTRACT_TRIAL_ID"]
 FIXTURES = json.loads(open(os.environ["CONTRACT_FIXTURES"]).read())
 ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 CHOOSE = random.Random(20261122)
-
-
-def _future(text):
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")) > datetime.now(timezone.utc)
-    except (TypeError, ValueError):
-        return False
 
 
 def _positive(case):
@@ -39,8 +32,8 @@ def _positive(case):
 def _submission(body, positive):
     if isinstance(body.get("patientId"), str) and ID.match(body["patientId"]):
         body["patientId"] = PATIENT
-    if isinstance(body.get("completedAt"), str) and _future(body["completedAt"]):
-        body["completedAt"] = datetime.now(timezone.utc).isoformat()
+    if isinstance(body.get("trialId"), str) and ID.match(body["trialId"]):
+        body["trialId"] = TRIAL
     if positive:
         answers = CHOOSE.choice(FIXTURES["answerSets"])
         body.update(copy.deepcopy(answers))

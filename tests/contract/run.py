@@ -12,6 +12,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PATIENT = "P-CONTRACT-1"
+# The trial the contract fixtures are written for (`contract-fixtures`), and the token names.
+TRIAL = "CONTRACT"
 CHECKS = ",".join([
     "not_a_server_error",
     "status_code_conformance",
@@ -27,12 +29,12 @@ def main():
     outputs = json.loads(Path(os.environ.get("STACK_OUTPUTS", ROOT / ".local" / "stack-outputs.json")).read_text())
     request = urllib.request.Request(
         outputs["TokenEndpoint"],
-        data=json.dumps({"patient_id": PATIENT}).encode(),
+        data=json.dumps({"patient_id": PATIENT, "trial_id": TRIAL}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         token = json.load(response)["access_token"]
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "hooks", "CONTRACT_PATIENT_ID": PATIENT,
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "hooks", "CONTRACT_PATIENT_ID": PATIENT, "CONTRACT_TRIAL_ID": TRIAL,
            "CONTRACT_FIXTURES": str(ROOT / ".local" / "contract-fixtures.json"),
            "PYTHONPATH": str(Path(__file__).parent)}
     argv = [

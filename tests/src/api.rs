@@ -17,22 +17,49 @@ pub struct ApiReply {
     pub latency: Duration,
 }
 
-/// What to ask the local issuer for. The defaults make a valid token; tests change one thing to make it invalid.
-#[derive(Debug, Clone, Serialize)]
+/// What to ask the local issuer for (`infra/oidc_issuer.py`). The constructors make a valid token; tests change one
+/// thing to make one the API must refuse.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct TokenRequest {
-    pub patient_id: String,
+    /// The patient claim.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patient_id: Option<String>,
+    /// The staff claim (study staff instead of a patient).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub staff_id: Option<String>,
+    /// The trial claim: one trial, or a list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trial_id: Option<Value>,
+    /// OAuth scopes, space-separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Another audience than the API's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
-    /// Seconds until expiry; negative for a token that has already expired.
+    /// Another issuer than the local one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Seconds until expiry (900 by default); negative for a token that has already expired.
     pub expires_in: i64,
+    /// Seconds from now until the token becomes valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<i64>,
+    /// Claims to leave out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub omit: Vec<String>,
+    /// How to sign: `rs256` (default), `none`, `hs256-public-key`, `other-key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign: Option<String>,
 }
 
 impl TokenRequest {
-    pub fn valid_for(patient_id: &str) -> Self {
+    /// A valid token for a patient of a trial.
+    pub fn patient(patient_id: &str, trial_id: &str) -> Self {
         TokenRequest {
-            patient_id: patient_id.to_owned(),
-            audience: None,
-            expires_in: 3600,
+            patient_id: Some(patient_id.to_owned()),
+            trial_id: Some(Value::from(trial_id)),
+            expires_in: 900,
+            ..TokenRequest::default()
         }
     }
 }
@@ -113,7 +140,8 @@ pub async fn submit(
     body: &Value,
 ) -> Result<ApiReply, Error> {
     let patient_id = body["patientId"].as_str().unwrap_or("P-000000");
-    let token = mint_token(http, stack, &TokenRequest::valid_for(patient_id)).await?;
+    let trial_id = body["trialId"].as_str().unwrap_or("T-000000");
+    let token = mint_token(http, stack, &TokenRequest::patient(patient_id, trial_id)).await?;
     post(
         http,
         stack,
@@ -130,7 +158,8 @@ pub async fn send(
     stack: &Stack,
     survey: &Survey,
 ) -> Result<ApiReply, Error> {
-    let token = mint_token(http, stack, &TokenRequest::valid_for(&survey.patient_id)).await?;
+    let request = TokenRequest::patient(&survey.patient_id, &survey.trial_id);
+    let token = mint_token(http, stack, &request).await?;
     let (path, content_type, body) = survey.request();
     post_to(http, stack, path, Some(&token), content_type, body).await
 }

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::load::Outcome;
+use crate::load::{Kind, Outcome};
 use crate::{Aws, Error, Stack};
 
 #[derive(Debug, Default, Serialize)]
@@ -31,13 +31,28 @@ pub struct Audit {
     pub unexpected: Vec<String>,
     /// Sent ids that never got a 202 (the client gave up) yet were stored: allowed, at-least-once.
     pub stored_without_ack: usize,
+    /// Ids sent by two patients (an app bug the generator plays): stored once, the other sender's copy recorded
+    /// as a conflict in its own partition.
+    pub collisions: usize,
+    /// Of those, the ones whose second copy has its conflict record.
+    pub collisions_recorded: usize,
+    /// Surveys repeated under a new id (same patient, instrument and timepoint as an earlier one): both stored.
+    pub repeats: usize,
+    /// Of those, the ones where exactly one of the two is flagged as repeating the other.
+    pub repeats_flagged: usize,
     /// DLQ messages by explanation.
     pub dead_letters: BTreeMap<String, usize>,
+    /// The unstored submissions waiting in the DLQ, by id: what a redrive would store.
+    pub unstored_dead_letters: Vec<Uuid>,
 }
 
 impl Audit {
     pub fn passed(&self) -> bool {
-        self.lost.is_empty() && self.doubled.is_empty() && self.corrupted.is_empty()
+        self.lost.is_empty()
+            && self.doubled.is_empty()
+            && self.corrupted.is_empty()
+            && self.collisions == self.collisions_recorded
+            && self.repeats == self.repeats_flagged
     }
 
     pub fn verdict(&self) -> String {
@@ -57,15 +72,16 @@ pub async fn audit(
     trial_id: &str,
     outcomes: &[Outcome],
 ) -> Result<Audit, Error> {
-    // What was sent, by id, and which ids were acknowledged. Resends share their original's id and body.
-    let mut sent: HashMap<Uuid, (&str, &Value)> = HashMap::new();
+    // What was sent, by id: every distinct (patient, body) under it (resends repeat one; a collision adds one), and
+    // which ids were acknowledged.
+    let mut sent: HashMap<Uuid, Vec<(&str, &Value)>> = HashMap::new();
     let mut acknowledged: HashSet<Uuid> = HashSet::new();
     for outcome in outcomes {
         let survey = &outcome.scheduled.survey;
-        sent.insert(
-            survey.submission_id,
-            (survey.patient_id.as_str(), &survey.body),
-        );
+        let senders = sent.entry(survey.submission_id).or_default();
+        if !senders.iter().any(|(_, body)| *body == &survey.body) {
+            senders.push((survey.patient_id.as_str(), &survey.body));
+        }
         if outcome.accepted() {
             acknowledged.insert(survey.submission_id);
         }
@@ -95,25 +111,70 @@ pub async fn audit(
         .collect();
     audit.stored_without_ack = seen.keys().filter(|id| !acknowledged.contains(id)).count();
 
-    // Every acknowledged submission, read consistently from the base table and compared field by field.
+    // Every acknowledged submission, read consistently from the base table under each sender's key: exactly one
+    // holds it, as that sender sent it.
     let keys: Vec<(String, String)> = acknowledged
         .iter()
-        .map(|id| {
-            let (patient, _) = sent[id];
-            (partition_key(trial_id, patient), submission_sort_key(id))
+        .flat_map(|id| {
+            sent[id].iter().map(move |(patient, _)| {
+                (partition_key(trial_id, patient), submission_sort_key(id))
+            })
         })
         .collect();
     let items = aws.get_items(stack, &keys).await?;
     for id in &acknowledged {
-        let (patient, body) = sent[id];
-        match items.get(&(partition_key(trial_id, patient), submission_sort_key(id))) {
-            None => audit.lost.push(*id),
-            Some(item) => {
-                if !stored_as_sent(item, body) {
-                    audit.corrupted.push(*id);
+        let found: Vec<(&str, &Value, &HashMap<String, AttributeValue>)> = sent[id]
+            .iter()
+            .filter_map(|(patient, body)| {
+                let key = (partition_key(trial_id, patient), submission_sort_key(id));
+                items.get(&key).map(|item| (*patient, *body, item))
+            })
+            .collect();
+        match found.as_slice() {
+            [] => audit.lost.push(*id),
+            [(_, body, item)] if !stored_as_sent(item, body) => audit.corrupted.push(*id),
+            [(stored_by, _, _)] if sent[id].len() > 1 => {
+                audit.collisions += 1;
+                if collision_recorded(aws, stack, trial_id, id, stored_by, &sent[id]).await? {
+                    audit.collisions_recorded += 1;
                 }
             }
+            [_] => {}
+            _ => audit.doubled.push(*id),
         }
+    }
+    audit.doubled.sort_unstable();
+    audit.doubled.dedup();
+
+    // Each acknowledged repeat and the survey it repeats: both stored, exactly one pointing at the other.
+    for repeat in outcomes
+        .iter()
+        .filter(|o| o.accepted() && o.scheduled.kind == Kind::Repeat)
+    {
+        let survey = &repeat.scheduled.survey;
+        let first = outcomes.iter().find(|o| {
+            o.scheduled.kind == Kind::New
+                && o.scheduled.survey.patient_id == survey.patient_id
+                && o.scheduled.survey.body["surveyId"] == survey.body["surveyId"]
+                && o.scheduled.survey.body["timepoint"] == survey.body["timepoint"]
+        });
+        let Some(first) = first.filter(|first| first.accepted()) else {
+            continue;
+        };
+        audit.repeats += 1;
+        let pk = partition_key(trial_id, &survey.patient_id);
+        let pointer = |id: &Uuid| {
+            items
+                .get(&(pk.clone(), submission_sort_key(id)))
+                .map(|item| item.get("repeatOf").and_then(|v| v.as_s().ok()).cloned())
+        };
+        let (a, b) = (first.scheduled.survey.submission_id, survey.submission_id);
+        let flagged = match (pointer(&a), pointer(&b)) {
+            (Some(None), Some(Some(to))) => to == a.to_string(),
+            (Some(Some(to)), Some(None)) => to == b.to_string(),
+            _ => false,
+        };
+        audit.repeats_flagged += usize::from(flagged);
     }
 
     for body in aws.peek_all(&stack.dead_letter_queue_url).await? {
@@ -122,11 +183,39 @@ pub async fn audit(
             Ok(envelope) if seen.contains_key(&envelope.submission.submission_id) => {
                 "a stored submission's redelivery (harmless)".to_owned()
             }
-            Ok(_) => "an unstored submission: replay with redrive".to_owned(),
+            Ok(envelope) => {
+                audit
+                    .unstored_dead_letters
+                    .push(envelope.submission.submission_id);
+                "an unstored submission: replay with redrive".to_owned()
+            }
         };
         *audit.dead_letters.entry(explanation).or_default() += 1;
     }
+    audit.unstored_dead_letters.sort_unstable();
+    audit.lost.sort_unstable();
     Ok(audit)
+}
+
+/// Whether every sender of `id` but the one whose copy is stored has a conflict record in its own partition.
+async fn collision_recorded(
+    aws: &Aws,
+    stack: &Stack,
+    trial_id: &str,
+    id: &Uuid,
+    stored_by: &str,
+    senders: &[(&str, &Value)],
+) -> Result<bool, Error> {
+    for (patient, _) in senders.iter().filter(|(patient, _)| *patient != stored_by) {
+        let items = aws.patient_items(stack, trial_id, patient).await?;
+        if !items
+            .keys()
+            .any(|sk| sk.starts_with(&format!("CONFLICT#{id}#")))
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Whether a stored item holds what the app sent, compared field by field with the sent body itself (not through

@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 use intake::submission::TOP_LEVEL_FIELDS;
 use intake::testing::example;
 
+use crate::deployed::Deployed;
+
 /// Where a request is refused: by API Gateway's routing, or by the function (which answers with a JSON error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layer {
@@ -391,7 +393,7 @@ impl Corpus {
             ("an impossible date", json!("2026-13-45T25:61:00Z")),
             ("a date without a zone", json!("2026-11-22T08:00:00")),
             ("a date with a space", json!("2026-11-22 08:00:00Z")),
-            ("a date in the far future", json!("9999-12-31T23:59:59Z")),
+            ("a date that does not exist", json!("2026-02-30T08:00:00Z")),
             ("a date as epoch seconds", json!(1_763_798_400)),
             ("a date as words", json!("yesterday")),
         ] {
@@ -499,6 +501,32 @@ impl Corpus {
             );
         }
     }
+}
+
+/// What refused requests left behind in the deployed stack, if anything: a record of their trial or patient in the
+/// table, or a dead letter more than before. Call it once the queue has drained.
+pub async fn trace_of_refused(
+    deployed: &Deployed,
+    trial: &str,
+    patient: &str,
+    dead_letters_before: u64,
+) -> Option<String> {
+    let (aws, stack) = (&deployed.aws, &deployed.stack);
+    let stored = aws.trial_submission_keys(stack, trial).await.ok()?;
+    if !stored.is_empty() {
+        return Some(format!("refused requests reached the table: {stored:?}"));
+    }
+    let records = aws.patient_items(stack, trial, patient).await.ok()?;
+    if !records.is_empty() {
+        return Some(format!(
+            "refused requests left records: {:?}",
+            records.keys()
+        ));
+    }
+    let dead_letters = aws.queue_depth(&stack.dead_letter_queue_url).await.ok()?;
+    (dead_letters != dead_letters_before).then(|| {
+        format!("refused requests were enqueued to fail later: {dead_letters_before} dead letters, now {dead_letters}")
+    })
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

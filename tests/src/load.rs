@@ -31,6 +31,12 @@ pub struct Plan {
     pub requests: usize,
     /// Share of requests that resend an earlier survey unchanged.
     pub resend_share: f64,
+    /// Share of requests that repeat an earlier survey under a new id (a double tap before the id was saved):
+    /// stored, and flagged as a repeat.
+    pub repeat_share: f64,
+    /// Share of requests that reuse an earlier survey's id for another patient's survey (an app bug): stored
+    /// once, the other copy recorded as a conflict.
+    pub collision_share: f64,
     /// Share of requests that break the contract or their instrument.
     pub invalid_share: f64,
     /// Share of new surveys sent as FHIR `QuestionnaireResponse`s; half the resends switch form.
@@ -52,6 +58,8 @@ pub struct Plan {
 pub enum Kind {
     New,
     Resend,
+    Repeat,
+    Collision,
     Invalid,
 }
 
@@ -63,16 +71,41 @@ pub struct Scheduled {
     pub survey: Survey,
 }
 
+/// How many requests of each kind a plan sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Mix {
+    pub new: usize,
+    pub resends: usize,
+    pub repeats: usize,
+    pub collisions: usize,
+    pub invalid: usize,
+}
+
 impl Plan {
-    /// New surveys, resends and invalid requests. A resend needs an original, so one survey at least is new.
-    pub fn counts(&self) -> (usize, usize, usize) {
+    /// The requests of each kind. Every kind but new needs an original, so one survey at least is new.
+    pub fn counts(&self) -> Mix {
         let share = |s: f64| ((self.requests as f64) * s).round() as usize;
-        let invalid = share(self.invalid_share).min(self.requests);
-        let resends = share(self.resend_share).min((self.requests - invalid).saturating_sub(1));
-        (self.requests - invalid - resends, resends, invalid)
+        let mut left = self.requests;
+        let mut take = |wanted: usize, keep: usize| {
+            let taken = wanted.min(left.saturating_sub(keep));
+            left -= taken;
+            taken
+        };
+        let invalid = take(share(self.invalid_share), 0);
+        let resends = take(share(self.resend_share), 1);
+        let repeats = take(share(self.repeat_share), 1);
+        let collisions = take(share(self.collision_share), 1);
+        Mix {
+            new: left,
+            resends,
+            repeats,
+            collisions,
+            invalid,
+        }
     }
 
-    /// Every request with its arrival time, in arrival order.
+    /// Every request with its arrival time, in arrival order. Each patient fills distinct instruments at the
+    /// timepoint, as a reminder asks them to.
     pub fn schedule(&self) -> Vec<Scheduled> {
         let mut rng = fastrand::Rng::with_seed(self.seed);
         let window = self.window.as_secs_f64();
@@ -80,14 +113,25 @@ impl Plan {
         let arrival = |rng: &mut fastrand::Rng| {
             Duration::from_secs_f64(window * (rng.f64() + rng.f64()) / 2.0)
         };
-        let (new, resends, invalid) = self.counts();
+        let mix = self.counts();
         let patients = self.patients.max(1);
-        let mut schedule: Vec<Scheduled> = (0..new)
+        let orders: Vec<Vec<&str>> = (0..patients)
+            .map(|_| Survey::instrument_order(&mut rng))
+            .collect();
+        let mut schedule: Vec<Scheduled> = (0..mix.new)
             .map(|i| {
-                let survey = Survey::generate(
+                let (p, round) = (i % patients, i / patients);
+                let order = &orders[p];
+                // Past one of each instrument, a later timepoint: never a repeat by accident.
+                let timepoint = match round / order.len() {
+                    0 => self.timepoint.clone(),
+                    later => format!("{}-{later}", self.timepoint),
+                };
+                let survey = Survey::of(
+                    order[round % order.len()],
                     &self.trial_id,
-                    &patient(i % patients),
-                    &self.timepoint,
+                    &patient(p),
+                    &timepoint,
                     &mut rng,
                 );
                 Scheduled {
@@ -101,11 +145,14 @@ impl Plan {
                 }
             })
             .collect();
-        for _ in 0..resends {
-            let original = &schedule[rng.usize(..new)];
+        let later = |rng: &mut fastrand::Rng, original: &Scheduled| {
+            (original.at + Duration::from_secs_f64(rng.f64() * 5.0)).min(self.window)
+        };
+        for _ in 0..mix.resends {
+            let original = &schedule[rng.usize(..mix.new)];
             // The app sends the same survey again a little later (a double tap, a restart, a lost response);
             // half the time in the other form, which must be absorbed as the same submission.
-            let at = (original.at + Duration::from_secs_f64(rng.f64() * 5.0)).min(self.window);
+            let at = later(&mut rng, original);
             let mut survey = original.survey.clone();
             if rng.bool() {
                 survey.form = match survey.form {
@@ -119,7 +166,54 @@ impl Plan {
                 survey,
             });
         }
-        for i in 0..invalid {
+        for _ in 0..mix.repeats {
+            let original = &schedule[rng.usize(..mix.new)];
+            let at = later(&mut rng, original);
+            let (survey_id, timepoint) = (
+                original.survey.body["surveyId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                original.survey.body["timepoint"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+            let survey = Survey::of(
+                &survey_id,
+                &self.trial_id,
+                &original.survey.patient_id,
+                &timepoint,
+                &mut rng,
+            );
+            schedule.push(Scheduled {
+                at,
+                kind: Kind::Repeat,
+                survey,
+            });
+        }
+        for _ in 0..mix.collisions {
+            let original = &schedule[rng.usize(..mix.new)];
+            let at = later(&mut rng, original);
+            let mut other = patient(rng.usize(..patients));
+            while other == original.survey.patient_id && patients > 1 {
+                other = patient(rng.usize(..patients));
+            }
+            let mut survey = Survey::generate(
+                &self.trial_id,
+                &other,
+                &format!("{}-c", self.timepoint),
+                &mut rng,
+            );
+            survey.submission_id = original.survey.submission_id;
+            survey.body["submissionId"] = serde_json::json!(original.survey.submission_id);
+            schedule.push(Scheduled {
+                at,
+                kind: Kind::Collision,
+                survey,
+            });
+        }
+        for i in 0..mix.invalid {
             let mut survey = Survey::generate(
                 &self.trial_id,
                 &patient(rng.usize(..patients)),
@@ -206,13 +300,13 @@ impl Tokens {
         schedule: &[Scheduled],
         concurrency: usize,
     ) -> Result<Self, Error> {
-        let patients: BTreeSet<&str> = schedule
+        let patients: BTreeSet<(&str, &str)> = schedule
             .iter()
-            .map(|s| s.survey.patient_id.as_str())
+            .map(|s| (s.survey.patient_id.as_str(), s.survey.trial_id.as_str()))
             .collect();
         let tokens = futures::stream::iter(patients)
-            .map(|patient| async move {
-                let token = mint_token(http, stack, &TokenRequest::valid_for(patient)).await?;
+            .map(|(patient, trial)| async move {
+                let token = mint_token(http, stack, &TokenRequest::patient(patient, trial)).await?;
                 Ok::<_, Error>((patient.to_owned(), token))
             })
             .buffer_unordered(concurrency.max(1))
@@ -384,7 +478,6 @@ impl LoadStats {
 mod tests {
     use super::*;
     use std::collections::HashMap;
-    use time::OffsetDateTime;
 
     fn plan(requests: usize) -> Plan {
         Plan {
@@ -393,6 +486,8 @@ mod tests {
             patients: 100,
             requests,
             resend_share: 0.05,
+            repeat_share: 0.002,
+            collision_share: 0.002,
             invalid_share: 0.01,
             fhir_share: 0.3,
             window: Duration::from_secs(30),
@@ -409,8 +504,14 @@ mod tests {
         assert_eq!(schedule.len(), 10_000);
         let count = |kind| schedule.iter().filter(|s| s.kind == kind).count();
         assert_eq!(
-            (count(Kind::New), count(Kind::Resend), count(Kind::Invalid)),
-            (9_400, 500, 100)
+            (
+                count(Kind::New),
+                count(Kind::Resend),
+                count(Kind::Repeat),
+                count(Kind::Collision),
+                count(Kind::Invalid)
+            ),
+            (9_360, 500, 20, 20, 100)
         );
         assert!(schedule.windows(2).all(|w| w[0].at <= w[1].at));
         assert!(schedule.iter().all(|s| s.at <= Duration::from_secs(30)));
@@ -427,7 +528,11 @@ mod tests {
             .filter(|s| s.kind == Kind::New)
             .map(|s| (s.survey.submission_id, &s.survey.body))
             .collect();
-        assert_eq!(originals.len(), 940, "new surveys have distinct ids");
+        assert_eq!(
+            originals.len(),
+            plan(1_000).counts().new,
+            "new surveys have distinct ids"
+        );
         for resend in schedule.iter().filter(|s| s.kind == Kind::Resend) {
             assert_eq!(originals[&resend.survey.submission_id], &resend.survey.body);
         }
@@ -441,13 +546,8 @@ mod tests {
         let catalogue = intake::instrument::Catalogue::embedded().unwrap();
         for scheduled in plan(800).schedule() {
             let (_, _, body) = scheduled.survey.request();
-            let accepted = intake::submit::accept(
-                scheduled.survey.form,
-                body.as_bytes(),
-                OffsetDateTime::now_utc(),
-                catalogue,
-            )
-            .is_ok();
+            let accepted =
+                intake::submit::accept(scheduled.survey.form, body.as_bytes(), catalogue).is_ok();
             assert_eq!(
                 accepted,
                 scheduled.kind != Kind::Invalid,
@@ -478,6 +578,40 @@ mod tests {
             })
             .count();
         assert!(switched > 10, "{switched} resends switched form");
+    }
+
+    #[test]
+    fn only_repeats_share_a_patients_instrument_and_timepoint_and_only_collisions_share_an_id_across_patients()
+     {
+        let schedule = plan(5_000).schedule();
+        let slot = |s: &Scheduled| {
+            (
+                s.survey.patient_id.clone(),
+                s.survey.body["surveyId"].to_string(),
+                s.survey.body["timepoint"].to_string(),
+            )
+        };
+        let new: Vec<&Scheduled> = schedule.iter().filter(|s| s.kind == Kind::New).collect();
+        let slots: std::collections::HashSet<_> = new.iter().map(|s| slot(s)).collect();
+        assert_eq!(
+            slots.len(),
+            new.len(),
+            "no new survey repeats another by accident"
+        );
+        for repeat in schedule.iter().filter(|s| s.kind == Kind::Repeat) {
+            assert!(slots.contains(&slot(repeat)));
+            assert!(
+                new.iter()
+                    .all(|n| n.survey.submission_id != repeat.survey.submission_id)
+            );
+        }
+        for collision in schedule.iter().filter(|s| s.kind == Kind::Collision) {
+            let original = new
+                .iter()
+                .find(|n| n.survey.submission_id == collision.survey.submission_id)
+                .unwrap();
+            assert_ne!(original.survey.patient_id, collision.survey.patient_id);
+        }
     }
 
     #[test]

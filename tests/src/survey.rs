@@ -74,7 +74,19 @@ impl Survey {
         Self::of(instrument, trial_id, patient_id, timepoint, rng)
     }
 
-    /// A survey of instrument `id`'s current version, every shown question answered plausibly.
+    /// The instruments in the order one patient fills them: a weighted shuffle of the mix, common ones first.
+    pub fn instrument_order(rng: &mut fastrand::Rng) -> Vec<&'static str> {
+        let mut keyed: Vec<(f64, &str)> = MIX
+            .iter()
+            .map(|(id, weight)| (rng.f64().powf(1.0 / f64::from(*weight)), *id))
+            .collect();
+        keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
+        keyed.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// A survey of instrument `id`'s current version, every shown question answered plausibly. Its id is drawn from
+    /// `rng` too, so a seed reproduces a run, but salted with the trial: ids are unique across all trials, and a
+    /// second run in a fresh trial must not collide with the first run's ids.
     pub fn of(
         id: &str,
         trial_id: &str,
@@ -85,9 +97,7 @@ impl Survey {
         let instrument = catalogue()
             .current(id)
             .expect("an instrument of the catalogue");
-        let mut bytes = [0u8; 16];
-        rng.fill(&mut bytes);
-        let submission_id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+        let submission_id = submission_id(trial_id, rng);
         let completed_at = OffsetDateTime::now_utc() - time::Duration::seconds(rng.i64(0..600));
         let body = json!({
             "submissionId": submission_id,
@@ -119,7 +129,7 @@ impl Survey {
         match self.form {
             Form::Json => ("/v1/submissions", "application/json", self.body.to_string()),
             Form::Fhir => {
-                let submission = Submission::from_value(&self.body, OffsetDateTime::now_utc())
+                let submission = Submission::from_value(&self.body)
                     .expect("a generated survey keeps the contract");
                 let response = render::questionnaire_response(catalogue(), &submission)
                     .expect("a generated survey names a published version");
@@ -233,6 +243,20 @@ fn text(item: &Item, rng: &mut fastrand::Rng) -> String {
     text.join(" ")
 }
 
+/// A random (version 4) submission id from `rng`, salted with `trial_id`.
+fn submission_id(trial_id: &str, rng: &mut fastrand::Rng) -> Uuid {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    trial_id.hash(&mut hasher);
+    let salt = hasher.finish().to_le_bytes();
+    let mut bytes = [0u8; 16];
+    rng.fill(&mut bytes);
+    for (byte, salt) in bytes.iter_mut().zip(salt.iter().cycle()) {
+        *byte ^= salt;
+    }
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,8 +267,7 @@ mod tests {
         let rng = &mut fastrand::Rng::with_seed(11);
         for n in 0..400 {
             let survey = Survey::generate("T-1", "P-000001", "day-7", rng);
-            let submission =
-                Submission::from_value(&survey.body, OffsetDateTime::now_utc()).unwrap();
+            let submission = Submission::from_value(&survey.body).unwrap();
             judge(catalogue(), submission)
                 .unwrap_or_else(|problems| panic!("{problems:?}\n{}", survey.body));
             let (path, content_type, body) = survey.clone().as_fhir().request();
@@ -252,12 +275,7 @@ mod tests {
                 (path, content_type),
                 ("/v1/fhir/QuestionnaireResponse", "application/fhir+json")
             );
-            let judged = intake::submit::accept(
-                Form::Fhir,
-                body.as_bytes(),
-                OffsetDateTime::now_utc(),
-                catalogue(),
-            );
+            let judged = intake::submit::accept(Form::Fhir, body.as_bytes(), catalogue());
             assert!(judged.is_ok(), "survey {n}: {judged:?}");
         }
     }

@@ -12,11 +12,11 @@ use uuid::Uuid;
 
 const FHIR: &str = "application/fhir+json";
 
-async fn token(deployed: &Deployed, patient: &str) -> String {
+async fn token(deployed: &Deployed, patient: &str, trial: &str) -> String {
     mint_token(
         &deployed.http,
         &deployed.stack,
-        &TokenRequest::valid_for(patient),
+        &TokenRequest::patient(patient, trial),
     )
     .await
     .unwrap()
@@ -51,7 +51,7 @@ async fn get(
 #[ignore = "needs a deployed stack: run `make e2e`"]
 async fn the_catalogue_is_served_as_fhir_with_tags_that_caches_can_trust() {
     let deployed = Deployed::load().await;
-    let token = token(&deployed, "P-000801").await;
+    let token = token(&deployed, "P-000801", "ANY-TRIAL").await;
     let (status, headers, bundle) =
         get(&deployed, "/v1/fhir/Questionnaire", Some(&token), None).await;
     assert_eq!(status, 200);
@@ -210,7 +210,7 @@ fn answers_of(items: &Value) -> Vec<(String, Value)> {
 async fn an_app_answers_a_served_questionnaire_and_the_stored_response_reads_back_the_same() {
     let deployed = Deployed::load().await;
     let (trial, patient) = (fresh_trial("INSTR"), "P-000802");
-    let token = token(&deployed, patient).await;
+    let token = token(&deployed, patient, &trial).await;
     let (_, _, questionnaire) = get(
         &deployed,
         "/v1/fhir/Questionnaire/postop-recovery",
@@ -258,7 +258,7 @@ type Mutation = Box<dyn Fn(&mut Value)>;
 async fn each_broken_rule_is_refused_at_its_item_and_nothing_is_stored() {
     let deployed = Deployed::load().await;
     let (trial, patient) = (fresh_trial("INSTR"), "P-000803");
-    let token = token(&deployed, patient).await;
+    let token = token(&deployed, patient, &trial).await;
     let (_, _, questionnaire) = get(
         &deployed,
         "/v1/fhir/Questionnaire/postop-recovery",
@@ -407,7 +407,7 @@ async fn the_json_and_fhir_forms_of_one_submission_are_stored_once_without_a_con
     deployed.drained().await;
     let items = deployed
         .aws
-        .patient_items(&deployed.stack, &survey.trial_id, &survey.patient_id)
+        .patient_answer_records(&deployed.stack, &survey.trial_id, &survey.patient_id)
         .await
         .unwrap();
     assert_eq!(

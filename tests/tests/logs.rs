@@ -1,5 +1,6 @@
-//! No PHI in the logs: answers and free text travel through both functions on every path that logs (accepted,
-//! invalid, forbidden, conflicting resend), and then not one of them may appear in CloudWatch Logs. Only ids and
+//! No PHI in the logs: answers, free text, patient ids and bearer tokens travel through both functions on every
+//! path that logs (accepted, invalid, forbidden, conflicting resend), with the stack at its most verbose level
+//! (`TRACE`), and then not one of them may appear in CloudWatch Logs. Only submission, request and trial ids and
 //! counts may. The test first proves it is reading the right logs: it waits until they name every accepted id.
 
 use std::time::Duration;
@@ -24,12 +25,15 @@ async fn no_answer_or_free_text_reaches_the_logs() {
     let entry = format!("canary {run}: fell on the stairs at night");
     let hours = 7.391_827_4;
     let choice = format!("canary-{run}-symptom");
-    let canaries = [
+    let mut canaries = vec![
         comment.clone(),
         entry.clone(),
         hours.to_string(),
         choice.clone(),
     ];
+    // Patient ids found nowhere else: the policy is the same on both paths, ids of submissions, never of people.
+    let patient = |n: u32| format!("PT{run}-{n}");
+    canaries.extend((0..10).map(patient));
     let with_phi = |patient: &str, seed: u64| {
         let mut survey = Survey::new(&trial, patient, seed);
         survey.body["answers"]["comment"] = json!(comment);
@@ -39,7 +43,7 @@ async fn no_answer_or_free_text_reaches_the_logs() {
 
     let mut accepted = Vec::new();
     for n in 0..6 {
-        let survey = with_phi(&format!("P-00{n}100"), n);
+        let survey = with_phi(&patient(n), n.into());
         let reply = submit(http, stack, &survey.body).await.unwrap();
         assert_eq!(reply.status, 202, "{}", reply.body);
         accepted.push(survey);
@@ -48,7 +52,7 @@ async fn no_answer_or_free_text_reaches_the_logs() {
     let mut diary = Survey::of(
         "ae-diary",
         &trial,
-        "P-000400",
+        &patient(6),
         "day-7",
         &mut fastrand::Rng::with_seed(4),
     )
@@ -58,7 +62,7 @@ async fn no_answer_or_free_text_reaches_the_logs() {
     assert_eq!(reply.status, 202, "{}", reply.body);
     accepted.push(diary.clone());
     // Refused by the instrument: a choice that is not an option.
-    let mut not_an_option = with_phi("P-000500", 52);
+    let mut not_an_option = with_phi(&patient(7), 52);
     not_an_option.body["answers"]["symptoms"] = json!([choice]);
     assert_eq!(
         submit(http, stack, &not_an_option.body)
@@ -75,9 +79,10 @@ async fn no_answer_or_free_text_reaches_the_logs() {
         .as_array_mut()
         .unwrap()
         .push(json!({"linkId": "not-an-item", "answer": [{"valueString": entry}]}));
-    let token = mint_token(http, stack, &TokenRequest::valid_for("P-000400"))
+    let token = mint_token(http, stack, &TokenRequest::patient(&patient(6), &trial))
         .await
         .unwrap();
+    canaries.push(token.rsplit('.').next().unwrap().to_owned());
     let reply = post_to(
         http,
         stack,
@@ -97,13 +102,14 @@ async fn no_answer_or_free_text_reaches_the_logs() {
         202
     );
     // Refusals log too: invalid (a control character in the text), forbidden, malformed.
-    let mut invalid = with_phi("P-000200", 50).body;
+    let mut invalid = with_phi(&patient(8), 50).body;
     invalid["answers"]["comment"] = json!(format!("{comment}\u{0}"));
     assert_eq!(submit(http, stack, &invalid).await.unwrap().status, 400);
-    let token = mint_token(http, stack, &TokenRequest::valid_for("P-000300"))
+    let token = mint_token(http, stack, &TokenRequest::patient(&patient(9), &trial))
         .await
         .unwrap();
-    let someone_else = with_phi("P-000301", 51).body.to_string();
+    canaries.push(token.rsplit('.').next().unwrap().to_owned());
+    let someone_else = with_phi(&patient(5), 51).body.to_string();
     let reply = post(
         http,
         stack,
@@ -160,8 +166,24 @@ async fn no_answer_or_free_text_reaches_the_logs() {
             "PHI in the logs ({canary:?}):\n{leaks:#?}"
         );
     }
+    // At TRACE, only our own code may speak below INFO: the runtime, the SDK and the signer print events, requests
+    // and headers there.
+    let verbose_libraries: Vec<&String> = lines
+        .iter()
+        .filter(|line| {
+            let line: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+            matches!(line["level"].as_str(), Some("DEBUG" | "TRACE"))
+                && !line["target"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with(intake::logging::OURS))
+        })
+        .collect();
+    assert!(
+        verbose_libraries.is_empty(),
+        "a library logged below INFO:\n{verbose_libraries:#?}"
+    );
     eprintln!(
-        "{} log lines checked, no answer or free text among them",
+        "{} log lines checked at TRACE, no answer, free text, patient id or token among them",
         lines.len()
     );
 }

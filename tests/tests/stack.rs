@@ -9,6 +9,7 @@ use intake_e2e::deployed::{Deployed, eventually, fresh_trial};
 use intake_e2e::{Survey, TokenRequest, mint_token, post, submit};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// A daily survey with every kind of answer: a score, a decimal, a choice list and free text.
 fn daily(trial: &str, patient: &str, seed: u64) -> Survey {
@@ -39,7 +40,7 @@ async fn a_valid_submission_is_accepted_and_stored_with_every_field() {
     let attributes = deployed.stored_item(&survey).await;
     let item: SubmissionItem =
         serde_dynamo::from_item(attributes.clone()).expect("the documented layout");
-    let sent = Submission::from_value(&survey.body, OffsetDateTime::now_utc()).unwrap();
+    let sent = Submission::from_value(&survey.body).unwrap();
     assert_eq!(
         item.submission, sent,
         "every submission field is stored as sent"
@@ -95,7 +96,7 @@ async fn each_class_of_invalid_input_gets_its_4xx_and_nothing_is_stored() {
         body.push_str(&" ".repeat(MAX_BODY_BYTES));
         body
     };
-    let token = mint_token(http, stack, &TokenRequest::valid_for(patient))
+    let token = mint_token(http, stack, &TokenRequest::patient(patient, &trial))
         .await
         .unwrap();
     let cases: Vec<(&str, &str, String, u16, &str)> = vec![
@@ -121,9 +122,9 @@ async fn each_class_of_invalid_input_gets_its_4xx_and_nothing_is_stored() {
             "invalid_submission",
         ),
         (
-            "future completedAt",
+            "a completedAt that does not exist",
             "application/json",
-            with("completedAt", json!("2999-01-01T00:00:00Z")),
+            with("completedAt", json!("2026-02-30T08:00:00Z")),
             400,
             "invalid_submission",
         ),
@@ -221,7 +222,7 @@ async fn the_same_submission_sent_five_times_at_once_is_stored_once() {
     deployed.stored_item(&survey).await;
     deployed.drained().await;
     let items = aws
-        .patient_items(stack, &survey.trial_id, &survey.patient_id)
+        .patient_answer_records(stack, &survey.trial_id, &survey.patient_id)
         .await
         .unwrap();
     assert_eq!(
@@ -261,8 +262,7 @@ async fn a_conflicting_resend_leaves_the_original_and_the_conflict_can_be_found(
             .map(|(_, item)| item))
     })
     .await;
-    let changed_submission =
-        Submission::from_value(&changed.body, OffsetDateTime::now_utc()).unwrap();
+    let changed_submission = Submission::from_value(&changed.body).unwrap();
     assert_eq!(conflict["recordType"].as_s().unwrap(), "conflict");
     assert_eq!(
         conflict["submissionId"].as_s().unwrap(),
@@ -284,7 +284,7 @@ async fn a_conflicting_resend_leaves_the_original_and_the_conflict_can_be_found(
 
     deployed.drained().await;
     let after = aws
-        .patient_items(stack, &original.trial_id, &original.patient_id)
+        .patient_answer_records(stack, &original.trial_id, &original.patient_id)
         .await
         .unwrap();
     assert_eq!(
@@ -295,90 +295,85 @@ async fn a_conflicting_resend_leaves_the_original_and_the_conflict_can_be_found(
     assert_eq!(after.len(), 2, "the original and one conflict record");
 }
 
-/// The token with one character in the middle of its signature changed: header and claims still read as valid.
-/// (Not the last character: some of its bits are padding that decoders ignore.)
-fn tamper(token: &str) -> String {
-    let (signed, signature) = token.rsplit_once('.').expect("a JWS has three parts");
-    let mut signature = signature.to_owned();
-    let middle = signature.len() / 2;
-    let flipped = if &signature[middle..=middle] == "A" {
-        "B"
-    } else {
-        "A"
-    };
-    signature.replace_range(middle..=middle, flipped);
-    format!("{signed}.{signature}")
+#[tokio::test]
+#[ignore = "needs a deployed stack: run `make e2e`"]
+async fn a_phone_clock_an_hour_fast_loses_no_survey_and_is_flagged_for_the_data_manager() {
+    let deployed = Deployed::load().await;
+    let mut survey = daily(&fresh_trial("IT"), "P-000444", 44);
+    let an_hour_ahead = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    survey.body["completedAt"] = json!(an_hour_ahead.format(&Rfc3339).unwrap());
+    let reply = submit(&deployed.http, &deployed.stack, &survey.body)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let item: SubmissionItem =
+        serde_dynamo::from_item(deployed.stored_item(&survey).await).unwrap();
+    let skew = item.clock_ahead_seconds.expect("the skew is stored");
+    assert!((3_500..=3_600).contains(&skew), "{skew}");
+    let flags = intake_ops::flags::flags(&deployed.aws, &deployed.stack, &survey.trial_id)
+        .await
+        .unwrap();
+    assert_eq!(flags.len(), 1, "{flags:?}");
+    assert_eq!(flags[0].kind, "clock-ahead");
+    assert_eq!(flags[0].submission_id, survey.submission_id.to_string());
 }
 
 #[tokio::test]
 #[ignore = "needs a deployed stack: run `make e2e`"]
-async fn only_a_valid_token_for_the_submissions_own_patient_is_accepted() {
+async fn one_id_under_another_trial_is_one_record_and_a_repeat_under_a_new_id_is_flagged() {
     let deployed = Deployed::load().await;
-    let (stack, aws, http) = (&deployed.stack, &deployed.aws, &deployed.http);
-    let survey = Survey::new(&fresh_trial("IT"), "P-000321", 21);
-    let token =
-        |request: TokenRequest| async move { mint_token(http, stack, &request).await.unwrap() };
-    let own = TokenRequest::valid_for(&survey.patient_id);
-    let valid = token(own.clone()).await;
-    let cases = [
-        ("no token", None, 401),
-        (
-            "expired token",
-            Some(
-                token(TokenRequest {
-                    expires_in: -60,
-                    ..own.clone()
-                })
-                .await,
-            ),
-            401,
-        ),
-        (
-            "wrong audience",
-            Some(
-                token(TokenRequest {
-                    audience: Some("another-api".into()),
-                    ..own.clone()
-                })
-                .await,
-            ),
-            401,
-        ),
-        ("tampered signature", Some(tamper(&valid)), 401),
-        ("not a JWT", Some("not-a-token".to_owned()), 401),
-        (
-            "valid token, another patient",
-            Some(token(TokenRequest::valid_for("P-000322")).await),
-            403,
-        ),
-    ];
-    for (name, bearer, status) in cases {
-        let reply = post(
-            http,
-            stack,
-            bearer.as_deref(),
-            "application/json",
-            survey.body.to_string(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(reply.status, status, "{name}: {}", reply.body);
-    }
-    let items = aws
-        .patient_items(stack, &survey.trial_id, &survey.patient_id)
-        .await
-        .unwrap();
-    assert!(items.is_empty(), "a refused request reached the table");
+    let (http, stack, aws) = (&deployed.http, &deployed.stack, &deployed.aws);
+    let original = daily(&fresh_trial("IT"), "P-000555", 55);
+    assert_eq!(
+        submit(http, stack, &original.body).await.unwrap().status,
+        202
+    );
+    deployed.stored_item(&original).await;
 
-    let reply = post(
-        http,
-        stack,
-        Some(&valid),
-        "application/json",
-        survey.body.to_string(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(reply.status, 202, "own token: {}", reply.body);
-    deployed.stored_item(&survey).await;
+    // The same id from another trial (its own patient there): one record, and a conflict in the sender's partition.
+    let mut elsewhere = daily(&fresh_trial("IT"), "P-000555", 56);
+    elsewhere.submission_id = original.submission_id;
+    elsewhere.body["submissionId"] = json!(original.submission_id);
+    assert_eq!(
+        submit(http, stack, &elsewhere.body).await.unwrap().status,
+        202
+    );
+    // A second daily survey of the same day by the same patient, under a new id (a double tap): stored, flagged.
+    let repeat = daily(&original.trial_id, "P-000555", 57);
+    assert_eq!(submit(http, stack, &repeat.body).await.unwrap().status, 202);
+    deployed.drained().await;
+
+    let there = aws
+        .patient_items(stack, &elsewhere.trial_id, &elsewhere.patient_id)
+        .await
+        .unwrap();
+    assert!(
+        !there.contains_key(&format!("SUBMISSION#{}", original.submission_id)),
+        "no second original"
+    );
+    assert!(
+        there
+            .keys()
+            .any(|sk| sk.starts_with(&format!("CONFLICT#{}#", original.submission_id)))
+    );
+    let stored: SubmissionItem =
+        serde_dynamo::from_item(deployed.stored_item(&repeat).await).unwrap();
+    assert_eq!(stored.repeat_of, Some(original.submission_id));
+    let flags = intake_ops::flags::flags(aws, stack, &original.trial_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        flags.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>(),
+        ["repeat"]
+    );
+    let conflicts = intake_ops::flags::flags(aws, stack, &elsewhere.trial_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        conflicts
+            .iter()
+            .map(|f| f.kind.as_str())
+            .collect::<Vec<_>>(),
+        ["conflict"]
+    );
 }

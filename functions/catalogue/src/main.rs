@@ -10,7 +10,7 @@ use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    intake::logging::init();
     let catalogue = Catalogue::embedded()?;
     run(service_fn(|request: Request| async move {
         Ok::<_, Error>(handle(catalogue, &request))

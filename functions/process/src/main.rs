@@ -13,7 +13,7 @@ const RESPONSE_MARGIN: Duration = Duration::from_millis(500);
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    intake::logging::init();
     let config = ProcessConfig::from_env(&Env::process())?;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(CallBudget::BACKGROUND).await);
     let processor = Processor::new(

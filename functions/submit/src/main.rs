@@ -3,9 +3,10 @@
 
 use intake::aws::{CallBudget, SqsQueue, sdk_config};
 use intake::config::Env;
+use intake::identity::{Claims, PatientPolicy};
 use intake::instrument::Catalogue;
 use intake::ports::Queue;
-use intake::submit::{Form, PatientClaim, Reply, SubmitConfig, SubmitRequest, SubmitService};
+use intake::submit::{Form, Reply, SubmitConfig, SubmitRequest, SubmitService};
 use lambda_http::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
@@ -16,22 +17,22 @@ const FHIR_ROUTE: &str = "POST /v1/fhir/QuestionnaireResponse";
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    intake::logging::init();
     let config = SubmitConfig::from_env(&Env::process())?;
     let catalogue = Catalogue::embedded()?;
     let sqs = aws_sdk_sqs::Client::new(&sdk_config(CallBudget::INTERACTIVE).await);
     let service = SubmitService::new(SqsQueue::new(sqs, config.queue_url), catalogue);
 
     run(service_fn(|request: Request| {
-        let (service, patient_claim) = (&service, &config.patient_claim);
-        async move { Ok::<_, Error>(handle(service, patient_claim, request).await) }
+        let (service, identity) = (&service, &config.identity);
+        async move { Ok::<_, Error>(handle(service, identity, request).await) }
     }))
     .await
 }
 
 async fn handle<Q: Queue>(
     service: &SubmitService<Q>,
-    patient_claim: &PatientClaim,
+    identity: &PatientPolicy,
     request: Request,
 ) -> Response<Body> {
     let context = match request.request_context_ref() {
@@ -41,7 +42,7 @@ async fn handle<Q: Queue>(
     let claims = context
         .and_then(|context| context.authorizer.as_ref())
         .and_then(|authorizer| authorizer.jwt.as_ref())
-        .map(|jwt| &jwt.claims);
+        .map(|jwt| Claims::new(&jwt.claims));
     let request_id = context
         .and_then(|context| context.request_id.clone())
         .unwrap_or_else(|| request.lambda_context().request_id);
@@ -49,9 +50,10 @@ async fn handle<Q: Queue>(
         Some(FHIR_ROUTE) => Form::Fhir,
         _ => Form::Json,
     };
+    let received_at = OffsetDateTime::now_utc();
     let reply = service
         .answer(SubmitRequest {
-            caller: patient_claim.caller(claims),
+            caller: identity.patient(claims, received_at),
             form,
             content_type: request
                 .headers()
@@ -59,7 +61,7 @@ async fn handle<Q: Queue>(
                 .and_then(|value| value.to_str().ok()),
             body: request.body(),
             request_id,
-            received_at: OffsetDateTime::now_utc(),
+            received_at,
         })
         .await;
     to_response(reply)
@@ -92,11 +94,21 @@ mod tests {
     /// 2.0) request with the JWT authorizer's claims.
     const SAMPLE: &str = include_str!("../events/submission.json");
 
-    /// The sample event with other claims (none: no authorizer ran) and another body.
+    /// The sample event with some claims changed (`null` removes one; `None`: no authorizer ran) and another body.
     fn event(claims: Option<Value>, body: &str, base64: bool) -> Request {
         let mut event: Value = serde_json::from_str(SAMPLE).unwrap();
         match claims {
-            Some(claims) => event["requestContext"]["authorizer"]["jwt"]["claims"] = claims,
+            Some(changes) => {
+                let claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
+                    .as_object_mut()
+                    .unwrap();
+                for (claim, value) in changes.as_object().unwrap() {
+                    match value {
+                        Value::Null => claims.remove(claim),
+                        value => claims.insert(claim.clone(), value.clone()),
+                    };
+                }
+            }
             None => {
                 event["requestContext"]
                     .as_object_mut()
@@ -123,8 +135,7 @@ mod tests {
     async fn status_for(request: Request) -> (u16, Vec<intake::envelope::Envelope>) {
         let queue = MemoryQueue::default();
         let service = SubmitService::new(queue.clone(), Catalogue::embedded().unwrap());
-        let patient_claim = PatientClaim::default();
-        let response = handle(&service, &patient_claim, request).await;
+        let response = handle(&service, &PatientPolicy::default(), request).await;
         (response.status().as_u16(), queue.sent())
     }
 
@@ -150,7 +161,7 @@ mod tests {
     #[tokio::test]
     async fn claims_without_the_patient_claim_are_401() {
         let (status, _) = status_for(event(
-            Some(json!({ "sub": PATIENT })),
+            Some(json!({ "patient_id": null })),
             &submission().to_string(),
             false,
         ))
@@ -191,7 +202,7 @@ mod tests {
         let queue = MemoryQueue::default();
         let service = SubmitService::new(queue.clone(), catalogue);
         let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-        let response = handle(&service, &PatientClaim::default(), request).await;
+        let response = handle(&service, &PatientPolicy::default(), request).await;
         assert_eq!(response.status(), 400);
         assert_eq!(response.headers()[CONTENT_TYPE], "application/fhir+json");
         assert!(queue.sent().is_empty());

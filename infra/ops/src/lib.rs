@@ -1,15 +1,17 @@
 //! Operations tools for a deployed intake stack (local or on AWS): where it is ([`stack`]), read-only views of its
-//! queues, table and logs ([`aws`]), and moving dead letters back after an incident ([`redrive`]).
+//! queues, table and logs ([`aws`]), a trial's flagged submissions ([`flags`]), and moving dead letters back after
+//! an incident ([`redrive`]).
 //!
 //! The integration tests and the burst driver build on the same pieces, so what an operator runs is what the tests
 //! exercise.
 
 pub mod aws;
+pub mod flags;
 pub mod redrive;
 pub mod stack;
 
 pub use aws::Aws;
-pub use stack::Stack;
+pub use stack::{Stack, StackChoice};
 
 /// Errors of the operations tools: an SDK, I/O or decoding failure, as text for the operator.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;

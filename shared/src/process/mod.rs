@@ -36,6 +36,8 @@ pub const DEFAULT_MAX_CONCURRENCY: usize = 64;
 pub struct BatchReport {
     /// Records written for the first time.
     pub stored: usize,
+    /// Of those, submissions that repeat an earlier one of the same instrument and timepoint (flagged).
+    pub repeats: usize,
     /// Records already stored with the same content.
     pub duplicates: usize,
     /// Records whose id was stored with other content.
@@ -107,6 +109,10 @@ impl<S: Store> Processor<S> {
             });
             match result {
                 Ok(Outcome::Stored) => report.stored += 1,
+                Ok(Outcome::Repeat) => {
+                    report.stored += 1;
+                    report.repeats += 1;
+                }
                 Ok(Outcome::Duplicate) => report.duplicates += 1,
                 Ok(Outcome::Conflict) => report.conflicts += 1,
                 Err(failure) => {
@@ -122,6 +128,7 @@ impl<S: Store> Processor<S> {
         }
         info!(
             stored = report.stored,
+            repeats = report.repeats,
             duplicates = report.duplicates,
             conflicts = report.conflicts,
             failed = report.failed,

@@ -4,14 +4,17 @@ use time::OffsetDateTime;
 use tracing::warn;
 
 use crate::envelope::{Envelope, EnvelopeError};
-use crate::item::{ConflictItem, SubmissionItem, format_timestamp};
-use crate::ports::{PutOutcome, Store, StoreError};
+use crate::item::{ConflictItem, SubmissionItem, SubmissionWrite, format_timestamp};
+use crate::ports::{Store, StoreError, WriteOutcome};
 
 /// What became of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Written for the first time.
     Stored,
+    /// Written for the first time, and flagged: it repeats an earlier submission of the same instrument and
+    /// timepoint by the same patient, under a new id.
+    Repeat,
     /// The same submission was already stored: a redelivery or an app resend.
     Duplicate,
     /// The id was stored with other content; the original stays, the resend is recorded as a conflict.
@@ -57,32 +60,45 @@ pub(super) async fn store_record<S: Store>(
     body: Option<&str>,
 ) -> Result<Outcome, RecordError> {
     let envelope = Envelope::decode(body.ok_or(RecordError::NoBody)?)?;
-    let item = SubmissionItem::new(envelope, format_timestamp(OffsetDateTime::now_utc()));
-    match store.put_if_absent(&item).await? {
-        PutOutcome::Created => Ok(Outcome::Stored),
-        PutOutcome::AlreadyExists { content_hash } if content_hash == item.content_hash => {
-            Ok(Outcome::Duplicate)
-        }
-        PutOutcome::AlreadyExists { content_hash } => {
-            let submission_id = item.submission.submission_id.to_string();
-            let (trial_id, patient_id) = (
-                item.submission.trial_id.clone(),
-                item.submission.patient_id.clone(),
-            );
-            let conflict = ConflictItem::new(
-                item,
-                content_hash,
-                format_timestamp(OffsetDateTime::now_utc()),
-            );
-            store.record_conflict(&conflict).await?;
-            warn!(
-                submission_id,
-                trial_id,
-                patient_id,
-                conflict_sk = conflict.sk,
-                "conflicting resend: original kept, conflict recorded"
-            );
-            Ok(Outcome::Conflict)
+    let now = format_timestamp(OffsetDateTime::now_utc());
+    let mut write = SubmissionWrite::new(SubmissionItem::new(envelope, now.clone()), &now);
+    loop {
+        match store.write_submission(&write).await? {
+            WriteOutcome::Written if write.item.repeat_of.is_some() => return Ok(Outcome::Repeat),
+            WriteOutcome::Written => return Ok(Outcome::Stored),
+            WriteOutcome::Claimed { content_hash } if content_hash == write.item.content_hash => {
+                return Ok(Outcome::Duplicate);
+            }
+            WriteOutcome::Claimed { content_hash } => {
+                return record_conflict(store, write.item, content_hash, now).await;
+            }
+            WriteOutcome::TimepointTaken { first } if write.timepoint.is_some() => {
+                write = write.as_repeat_of(first, &now);
+            }
+            WriteOutcome::TimepointTaken { .. } => {
+                return Err(StoreError("a repeat was refused its timepoint".into()).into());
+            }
         }
     }
+}
+
+/// The id is stored with other content: the original stays, the resend is kept beside it for an operator.
+async fn record_conflict<S: Store>(
+    store: &S,
+    item: SubmissionItem,
+    original_content_hash: String,
+    now: String,
+) -> Result<Outcome, RecordError> {
+    let submission_id = item.submission.submission_id.to_string();
+    let trial_id = item.submission.trial_id.clone();
+    let conflict = ConflictItem::new(item, original_content_hash, now);
+    store.record_conflict(&conflict).await?;
+    // Ids only, the same as the submit function logs: never the patient, never the content.
+    warn!(
+        submission_id,
+        trial_id,
+        conflict_sk = conflict.sk,
+        "conflicting resend: original kept, conflict recorded"
+    );
+    Ok(Outcome::Conflict)
 }

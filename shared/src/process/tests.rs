@@ -1,16 +1,21 @@
 use super::*;
 use crate::envelope::Envelope;
-use crate::item::{ConflictItem, SubmissionItem, content_hash};
-use crate::ports::{PutOutcome, StoreError};
+use crate::item::{ConflictItem, FlagKind, SubmissionWrite, content_hash};
+use crate::ports::{StoreError, WriteOutcome};
 use crate::testing::example;
 use crate::testing::memory::MemoryStore;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use time::macros::datetime;
 
+/// The example with another id and pain score, at a timepoint of its own (so distinct ids are not repeats).
 fn envelope(id: &str, pain: i32) -> Envelope {
-    example().id(id).answer("pain", json!(pain)).envelope()
+    let timepoint = format!("visit-{}", &id[id.len() - 4..]);
+    example()
+        .id(id)
+        .set("timepoint", json!(timepoint))
+        .answer("pain", json!(pain))
+        .envelope()
 }
 
 fn id(n: u32) -> String {
@@ -52,8 +57,8 @@ struct FaultyStore {
 }
 
 impl Store for FaultyStore {
-    async fn put_if_absent(&self, item: &SubmissionItem) -> Result<PutOutcome, StoreError> {
-        let id = item.submission.submission_id.to_string();
+    async fn write_submission(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
+        let id = write.item.submission.submission_id.to_string();
         if self.panic_for.as_deref() == Some(id.as_str()) {
             panic!("injected panic");
         }
@@ -67,7 +72,7 @@ impl Store for FaultyStore {
         self.most_in_flight.fetch_max(now, Ordering::SeqCst);
         tokio::time::sleep(self.latency).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        self.inner.put_if_absent(item).await
+        self.inner.write_submission(write).await
     }
 
     async fn record_conflict(&self, conflict: &ConflictItem) -> Result<(), StoreError> {
@@ -94,12 +99,10 @@ async fn a_redelivered_or_resent_submission_is_a_duplicate_and_acknowledged() {
     processor.process(vec![good("m1", 1)]).await;
     let first = store.submissions();
     // Same content, new request id and receive time: still the same submission.
-    let resend = Envelope::new(
-        example().id(id(1)).answer("pain", json!(3)).judged(),
-        "fhir",
-        "req-2".into(),
-        datetime!(2026-11-22 09:00:00 UTC),
-    );
+    let mut resend = envelope(&id(1), 3);
+    resend.request_id = "req-2".into();
+    resend.received_at = "2026-11-22T09:00:00.000Z".into();
+    resend.received_as = "fhir".into();
     let report = processor
         .process(vec![good("m2", 1), record("m3", &resend.encode())])
         .await;
@@ -252,4 +255,93 @@ async fn writes_concurrently_up_to_the_bound() {
         (2..=8).contains(&most),
         "{most} writes were in flight at once"
     );
+}
+
+#[tokio::test]
+async fn one_submission_id_is_one_record_whatever_trial_or_patient_resends_it() {
+    let store = MemoryStore::default();
+    let processor = Processor::new(store.clone(), 4);
+    processor.process(vec![good("m1", 1)]).await;
+    // The same id from another trial, and from another patient: not a second original anywhere.
+    let elsewhere = example().id(id(1)).trial("OTHER-TRIAL").envelope();
+    let someone_else = example().id(id(1)).patient("P-000999").envelope();
+    let report = processor
+        .process(vec![
+            record("m2", &elsewhere.encode()),
+            record("m3", &someone_else.encode()),
+        ])
+        .await;
+    assert_eq!((report.stored, report.conflicts, report.failed), (0, 2, 0));
+    assert_eq!(store.submissions().len(), 1, "one id, one record");
+    assert_eq!(store.claims().len(), 1);
+    let conflicts = store.conflicts();
+    assert_eq!(conflicts.len(), 2);
+    // Each conflict stays in its sender's partition: nothing is written into another trial's records.
+    assert!(
+        conflicts
+            .iter()
+            .any(|c| c.pk.starts_with("TRIAL#OTHER-TRIAL#"))
+    );
+    assert!(
+        conflicts
+            .iter()
+            .any(|c| c.pk.ends_with("#PATIENT#P-000999"))
+    );
+    assert!(
+        conflicts
+            .iter()
+            .all(|c| c.flag_trial_id == c.conflicting_submission.trial_id)
+    );
+}
+
+#[tokio::test]
+async fn a_second_submission_of_a_timepoint_under_a_new_id_is_stored_and_flagged_as_a_repeat() {
+    let store = MemoryStore::default();
+    let processor = Processor::new(store.clone(), 4);
+    let first = example().id(id(1)).envelope();
+    let again = example().id(id(2)).answer("pain", json!(5)).envelope();
+    processor.process(vec![record("m1", &first.encode())]).await;
+    let report = processor.process(vec![record("m2", &again.encode())]).await;
+    assert_eq!((report.stored, report.repeats, report.failed), (1, 1, 0));
+    let stored = store.submissions();
+    assert_eq!(stored.len(), 2, "a repeat is stored, not refused");
+    let repeat = stored
+        .iter()
+        .find(|s| s.submission.submission_id.to_string() == id(2))
+        .unwrap();
+    assert_eq!(repeat.repeat_of.map(|first| first.to_string()), Some(id(1)));
+    let flags = store.flags();
+    assert_eq!(flags.len(), 1);
+    assert_eq!(flags[0].kind, FlagKind::Repeat);
+    assert!(flags[0].detail.contains(&id(1)));
+    // Redelivered, the repeat is a duplicate: no second flag.
+    processor.process(vec![record("m3", &again.encode())]).await;
+    assert_eq!(store.flags().len(), 1);
+}
+
+#[tokio::test]
+async fn of_two_new_ids_for_one_timepoint_in_one_batch_exactly_one_is_the_repeat() {
+    let store = MemoryStore::default();
+    let report = Processor::new(store.clone(), 8)
+        .process(vec![
+            record("m1", &example().id(id(1)).envelope().encode()),
+            record("m2", &example().id(id(2)).envelope().encode()),
+        ])
+        .await;
+    assert_eq!((report.stored, report.repeats), (2, 1));
+    assert_eq!(store.markers().len(), 1);
+}
+
+#[tokio::test]
+async fn a_fast_device_clock_is_stored_with_its_skew_and_flagged() {
+    let store = MemoryStore::default();
+    let ahead = example()
+        .set("completedAt", json!("2026-11-22T09:00:00.5Z"))
+        .envelope();
+    let report = Processor::new(store.clone(), 4)
+        .process(vec![record("m1", &ahead.encode())])
+        .await;
+    assert_eq!(report.stored, 1);
+    assert_eq!(store.submissions()[0].clock_ahead_seconds, Some(3_600));
+    assert_eq!(store.flags()[0].kind, FlagKind::ClockAhead);
 }

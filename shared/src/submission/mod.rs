@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
-use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 pub mod json;
@@ -30,8 +29,6 @@ pub const MAX_ANSWERS: usize = 200;
 pub const MAX_TEXT_CHARS: usize = 2_000;
 /// Most choices in a multiple-choice answer.
 pub const MAX_CHOICES: usize = 50;
-/// How far in the future `completedAt` may lie, to absorb clock skew on patients' phones.
-pub const COMPLETED_AT_TOLERANCE: Duration = Duration::minutes(5);
 
 /// Every required field of a v1 submission, in contract order; `answers` last.
 pub const TOP_LEVEL_FIELDS: [&str; 7] = [
@@ -67,7 +64,7 @@ pub struct Submission {
     /// When in the trial's schedule it was filled in (`day-7`, `day-30`).
     pub timepoint: String,
     /// Kept exactly as the app sent it (after checking it is RFC 3339), so the stored record is what the patient's
-    /// device recorded.
+    /// device recorded. A time ahead of the server's is flagged, never refused: the device clock may run fast.
     pub completed_at: String,
     /// Question id to answer, sorted, so that equal answers serialise equally.
     pub answers: BTreeMap<String, Answer>,
@@ -116,14 +113,14 @@ pub enum Rejection {
 }
 
 impl Submission {
-    /// Parses and validates a request body. `now` is the server's receive time, for the `completedAt` check.
-    pub fn parse(body: &[u8], now: OffsetDateTime) -> Result<Self, Rejection> {
+    /// Parses and validates a request body.
+    pub fn parse(body: &[u8]) -> Result<Self, Rejection> {
         let value = json::parse(body).map_err(|e| Rejection::MalformedJson(e.to_string()))?;
-        Self::from_value(&value, now).map_err(Rejection::Invalid)
+        Self::from_value(&value).map_err(Rejection::Invalid)
     }
 
     /// Validates an already parsed JSON value against every rule of the contract.
-    pub fn from_value(value: &Value, now: OffsetDateTime) -> Result<Self, Vec<FieldProblem>> {
-        rules::check(value, now)
+    pub fn from_value(value: &Value) -> Result<Self, Vec<FieldProblem>> {
+        rules::check(value)
     }
 }

@@ -2,7 +2,6 @@ use super::*;
 use serde_json::{Map, json};
 
 use crate::testing::example;
-use crate::testing::example::RECEIVED_AT as NOW;
 
 fn valid() -> Value {
     example().json()
@@ -17,7 +16,7 @@ fn with_answer(key: &str, value: Value) -> Value {
 }
 
 fn problems(body: Value) -> Vec<FieldProblem> {
-    Submission::from_value(&body, NOW).expect_err("must be rejected")
+    Submission::from_value(&body).expect_err("must be rejected")
 }
 
 /// The one problem reported for `field`, asserting there is exactly one problem in all.
@@ -33,7 +32,7 @@ fn only_problem(body: Value) -> FieldProblem {
 
 #[test]
 fn accepts_the_contract_example() {
-    let submission = Submission::from_value(&valid(), NOW).unwrap();
+    let submission = Submission::from_value(&valid()).unwrap();
     assert_eq!(
         submission.submission_id.to_string(),
         "0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f"
@@ -50,10 +49,10 @@ fn accepts_the_contract_example() {
 
 #[test]
 fn a_body_that_is_not_json_is_malformed_not_invalid() {
-    let rejection = Submission::parse(b"{\"submissionId\": ", NOW).unwrap_err();
+    let rejection = Submission::parse(b"{\"submissionId\": ").unwrap_err();
     assert!(matches!(rejection, Rejection::MalformedJson(_)));
     assert!(matches!(
-        Submission::parse(b"", NOW),
+        Submission::parse(b""),
         Err(Rejection::MalformedJson(_))
     ));
 }
@@ -62,7 +61,7 @@ fn a_body_that_is_not_json_is_malformed_not_invalid() {
 fn a_repeated_key_makes_the_body_malformed_without_quoting_it() {
     let valid = valid().to_string();
     let twice = valid.replacen('{', "{\"patientId\": \"P-000999\", ", 1);
-    let Err(Rejection::MalformedJson(detail)) = Submission::parse(twice.as_bytes(), NOW) else {
+    let Err(Rejection::MalformedJson(detail)) = Submission::parse(twice.as_bytes()) else {
         panic!("two patientIds must not pass");
     };
     assert!(
@@ -73,7 +72,7 @@ fn a_repeated_key_makes_the_body_malformed_without_quoting_it() {
     let nested = valid.replacen("\"pain\":3", "\"pain\":3,\"pain\":4", 1);
     assert_ne!(nested, valid);
     assert!(matches!(
-        Submission::parse(nested.as_bytes(), NOW),
+        Submission::parse(nested.as_bytes()),
         Err(Rejection::MalformedJson(_))
     ));
 }
@@ -82,7 +81,7 @@ fn a_repeated_key_makes_the_body_malformed_without_quoting_it() {
 fn nesting_beyond_the_parser_limit_is_malformed_not_a_crash() {
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     assert!(matches!(
-        Submission::parse(deep.as_bytes(), NOW),
+        Submission::parse(deep.as_bytes()),
         Err(Rejection::MalformedJson(_))
     ));
 }
@@ -104,7 +103,7 @@ fn text_with_control_characters_is_refused_but_tabs_and_line_breaks_are_kept() {
         "must be valid UTF-8 (it holds U+FFFD, the mark of bytes that were not)"
     );
     let typed = "line one\r\nline two\tend";
-    let accepted = Submission::from_value(&with_answer("comment", json!(typed)), NOW).unwrap();
+    let accepted = Submission::from_value(&with_answer("comment", json!(typed))).unwrap();
     assert_eq!(accepted.answers["comment"], Answer::Text(typed.into()));
 }
 
@@ -178,7 +177,7 @@ fn submission_id_is_stored_lowercase_so_one_id_has_one_spelling() {
         "submissionId",
         json!("0B9D6C1E-3F7A-4C52-9D1E-2A4B6C8D0E1F"),
     );
-    let submission = Submission::from_value(&body, NOW).unwrap();
+    let submission = Submission::from_value(&body).unwrap();
     assert_eq!(
         serde_json::to_value(&submission).unwrap()["submissionId"],
         "0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f"
@@ -215,12 +214,12 @@ fn id_fields_follow_the_id_rule() {
             FieldProblem::new(field, "must be a string")
         );
         let longest = "a.b_c:d-".repeat(8);
-        assert!(Submission::from_value(&with(field, json!(longest)), NOW).is_ok());
+        assert!(Submission::from_value(&with(field, json!(longest))).is_ok());
     }
 }
 
 #[test]
-fn completed_at_must_be_rfc3339_and_not_in_the_future() {
+fn completed_at_must_be_a_real_rfc3339_time_but_may_run_ahead_of_the_server() {
     let rfc = "must be an RFC 3339 date-time, such as 2026-11-22T08:00:03Z";
     for bad in [
         "2026-11-22",
@@ -228,6 +227,8 @@ fn completed_at_must_be_rfc3339_and_not_in_the_future() {
         "2026-11-22T08:00:03",
         "",
         "2026-11-22 08:00:03Z",
+        "2026-02-30T08:00:00Z",
+        "2026-11-22T25:00:00Z",
     ] {
         assert_eq!(
             only_problem(with("completedAt", json!(bad))),
@@ -235,21 +236,15 @@ fn completed_at_must_be_rfc3339_and_not_in_the_future() {
             "{bad}"
         );
     }
-    assert_eq!(
-        only_problem(with("completedAt", json!("2026-11-22T08:05:00.501Z"))),
-        FieldProblem::new(
-            "completedAt",
-            "must not be more than 5 minutes in the future"
-        )
-    );
-    // Exactly at the tolerance, in another offset, and in the past are all fine.
+    // A fast device clock is flagged when the envelope is made, never refused here: an hour ahead, a year ahead.
     for good in [
-        "2026-11-22T08:05:00.5Z",
         "2026-11-22T09:04:00+01:00",
         "2025-01-01T00:00:00.123Z",
+        "2026-11-22T09:00:00Z",
+        "2027-11-22T08:00:00Z",
     ] {
         assert!(
-            Submission::from_value(&with("completedAt", json!(good)), NOW).is_ok(),
+            Submission::from_value(&with("completedAt", json!(good))).is_ok(),
             "{good}"
         );
     }
@@ -273,7 +268,7 @@ fn answers_must_be_a_non_empty_bounded_object() {
         FieldProblem::new("answers", "must have at most 200 answers")
     );
     let most: Map<String, Value> = many.into_iter().take(MAX_ANSWERS).collect();
-    assert!(Submission::from_value(&with("answers", Value::Object(most)), NOW).is_ok());
+    assert!(Submission::from_value(&with("answers", Value::Object(most))).is_ok());
 }
 
 #[test]
@@ -307,7 +302,7 @@ fn text_answers_are_bounded_in_characters_not_bytes() {
         FieldProblem::new("answers.comment", "must be at most 2000 characters")
     );
     // 2,000 three-byte characters are fine.
-    assert!(Submission::from_value(&with_answer("comment", json!("€".repeat(2_000))), NOW).is_ok());
+    assert!(Submission::from_value(&with_answer("comment", json!("€".repeat(2_000)))).is_ok());
 }
 
 #[test]
@@ -328,7 +323,7 @@ fn choices_are_bounded_strings() {
             FieldProblem::new("answers.symptoms[3]", "must be a string"),
         ]
     );
-    assert!(Submission::from_value(&with_answer("symptoms", json!([])), NOW).is_ok());
+    assert!(Submission::from_value(&with_answer("symptoms", json!([]))).is_ok());
 }
 
 #[test]
@@ -342,16 +337,16 @@ fn numbers_must_fit_what_the_store_can_hold() {
         );
     }
     for good in [0.0, -2.5, 1e125, 1e-130] {
-        assert!(Submission::from_value(&with_answer("pain", json!(good)), NOW).is_ok());
+        assert!(Submission::from_value(&with_answer("pain", json!(good))).is_ok());
     }
-    assert!(Submission::from_value(&with_answer("pain", json!(u64::MAX)), NOW).is_ok());
+    assert!(Submission::from_value(&with_answer("pain", json!(u64::MAX))).is_ok());
     // JSON has no NaN or Infinity, and out-of-range literals do not parse.
     assert!(matches!(
-        Submission::parse(br#"{"answers": {"pain": NaN}}"#, NOW),
+        Submission::parse(br#"{"answers": {"pain": NaN}}"#),
         Err(Rejection::MalformedJson(_))
     ));
     assert!(matches!(
-        Submission::parse(br#"{"answers": {"pain": 1e400}}"#, NOW),
+        Submission::parse(br#"{"answers": {"pain": 1e400}}"#),
         Err(Rejection::MalformedJson(_))
     ));
 }
@@ -359,7 +354,7 @@ fn numbers_must_fit_what_the_store_can_hold() {
 #[test]
 fn integral_floats_take_their_integer_form() {
     let canonical = |value: Value| {
-        let submission = Submission::from_value(&with_answer("n", value), NOW).unwrap();
+        let submission = Submission::from_value(&with_answer("n", value)).unwrap();
         serde_json::to_value(&submission.answers["n"]).unwrap()
     };
     assert_eq!(canonical(json!(4.0)), json!(4));

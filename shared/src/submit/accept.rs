@@ -1,8 +1,6 @@
 //! A request body, in either form, judged once at the edge: the v1 contract's rules, then the instrument version
 //! it was filled in on. Nothing after the `202` judges it again.
 
-use time::OffsetDateTime;
-
 use crate::fhir::response::{self, Unreadable};
 use crate::instrument::{self, Catalogue, Judged};
 use crate::submission::{Rejection, Submission, json};
@@ -43,20 +41,14 @@ impl Form {
     }
 }
 
-/// Parses `body` in `form` and judges it against `catalogue`, as received at `received_at`.
-pub fn accept(
-    form: Form,
-    body: &[u8],
-    received_at: OffsetDateTime,
-    catalogue: &Catalogue,
-) -> Result<Judged, SubmitError> {
+/// Parses `body` in `form` and judges it against `catalogue`.
+pub fn accept(form: Form, body: &[u8], catalogue: &Catalogue) -> Result<Judged, SubmitError> {
     match form {
         Form::Json => {
-            let submission =
-                Submission::parse(body, received_at).map_err(|rejection| match rejection {
-                    Rejection::MalformedJson(detail) => SubmitError::Malformed(detail),
-                    Rejection::Invalid(problems) => SubmitError::Invalid(problems),
-                })?;
+            let submission = Submission::parse(body).map_err(|rejection| match rejection {
+                Rejection::MalformedJson(detail) => SubmitError::Malformed(detail),
+                Rejection::Invalid(problems) => SubmitError::Invalid(problems),
+            })?;
             instrument::judge(catalogue, submission).map_err(SubmitError::Invalid)
         }
         Form::Fhir => {
@@ -69,7 +61,7 @@ pub fn accept(
             let issues = |problems: Vec<_>| {
                 SubmitError::Unprocessable(problems.iter().map(|p| read.paths.issue(p)).collect())
             };
-            let submission = Submission::from_value(&read.body, received_at).map_err(issues)?;
+            let submission = Submission::from_value(&read.body).map_err(issues)?;
             instrument::judge(catalogue, submission).map_err(issues)
         }
     }

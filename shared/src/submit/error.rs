@@ -17,9 +17,9 @@ pub const RETRY_AFTER_SECONDS: u32 = 5;
 /// Why the submit use case refused a request.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SubmitError {
-    /// No verified patient identity.
-    #[error("a patient identity is required")]
-    Unauthenticated,
+    /// No verified patient identity: why (no token, no patient or trial claim, a token too long-lived).
+    #[error("a verified patient identity is required: {0}")]
+    Unauthenticated(String),
     /// The body is not declared in the route's media type.
     #[error("Content-Type must be {expected}")]
     UnsupportedMediaType {
@@ -44,11 +44,13 @@ pub enum SubmitError {
     /// A FHIR response that breaks the contract or its questionnaire; every problem is listed.
     #[error("the QuestionnaireResponse breaks {} rule(s)", .0.len())]
     Unprocessable(Vec<Issue>),
-    /// The submission names another patient than the caller.
-    #[error("a patient may submit only their own surveys")]
+    /// The submission names another patient than the caller, or a trial their token does not name.
+    #[error("{reason}")]
     Forbidden {
         /// The refused submission.
         submission_id: Uuid,
+        /// Which rule it broke.
+        reason: &'static str,
     },
     /// The queue did not acknowledge; nothing was accepted, and a retry can succeed.
     #[error("the service is busy; retry with the same submissionId")]
@@ -87,7 +89,7 @@ impl SubmitError {
     /// The HTTP status for this refusal.
     pub fn status(&self) -> StatusCode {
         match self {
-            SubmitError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            SubmitError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             SubmitError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             SubmitError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             SubmitError::Malformed(_) | SubmitError::Unstructured(_) | SubmitError::Invalid(_) => {
@@ -104,7 +106,7 @@ impl SubmitError {
     /// The stable error code apps branch on (the v1 `error` field).
     pub fn code(&self) -> &'static str {
         match self {
-            SubmitError::Unauthenticated => "unauthenticated",
+            SubmitError::Unauthenticated(_) => "unauthenticated",
             SubmitError::UnsupportedMediaType { .. } => "unsupported_media_type",
             SubmitError::TooLarge { .. } => "payload_too_large",
             SubmitError::Malformed(_) => "malformed_json",
@@ -119,7 +121,7 @@ impl SubmitError {
     /// The FHIR issue type of this refusal, for an `OperationOutcome`.
     fn issue_code(&self) -> &'static str {
         match self {
-            SubmitError::Unauthenticated => "login",
+            SubmitError::Unauthenticated(_) => "login",
             SubmitError::UnsupportedMediaType { .. } => "not-supported",
             SubmitError::TooLarge { .. } => "too-costly",
             SubmitError::Malformed(_) | SubmitError::Unstructured(_) => "structure",
@@ -167,9 +169,7 @@ impl SubmitError {
     pub fn log(&self, request_id: &str) {
         let outcome = self.code();
         match self {
-            SubmitError::Unauthenticated => {
-                warn!(request_id, outcome, "no patient identity in the request")
-            }
+            SubmitError::Unauthenticated(reason) => warn!(request_id, outcome, reason),
             SubmitError::UnsupportedMediaType { .. } | SubmitError::Malformed(_) => {
                 warn!(request_id, outcome)
             }
@@ -178,12 +178,12 @@ impl SubmitError {
             SubmitError::Unstructured(issues) | SubmitError::Unprocessable(issues) => {
                 warn!(request_id, outcome, problems = issues.len())
             }
-            SubmitError::Forbidden { submission_id } => warn!(
-                request_id,
-                submission_id = %submission_id,
-                outcome,
-                "patientId differs from the caller's identity"
-            ),
+            SubmitError::Forbidden {
+                submission_id,
+                reason,
+            } => {
+                warn!(request_id, submission_id = %submission_id, outcome, reason)
+            }
             SubmitError::Unavailable {
                 submission_id,
                 cause,
@@ -205,7 +205,11 @@ mod tests {
     fn every_refusal() -> Vec<(SubmitError, u16, &'static str)> {
         let id = Uuid::nil();
         vec![
-            (SubmitError::Unauthenticated, 401, "unauthenticated"),
+            (
+                SubmitError::Unauthenticated("no verified token".into()),
+                401,
+                "unauthenticated",
+            ),
             (
                 SubmitError::UnsupportedMediaType {
                     expected: "application/json",
@@ -223,7 +227,10 @@ mod tests {
                 "invalid_submission",
             ),
             (
-                SubmitError::Forbidden { submission_id: id },
+                SubmitError::Forbidden {
+                    submission_id: id,
+                    reason: "a patient may submit only their own surveys",
+                },
                 403,
                 "forbidden",
             ),
@@ -270,7 +277,7 @@ mod tests {
             assert_eq!(reply.content_type, "application/fhir+json");
             assert_eq!(reply.body["resourceType"], "OperationOutcome");
         }
-        let login = SubmitError::Unauthenticated.reply(Form::Fhir);
+        let login = SubmitError::Unauthenticated("no verified token".into()).reply(Form::Fhir);
         assert_eq!(login.body["issue"][0]["code"], "login");
         assert_eq!(login.body["issue"][0]["severity"], "error");
     }

@@ -1,106 +1,52 @@
-//! Who is calling: the patient named by the verified token's claims, or nobody.
+//! Whose submission this may be: the verified patient's own, in a trial their token names.
 
-use std::collections::HashMap;
-
+use crate::identity::Patient;
 use crate::submission::Submission;
 
 use super::SubmitError;
 
-/// Which JWT claim names the patient. API Gateway's JWT authorizer has verified the token (signature, issuer,
-/// audience, expiry) before the function runs; this only reads who the verified caller is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PatientClaim(String);
-
-impl PatientClaim {
-    /// The claim used when `PATIENT_CLAIM` is unset.
-    pub const DEFAULT: &str = "patient_id";
-
-    /// A claim name; empty means [`Self::DEFAULT`].
-    pub fn new(claim: &str) -> Self {
-        PatientClaim(
-            if claim.is_empty() {
-                Self::DEFAULT
-            } else {
-                claim
-            }
-            .to_owned(),
-        )
-    }
-
-    /// The claim's name.
-    pub fn name(&self) -> &str {
-        &self.0
-    }
-
-    /// The caller, as told by the authorizer's claims (absent when no authorizer ran: fail closed).
-    pub fn caller(&self, claims: Option<&HashMap<String, String>>) -> Caller {
-        claims
-            .and_then(|claims| claims.get(&self.0))
-            .filter(|id| !id.is_empty())
-            .map_or(Caller::Anonymous, |id| Caller::Patient(id.clone()))
-    }
-}
-
-impl Default for PatientClaim {
-    fn default() -> Self {
-        PatientClaim::new(Self::DEFAULT)
-    }
-}
-
-/// Who is submitting.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    /// A patient, by the id their token carries.
-    Patient(String),
-    /// No identity: refused with 401.
-    Anonymous,
-}
-
-impl Caller {
-    /// The patient's id; no identity is refused before the request is even read.
-    pub fn patient(&self) -> Result<&str, SubmitError> {
-        match self {
-            Caller::Patient(id) => Ok(id),
-            Caller::Anonymous => Err(SubmitError::Unauthenticated),
-        }
-    }
-}
-
-/// A patient may submit only their own surveys.
-pub fn may_submit(patient: &str, submission: &Submission) -> Result<(), SubmitError> {
-    if patient == submission.patient_id {
-        Ok(())
-    } else {
+/// A patient may submit only their own surveys, and only into a trial their token names.
+pub fn may_submit(patient: &Patient, submission: &Submission) -> Result<(), SubmitError> {
+    let submission_id = submission.submission_id;
+    if patient.id != submission.patient_id {
         Err(SubmitError::Forbidden {
-            submission_id: submission.submission_id,
+            submission_id,
+            reason: "a patient may submit only their own surveys",
         })
+    } else if !patient.owns(&submission.trial_id, &submission.patient_id) {
+        Err(SubmitError::Forbidden {
+            submission_id,
+            reason: "a patient may submit only to a trial their token names",
+        })
+    } else {
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::example::{self, example};
 
-    #[test]
-    fn the_patient_claim_defaults_to_patient_id() {
-        assert_eq!(PatientClaim::default(), PatientClaim("patient_id".into()));
-        assert_eq!(PatientClaim::new(""), PatientClaim("patient_id".into()));
-        assert_eq!(PatientClaim::new("sub"), PatientClaim("sub".into()));
+    fn patient(trials: &[&str]) -> Patient {
+        Patient {
+            id: example::PATIENT_ID.into(),
+            trials: trials.iter().map(|t| (*t).to_owned()).collect(),
+        }
     }
 
     #[test]
-    fn the_caller_comes_from_the_configured_claim() {
-        let jwt = PatientClaim::default();
-        let claims = HashMap::from([
-            ("patient_id".to_string(), "P-1".to_string()),
-            ("sub".to_string(), "u".to_string()),
-        ]);
-        assert_eq!(jwt.caller(Some(&claims)), Caller::Patient("P-1".into()));
-        assert_eq!(jwt.caller(None), Caller::Anonymous);
-        assert_eq!(jwt.caller(Some(&HashMap::new())), Caller::Anonymous);
-        let empty = HashMap::from([("patient_id".to_string(), String::new())]);
-        assert_eq!(jwt.caller(Some(&empty)), Caller::Anonymous);
-        let sub = PatientClaim::new("sub");
-        assert_eq!(sub.caller(Some(&claims)), Caller::Patient("u".into()));
+    fn only_the_patients_own_submission_in_their_own_trial_passes() {
+        let own = example().submission();
+        assert!(may_submit(&patient(&[example::TRIAL_ID]), &own).is_ok());
+        let other_patient = example().patient("P-999999").submission();
+        assert!(matches!(
+            may_submit(&patient(&[example::TRIAL_ID]), &other_patient),
+            Err(SubmitError::Forbidden { reason, .. }) if reason.contains("their own surveys")
+        ));
+        assert!(matches!(
+            may_submit(&patient(&["ANOTHER-TRIAL"]), &own),
+            Err(SubmitError::Forbidden { reason, .. }) if reason.contains("a trial their token names")
+        ));
     }
 }

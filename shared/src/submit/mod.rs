@@ -3,7 +3,7 @@
 //!
 //! HTTP-framework free: the submit function adapts a Lambda HTTP event to a [`SubmitRequest`] and a [`Reply`] back.
 //!
-//! - `identity`: the caller, from the verified token's claims;
+//! - `identity`: whose submission the verified patient may send;
 //! - `accept`: a body in either form, judged once (contract, then instrument);
 //! - `error`: every refusal, and its status, body and headers in each form;
 //! - `config`: the function's environment.
@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use tracing::info;
 
 use crate::envelope::Envelope;
+use crate::identity::Patient;
 use crate::instrument::Catalogue;
 use crate::ports::{Queue, QueueError};
 use crate::submission::MAX_BODY_BYTES;
@@ -25,13 +26,12 @@ mod identity;
 pub use accept::{Form, accept};
 pub use config::SubmitConfig;
 pub use error::{RETRY_AFTER_SECONDS, Reply, SubmitError};
-pub use identity::{Caller, PatientClaim};
 
 /// The parts of an HTTP request the use case looks at.
 #[derive(Debug)]
 pub struct SubmitRequest<'a> {
-    /// Who is calling, from the authorizer's claims.
-    pub caller: Caller,
+    /// Who is calling, from the authorizer's verified claims, or why nobody is.
+    pub caller: Result<Patient, String>,
     /// Which route: the v1 JSON contract or FHIR.
     pub form: Form,
     /// The `Content-Type` header.
@@ -84,15 +84,13 @@ impl<Q: Queue> SubmitService<Q> {
 
     /// Accepts the submission once the queue has acknowledged it, or says why not.
     pub async fn submit(&self, request: &SubmitRequest<'_>) -> Result<Receipt, SubmitError> {
-        let patient = request.caller.patient()?;
+        let patient = request
+            .caller
+            .as_ref()
+            .map_err(|reason| SubmitError::Unauthenticated(reason.clone()))?;
         require_media_type(request.form, request.content_type)?;
         require_size(request.body)?;
-        let judged = accept(
-            request.form,
-            request.body,
-            request.received_at,
-            self.catalogue,
-        )?;
+        let judged = accept(request.form, request.body, self.catalogue)?;
         identity::may_submit(patient, &judged.submission)?;
         let envelope = Envelope::new(
             judged,

@@ -3,13 +3,21 @@ use crate::testing::example;
 use crate::testing::example::RECEIVED_AT as NOW;
 use crate::testing::memory::MemoryQueue;
 
+/// The example's patient, enrolled in the example's trial.
+fn own() -> Result<Patient, String> {
+    Ok(Patient {
+        id: crate::testing::example::PATIENT_ID.into(),
+        trials: vec![crate::testing::example::TRIAL_ID.into()],
+    })
+}
+
 fn body() -> Vec<u8> {
     example().bytes()
 }
 
 async fn submit_as(
     queue: &MemoryQueue,
-    caller: Caller,
+    caller: Result<Patient, String>,
     content_type: Option<&str>,
     body: &[u8],
 ) -> Reply {
@@ -26,13 +34,7 @@ async fn submit_as(
 }
 
 async fn submit(queue: &MemoryQueue, body: &[u8]) -> Reply {
-    submit_as(
-        queue,
-        Caller::Patient("P-000123".into()),
-        Some("application/json"),
-        body,
-    )
-    .await
+    submit_as(queue, own(), Some("application/json"), body).await
 }
 
 #[tokio::test]
@@ -55,13 +57,7 @@ async fn accepts_and_enqueues_a_valid_submission() {
 async fn accepts_a_charset_parameter_and_any_case() {
     for content_type in ["application/json; charset=utf-8", "Application/JSON"] {
         let queue = MemoryQueue::default();
-        let reply = submit_as(
-            &queue,
-            Caller::Patient("P-000123".into()),
-            Some(content_type),
-            &body(),
-        )
-        .await;
+        let reply = submit_as(&queue, own(), Some(content_type), &body()).await;
         assert_eq!(reply.status, 202, "{content_type}");
     }
 }
@@ -69,7 +65,13 @@ async fn accepts_a_charset_parameter_and_any_case() {
 #[tokio::test]
 async fn refuses_a_request_without_identity_before_reading_it() {
     let queue = MemoryQueue::default();
-    let reply = submit_as(&queue, Caller::Anonymous, Some("text/plain"), b"junk").await;
+    let reply = submit_as(
+        &queue,
+        Err("no verified token".into()),
+        Some("text/plain"),
+        b"junk",
+    )
+    .await;
     assert_eq!(reply.status, 401);
     assert_eq!(reply.body["error"], "unauthenticated");
     assert!(queue.sent().is_empty());
@@ -80,7 +82,10 @@ async fn refuses_another_patients_submission() {
     let queue = MemoryQueue::default();
     let reply = submit_as(
         &queue,
-        Caller::Patient("P-999999".into()),
+        Ok(Patient {
+            id: "P-999999".into(),
+            trials: vec![example::TRIAL_ID.into()],
+        }),
         Some("application/json"),
         &body(),
     )
@@ -99,13 +104,7 @@ async fn refuses_other_content_types_with_415() {
         Some("multipart/form-data"),
     ] {
         let queue = MemoryQueue::default();
-        let reply = submit_as(
-            &queue,
-            Caller::Patient("P-000123".into()),
-            content_type,
-            &body(),
-        )
-        .await;
+        let reply = submit_as(&queue, own(), content_type, &body()).await;
         assert_eq!(reply.status, 415, "{content_type:?}");
         assert_eq!(reply.body["error"], "unsupported_media_type");
         assert!(queue.sent().is_empty());
@@ -167,7 +166,7 @@ async fn an_unreachable_queue_gives_503_with_retry_after() {
 async fn submit_form(queue: &MemoryQueue, form: Form, content_type: &str, body: &[u8]) -> Reply {
     SubmitService::new(queue.clone(), Catalogue::embedded().unwrap())
         .answer(SubmitRequest {
-            caller: Caller::Patient("P-000123".into()),
+            caller: own(),
             form,
             content_type: Some(content_type),
             body,
@@ -263,4 +262,20 @@ async fn the_version_resolved_and_the_scores_travel_in_the_envelope() {
     assert_eq!(sent[0].submission.survey_version.as_deref(), Some("1"));
     assert_eq!(sent[0].scores["total"].value, serde_json::Number::from(11));
     assert_eq!(sent[0].scores["total"].band.as_deref(), Some("moderate"));
+}
+
+#[tokio::test]
+async fn a_patient_may_not_submit_into_a_trial_their_token_does_not_name() {
+    let queue = MemoryQueue::default();
+    let elsewhere = Ok(Patient {
+        id: crate::testing::example::PATIENT_ID.into(),
+        trials: vec!["ANOTHER-TRIAL".into()],
+    });
+    let reply = submit_as(&queue, elsewhere, Some("application/json"), &body()).await;
+    assert_eq!(reply.status, 403);
+    assert_eq!(
+        reply.body["message"],
+        "a patient may submit only to a trial their token names"
+    );
+    assert!(queue.sent().is_empty());
 }

@@ -3,9 +3,13 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
 use crate::envelope::Envelope;
-use crate::item::{ConflictItem, SubmissionItem};
-use crate::ports::{PutOutcome, Queue, QueueError, Store, StoreError};
+use crate::item::{ConflictItem, Flag, IdClaim, SubmissionItem, SubmissionWrite, TimepointMarker};
+use crate::ports::{Queue, QueueError, Store, StoreError, WriteOutcome};
 
 /// A queue that keeps what it was sent, or fails every send the way it was made to.
 #[derive(Debug, Clone, Default)]
@@ -53,57 +57,105 @@ impl Queue for MemoryQueue {
     }
 }
 
-/// A table keyed by (pk, sk), with conditional-put semantics.
+/// A table keyed by (pk, sk), every record as the JSON DynamoDB would hold, with transactional conditional writes.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
-    submissions: Arc<Mutex<BTreeMap<(String, String), SubmissionItem>>>,
-    conflicts: Arc<Mutex<BTreeMap<(String, String), ConflictItem>>>,
+    items: Arc<Mutex<BTreeMap<(String, String), Value>>>,
+}
+
+fn key_of(record: &Value) -> (String, String) {
+    let text = |name: &str| record[name].as_str().unwrap_or_default().to_owned();
+    (text("pk"), text("sk"))
+}
+
+fn json<T: Serialize>(record: &T) -> Value {
+    serde_json::to_value(record).expect("records serialise")
 }
 
 impl MemoryStore {
+    /// Every record of a type, read back from what is stored.
+    fn records<T: DeserializeOwned>(&self, record_type: &str) -> Vec<T> {
+        let items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        items
+            .values()
+            .filter(|record| record["recordType"] == record_type)
+            .map(|record| {
+                serde_json::from_value(record.clone()).expect("a stored record reads back")
+            })
+            .collect()
+    }
+
     /// Every stored submission, by key.
     pub fn submissions(&self) -> Vec<SubmissionItem> {
-        let items = self
-            .submissions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        items.values().cloned().collect()
+        self.records("submission")
     }
 
     /// Every recorded conflict, by key.
     pub fn conflicts(&self) -> Vec<ConflictItem> {
-        let items = self
-            .conflicts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        items.values().cloned().collect()
+        self.records("conflict")
+    }
+
+    /// Every flag, by key.
+    pub fn flags(&self) -> Vec<Flag> {
+        self.records("flag")
+    }
+
+    /// Every claim on a submission id.
+    pub fn claims(&self) -> Vec<IdClaim> {
+        self.records("claim")
+    }
+
+    /// Every timepoint marker.
+    pub fn markers(&self) -> Vec<TimepointMarker> {
+        self.records("timepoint")
     }
 }
 
 impl Store for MemoryStore {
-    async fn put_if_absent(&self, item: &SubmissionItem) -> Result<PutOutcome, StoreError> {
-        let mut items = self
-            .submissions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let key = (item.pk.clone(), item.sk.clone());
-        if let Some(existing) = items.get(&key) {
-            return Ok(PutOutcome::AlreadyExists {
-                content_hash: existing.content_hash.clone(),
-            });
+    async fn write_submission(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
+        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        let claim = json(&write.claim);
+        if let Some(existing) = items.get(&key_of(&claim)) {
+            let content_hash = existing["contentHash"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            return Ok(WriteOutcome::Claimed { content_hash });
         }
-        items.insert(key, item.clone());
-        Ok(PutOutcome::Created)
+        let marker = write.timepoint.as_ref().map(json);
+        if let Some(existing) = marker
+            .as_ref()
+            .and_then(|marker| items.get(&key_of(marker)))
+        {
+            let first = serde_json::from_value(existing["submissionId"].clone())
+                .map_err(|e| StoreError(format!("a marker without an id: {e}")))?;
+            return Ok(WriteOutcome::TimepointTaken { first });
+        }
+        let records: Vec<Value> = [claim, json(&write.item)]
+            .into_iter()
+            .chain(marker)
+            .chain(write.flags.iter().map(json))
+            .collect();
+        if let Some(taken) = records
+            .iter()
+            .find(|record| items.contains_key(&key_of(record)))
+        {
+            // DynamoDB cancels the whole transaction when any condition fails: nothing is written.
+            return Err(StoreError(format!(
+                "TransactionCanceled: {:?} exists",
+                key_of(taken)
+            )));
+        }
+        for record in records {
+            items.insert(key_of(&record), record);
+        }
+        Ok(WriteOutcome::Written)
     }
 
     async fn record_conflict(&self, conflict: &ConflictItem) -> Result<(), StoreError> {
-        let mut items = self
-            .conflicts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        items
-            .entry((conflict.pk.clone(), conflict.sk.clone()))
-            .or_insert_with(|| conflict.clone());
+        let record = json(conflict);
+        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        items.entry(key_of(&record)).or_insert(record);
         Ok(())
     }
 }

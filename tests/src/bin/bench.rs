@@ -18,8 +18,8 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use intake::envelope::Envelope;
 use intake::instrument::Catalogue;
-use intake::item::{ConflictItem, SubmissionItem};
-use intake::ports::{PutOutcome, Store, StoreError};
+use intake::item::{ConflictItem, SubmissionItem, SubmissionWrite};
+use intake::ports::{Store, StoreError, WriteOutcome};
 use intake::process::Processor;
 use intake::submit::accept;
 use intake::testing::memory::MemoryStore;
@@ -202,9 +202,9 @@ async fn init_median(binary: &std::path::Path, name: &str, runs: usize) -> Resul
 struct SlowStore(MemoryStore);
 
 impl Store for SlowStore {
-    async fn put_if_absent(&self, item: &SubmissionItem) -> Result<PutOutcome, StoreError> {
+    async fn write_submission(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        self.0.put_if_absent(item).await
+        self.0.write_submission(write).await
     }
     async fn record_conflict(&self, conflict: &ConflictItem) -> Result<(), StoreError> {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -231,7 +231,6 @@ fn envelope(rng: &mut fastrand::Rng, i: usize) -> Envelope {
     let judged = accept(
         survey.form,
         body.as_bytes(),
-        now,
         Catalogue::embedded().expect("catalogue"),
     )
     .expect("generated surveys are valid");

@@ -29,6 +29,12 @@ struct Args {
     /// Share of requests that resend an earlier survey unchanged.
     #[arg(long, default_value_t = 0.05)]
     resend_share: f64,
+    /// Share of requests that repeat an earlier survey's instrument and timepoint under a new id (flagged).
+    #[arg(long, default_value_t = 0.002)]
+    repeat_share: f64,
+    /// Share of requests that reuse an earlier survey's id for another patient (stored once, plus a conflict).
+    #[arg(long, default_value_t = 0.002)]
+    collision_share: f64,
     /// Share of requests that break the contract or their instrument.
     #[arg(long, default_value_t = 0.01)]
     invalid_share: f64,
@@ -82,6 +88,8 @@ async fn burst(args: Args) -> Result<bool, Error> {
         patients: args.patients,
         requests: args.requests,
         resend_share: args.resend_share,
+        repeat_share: args.repeat_share,
+        collision_share: args.collision_share,
         invalid_share: args.invalid_share,
         fhir_share: args.fhir_share,
         window: Duration::from_secs_f64(args.window),
@@ -91,10 +99,15 @@ async fn burst(args: Args) -> Result<bool, Error> {
         seed: args.seed,
     };
     let schedule = plan.schedule();
-    let (new, resends, invalid) = plan.counts();
+    let mix = plan.counts();
     eprintln!(
-        "Burst: {} requests ({new} surveys, {resends} resends, {invalid} invalid) from {} patients within {:.0} s\n  to {}\n  trial {trial_id}, up to {} in flight",
+        "Burst: {} requests ({} surveys, {} resends, {} repeats, {} colliding ids, {} invalid) from {} patients within {:.0} s\n  to {}\n  trial {trial_id}, up to {} in flight",
         plan.requests,
+        mix.new,
+        mix.resends,
+        mix.repeats,
+        mix.collisions,
+        mix.invalid,
         plan.patients,
         args.window,
         stack.submissions_url(),
@@ -161,7 +174,8 @@ async fn burst(args: Args) -> Result<bool, Error> {
         "trialId": trial_id,
         "target": stack.submissions_url(),
         "plan": { "patients": plan.patients, "requests": plan.requests, "windowSeconds": args.window,
-                  "resendShare": plan.resend_share, "invalidShare": plan.invalid_share, "fhirShare": plan.fhir_share,
+                  "resendShare": plan.resend_share, "repeatShare": plan.repeat_share, "collisionShare": plan.collision_share,
+                  "invalidShare": plan.invalid_share, "fhirShare": plan.fhir_share,
                   "concurrency": plan.concurrency, "timeoutSeconds": args.timeout, "retries": plan.retries, "seed": plan.seed },
         "load": load,
         "drainSeconds": drain.as_secs_f64(),
@@ -234,6 +248,17 @@ fn render(load: &LoadStats, drain: Duration, audit: &Audit) -> String {
     row(
         "stored, never acknowledged",
         audit.stored_without_ack.to_string(),
+    );
+    row(
+        "repeats under a new id, flagged",
+        format!("{} of {}", audit.repeats_flagged, audit.repeats),
+    );
+    row(
+        "ids reused by another patient",
+        format!(
+            "{} stored once, {} conflicts recorded",
+            audit.collisions, audit.collisions_recorded
+        ),
     );
     row("stored but never sent", audit.unexpected.len().to_string());
     let dead = audit.dead_letters.values().sum::<usize>();

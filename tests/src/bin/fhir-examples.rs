@@ -11,7 +11,6 @@ use intake::ports::QueueError;
 use intake::submit::{Form, SubmitError, accept};
 use intake_e2e::Survey;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let folder = PathBuf::from(
@@ -34,15 +33,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     write("bundle", &questionnaire::bundle(catalogue).body)?;
 
     let rng = &mut fastrand::Rng::with_seed(2026);
-    let now = OffsetDateTime::now_utc();
     let mut written = 0;
     for id in catalogue.ids() {
         for n in 0..3 {
             let (_, _, body) = Survey::of(id, "FHIR-CHECK", "P-000001", "day-7", rng)
                 .as_fhir()
                 .request();
-            let judged = accept(Form::Fhir, body.as_bytes(), now, catalogue)
-                .map_err(|e| format!("{e:?}"))?;
+            let judged =
+                accept(Form::Fhir, body.as_bytes(), catalogue).map_err(|e| format!("{e:?}"))?;
             let response =
                 render::questionnaire_response(catalogue, &judged.submission).ok_or("rendered")?;
             write(&format!("response-{id}-{n}"), &response.to_string())?;
@@ -53,13 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let refusals = [
         (
             "structure",
-            accept(
-                Form::Fhir,
-                br#"{"resourceType": "Patient"}"#,
-                now,
-                catalogue,
-            )
-            .err(),
+            accept(Form::Fhir, br#"{"resourceType": "Patient"}"#, catalogue).err(),
         ),
         (
             "unprocessable",
@@ -68,12 +60,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 json!({"resourceType": "QuestionnaireResponse", "status": "amended"})
                     .to_string()
                     .as_bytes(),
-                now,
                 catalogue,
             )
             .err(),
         ),
-        ("unauthenticated", Some(SubmitError::Unauthenticated)),
+        (
+            "unauthenticated",
+            Some(SubmitError::Unauthenticated("no verified token".into())),
+        ),
         (
             "media-type",
             Some(SubmitError::UnsupportedMediaType {

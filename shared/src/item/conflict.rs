@@ -1,0 +1,74 @@
+//! A resend of a stored submission id with other content.
+
+use serde::{Deserialize, Serialize};
+
+use super::{FlagKind, RecordType, SubmissionItem};
+use crate::submission::Submission;
+
+/// A resend of a stored submission id with different content. The original stays untouched; this record lets an
+/// operator see both versions and decide.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConflictItem {
+    /// The patient's partition, as for the submission.
+    pub pk: String,
+    /// `CONFLICT#<submissionId>#<contentHash of the resend>`.
+    pub sk: String,
+    /// Always [`RecordType::Conflict`].
+    pub record_type: RecordType,
+    /// The id both versions share.
+    pub submission_id: uuid::Uuid,
+    /// The stored original's content hash.
+    pub original_content_hash: String,
+    /// The resend's content hash.
+    pub content_hash: String,
+    /// When the process function found the conflict.
+    pub detected_at: String,
+    /// API Gateway's id of the request that sent the resend.
+    pub request_id: String,
+    /// When the API accepted the resend.
+    pub conflicting_received_at: String,
+    /// The resend, whole, for an operator to compare.
+    pub conflicting_submission: Submission,
+    /// Always [`FlagKind::Conflict`]: conflicts are listed with the flags.
+    pub kind: FlagKind,
+    /// What to look at, in words (ids and hashes).
+    pub detail: String,
+    /// The trial of the partition it is recorded in, for the `FlagsByTrial` index.
+    pub flag_trial_id: String,
+    /// When it was found, for the `FlagsByTrial` index.
+    pub flagged_at: String,
+}
+
+impl ConflictItem {
+    /// The conflict record for `rejected`, which collided with a stored item whose hash is `original_content_hash`.
+    /// Its key includes the rejected content's hash, so a redelivery of the same conflicting message records it once.
+    pub fn new(
+        rejected: SubmissionItem,
+        original_content_hash: String,
+        detected_at: String,
+    ) -> Self {
+        let submission_id = rejected.submission.submission_id;
+        let detail = format!(
+            "{submission_id} resent with other content (stored {}, resent {})",
+            &original_content_hash[..original_content_hash.len().min(12)],
+            &rejected.content_hash[..rejected.content_hash.len().min(12)]
+        );
+        ConflictItem {
+            pk: rejected.pk,
+            sk: format!("CONFLICT#{submission_id}#{}", rejected.content_hash),
+            record_type: RecordType::Conflict,
+            submission_id,
+            original_content_hash,
+            content_hash: rejected.content_hash,
+            detected_at: detected_at.clone(),
+            request_id: rejected.request_id,
+            conflicting_received_at: rejected.received_at,
+            kind: FlagKind::Conflict,
+            detail,
+            flag_trial_id: rejected.submission.trial_id.clone(),
+            flagged_at: detected_at,
+            conflicting_submission: rejected.submission,
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The DynamoDB layout (part of the contract; the README documents it).
+//!
+//! One table. A patient's records share a partition, `pk = TRIAL#<trialId>#PATIENT#<patientId>`:
+//! - `sk = SUBMISSION#<submissionId>`: the submission, written once ([`SubmissionItem`]);
+//! - `sk = TIMEPOINT#<surveyId>#<timepoint>`: the first submission of an instrument at a timepoint
+//!   ([`TimepointMarker`]), so a second one under a new id is flagged as a repeat;
+//! - `sk = FLAG#<kind>#<submissionId>`: something a data manager should look at ([`Flag`]);
+//! - `sk = CONFLICT#<submissionId>#<contentHash>`: a resend of that id with other content ([`ConflictItem`]).
+//!
+//! And one item per submission id, whatever its trial or patient: `pk = SUBMISSIONID#<submissionId>`, `sk = CLAIM`
+//! ([`IdClaim`]), written in the same transaction as the submission, so one id is one record everywhere.
+//!
+//! Submission items carry `trialId` and `receivedAt` at top level, which the `ByTrialReceivedAt` index lists; flags
+//! and conflicts carry `flagTrialId` and `flaggedAt`, which the `FlagsByTrial` index lists.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::submission::Submission;
+
+mod conflict;
+mod records;
+mod submission;
+#[cfg(test)]
+mod tests;
+mod write;
+
+pub use conflict::ConflictItem;
+pub use records::{Flag, FlagKind, IdClaim, TimepointMarker};
+pub use submission::SubmissionItem;
+pub use write::SubmissionWrite;
+
+/// The partition key of a patient's records.
+pub fn partition_key(trial_id: &str, patient_id: &str) -> String {
+    format!("TRIAL#{trial_id}#PATIENT#{patient_id}")
+}
+
+/// The sort key of a submission.
+pub fn submission_sort_key(submission_id: &uuid::Uuid) -> String {
+    format!("SUBMISSION#{submission_id}")
+}
+
+/// Hex SHA-256 of the submission's canonical JSON: equal content, equal hash, whatever the key order or spacing
+/// the app used.
+pub fn content_hash(submission: &Submission) -> String {
+    let canonical = serde_json::to_vec(submission).expect("a submission always serialises");
+    hex::encode(Sha256::digest(canonical))
+}
+
+/// RFC 3339 in UTC with millisecond precision: sorts as text, which the by-trial index relies on.
+pub fn format_timestamp(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let at = at
+        .replace_nanosecond(at.millisecond() as u32 * 1_000_000)
+        .expect("whole milliseconds are a valid nanosecond value");
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    at.format(&format).expect("a UTC date-time always formats")
+}
+
+/// What an item is (`recordType`), so a scan can tell the kinds apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RecordType {
+    /// A stored submission.
+    Submission,
+    /// A conflicting resend of a stored submission id.
+    Conflict,
+    /// The claim on a submission id.
+    Claim,
+    /// The first submission of an instrument at a timepoint.
+    Timepoint,
+    /// Something for a data manager to look at.
+    Flag,
+}
+
+/// The partition key of a submission id's claim.
+pub fn claim_key(submission_id: &uuid::Uuid) -> String {
+    format!("SUBMISSIONID#{submission_id}")
+}

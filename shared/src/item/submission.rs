@@ -1,0 +1,74 @@
+//! The stored submission.
+
+use serde::{Deserialize, Serialize};
+
+use super::{RecordType, content_hash, partition_key, submission_sort_key};
+use crate::envelope::Envelope;
+use crate::instrument::Scores;
+use crate::submission::Submission;
+
+/// A stored submission: every submission field as an attribute of the same name, plus the intake metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmissionItem {
+    /// `TRIAL#<trialId>#PATIENT#<patientId>`.
+    pub pk: String,
+    /// `SUBMISSION#<submissionId>`.
+    pub sk: String,
+    /// Always [`RecordType::Submission`].
+    pub record_type: RecordType,
+    /// Every submission field, at top level.
+    #[serde(flatten)]
+    pub submission: Submission,
+    /// When the API accepted it.
+    pub received_at: String,
+    /// When the process function wrote it.
+    pub stored_at: String,
+    /// [`content_hash`] of the submission.
+    pub content_hash: String,
+    /// The envelope schema it came in.
+    pub schema_version: u32,
+    /// API Gateway's id of the accepting request.
+    pub request_id: String,
+    /// The form it arrived in: `json` or `fhir`.
+    pub received_as: String,
+    /// The scores its instrument version declares (`total`: value and band), computed when it was accepted.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub scores: Scores,
+    /// How far ahead of the server's receive time the device's `completedAt` was, when over the tolerance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_ahead_seconds: Option<i64>,
+    /// The earlier submission of the same instrument and timepoint by the same patient, when this one repeats it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_of: Option<uuid::Uuid>,
+}
+
+impl SubmissionItem {
+    /// The item for an envelope, written at `stored_at`.
+    pub fn new(envelope: Envelope, stored_at: String) -> Self {
+        let Envelope {
+            schema_version,
+            request_id,
+            received_at,
+            received_as,
+            submission,
+            scores,
+            clock_ahead_seconds,
+        } = envelope;
+        SubmissionItem {
+            pk: partition_key(&submission.trial_id, &submission.patient_id),
+            sk: submission_sort_key(&submission.submission_id),
+            record_type: RecordType::Submission,
+            content_hash: content_hash(&submission),
+            submission,
+            received_at,
+            stored_at,
+            schema_version,
+            request_id,
+            received_as,
+            scores,
+            clock_ahead_seconds,
+            repeat_of: None,
+        }
+    }
+}

@@ -1,0 +1,195 @@
+use super::*;
+use crate::envelope::Envelope;
+use crate::submission::Answer;
+use crate::testing::example::{self, example};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::json;
+use std::collections::HashMap;
+use time::macros::datetime;
+
+/// An envelope of any answers, judged by no instrument: the layout tests are about DynamoDB, not rules.
+fn envelope(answers: serde_json::Value) -> Envelope {
+    let judged = crate::instrument::Judged {
+        submission: example().answers(answers).submission(),
+        scores: Default::default(),
+    };
+    Envelope::new(judged, "json", "req-1".into(), example::RECEIVED_AT)
+}
+
+fn item() -> SubmissionItem {
+    SubmissionItem::new(example().envelope(), "2026-11-22T08:00:02.000Z".into())
+}
+
+#[test]
+fn timestamps_are_utc_milliseconds_that_sort_as_text() {
+    assert_eq!(
+        format_timestamp(datetime!(2026-11-22 09:00:00 +01:00)),
+        "2026-11-22T08:00:00.000Z"
+    );
+    let earlier = format_timestamp(datetime!(2026-11-22 08:00:00.999 UTC));
+    let later = format_timestamp(datetime!(2026-11-22 08:00:01.001 UTC));
+    assert!(earlier < later);
+}
+
+#[test]
+fn keys_follow_the_documented_layout() {
+    let item = item();
+    assert_eq!(item.pk, "TRIAL#ONC-2026-01#PATIENT#P-000123");
+    assert_eq!(item.sk, "SUBMISSION#0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f");
+}
+
+#[test]
+fn maps_every_field_to_a_readable_dynamodb_attribute() {
+    let attributes: HashMap<String, AttributeValue> = serde_dynamo::to_item(item()).unwrap();
+    let s = |name: &str| attributes[name].as_s().unwrap().clone();
+    assert_eq!(s("pk"), "TRIAL#ONC-2026-01#PATIENT#P-000123");
+    assert_eq!(s("recordType"), "submission");
+    assert_eq!(s("submissionId"), "0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f");
+    assert_eq!(s("trialId"), "ONC-2026-01");
+    assert_eq!(s("patientId"), "P-000123");
+    assert_eq!(s("surveyId"), "qol-daily");
+    assert_eq!(s("timepoint"), "day-7");
+    assert_eq!(s("completedAt"), "2026-11-22T08:00:03Z");
+    assert_eq!(s("receivedAt"), "2026-11-22T08:00:00.500Z");
+    assert_eq!(s("storedAt"), "2026-11-22T08:00:02.000Z");
+    assert_eq!(s("requestId"), "req-1");
+    assert_eq!(attributes["schemaVersion"].as_n().unwrap(), "2");
+    assert_eq!(s("surveyVersion"), "2");
+    assert_eq!(s("receivedAs"), "json");
+    assert_eq!(s("contentHash").len(), 64);
+
+    // Analysts read answers as a native map of native types, not as a JSON string.
+    let answers = attributes["answers"].as_m().unwrap();
+    assert_eq!(answers["pain"].as_n().unwrap(), "3");
+    assert_eq!(answers["fatigue"].as_n().unwrap(), "5.5");
+    assert_eq!(answers["comment"].as_s().unwrap(), "slept badly");
+    assert_eq!(answers["nausea"].as_bool().unwrap(), &false);
+    let symptoms: Vec<&str> = answers["symptoms"]
+        .as_l()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_s().unwrap().as_str())
+        .collect();
+    assert_eq!(symptoms, ["cough", "fever"]);
+    assert_eq!(
+        attributes.len(),
+        17,
+        "scores are left out when the instrument declares none"
+    );
+}
+
+#[test]
+fn scores_are_stored_as_a_map_of_value_and_band() {
+    let phq9 = example().survey("phq-9", example::phq9_answers("LA6570-1"));
+    let item = SubmissionItem::new(phq9.envelope(), "2026-11-22T08:00:02.000Z".into());
+    let attributes: HashMap<String, AttributeValue> = serde_dynamo::to_item(&item).unwrap();
+    let total = attributes["scores"].as_m().unwrap()["total"]
+        .as_m()
+        .unwrap();
+    assert_eq!(total["value"].as_n().unwrap(), "10");
+    assert_eq!(total["band"].as_s().unwrap(), "moderate");
+    let read: SubmissionItem = serde_dynamo::from_item(attributes).unwrap();
+    assert_eq!(read, item);
+}
+
+#[test]
+fn reads_back_what_it_wrote() {
+    let original = item();
+    let attributes: HashMap<String, AttributeValue> = serde_dynamo::to_item(&original).unwrap();
+    let read: SubmissionItem = serde_dynamo::from_item(attributes).unwrap();
+    assert_eq!(read, original);
+    assert_eq!(
+        read.submission.answers["fatigue"],
+        Answer::Number(serde_json::Number::from_f64(5.5).unwrap())
+    );
+}
+
+#[test]
+fn every_number_reads_back_exactly_as_it_was_validated() {
+    let answers = json!({ "a": 4.0, "b": -0.0, "c": 1e19, "d": 1e20, "e": 0.1, "f": -7, "g": u64::MAX, "h": 1e-130, "i": 1e125 });
+    let original = SubmissionItem::new(envelope(answers), "2026-11-22T08:00:02.000Z".into());
+    let attributes: HashMap<String, AttributeValue> = serde_dynamo::to_item(&original).unwrap();
+    let read: SubmissionItem = serde_dynamo::from_item(attributes).unwrap();
+    assert_eq!(read.submission, original.submission);
+    assert_eq!(content_hash(&read.submission), original.content_hash);
+}
+
+#[test]
+fn content_hash_ignores_key_order_but_not_content() {
+    let a = envelope(json!({ "pain": 3, "fatigue": 5 })).submission;
+    let b = envelope(json!({ "fatigue": 5, "pain": 3 })).submission;
+    let c = envelope(json!({ "pain": 4, "fatigue": 5 })).submission;
+    assert_eq!(content_hash(&a), content_hash(&b));
+    assert_ne!(content_hash(&a), content_hash(&c));
+}
+
+#[test]
+fn a_conflict_is_keyed_by_the_rejected_content_and_stays_out_of_the_trial_index() {
+    let rejected = item();
+    let conflict = ConflictItem::new(
+        rejected.clone(),
+        "abc".into(),
+        "2026-11-22T09:00:00.000Z".into(),
+    );
+    assert_eq!(conflict.pk, rejected.pk);
+    assert_eq!(
+        conflict.sk,
+        format!(
+            "CONFLICT#0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f#{}",
+            rejected.content_hash
+        )
+    );
+    let attributes: HashMap<String, AttributeValue> = serde_dynamo::to_item(&conflict).unwrap();
+    assert_eq!(attributes["recordType"].as_s().unwrap(), "conflict");
+    assert_eq!(attributes["originalContentHash"].as_s().unwrap(), "abc");
+    assert!(!attributes.contains_key("trialId") && !attributes.contains_key("receivedAt"));
+}
+
+#[test]
+fn a_write_claims_the_id_marks_the_timepoint_and_flags_a_fast_clock() {
+    let at = "2026-11-22T08:00:02.000Z";
+    let write = SubmissionWrite::new(item(), at);
+    assert_eq!(
+        write.claim.pk,
+        "SUBMISSIONID#0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f"
+    );
+    assert_eq!(write.claim.content_hash, write.item.content_hash);
+    let marker = write.timepoint.clone().unwrap();
+    assert_eq!(
+        (marker.pk.as_str(), marker.sk.as_str()),
+        (write.item.pk.as_str(), "TIMEPOINT#qol-daily#day-7")
+    );
+    assert!(write.flags.is_empty(), "the example's clock is right");
+
+    let mut fast = item();
+    fast.clock_ahead_seconds = Some(3_600);
+    let write = SubmissionWrite::new(fast, at);
+    assert_eq!(write.flags.len(), 1);
+    assert_eq!(write.flags[0].kind, FlagKind::ClockAhead);
+    assert_eq!(
+        write.flags[0].sk,
+        "FLAG#clock-ahead#0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f"
+    );
+    assert!(write.flags[0].detail.contains("3600 s"));
+}
+
+#[test]
+fn a_repeat_points_at_the_first_sets_no_marker_and_is_flagged_where_the_trial_lists_flags() {
+    let first = uuid::Uuid::from_u128(7);
+    let write = SubmissionWrite::new(item(), "t").as_repeat_of(first, "t");
+    assert_eq!(write.item.repeat_of, Some(first));
+    assert_eq!(write.timepoint, None);
+    let flag = &write.flags[0];
+    assert_eq!(
+        (flag.kind, flag.flag_trial_id.as_str()),
+        (FlagKind::Repeat, "ONC-2026-01")
+    );
+    let attributes: HashMap<String, AttributeValue> = serde_dynamo::to_item(flag).unwrap();
+    assert_eq!(attributes["recordType"].as_s().unwrap(), "flag");
+    assert_eq!(attributes["kind"].as_s().unwrap(), "repeat");
+    assert!(attributes.contains_key("flagTrialId") && attributes.contains_key("flaggedAt"));
+    assert!(
+        !attributes.contains_key("trialId"),
+        "flags stay out of the by-trial submission index"
+    );
+}

@@ -1,0 +1,52 @@
+//! Everything written with a new submission, all or nothing: the item, the claim on its id, the marker of its
+//! timepoint (when it is the first there) and its flags.
+
+use uuid::Uuid;
+
+use super::{Flag, FlagKind, IdClaim, SubmissionItem, TimepointMarker};
+
+/// One transaction's worth of records for a new submission.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubmissionWrite {
+    /// The submission.
+    pub item: SubmissionItem,
+    /// The claim on its id.
+    pub claim: IdClaim,
+    /// The marker of its timepoint; `None` once it is known to repeat an earlier submission.
+    pub timepoint: Option<TimepointMarker>,
+    /// Its flags.
+    pub flags: Vec<Flag>,
+}
+
+impl SubmissionWrite {
+    /// The records of `item`, written at `at`, flagged when its device clock ran ahead.
+    pub fn new(item: SubmissionItem, at: &str) -> Self {
+        let mut flags = Vec::new();
+        if let Some(seconds) = item.clock_ahead_seconds {
+            let detail = format!(
+                "completedAt is {seconds} s after the server received it: the device clock runs ahead"
+            );
+            flags.push(Flag::on(&item, FlagKind::ClockAhead, detail, at));
+        }
+        SubmissionWrite {
+            claim: IdClaim::of(&item, at),
+            timepoint: Some(TimepointMarker::of(&item, at)),
+            flags,
+            item,
+        }
+    }
+
+    /// The same records for a submission that repeats `first` (same patient, instrument and timepoint): no
+    /// marker, the item points at `first`, and a flag says so.
+    pub fn as_repeat_of(mut self, first: Uuid, at: &str) -> Self {
+        self.item.repeat_of = Some(first);
+        self.timepoint = None;
+        let detail = format!(
+            "repeats {first} (same patient, instrument {} and timepoint {}) under a new id",
+            self.item.submission.survey_id, self.item.submission.timepoint
+        );
+        self.flags
+            .push(Flag::on(&self.item, FlagKind::Repeat, detail, at));
+        self
+    }
+}

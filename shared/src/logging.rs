@@ -1,0 +1,131 @@
+//! One logging setup for every function: JSON lines at the level Lambda's logging controls set
+//! (`AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO), for our own code only.
+//!
+//! The Lambda runtime logs every raw event at TRACE (answers, and the `Authorization` header), and the HTTP, SDK
+//! and signing layers log requests and headers at DEBUG and TRACE. So only our own targets follow the configured
+//! level; every other library says no more than INFO, whatever level or directives a deploy sets, and a library
+//! added tomorrow is capped before anyone knows it logs. Our own code logs ids and counts only, at every level.
+
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::filter::{EnvFilter, FilterExt, Targets};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, Registry};
+
+/// The targets that follow the configured level: this crate, where every function's rules and logs live.
+pub const OURS: &str = "intake";
+
+/// The most any other target may say.
+pub const LIBRARY_CAP: LevelFilter = LevelFilter::INFO;
+
+/// Starts logging for a function, to standard output.
+pub fn init() {
+    subscriber(std::io::stdout, &configured_level()).init();
+}
+
+/// The level directives from Lambda's logging controls or `RUST_LOG`.
+fn configured_level() -> String {
+    std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "INFO".to_owned())
+}
+
+/// JSON lines to `writer`, filtered by `directives` (a level, or `RUST_LOG`-style directives) and the caps.
+pub fn subscriber<W>(writer: W, directives: &str) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let configured = EnvFilter::builder()
+        .with_default_directive(LevelFilter::INFO.into())
+        .parse_lossy(directives.to_lowercase());
+    let caps = Targets::new()
+        .with_default(LIBRARY_CAP)
+        .with_target(OURS, LevelFilter::TRACE);
+    let layer = tracing_subscriber::fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(true)
+        .without_time()
+        .with_writer(writer)
+        .with_filter(configured.and(caps));
+    Registry::default().with(layer)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Everything a subscriber with `directives` writes while `log` runs.
+    fn captured(directives: &str, log: impl FnOnce()) -> String {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = {
+            let buffer = Arc::clone(&buffer);
+            move || Capture(Arc::clone(&buffer))
+        };
+        tracing::subscriber::with_default(subscriber(writer, directives), log);
+        String::from_utf8(buffer.lock().unwrap().clone()).unwrap()
+    }
+
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn at_the_most_verbose_setting_the_runtime_still_never_logs_an_event() {
+        for directives in [
+            "TRACE",
+            "trace",
+            "lambda_runtime=trace,aws_smithy_runtime=trace,aws_sigv4=trace,trace",
+        ] {
+            let lines = captured(directives, || {
+                tracing::trace!(target: "lambda_runtime::layers::api_response", body = "{\"answers\": 1}", "raw JSON event received from Lambda");
+                tracing::debug!(target: "aws_smithy_runtime::client::http", "request body");
+                tracing::trace!(target: "aws_sigv4::http_request::sign", "canonical request");
+                tracing::trace!(target: "a_library_added_tomorrow", "its request");
+                tracing::info!(target: "lambda_runtime", "runtime started");
+                tracing::trace!(target: "intake::process", submission_id = "id-1", "ours");
+            });
+            for secret in [
+                "answers",
+                "request body",
+                "canonical request",
+                "its request",
+            ] {
+                assert!(!lines.contains(secret), "{directives}: {lines}");
+            }
+            assert!(
+                lines.contains("runtime started"),
+                "the runtime's INFO lines stay"
+            );
+            assert!(
+                lines.contains("\"submission_id\":\"id-1\""),
+                "our own TRACE lines are written: {lines}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_default_level_is_info_and_every_line_is_json() {
+        let lines = captured("INFO", || {
+            tracing::debug!(target: "intake", "hidden");
+            tracing::info!(target: "intake", outcome = "accepted", "shown");
+        });
+        assert!(!lines.contains("hidden"));
+        let line: serde_json::Value = serde_json::from_str(lines.trim()).unwrap();
+        assert_eq!(line["outcome"], "accepted");
+        assert_eq!(line["level"], "INFO");
+    }
+}
