@@ -60,6 +60,8 @@ LOCAL_PARAMETERS = {
     "JwtIssuer": ISSUER,
     "JwtAudience": AUDIENCE,
     "LogRetentionDays": "1",
+    # The most verbose level the template allows: the log test proves nothing sensitive is written even then.
+    "LogLevel": "TRACE",
 }
 
 
@@ -73,14 +75,16 @@ def endpoint():
 
 
 def aws_env():
-    """Region and dummy credentials, unless the caller set real ones for their emulator."""
+    """The emulator's region and root credentials, whatever the shell holds: a real key never reaches it."""
     env = {
         "AWS_ENDPOINT_URL": endpoint(),
-        "AWS_REGION": os.environ.get("AWS_REGION", "us-east-1"),
-        "AWS_DEFAULT_REGION": os.environ.get("AWS_REGION", "us-east-1"),
-        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
-        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
     }
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        os.environ.pop(name, None)
     os.environ.update(env)
     return env
 
@@ -179,6 +183,9 @@ def start_emulator():
         # Every API request holds an emulator thread while the function inside it calls back into the emulator
         # (SQS, DynamoDB) on another: with the default 64 a burst waits on itself until the functions time out.
         "MINISTACK_WORKER_THREADS": os.environ.get("MINISTACK_WORKER_THREADS", "512"),
+        # Enforce IAM: each function calls with its own role's session, so a permission missing from the template
+        # fails here as it would on AWS. (Our own deploy and test calls use the account's root credentials.)
+        "AUTH": "true",
         # The functions inherit this, so the SDK inside them talks to the emulator, not to AWS.
         "AWS_ENDPOINT_URL": endpoint(),
     }

@@ -2,6 +2,7 @@
 //! Needs the fault stack (`make faults` deploys it, runs these one at a time, and stops it): the functions reach
 //! DynamoDB and SQS through `tests/faults/proxy.py`, whose faults each scenario sets.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -11,8 +12,9 @@ use intake_e2e::deployed::{Deployed, fresh_trial};
 use intake_e2e::faults::{Faults, Rates};
 use intake_e2e::load::{LoadStats, Outcome, Plan, Tokens, run};
 use intake_e2e::{Survey, submit};
-use intake_ops::redrive::redrive;
+use intake_ops::redrive::{Action, Method, redrive};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 struct FaultStack(Deployed);
 
@@ -79,6 +81,8 @@ impl FaultStack {
             patients: requests / 5,
             requests,
             resend_share: 0.05,
+            repeat_share: 0.005,
+            collision_share: 0.005,
             invalid_share: 0.01,
             fhir_share: 0.3,
             window: Duration::from_secs(10),
@@ -177,21 +181,23 @@ async fn dynamodb_throttling_errors_and_timeouts_lose_and_double_nothing() {
     assert!(first.acknowledged > 1_000);
     // Retries absorb nearly all of it. A record whose every receive met a fault is in the dead-letter queue,
     // explained and unstored, never silently dropped: the operator's redrive after the incident stores it.
-    let parked = first
-        .dead_letters
-        .get("an unstored submission: replay with redrive")
-        .copied()
-        .unwrap_or(0);
+    // Compared id by id, not by count: one lost id and one unrelated dead letter must not cancel out.
+    let lost: BTreeSet<Uuid> = first.lost.iter().copied().collect();
+    let parked: BTreeSet<Uuid> = first.unstored_dead_letters.iter().copied().collect();
     assert_eq!(
-        first.lost.len(),
-        parked,
+        lost, parked,
         "every submission not stored is waiting in the dead-letter queue: {:?}",
         first.dead_letters
     );
     let (aws, stack) = (&faults.aws, &faults.stack);
-    let moved = redrive(aws, &stack.dead_letter_queue_url, &stack.queue_url, false)
-        .await
-        .unwrap();
+    let moved = redrive(
+        &aws.sqs,
+        &stack.dead_letter_queue_url,
+        &stack.queue_url,
+        Action::Move(Method::Auto),
+    )
+    .await
+    .unwrap();
     aws.wait_until_drained(&stack.queue_url, Duration::from_secs(120), |_| {})
         .await
         .unwrap();
@@ -345,9 +351,14 @@ async fn a_process_worker_killed_mid_batch_loses_and_doubles_nothing() {
 async fn dead_letters_from_a_dynamodb_outage_are_redriven_after_the_fix_with_nothing_lost() {
     let faults = FaultStack::new().await;
     let (aws, stack) = (&faults.aws, &faults.stack);
-    let dead_before = redrive(aws, &stack.dead_letter_queue_url, &stack.queue_url, true)
-        .await
-        .unwrap();
+    let dead_before = redrive(
+        &aws.sqs,
+        &stack.dead_letter_queue_url,
+        &stack.queue_url,
+        Action::Count,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         dead_before.found, 0,
         "start from an empty dead-letter queue"
@@ -379,9 +390,14 @@ async fn dead_letters_from_a_dynamodb_outage_are_redriven_after_the_fix_with_not
     aws.wait_until_drained(&stack.queue_url, Duration::from_secs(600), |_| {})
         .await
         .unwrap();
-    let dry_run = redrive(aws, &stack.dead_letter_queue_url, &stack.queue_url, true)
-        .await
-        .unwrap();
+    let dry_run = redrive(
+        &aws.sqs,
+        &stack.dead_letter_queue_url,
+        &stack.queue_url,
+        Action::Count,
+    )
+    .await
+    .unwrap();
     eprintln!("\n[redrive] dry run: {dry_run:?}");
     assert_eq!(
         dry_run.found,
@@ -390,16 +406,26 @@ async fn dead_letters_from_a_dynamodb_outage_are_redriven_after_the_fix_with_not
     );
     assert_eq!(dry_run.by_kind.get("submission"), Some(&surveys.len()));
     assert_eq!(dry_run.moved, 0);
-    let still_there = redrive(aws, &stack.dead_letter_queue_url, &stack.queue_url, true)
-        .await
-        .unwrap();
+    let still_there = redrive(
+        &aws.sqs,
+        &stack.dead_letter_queue_url,
+        &stack.queue_url,
+        Action::Count,
+    )
+    .await
+    .unwrap();
     assert_eq!(still_there.found, surveys.len(), "a dry run moves nothing");
 
     // The fix, then the redrive.
     faults.inject(Faults::none()).await;
-    let moved = redrive(aws, &stack.dead_letter_queue_url, &stack.queue_url, false)
-        .await
-        .unwrap();
+    let moved = redrive(
+        &aws.sqs,
+        &stack.dead_letter_queue_url,
+        &stack.queue_url,
+        Action::Move(Method::Auto),
+    )
+    .await
+    .unwrap();
     eprintln!("[redrive] {moved:?}");
     assert_eq!(
         (moved.found, moved.moved, moved.left),
@@ -410,13 +436,18 @@ async fn dead_letters_from_a_dynamodb_outage_are_redriven_after_the_fix_with_not
         .unwrap();
     for survey in &surveys {
         let items = aws
-            .patient_items(stack, &survey.trial_id, &survey.patient_id)
+            .patient_answer_records(stack, &survey.trial_id, &survey.patient_id)
             .await
             .unwrap();
         assert_eq!(items.len(), 1, "stored exactly once: {:?}", items.keys());
     }
-    let after = redrive(aws, &stack.dead_letter_queue_url, &stack.queue_url, true)
-        .await
-        .unwrap();
+    let after = redrive(
+        &aws.sqs,
+        &stack.dead_letter_queue_url,
+        &stack.queue_url,
+        Action::Count,
+    )
+    .await
+    .unwrap();
     assert_eq!(after.found, 0, "the dead-letter queue is empty");
 }

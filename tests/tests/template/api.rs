@@ -1,0 +1,229 @@
+//! The HTTP API: every route behind the JWT authorizer, each reaching its function.
+
+use serde_norway::Value;
+
+use crate::{intrinsic, number, props, resource, template};
+
+#[test]
+fn every_route_requires_a_verified_jwt_and_no_deploy_can_skip_it() {
+    let t = template();
+    let resources = t["Resources"].as_mapping().unwrap();
+    let routes: Vec<_> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::ApiGatewayV2::Route")
+        .collect();
+    assert!(!routes.is_empty());
+    for route in routes {
+        assert_eq!(route["Properties"]["AuthorizationType"], "JWT", "{route:?}");
+        assert_eq!(
+            intrinsic(&route["Properties"]["AuthorizerId"], "!Ref"),
+            "PatientAuthorizer"
+        );
+    }
+    let authorizer = props(&t, "PatientAuthorizer");
+    assert_eq!(
+        resource(&t, "PatientAuthorizer")["Type"],
+        "AWS::ApiGatewayV2::Authorizer"
+    );
+    assert_eq!(authorizer["AuthorizerType"], "JWT");
+    assert_eq!(
+        authorizer["IdentitySource"].as_sequence().unwrap(),
+        &[Value::from("$request.header.Authorization")]
+    );
+    let jwt = &authorizer["JwtConfiguration"];
+    assert_eq!(intrinsic(&jwt["Issuer"], "!Ref"), "JwtIssuer");
+    assert_eq!(intrinsic(&jwt["Audience"], "!Ref"), "JwtAudience");
+    for parameter in ["JwtIssuer", "JwtAudience"] {
+        assert!(
+            t["Parameters"][parameter]["Default"].is_null(),
+            "{parameter} must be given at deploy time, never defaulted"
+        );
+    }
+    assert!(
+        t["Parameters"]["AuthMode"].is_null(),
+        "no switch may turn identity checks off"
+    );
+    let env = &props(&t, "SubmitFunction")["Environment"]["Variables"];
+    assert_eq!(intrinsic(&env["PATIENT_CLAIM"], "!Ref"), "PatientClaim");
+}
+
+#[test]
+fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
+    let t = template();
+    let resources = t["Resources"].as_mapping().unwrap();
+    assert!(
+        resources
+            .values()
+            .all(|r| r["Type"] != "AWS::Serverless::HttpApi"),
+        "emulators drop SAM HttpApi routes; declare AWS::ApiGatewayV2 resources"
+    );
+    assert_eq!(resource(&t, "HttpApi")["Type"], "AWS::ApiGatewayV2::Api");
+    assert_eq!(props(&t, "HttpApi")["ProtocolType"], "HTTP");
+    let routes: Vec<(String, String)> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::ApiGatewayV2::Route")
+        .map(|r| {
+            (
+                r["Properties"]["RouteKey"].as_str().unwrap().to_owned(),
+                intrinsic(&r["Properties"]["Target"], "!Sub"),
+            )
+        })
+        .collect();
+    let expected = [
+        ("POST /v1/submissions", "integrations/${SubmitIntegration}"),
+        (
+            "POST /v1/fhir/QuestionnaireResponse",
+            "integrations/${SubmitIntegration}",
+        ),
+        (
+            "GET /v1/fhir/Questionnaire",
+            "integrations/${CatalogueIntegration}",
+        ),
+        (
+            "GET /v1/fhir/Questionnaire/{id}",
+            "integrations/${CatalogueIntegration}",
+        ),
+        (
+            "GET /v1/fhir/Questionnaire/{id}/_history/{version}",
+            "integrations/${CatalogueIntegration}",
+        ),
+    ];
+    for (key, target) in expected {
+        assert!(
+            routes.contains(&(key.to_owned(), target.to_owned())),
+            "{key} -> {target} missing from {routes:?}"
+        );
+    }
+    assert_eq!(
+        routes.len(),
+        expected.len(),
+        "no route the tests do not know"
+    );
+    for integration in ["SubmitIntegration", "CatalogueIntegration"] {
+        assert_eq!(props(&t, integration)["PayloadFormatVersion"], "2.0");
+    }
+    let throttling = &props(&t, "DefaultStage")["DefaultRouteSettings"];
+    assert_eq!(
+        intrinsic(&throttling["ThrottlingRateLimit"], "!Ref"),
+        "ThrottlingRateLimit"
+    );
+    assert_eq!(
+        intrinsic(&throttling["ThrottlingBurstLimit"], "!Ref"),
+        "ThrottlingBurstLimit"
+    );
+    for (permission, function, path) in [
+        (
+            "SubmitInvokePermission",
+            "SubmitFunction",
+            "/*/POST/v1/submissions",
+        ),
+        (
+            "SubmitFhirInvokePermission",
+            "SubmitFunction",
+            "/*/POST/v1/fhir/QuestionnaireResponse",
+        ),
+        (
+            "CatalogueInvokePermission",
+            "CatalogueFunction",
+            "/*/GET/v1/fhir/Questionnaire*",
+        ),
+    ] {
+        let p = props(&t, permission);
+        assert_eq!(p["Principal"], "apigateway.amazonaws.com");
+        assert_eq!(intrinsic(&p["FunctionName"], "!Ref"), function);
+        assert!(
+            intrinsic(&p["SourceArn"], "!Sub").ends_with(path),
+            "{permission}"
+        );
+    }
+}
+
+/// CloudFormation matches an `AllowedPattern` against the whole value.
+fn allowed(t: &Value, parameter: &str) -> regex::Regex {
+    let pattern = t["Parameters"][parameter]["AllowedPattern"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{parameter} has an AllowedPattern"));
+    regex::Regex::new(&format!("^(?:{pattern})$")).unwrap()
+}
+
+#[test]
+fn the_issuer_must_be_https_unless_it_runs_on_this_very_machine() {
+    let issuer = allowed(&template(), "JwtIssuer");
+    for good in [
+        "https://login.example.org/realms/trial",
+        "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC",
+        "http://127.0.0.1:4567",
+        "http://localhost:8080/issuer",
+    ] {
+        assert!(issuer.is_match(good), "{good} is refused");
+    }
+    for bad in [
+        "http://login.example.org",
+        "http://127.0.0.1.example.org",
+        "http://localhost.example.org:80",
+        "http://10.0.0.5:4567",
+        "ftp://login.example.org",
+        "https://",
+        "",
+    ] {
+        assert!(!issuer.is_match(bad), "{bad} is accepted");
+    }
+}
+
+#[test]
+fn the_token_binds_the_patient_and_the_trial_and_lives_briefly() {
+    let t = template();
+    let env = &props(&t, "SubmitFunction")["Environment"]["Variables"];
+    for (variable, parameter) in [
+        ("PATIENT_CLAIM", "PatientClaim"),
+        ("TRIAL_CLAIM", "TrialClaim"),
+        ("MAX_TOKEN_LIFETIME_SECONDS", "MaxTokenLifetimeSeconds"),
+    ] {
+        assert_eq!(intrinsic(&env[variable], "!Ref"), parameter);
+    }
+    assert_eq!(
+        t["Parameters"]["PatientClaim"]["Default"],
+        intake::identity::PATIENT_CLAIM
+    );
+    assert_eq!(
+        t["Parameters"]["TrialClaim"]["Default"],
+        intake::identity::TRIAL_CLAIM
+    );
+    let claim = allowed(&t, "TrialClaim");
+    assert!(claim.is_match("trial_id") && claim.is_match("custom:trials"));
+    assert!(!claim.is_match("") && !claim.is_match("trial id"));
+    let lifetime = &t["Parameters"]["MaxTokenLifetimeSeconds"];
+    assert!(
+        number(&lifetime["Default"]) <= 900,
+        "a withdrawn patient's access must end within 15 minutes by default"
+    );
+    assert_eq!(
+        number(&lifetime["Default"]),
+        intake::identity::PatientPolicy::default()
+            .max_lifetime
+            .whole_seconds() as u64,
+        "the template and the code agree on the default"
+    );
+}
+
+#[test]
+fn each_request_is_access_logged_without_its_body_token_or_address() {
+    let t = template();
+    let settings = &props(&t, "DefaultStage")["AccessLogSettings"];
+    assert_eq!(
+        intrinsic(&settings["DestinationArn"], "!GetAtt"),
+        "ApiAccessLogGroup.Arn"
+    );
+    let format = settings["Format"].as_str().unwrap();
+    let fields: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(format).expect("one JSON object per request");
+    for field in ["requestId", "route", "status", "authorizerError"] {
+        assert!(fields.contains_key(field), "{field} is not logged");
+    }
+    for secret in ["sourceIp", "header", "requestBody", "identity", "userAgent"] {
+        assert!(
+            !format.contains(secret),
+            "the access log must not carry {secret}"
+        );
+    }
+}

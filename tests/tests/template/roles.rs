@@ -1,0 +1,145 @@
+//! Least privilege: one role per function, each allowed exactly its own calls on its own resources.
+
+use serde_norway::Value;
+
+use crate::{intrinsic, props, resource, template};
+
+/// The functions and their roles.
+const FUNCTIONS: [(&str, &str); 3] = [
+    ("SubmitFunction", "SubmitRole"),
+    ("ProcessFunction", "ProcessRole"),
+    ("CatalogueFunction", "CatalogueRole"),
+];
+
+fn list(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(one) => vec![one.clone()],
+        Value::Sequence(many) => many
+            .iter()
+            .map(|a| a.as_str().expect("a plain string").to_owned())
+            .collect(),
+        other => panic!("expected a string or a list, found {other:?}"),
+    }
+}
+
+/// Every statement that applies to `role`: its inline policies and each `AWS::IAM::Policy` attached to it.
+fn statements_of(t: &Value, role: &str) -> Vec<Value> {
+    let mut documents: Vec<&Value> = props(t, role)["Policies"]
+        .as_sequence()
+        .map(|policies| policies.iter().map(|p| &p["PolicyDocument"]).collect())
+        .unwrap_or_default();
+    for policy in t["Resources"].as_mapping().unwrap().values() {
+        if policy["Type"] == "AWS::IAM::Policy" {
+            let roles = policy["Properties"]["Roles"].as_sequence().unwrap();
+            if roles.iter().any(|r| intrinsic(r, "!Ref") == role) {
+                documents.push(&policy["Properties"]["PolicyDocument"]);
+            }
+        }
+    }
+    documents
+        .into_iter()
+        .flat_map(|d| d["Statement"].as_sequence().unwrap().clone())
+        .collect()
+}
+
+/// `role`'s grants as (actions, resource), in template order.
+fn grants(t: &Value, role: &str) -> Vec<(Vec<String>, String)> {
+    statements_of(t, role)
+        .iter()
+        .map(|statement| {
+            assert_eq!(statement["Effect"], "Allow", "{role}");
+            assert!(statement["NotAction"].is_null() && statement["NotResource"].is_null());
+            (
+                list(&statement["Action"]),
+                intrinsic(&statement["Resource"], "!GetAtt"),
+            )
+        })
+        .collect()
+}
+
+fn owned(actions: &[&str], resource: &str) -> (Vec<String>, String) {
+    (
+        actions.iter().map(|a| (*a).to_owned()).collect(),
+        resource.to_owned(),
+    )
+}
+
+#[test]
+fn every_function_runs_under_its_own_role_that_only_lambda_can_assume() {
+    let t = template();
+    for (function, role) in FUNCTIONS {
+        let p = props(&t, function);
+        assert_eq!(intrinsic(&p["Role"], "!GetAtt"), format!("{role}.Arn"));
+        assert!(
+            p["Policies"].is_null(),
+            "{function}: SAM Policies would add the managed basic execution role"
+        );
+        assert_eq!(resource(&t, role)["Type"], "AWS::IAM::Role");
+        let trust = props(&t, role)["AssumeRolePolicyDocument"]["Statement"]
+            .as_sequence()
+            .unwrap();
+        assert_eq!(trust.len(), 1, "{role}");
+        assert_eq!(trust[0]["Principal"]["Service"], "lambda.amazonaws.com");
+        assert_eq!(trust[0]["Action"], "sts:AssumeRole");
+    }
+}
+
+#[test]
+fn no_resource_attaches_a_managed_policy() {
+    let t = template();
+    for (name, r) in t["Resources"].as_mapping().unwrap() {
+        assert!(
+            r["Properties"]["ManagedPolicyArns"].is_null(),
+            "{name:?} attaches a managed policy"
+        );
+        assert!(r["Type"] != "AWS::IAM::ManagedPolicy", "{name:?}");
+    }
+}
+
+#[test]
+fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
+    let t = template();
+    let logs = ["logs:CreateLogStream", "logs:PutLogEvents"];
+    assert_eq!(
+        grants(&t, "SubmitRole"),
+        [
+            owned(&["sqs:SendMessage"], "SubmissionQueue.Arn"),
+            owned(&logs, "SubmitLogGroup.Arn"),
+        ]
+    );
+    assert_eq!(
+        grants(&t, "ProcessRole"),
+        [
+            owned(
+                &["dynamodb:PutItem", "dynamodb:GetItem"],
+                "SubmissionTable.Arn"
+            ),
+            owned(
+                &[
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes"
+                ],
+                "SubmissionQueue.Arn"
+            ),
+            owned(&logs, "ProcessLogGroup.Arn"),
+        ]
+    );
+    assert_eq!(
+        grants(&t, "CatalogueRole"),
+        [owned(&logs, "CatalogueLogGroup.Arn")],
+        "the catalogue calls no AWS service but its logs"
+    );
+}
+
+#[test]
+fn functions_and_the_event_source_start_only_once_their_permissions_exist() {
+    let t = template();
+    for (dependant, policy) in [
+        ("SubmitFunction", "SubmitPolicy"),
+        ("ProcessFunction", "ProcessPolicy"),
+        ("ProcessEventSource", "ProcessPolicy"),
+    ] {
+        assert_eq!(resource(&t, dependant)["DependsOn"], policy, "{dependant}");
+    }
+}
