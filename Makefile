@@ -9,20 +9,20 @@ AWS_VENV := $(LOCAL)/aws
 TOOLS_VENV := $(LOCAL)/tools
 CONTRACT_VENV := $(LOCAL)/contract
 FHIR_VENV := $(LOCAL)/fhir
+SCAN_VENV := $(LOCAL)/scan
 LOCAL_STACK := $(AWS_VENV)/bin/python infra/local_stack.py
 
-# Dummy credentials and a region for the local AWS; the SDKs find the emulator through AWS_ENDPOINT_URL.
 LOCAL_AWS_PORT ?= 4566
-export AWS_REGION ?= us-east-1
-export AWS_ACCESS_KEY_ID ?= test
-export AWS_SECRET_ACCESS_KEY ?= test
+# What talks to the local AWS gets its root credentials, whatever the shell holds: a real key never reaches the
+# emulator, and nothing meant for the emulator can reach AWS. (Only `make redrive/flags STACK=…` use your own.)
+LOCAL_ENV = env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(TOOLS_VENV)/bin:$(PATH)
 
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),--arm64,--x86-64)
-E2E_ENV = AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
+E2E_ENV = $(LOCAL_ENV) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
 
-.PHONY: help setup build check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults redrive clean
+.PHONY: help setup build check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags redrive clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -40,6 +40,11 @@ $(CONTRACT_VENV)/.installed: tests/contract/requirements.txt
 $(FHIR_VENV)/.installed: tests/fhir/requirements.txt
 	$(PYTHON) -m venv $(FHIR_VENV)
 	$(FHIR_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+$(SCAN_VENV)/.installed: infra/requirements-scan.txt
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 
 $(TOOLS_VENV)/.installed: infra/requirements-tools.txt
@@ -61,9 +66,10 @@ unit: ## Unit tests (no AWS needed)
 	cargo test --workspace
 	$(PYTHON) -m unittest tests/faults/test_proxy.py
 
-template-check: setup ## sam validate --lint, cfn-lint, and our own assertions on template.yaml
+template-check: setup $(SCAN_VENV)/.installed ## sam validate --lint, cfn-lint, checkov, and our own assertions on template.yaml
 	sam validate --lint --template template.yaml
 	cfn-lint template.yaml
+	$(SCAN_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 	cargo test --package intake-e2e --test template
 
 fhir-check: $(FHIR_VENV)/.installed ## Every Questionnaire served and every QuestionnaireResponse and OperationOutcome emitted, validated by fhir.resources
@@ -86,13 +92,13 @@ watch: setup ## Serve both functions with `cargo lambda watch` against the local
 	@test -f $(LOCAL)/stack-outputs.json || { echo "No local stack: run make local-up first"; exit 1; }
 	@echo "Invoke with: cargo lambda invoke submit --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) --data-file functions/submit/events/submission.json"
 	@echo "             cargo lambda invoke process --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) --data-file functions/process/events/batch.json"
-	AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} cargo lambda watch \
+	$(E2E_ENV) cargo lambda watch \
 		--invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) \
 		--env-var QUEUE_URL=$(call STACK_OUTPUT,QueueUrl),TABLE_NAME=$(call STACK_OUTPUT,TableName)
 
-e2e: setup ## Integration tests against the deployed local stack: pipeline, instruments, JWT matrix, hostile corpus, logs, poison, cargo-lambda
-	$(E2E_ENV) cargo test --package intake-e2e --test stack --test instruments --test hostile --test logs \
-		--test dead_letter --test cargo_lambda -- --ignored --test-threads 4
+e2e: setup ## Integration tests against the deployed local stack: pipeline, instruments, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda
+	$(E2E_ENV) cargo test --package intake-e2e --test stack --test identity --test instruments --test hostile --test logs \
+		--test audit --test dead_letter --test redrive --test cargo_lambda -- --ignored --test-threads 4
 
 contract: $(CONTRACT_VENV)/.installed ## The deployed API against openapi.yaml, with schemathesis (needs `make local-up`)
 	cargo run --quiet --package intake-e2e --bin contract-fixtures > $(LOCAL)/contract-fixtures.json
@@ -125,8 +131,16 @@ faults: build ## Fault runs: DynamoDB throttling/5xx/timeouts, SQS outage, kille
 	status=0; $(E2E_ENV) cargo test --package intake-e2e --test faults -- --ignored --test-threads 1 --nocapture \
 		|| status=$$?; $(MAKE) local-down; exit $$status
 
-redrive: ## Move dead letters back to the submission queue after a fix (REDRIVE_ARGS=--dry-run to count only)
-	$(E2E_ENV) cargo run --quiet --package intake-ops --bin redrive -- $(REDRIVE_ARGS)
+# Against a deployed stack with STACK=<name> (your AWS environment: AWS_PROFILE, AWS_REGION…), else the local one.
+OPS_ENV = $(if $(STACK),,$(E2E_ENV))
+OPS_STACK = $(if $(STACK),--stack $(STACK))
+
+flags: ## What a trial's data managers should look at: repeats, fast clocks, conflicts (TRIAL=<trialId> [STACK=<name>])
+	@test -n "$(TRIAL)" || { echo "usage: make flags TRIAL=<trialId> [STACK=<deployed stack>]"; exit 2; }
+	$(OPS_ENV) cargo run --quiet --package intake-ops --bin flags -- $(OPS_STACK) --trial $(TRIAL)
+
+redrive: ## Move dead letters back after a fix ([STACK=<name>] [REDRIVE_ARGS=--dry-run to count only])
+	$(OPS_ENV) cargo run --quiet --package intake-ops --bin redrive -- $(OPS_STACK) $(REDRIVE_ARGS)
 
 clean: local-down ## Stop the local AWS and remove build output and venvs
 	cargo clean

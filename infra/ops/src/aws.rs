@@ -19,6 +19,8 @@ pub struct Aws {
     pub sqs: aws_sdk_sqs::Client,
     /// CloudWatch Logs.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// CloudFormation, to find a stack's outputs.
+    pub cloudformation: aws_sdk_cloudformation::Client,
 }
 
 impl Aws {
@@ -29,6 +31,7 @@ impl Aws {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            cloudformation: aws_sdk_cloudformation::Client::new(&config),
         }
     }
 
@@ -64,6 +67,19 @@ impl Aws {
                 Ok((sk.clone(), item))
             })
             .collect()
+    }
+
+    /// The records of a patient that hold answers: submissions (`SUBMISSION#…`) and conflicting resends
+    /// (`CONFLICT#…`), without the claims, markers and flags written with them.
+    pub async fn patient_answer_records(
+        &self,
+        stack: &Stack,
+        trial_id: &str,
+        patient_id: &str,
+    ) -> Result<HashMap<String, HashMap<String, AttributeValue>>, Error> {
+        let mut items = self.patient_items(stack, trial_id, patient_id).await?;
+        items.retain(|sk, _| sk.starts_with("SUBMISSION#") || sk.starts_with("CONFLICT#"));
+        Ok(items)
     }
 
     /// Every log line of `log_group` since `since`, oldest first.
@@ -203,40 +219,43 @@ impl Aws {
         Ok(found)
     }
 
-    /// The bodies of every message in a queue, without consuming them: each is received once, then made visible
-    /// again at once.
+    /// The bodies of every message in a queue, without consuming them (see [`peek_all`]).
     pub async fn peek_all(&self, queue_url: &str) -> Result<Vec<String>, Error> {
-        let mut bodies = Vec::new();
-        let mut handles = Vec::new();
-        loop {
-            let received = self
-                .sqs
-                .receive_message()
-                .queue_url(queue_url)
-                .max_number_of_messages(10)
-                .visibility_timeout(30)
-                .wait_time_seconds(1)
-                .send()
-                .await?;
-            if received.messages().is_empty() {
-                break;
-            }
-            for message in received.messages() {
-                bodies.push(message.body().unwrap_or_default().to_owned());
-                handles.extend(message.receipt_handle().map(str::to_owned));
-            }
-        }
-        for handle in handles {
-            self.sqs
-                .change_message_visibility()
-                .queue_url(queue_url)
-                .receipt_handle(handle)
-                .visibility_timeout(0)
-                .send()
-                .await?;
-        }
-        Ok(bodies)
+        peek_all(&self.sqs, queue_url).await
     }
+}
+
+/// The bodies of every message in a queue, without consuming them: each is received once, then made visible
+/// again at once.
+pub async fn peek_all(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<Vec<String>, Error> {
+    let mut bodies = Vec::new();
+    let mut handles = Vec::new();
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(30)
+            .wait_time_seconds(1)
+            .send()
+            .await?;
+        if received.messages().is_empty() {
+            break;
+        }
+        for message in received.messages() {
+            bodies.push(message.body().unwrap_or_default().to_owned());
+            handles.extend(message.receipt_handle().map(str::to_owned));
+        }
+    }
+    for handle in handles {
+        sqs.change_message_visibility()
+            .queue_url(queue_url)
+            .receipt_handle(handle)
+            .visibility_timeout(0)
+            .send()
+            .await?;
+    }
+    Ok(bodies)
 }
 
 /// A string attribute, or empty.

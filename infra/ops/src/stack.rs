@@ -1,10 +1,31 @@
-//! Where a deployed stack is: the outputs `make local-up` writes (or an operator writes by hand for AWS).
+//! Where a deployed stack is: a CloudFormation stack named by the operator (its outputs read with the standard AWS
+//! environment), or the local stack, whose outputs `make local-up` writes to a file.
 
 use std::path::PathBuf;
 
+use aws_sdk_cloudformation::error::DisplayErrorContext;
 use serde::Deserialize;
 
-use crate::Error;
+use crate::{Aws, Error};
+
+/// Which stack a tool works on.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StackChoice {
+    /// A deployed CloudFormation stack, found with the standard AWS environment (AWS_PROFILE, AWS_REGION,
+    /// AWS_ENDPOINT_URL…). Without it: the local stack of `make local-up` (its outputs file, $STACK_OUTPUTS).
+    #[arg(long, value_name = "NAME")]
+    pub stack: Option<String>,
+}
+
+impl StackChoice {
+    /// The chosen stack's outputs.
+    pub async fn resolve(&self, aws: &Aws) -> Result<Stack, Error> {
+        match &self.stack {
+            Some(name) => Stack::from_cloudformation(&aws.cloudformation, name).await,
+            None => Stack::load(),
+        }
+    }
+}
 
 /// The stack outputs the tools need.
 #[derive(Debug, Clone, Deserialize)]
@@ -47,6 +68,31 @@ impl Stack {
             )
         })?;
         Ok(serde_json::from_str(&text)?)
+    }
+
+    /// The outputs of the CloudFormation stack `name`, found with the SDK's standard configuration (`AWS_PROFILE`,
+    /// `AWS_REGION`, `AWS_ENDPOINT_URL`…).
+    pub async fn from_cloudformation(
+        cloudformation: &aws_sdk_cloudformation::Client,
+        name: &str,
+    ) -> Result<Self, Error> {
+        let described = cloudformation
+            .describe_stacks()
+            .stack_name(name)
+            .send()
+            .await
+            .map_err(|e| format!("cannot describe stack {name}: {}", DisplayErrorContext(e)))?;
+        let stack = described
+            .stacks()
+            .first()
+            .ok_or_else(|| format!("no stack named {name}"))?;
+        let outputs: serde_json::Map<String, serde_json::Value> = stack
+            .outputs()
+            .iter()
+            .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.into())))
+            .collect();
+        serde_json::from_value(outputs.into())
+            .map_err(|e| format!("stack {name} lacks an output the tools need: {e}").into())
     }
 
     /// Where apps post submissions.

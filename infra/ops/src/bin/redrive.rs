@@ -1,19 +1,24 @@
-//! `redrive`: after the cause is fixed, moves dead letters back to the submission queue. Never loses a message
-//! (send first, delete after). `--dry-run` only counts them.
+//! `redrive`: after the cause is fixed, moves dead letters back to the submission queue. Never loses a message:
+//! SQS's move task, or send first and delete after. `--dry-run` only counts and classifies them.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use intake_ops::redrive::redrive;
-use intake_ops::{Aws, Stack};
+use intake_ops::redrive::{Action, Method, Redrive, redrive};
+use intake_ops::{Aws, Error, StackChoice};
 
 /// Moves the dead-letter queue's messages back to the submission queue.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
+    #[command(flatten)]
+    stack: StackChoice,
     /// Count and classify the dead letters; move nothing.
     #[arg(long)]
     dry_run: bool,
+    /// How to move them.
+    #[arg(long, value_enum, default_value_t = Method::Auto)]
+    method: Method,
     /// Dead-letter queue URL (default: the stack's DeadLetterQueueUrl).
     #[arg(long)]
     from: Option<String>,
@@ -22,30 +27,32 @@ struct Args {
     to: Option<String>,
 }
 
+async fn run(args: &Args, aws: &Aws) -> Result<(String, String, Redrive), Error> {
+    let (from, to) = match (&args.from, &args.to) {
+        (Some(from), Some(to)) => (from.clone(), to.clone()),
+        _ => {
+            let stack = args.stack.resolve(aws).await?;
+            (
+                args.from.clone().unwrap_or(stack.dead_letter_queue_url),
+                args.to.clone().unwrap_or(stack.queue_url),
+            )
+        }
+    };
+    let action = if args.dry_run {
+        Action::Count
+    } else {
+        Action::Move(args.method)
+    };
+    let report = redrive(&aws.sqs, &from, &to, action).await?;
+    Ok((from, to, report))
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let stack = match (&args.from, &args.to) {
-        (Some(_), Some(_)) => None,
-        _ => match Stack::load() {
-            Ok(stack) => Some(stack),
-            Err(error) => {
-                eprintln!("redrive: {error}");
-                return ExitCode::from(2);
-            }
-        },
-    };
-    let from = args
-        .from
-        .clone()
-        .unwrap_or_else(|| stack.as_ref().unwrap().dead_letter_queue_url.clone());
-    let to = args
-        .to
-        .clone()
-        .unwrap_or_else(|| stack.as_ref().unwrap().queue_url.clone());
     let aws = Aws::load().await;
-    match redrive(&aws, &from, &to, args.dry_run).await {
-        Ok(report) => {
+    match run(&args, &aws).await {
+        Ok((from, to, report)) => {
             println!(
                 "{} {} dead letter(s) in {from}",
                 if args.dry_run { "Dry run:" } else { "Redrive:" },
@@ -58,8 +65,10 @@ async fn main() -> ExitCode {
                 println!("Nothing moved. Run without --dry-run to move them to {to}.");
             } else {
                 println!(
-                    "Moved {} to {to}; {} left in the dead-letter queue.",
-                    report.moved, report.left
+                    "Moved {} to {to} ({}); {} left in the dead-letter queue.",
+                    report.moved,
+                    report.method.unwrap_or("nothing to move"),
+                    report.left
                 );
             }
             if report.left == 0 {
