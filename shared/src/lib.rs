@@ -3,10 +3,14 @@
 //! - [`submission`]: the v1 API contract and its validation.
 //! - [`instrument`]: the questionnaire catalogue (FHIR `Questionnaire`s, versioned, embedded), answers judged
 //!   against the version filled in, scores.
+//! - [`alert`]: clinical alert rules (data beside the instruments), evaluated when a submission is first stored.
 //! - [`fhir`]: FHIR R4 at the edge: `Questionnaire`s served, `QuestionnaireResponse`s in and out, `OperationOutcome`.
 //! - [`envelope`]: the versioned queue message.
+//! - [`notify`]: the notify function's use case: each new alert in the table, one message on the alert topic.
+//! - [`escalate`]: the escalate function's use case: urgent alerts left open, escalated once.
 //! - [`item`]: the DynamoDB layout.
 //! - [`submit`]: the submit function's use case (identity, refusals and their status codes, enqueue).
+//! - [`staff`]: the staff API's use case: study staff list and acknowledge their trials' alerts.
 //! - [`process`]: the process function's use case (bounded concurrency, exactly-once writes, partial batch failures).
 //! - [`ports`]: `Queue` and `Store`, implemented by [`aws`] with the SDKs (and in memory by `testing`).
 //! - [`identity`]: who is calling, from the verified token's claims, failing closed.
@@ -15,17 +19,21 @@
 //! - [`invariants`]: what must hold for any input; checked by the fuzz targets and the corpus replay.
 #![warn(missing_docs)]
 
+pub mod alert;
 pub mod aws;
 pub mod config;
 pub mod envelope;
+pub mod escalate;
 pub mod fhir;
 pub mod identity;
 pub mod instrument;
 pub mod invariants;
 pub mod item;
 pub mod logging;
+pub mod notify;
 pub mod ports;
 pub mod process;
+pub mod staff;
 pub mod submission;
 pub mod submit;
 #[cfg(any(test, feature = "testing"))]

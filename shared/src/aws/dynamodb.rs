@@ -2,7 +2,8 @@
 //!
 //! The one write rule of this table: a record is written once and never overwritten (`attribute_not_exists(pk)`).
 //! A new submission and everything that goes with it are one transaction, so a stored submission always has its
-//! claim, its marker and its flags, and a redelivery finds the claim and writes nothing.
+//! claim, its marker, its flags and its alerts, and a redelivery finds the claim and writes nothing (no second
+//! alert, ever).
 
 use std::collections::HashMap;
 
@@ -12,8 +13,11 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 
-use crate::item::{ConflictItem, SubmissionWrite};
+use crate::alert::Prior;
+use crate::instrument::Scores;
+use crate::item::{ConflictItem, SubmissionItem, SubmissionWrite};
 use crate::ports::{Store, StoreError, WriteOutcome};
+use crate::submission::Answer;
 
 use super::error_class;
 
@@ -82,6 +86,9 @@ impl DynamoStore {
         for flag in &write.flags {
             items.push(self.put_once(flag)?);
         }
+        for alert in &write.alerts {
+            items.push(self.put_once(alert)?);
+        }
         match self
             .client
             .transact_write_items()
@@ -101,6 +108,17 @@ impl DynamoStore {
             Err(other) => Err(StoreError(error_class(&other))),
         }
     }
+}
+
+/// What a rule comparing with the previous report reads of a stored submission.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PriorRecord {
+    submission_id: uuid::Uuid,
+    completed_at: String,
+    answers: std::collections::BTreeMap<String, Answer>,
+    #[serde(default)]
+    scores: Scores,
 }
 
 fn text(item: &Attributes, name: &str) -> Option<String> {
@@ -179,6 +197,48 @@ impl Store for DynamoStore {
             .filter_map(CancellationReason::code)
             .collect();
         Err(StoreError(format!("TransactionCanceled {codes:?}")))
+    }
+
+    async fn previous_submission(
+        &self,
+        item: &SubmissionItem,
+    ) -> Result<Option<Prior>, StoreError> {
+        let submission = &item.submission;
+        let records: Vec<Attributes> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :submissions)")
+            .filter_expression("surveyId = :survey")
+            .projection_expression("submissionId, completedAt, answers, scores")
+            .expression_attribute_values(":pk", AttributeValue::S(item.pk.clone()))
+            .expression_attribute_values(":submissions", AttributeValue::S("SUBMISSION#".into()))
+            .expression_attribute_values(":survey", AttributeValue::S(submission.survey_id.clone()))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| StoreError(error_class(&e)))?;
+        let candidates = records
+            .into_iter()
+            .map(|record| {
+                let record: PriorRecord = serde_dynamo::from_item(record)
+                    .map_err(|e| StoreError(format!("a stored submission reads back: {e}")))?;
+                let prior = Prior {
+                    submission_id: record.submission_id,
+                    answers: record.answers,
+                    scores: record.scores,
+                };
+                Ok((record.completed_at, prior))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Prior::latest_before(
+            &submission.completed_at,
+            submission.submission_id,
+            candidates,
+        ))
     }
 
     async fn record_conflict(&self, conflict: &ConflictItem) -> Result<(), StoreError> {

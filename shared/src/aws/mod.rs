@@ -2,7 +2,9 @@
 //! these adapters; the endpoint comes from the SDK's standard `AWS_ENDPOINT_URL`, so a local AWS needs no code.
 //!
 //! - `sqs`: the `Queue` port;
-//! - `dynamodb`: the `Store` port.
+//! - `dynamodb`: the `Store` port;
+//! - `alerts`: the `Alerts` port (alert records in the same table);
+//! - `sns`: the `Topic` port.
 
 use std::time::Duration;
 
@@ -11,10 +13,14 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
+mod alerts;
 mod dynamodb;
+mod sns;
 mod sqs;
 
+pub use alerts::{ALERTS_BY_TRIAL, DynamoAlerts, PENDING_ESCALATIONS};
 pub use dynamodb::DynamoStore;
+pub use sns::SnsTopic;
 pub use sqs::SqsQueue;
 
 /// How long one AWS call may take, retries included. A caller waiting on it (an HTTP client, an SQS visibility

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::definition::{Item, Questionnaire};
 use super::score::Score;
 
-mod files {
+pub(crate) mod files {
     include!(concat!(env!("OUT_DIR"), "/catalogue_files.rs"));
 }
 
@@ -86,15 +86,21 @@ impl Instrument {
     /// `sha256:<hex>` of the definition's canonical JSON (keys sorted, no white space): what the lock file
     /// records, so reformatting a file is not a change but any edit of its content is.
     pub fn definition_hash(&self) -> String {
-        let value: Value = serde_json::from_str(self.source).unwrap_or(Value::Null);
-        let mut canonical = String::new();
-        write_canonical(&value, &mut canonical);
-        format!("sha256:{}", hex::encode(Sha256::digest(canonical)))
+        canonical_hash(self.source)
     }
 
     fn number(&self) -> u64 {
         self.version().parse().unwrap_or(0)
     }
+}
+
+/// `sha256:<hex>` of a JSON file's canonical form (keys sorted, no white space): the lock file's fingerprint of a
+/// published definition.
+pub fn canonical_hash(source: &str) -> String {
+    let value: Value = serde_json::from_str(source).unwrap_or(Value::Null);
+    let mut canonical = String::new();
+    write_canonical(&value, &mut canonical);
+    format!("sha256:{}", hex::encode(Sha256::digest(canonical)))
 }
 
 /// Why an instrument or version was not found.

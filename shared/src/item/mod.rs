@@ -8,10 +8,13 @@
 //! - `sk = CONFLICT#<submissionId>#<contentHash>`: a resend of that id with other content ([`ConflictItem`]).
 //!
 //! And one item per submission id, whatever its trial or patient: `pk = SUBMISSIONID#<submissionId>`, `sk = CLAIM`
-//! ([`IdClaim`]), written in the same transaction as the submission, so one id is one record everywhere.
+//! ([`IdClaim`]), written in the same transaction as the submission, so one id is one record everywhere. Each
+//! alert a new submission raises is an item of its own, `pk = ALERT#<alertId>`, `sk = ALERT` ([`AlertItem`]), in
+//! that transaction too.
 //!
 //! Submission items carry `trialId` and `receivedAt` at top level, which the `ByTrialReceivedAt` index lists; flags
-//! and conflicts carry `flagTrialId` and `flaggedAt`, which the `FlagsByTrial` index lists.
+//! and conflicts carry `flagTrialId` and `flaggedAt`, which the `FlagsByTrial` index lists; alerts carry `trialId` and
+//! `alertSort` (`AlertsByTrial`), and urgent open ones `escalation` (`PendingEscalations`).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -19,6 +22,7 @@ use time::OffsetDateTime;
 
 use crate::submission::Submission;
 
+mod alert;
 mod conflict;
 mod records;
 mod submission;
@@ -26,6 +30,7 @@ mod submission;
 mod tests;
 mod write;
 
+pub use alert::{AlertItem, AlertStatus, ESCALATION_PENDING, alert_key, alert_sort};
 pub use conflict::ConflictItem;
 pub use records::{Flag, FlagKind, IdClaim, TimepointMarker};
 pub use submission::SubmissionItem;
@@ -74,6 +79,8 @@ pub enum RecordType {
     Timepoint,
     /// Something for a data manager to look at.
     Flag,
+    /// A clinical alert.
+    Alert,
 }
 
 /// The partition key of a submission id's claim.

@@ -1,9 +1,9 @@
 //! Everything written with a new submission, all or nothing: the item, the claim on its id, the marker of its
-//! timepoint (when it is the first there) and its flags.
+//! timepoint (when it is the first there), its flags and its alerts.
 
 use uuid::Uuid;
 
-use super::{Flag, FlagKind, IdClaim, SubmissionItem, TimepointMarker};
+use super::{AlertItem, Flag, FlagKind, IdClaim, SubmissionItem, TimepointMarker};
 
 /// One transaction's worth of records for a new submission.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +16,8 @@ pub struct SubmissionWrite {
     pub timepoint: Option<TimepointMarker>,
     /// Its flags.
     pub flags: Vec<Flag>,
+    /// The alerts its answers raise.
+    pub alerts: Vec<AlertItem>,
 }
 
 impl SubmissionWrite {
@@ -32,6 +34,7 @@ impl SubmissionWrite {
             claim: IdClaim::of(&item, at),
             timepoint: Some(TimepointMarker::of(&item, at)),
             flags,
+            alerts: Vec::new(),
             item,
         }
     }

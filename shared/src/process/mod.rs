@@ -7,6 +7,7 @@
 //! `maxReceiveCount`).
 //!
 //! - `record`: one record, decoded, written once and classified;
+//! - `alerts`: the alerts a new submission raises, written in its transaction;
 //! - `config`: the function's environment.
 
 use std::sync::Arc;
@@ -19,6 +20,9 @@ use tracing::{error, info, warn};
 
 use crate::ports::Store;
 
+#[cfg(test)]
+mod alert_tests;
+mod alerts;
 mod config;
 mod record;
 #[cfg(test)]
@@ -44,6 +48,8 @@ pub struct BatchReport {
     pub conflicts: usize,
     /// Records handed back to SQS.
     pub failed: usize,
+    /// Alerts raised by the records written.
+    pub alerts: usize,
     /// The partial batch response: the failed records' message ids.
     pub response: SqsBatchResponse,
 }
@@ -108,10 +114,14 @@ impl<S: Store> Processor<S> {
                 })
             });
             match result {
-                Ok(Outcome::Stored) => report.stored += 1,
-                Ok(Outcome::Repeat) => {
+                Ok(Outcome::Stored { raised }) => {
+                    report.stored += 1;
+                    report.alerts += raised;
+                }
+                Ok(Outcome::Repeat { raised }) => {
                     report.stored += 1;
                     report.repeats += 1;
+                    report.alerts += raised;
                 }
                 Ok(Outcome::Duplicate) => report.duplicates += 1,
                 Ok(Outcome::Conflict) => report.conflicts += 1,
@@ -132,6 +142,7 @@ impl<S: Store> Processor<S> {
             duplicates = report.duplicates,
             conflicts = report.conflicts,
             failed = report.failed,
+            alerts = report.alerts,
             "batch processed"
         );
         report

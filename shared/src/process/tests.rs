@@ -75,6 +75,13 @@ impl Store for FaultyStore {
         self.inner.write_submission(write).await
     }
 
+    async fn previous_submission(
+        &self,
+        item: &crate::item::SubmissionItem,
+    ) -> Result<Option<crate::alert::Prior>, StoreError> {
+        self.inner.previous_submission(item).await
+    }
+
     async fn record_conflict(&self, conflict: &ConflictItem) -> Result<(), StoreError> {
         self.inner.record_conflict(conflict).await
     }

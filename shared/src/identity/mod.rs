@@ -1,5 +1,6 @@
 //! Who is calling, from the claims of a token API Gateway's JWT authorizer has verified (signature, issuer, audience,
-//! expiry, not-before). The functions read them and fail closed: no claims, no identity.
+//! expiry, not-before). The functions read them and fail closed: no claims, no identity. A patient (here) submits
+//! into their own trials; a staff member ([`staff`]) works on their trials' alerts.
 //!
 //! A token is bound to a person and to the trials they belong to. A patient withdrawn from a trial loses access when
 //! the trial's identity provider stops renewing their tokens; so that this takes minutes and not hours, a token
@@ -8,6 +9,10 @@
 use std::collections::HashMap;
 
 use time::{Duration, OffsetDateTime};
+
+mod staff;
+
+pub use staff::{ACKNOWLEDGE_SCOPE, READ_SCOPE, STAFF_CLAIM, Staff, StaffPolicy};
 
 /// The authorizer's claims, every value a string (API Gateway renders a list as `[a b c]`).
 #[derive(Debug, Clone, Copy)]

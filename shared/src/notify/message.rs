@@ -1,0 +1,81 @@
+//! What the study team receives: ids, the rule's label, the severity and the time. Never an answer or free text:
+//! e-mail and SMS are not safe channels for what a patient wrote.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::alert::Severity;
+use crate::item::AlertItem;
+
+/// Why a message is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MessageKind {
+    /// A new alert, on the alert topic.
+    Alert,
+    /// An urgent alert nobody acknowledged in time, on the escalation topic.
+    Escalation,
+}
+
+/// One message on an alert topic, as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertMessage {
+    /// Alert or escalation.
+    pub kind: MessageKind,
+    /// The alert, to acknowledge through the staff API.
+    pub alert_id: Uuid,
+    /// The trial.
+    pub trial_id: String,
+    /// The patient (a trial subject id).
+    pub patient_id: String,
+    /// The submission that met the rule.
+    pub submission_id: Uuid,
+    /// Its instrument and version.
+    pub instrument: String,
+    /// The rule met.
+    pub rule_id: String,
+    /// How fast someone must look.
+    pub severity: Severity,
+    /// The rule's label.
+    pub label: String,
+    /// When the alert was raised.
+    pub raised_at: String,
+}
+
+impl AlertMessage {
+    /// The message of `kind` for `alert`.
+    pub fn of(kind: MessageKind, alert: &AlertItem) -> Self {
+        AlertMessage {
+            kind,
+            alert_id: alert.alert_id,
+            trial_id: alert.trial_id.clone(),
+            patient_id: alert.patient_id.clone(),
+            submission_id: alert.submission_id,
+            instrument: format!("{}|{}", alert.survey_id, alert.survey_version),
+            rule_id: alert.rule_id.clone(),
+            severity: alert.severity,
+            label: alert.label.clone(),
+            raised_at: alert.raised_at.clone(),
+        }
+    }
+
+    /// The e-mail subject: ASCII and under 100 characters, as SNS requires, so ids only (a label may not be).
+    pub fn subject(&self) -> String {
+        let what = match self.kind {
+            MessageKind::Alert => "alert",
+            MessageKind::Escalation => "alert NOT ACKNOWLEDGED",
+        };
+        let subject = format!(
+            "[{}] ePRO {what}, trial {}",
+            self.severity.as_str().to_uppercase(),
+            self.trial_id
+        );
+        subject.chars().filter(char::is_ascii).take(99).collect()
+    }
+
+    /// The body: the message as JSON, for people and for webhooks alike.
+    pub fn body(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a message always serialises")
+    }
+}

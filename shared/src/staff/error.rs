@@ -1,0 +1,68 @@
+//! Why the staff API refuses a request, each reason mapped to its status in one place.
+
+use http::StatusCode;
+use serde_json::{Value, json};
+use tracing::warn;
+
+/// A refusal of the staff API.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StaffError {
+    /// No staff identity in the verified claims.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The token lacks the route's scope, or names other trials.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// No such alert among the caller's trials (an alert of another trial is not revealed either).
+    #[error("no such alert")]
+    NotFound,
+    /// A query parameter is wrong.
+    #[error("{field}: {problem}")]
+    BadRequest {
+        /// Which parameter.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// The table did not answer after the SDK's retries.
+    #[error("the alert store is unavailable; retry")]
+    Unavailable(String),
+}
+
+impl StaffError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            StaffError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            StaffError::Forbidden(_) => StatusCode::FORBIDDEN,
+            StaffError::NotFound => StatusCode::NOT_FOUND,
+            StaffError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            StaffError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StaffError::Unauthenticated(_) => "unauthenticated",
+            StaffError::Forbidden(_) => "forbidden",
+            StaffError::NotFound => "not_found",
+            StaffError::BadRequest { .. } => "bad_request",
+            StaffError::Unavailable(_) => "unavailable",
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
+        json!({ "error": self.code(), "message": self.to_string() })
+    }
+
+    /// Logs the refusal with ids and the reason only.
+    pub fn log(&self, request_id: &str) {
+        let outcome = self.code();
+        match self {
+            StaffError::Unavailable(cause) => warn!(request_id, outcome, cause),
+            other => warn!(request_id, outcome, reason = %other),
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! The staff use case: study staff list their trials' alerts and acknowledge them.
+//!
+//! `GET /v1/trials/{trialId}/alerts?status=open|acknowledged&limit=&cursor=` and
+//! `POST /v1/alerts/{alertId}/acknowledgement`. The API's authorizer checks each route's scope; this checks it
+//! again, and that the trial is one of the caller's, and fails closed on anything missing. Acknowledging twice is
+//! harmless: the first acknowledgement (who, when) stands.
+//!
+//! - `error`: each refusal and its status; `view`: an alert as the API shows it; `config`: the environment.
+
+mod config;
+mod error;
+#[cfg(test)]
+mod tests;
+mod view;
+
+use http::StatusCode;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tracing::info;
+use uuid::Uuid;
+
+use crate::identity::{Staff, StaffPolicy};
+use crate::item::{AlertStatus, format_timestamp};
+use crate::ports::{Alerts, Page};
+
+pub use config::StaffConfig;
+pub use error::StaffError;
+pub use view::{AlertView, decode_cursor, encode_cursor};
+
+/// Alerts per page when the client does not say.
+pub const DEFAULT_PAGE: usize = 50;
+/// The most alerts per page.
+pub const MAX_PAGE: usize = 200;
+
+/// What a staff request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaffRoute<'a> {
+    /// A page of a trial's alerts.
+    List {
+        /// The trial.
+        trial_id: &'a str,
+        /// `status`: `open`, `acknowledged`, or every status when absent.
+        status: Option<&'a str>,
+        /// `limit`: alerts per page.
+        limit: Option<&'a str>,
+        /// `cursor`: the previous page's `next`.
+        cursor: Option<&'a str>,
+    },
+    /// Acknowledging one alert.
+    Acknowledge {
+        /// The alert, as the path gives it.
+        alert_id: &'a str,
+    },
+}
+
+/// One staff request.
+#[derive(Debug)]
+pub struct StaffRequest<'a> {
+    /// The verified staff member, or why there is none.
+    pub caller: Result<Staff, String>,
+    /// What they ask for.
+    pub route: StaffRoute<'a>,
+    /// API Gateway's request id, for the logs.
+    pub request_id: String,
+}
+
+/// The HTTP answer: a status and a JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaffReply {
+    /// The status.
+    pub status: StatusCode,
+    /// The JSON body.
+    pub body: Value,
+}
+
+/// The staff API over an alert store.
+pub struct StaffService<A> {
+    alerts: A,
+    policy: StaffPolicy,
+}
+
+impl<A: Alerts> StaffService<A> {
+    /// The service over `alerts`, with `policy` naming the scopes each route needs.
+    pub fn new(alerts: A, policy: StaffPolicy) -> Self {
+        StaffService { alerts, policy }
+    }
+
+    /// Answers a request; every refusal is logged with ids and its reason.
+    pub async fn answer(&self, request: StaffRequest<'_>) -> StaffReply {
+        let request_id = request.request_id.clone();
+        match self.route(request).await {
+            Ok(body) => StaffReply {
+                status: StatusCode::OK,
+                body,
+            },
+            Err(error) => {
+                error.log(&request_id);
+                StaffReply {
+                    status: error.status(),
+                    body: error.body(),
+                }
+            }
+        }
+    }
+
+    async fn route(&self, request: StaffRequest<'_>) -> Result<Value, StaffError> {
+        let staff = request.caller.map_err(StaffError::Unauthenticated)?;
+        match request.route {
+            StaffRoute::List {
+                trial_id,
+                status,
+                limit,
+                cursor,
+            } => self.list(&staff, trial_id, status, limit, cursor).await,
+            StaffRoute::Acknowledge { alert_id } => self.acknowledge(&staff, alert_id).await,
+        }
+    }
+
+    async fn list(
+        &self,
+        staff: &Staff,
+        trial_id: &str,
+        status: Option<&str>,
+        limit: Option<&str>,
+        cursor: Option<&str>,
+    ) -> Result<Value, StaffError> {
+        if !staff.may(&self.policy.read_scope) {
+            return Err(StaffError::Forbidden(
+                "the token does not grant reading alerts",
+            ));
+        }
+        if !staff.sees(trial_id) {
+            return Err(StaffError::Forbidden("the token does not name this trial"));
+        }
+        let status = match status {
+            None => None,
+            Some("open") => Some(AlertStatus::Open),
+            Some("acknowledged") => Some(AlertStatus::Acknowledged),
+            Some(_) => return Err(bad("status", "must be open or acknowledged")),
+        };
+        let limit = match limit {
+            None => DEFAULT_PAGE,
+            Some(text) => text
+                .parse()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE).contains(n))
+                .ok_or(bad("limit", "must be a whole number from 1 to 200"))?,
+        };
+        let after = match cursor {
+            None => None,
+            Some(text) => {
+                Some(decode_cursor(text).ok_or(bad("cursor", "is not a cursor this API gave"))?)
+            }
+        };
+        let page = self
+            .alerts
+            .list(trial_id, status, Page { limit, after })
+            .await
+            .map_err(|e| StaffError::Unavailable(e.0))?;
+        let alerts: Vec<AlertView> = page.alerts.into_iter().map(AlertView::from).collect();
+        Ok(json!({
+            "trialId": trial_id,
+            "status": status.map(AlertStatus::as_str),
+            "alerts": alerts,
+            "next": page.next.as_ref().map(encode_cursor),
+        }))
+    }
+
+    async fn acknowledge(&self, staff: &Staff, alert_id: &str) -> Result<Value, StaffError> {
+        if !staff.may(&self.policy.acknowledge_scope) {
+            return Err(StaffError::Forbidden(
+                "the token does not grant acknowledging alerts",
+            ));
+        }
+        let alert_id: Uuid = alert_id.parse().map_err(|_| StaffError::NotFound)?;
+        let alert = self
+            .alerts
+            .alert(alert_id)
+            .await
+            .map_err(|e| StaffError::Unavailable(e.0))?
+            // Another trial's alert is as absent as one that does not exist: its existence is not disclosed.
+            .filter(|alert| staff.sees(&alert.trial_id))
+            .ok_or(StaffError::NotFound)?;
+        let at = format_timestamp(OffsetDateTime::now_utc());
+        let acknowledged = self
+            .alerts
+            .acknowledge(&alert, &staff.id, &at)
+            .await
+            .map_err(|e| StaffError::Unavailable(e.0))?;
+        info!(
+            alert_id = %alert_id,
+            trial_id = acknowledged.trial_id,
+            first = acknowledged.acknowledged_at.as_deref() == Some(at.as_str()),
+            "alert acknowledged"
+        );
+        Ok(json!(AlertView::from(acknowledged)))
+    }
+}
+
+fn bad(field: &'static str, problem: &'static str) -> StaffError {
+    StaffError::BadRequest { field, problem }
+}

@@ -1,0 +1,202 @@
+//! The staff API in memory: a nurse's worklist, acknowledgement, and every refusal.
+
+use aws_lambda_events::event::sqs::SqsMessage;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::identity::{ACKNOWLEDGE_SCOPE, READ_SCOPE};
+use crate::process::Processor;
+use crate::testing::example::{example, phq9_answers};
+use crate::testing::memory::MemoryStore;
+
+/// A store with, in trial T-1, an urgent PHQ-9 alert for each of `patients` (minutes apart), and one in T-2.
+async fn store(patients: u32) -> MemoryStore {
+    let store = MemoryStore::default();
+    let processor = Processor::new(store.clone(), 1);
+    for (n, trial) in (0..patients).map(|n| (n, "T-1")).chain([(99, "T-2")]) {
+        let body = example()
+            .id(format!("00000000-0000-4000-8000-{n:012}"))
+            .trial(trial)
+            .patient(&format!("P-{n}"))
+            .survey("phq-9", phq9_answers("LA6570-1"))
+            .envelope()
+            .encode();
+        let mut record = SqsMessage::default();
+        record.message_id = Some(format!("m{n}"));
+        record.body = Some(body);
+        processor.process(vec![record]).await;
+        // Distinct raise times, so "newest first" means something.
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    store
+}
+
+fn nurse(scopes: &[&str]) -> Result<Staff, String> {
+    Ok(Staff {
+        id: "nurse-1".into(),
+        trials: vec!["T-1".into()],
+        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+    })
+}
+
+async fn ask(
+    store: &MemoryStore,
+    caller: Result<Staff, String>,
+    route: StaffRoute<'_>,
+) -> StaffReply {
+    StaffService::new(store.clone(), StaffPolicy::default())
+        .answer(StaffRequest {
+            caller,
+            route,
+            request_id: "r-1".into(),
+        })
+        .await
+}
+
+fn list<'a>(
+    status: Option<&'a str>,
+    limit: Option<&'a str>,
+    cursor: Option<&'a str>,
+) -> StaffRoute<'a> {
+    StaffRoute::List {
+        trial_id: "T-1",
+        status,
+        limit,
+        cursor,
+    }
+}
+
+fn ids(body: &Value) -> Vec<String> {
+    body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["patientId"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_nurse_pages_through_her_trials_open_alerts_newest_first() {
+    let store = store(5).await;
+    let both = nurse(&[READ_SCOPE, ACKNOWLEDGE_SCOPE]);
+    let first = ask(&store, both.clone(), list(Some("open"), Some("2"), None)).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(ids(&first.body), ["P-4", "P-3"]);
+    let next = first.body["next"].as_str().unwrap().to_owned();
+    let second = ask(
+        &store,
+        both.clone(),
+        list(Some("open"), Some("2"), Some(&next)),
+    )
+    .await;
+    assert_eq!(ids(&second.body), ["P-2", "P-1"]);
+    let next = second.body["next"].as_str().unwrap().to_owned();
+    let last = ask(&store, both, list(Some("open"), Some("2"), Some(&next))).await;
+    assert_eq!(ids(&last.body), ["P-0"]);
+    assert_eq!(last.body["next"], Value::Null);
+    let alert = &first.body["alerts"][0];
+    assert_eq!(alert["severity"], "urgent");
+    assert_eq!(alert["ruleId"], "phq9-item9-self-harm");
+    assert!(alert.get("answers").is_none());
+}
+
+#[tokio::test]
+async fn acknowledging_records_who_and_when_once_and_takes_it_off_the_open_list() {
+    let store = store(2).await;
+    let both = nurse(&[READ_SCOPE, ACKNOWLEDGE_SCOPE]);
+    let open = ask(&store, both.clone(), list(Some("open"), None, None)).await;
+    let alert_id = open.body["alerts"][0]["alertId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let acknowledge = || StaffRoute::Acknowledge {
+        alert_id: &alert_id,
+    };
+    let first = ask(&store, both.clone(), acknowledge()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body["status"], "acknowledged");
+    assert_eq!(first.body["acknowledgedBy"], "nurse-1");
+    let mut colleague = both.clone().unwrap();
+    colleague.id = "nurse-2".into();
+    let again = ask(&store, Ok(colleague), acknowledge()).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(
+        again.body["acknowledgedBy"], "nurse-1",
+        "the first acknowledgement stands"
+    );
+    assert_eq!(again.body["acknowledgedAt"], first.body["acknowledgedAt"]);
+    let open = ask(&store, both.clone(), list(Some("open"), None, None)).await;
+    assert_eq!(open.body["alerts"].as_array().unwrap().len(), 1);
+    let done = ask(&store, both, list(Some("acknowledged"), None, None)).await;
+    assert_eq!(done.body["alerts"][0]["alertId"], json!(alert_id));
+    assert!(
+        store
+            .alerts()
+            .iter()
+            .all(|a| a.acknowledged_at.is_none() || a.escalation.is_none())
+    );
+}
+
+#[tokio::test]
+async fn every_refusal_has_its_status_and_reveals_nothing_of_other_trials() {
+    let store = store(1).await;
+    let other_trial = store
+        .alerts()
+        .into_iter()
+        .find(|a| a.trial_id == "T-2")
+        .unwrap();
+    let other = other_trial.alert_id.to_string();
+    let both = nurse(&[READ_SCOPE, ACKNOWLEDGE_SCOPE]);
+    let cases: Vec<(Result<Staff, String>, StaffRoute, u16)> = vec![
+        (Err("no verified token".into()), list(None, None, None), 401),
+        (nurse(&[ACKNOWLEDGE_SCOPE]), list(None, None, None), 403),
+        (
+            both.clone(),
+            StaffRoute::List {
+                trial_id: "T-2",
+                status: None,
+                limit: None,
+                cursor: None,
+            },
+            403,
+        ),
+        (
+            nurse(&[READ_SCOPE]),
+            StaffRoute::Acknowledge { alert_id: &other },
+            403,
+        ),
+        (
+            both.clone(),
+            StaffRoute::Acknowledge { alert_id: &other },
+            404,
+        ),
+        (
+            both.clone(),
+            StaffRoute::Acknowledge {
+                alert_id: "not-an-id",
+            },
+            404,
+        ),
+        (
+            both.clone(),
+            StaffRoute::Acknowledge {
+                alert_id: "00000000-0000-4000-8000-000000000000",
+            },
+            404,
+        ),
+        (both.clone(), list(Some("closed"), None, None), 400),
+        (both.clone(), list(None, Some("0"), None), 400),
+        (both.clone(), list(None, Some("201"), None), 400),
+        (both.clone(), list(None, None, Some("zz")), 400),
+    ];
+    for (caller, route, status) in cases {
+        let label = format!("{route:?}");
+        let reply = ask(&store, caller, route).await;
+        assert_eq!(reply.status.as_u16(), status, "{label}: {}", reply.body);
+        assert!(reply.body["error"].is_string());
+    }
+    assert!(
+        store.alerts().iter().all(|a| a.acknowledged_at.is_none()),
+        "nothing acknowledged"
+    );
+}
