@@ -19,6 +19,7 @@ LOCAL_ENV = env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_REGION=us-east-1 AWS_ACC
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(TOOLS_VENV)/bin:$(PATH)
 
+FUNCTION_PACKAGES := --package submit --package process --package catalogue --package notify --package escalate --package alerts
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),--arm64,--x86-64)
 E2E_ENV = $(LOCAL_ENV) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
 
@@ -56,7 +57,7 @@ setup: $(AWS_VENV)/.installed $(TOOLS_VENV)/.installed ## Install MiniStack, car
 	@{ cargo clippy --version && cargo fmt --version; } >/dev/null 2>&1 || rustup component add clippy rustfmt
 
 build: setup ## Release-build the functions for this machine with cargo-lambda (target/lambda/*/bootstrap)
-	cargo lambda build --release $(HOST_ARCH) --package submit --package process --package catalogue
+	cargo lambda build --release $(HOST_ARCH) $(FUNCTION_PACKAGES)
 
 lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check
@@ -96,9 +97,9 @@ watch: setup ## Serve both functions with `cargo lambda watch` against the local
 		--invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) \
 		--env-var QUEUE_URL=$(call STACK_OUTPUT,QueueUrl),TABLE_NAME=$(call STACK_OUTPUT,TableName)
 
-e2e: setup ## Integration tests against the deployed local stack: pipeline, instruments, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda
-	$(E2E_ENV) cargo test --package intake-e2e --test stack --test identity --test instruments --test hostile --test logs \
-		--test audit --test dead_letter --test redrive --test cargo_lambda -- --ignored --test-threads 4
+e2e: setup ## Integration tests against the deployed local stack: pipeline, instruments, alerts, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda
+	$(E2E_ENV) cargo test --package intake-e2e --test stack --test identity --test instruments --test alerts --test hostile \
+		--test logs --test audit --test dead_letter --test redrive --test cargo_lambda -- --ignored --test-threads 4
 
 contract: $(CONTRACT_VENV)/.installed ## The deployed API against openapi.yaml, with schemathesis (needs `make local-up`)
 	cargo run --quiet --package intake-e2e --bin contract-fixtures > $(LOCAL)/contract-fixtures.json
@@ -119,7 +120,7 @@ demo: local-up ## A burst of 10,000 submissions from 2,000 patients on the local
 
 bench: local-up ## Benchmarks: a table of figures, also written to bench-results.json (never part of `make test`)
 	cargo lambda build --release $(HOST_ARCH) --package hello-lambda
-	cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda-arm64 --package submit --package process --package catalogue
+	cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda-arm64 $(FUNCTION_PACKAGES)
 	cargo bench --package intake --bench intake --features testing
 	$(E2E_ENV) cargo run --quiet --package intake-e2e --bin bench -- $(BENCH_ARGS)
 

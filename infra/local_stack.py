@@ -46,11 +46,18 @@ CALLER_ENDPOINT = os.environ.get("AWS_ENDPOINT_URL")
 
 STACK_NAME = os.environ.get("STACK_NAME", "epro-intake-local")
 ARTIFACT_BUCKET = "epro-intake-local-artifacts"
-FUNCTIONS = {"SubmitFunction": "submit", "ProcessFunction": "process", "CatalogueFunction": "catalogue"}
+FUNCTIONS = {
+    "SubmitFunction": "submit",
+    "ProcessFunction": "process",
+    "CatalogueFunction": "catalogue",
+    "NotifyFunction": "notify",
+    "EscalateFunction": "escalate",
+    "AlertsFunction": "alerts",
+}
 
 # Local differences, all through template parameters: host architecture, a short process timeout (so poison reaches
-# the DLQ in minutes), an event source sized to the emulator's concurrency, the local OIDC issuer, and batches of
-# 10 with no batching delay (the emulator hands out at most 10 messages an invocation).
+# the DLQ in minutes), an event source sized to the emulator's concurrency, the local OIDC issuer, batches of 10
+# with no batching delay (the emulator hands out at most 10 messages an invocation), and a short escalation time.
 LOCAL_PARAMETERS = {
     "Architecture": "x86_64" if os.uname().machine == "x86_64" else "arm64",
     "ProcessTimeoutSeconds": "5",
@@ -62,6 +69,8 @@ LOCAL_PARAMETERS = {
     "LogRetentionDays": "1",
     # The most verbose level the template allows: the log test proves nothing sensitive is written even then.
     "LogLevel": "TRACE",
+    # Escalate an urgent alert after half a minute, so the escalation test waits a minute or two, not a quarter hour.
+    "EscalateAfterSeconds": "30",
 }
 
 

@@ -82,6 +82,27 @@ impl Aws {
         Ok(items)
     }
 
+    /// Every alert of a trial, through the `AlertsByTrial` index (newest first), as stored.
+    pub async fn trial_alerts(
+        &self,
+        stack: &Stack,
+        trial_id: &str,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, Error> {
+        Ok(self
+            .dynamodb
+            .query()
+            .table_name(&stack.table_name)
+            .index_name("AlertsByTrial")
+            .key_condition_expression("trialId = :trial")
+            .expression_attribute_values(":trial", AttributeValue::S(trial_id.to_owned()))
+            .scan_index_forward(false)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await?)
+    }
+
     /// Every log line of `log_group` since `since`, oldest first.
     pub async fn log_lines(
         &self,

@@ -46,6 +46,12 @@ pub struct Stack {
     pub submit_log_group_name: String,
     /// The process function's log group.
     pub process_log_group_name: String,
+    /// The topic new alerts go to.
+    pub alert_topic_arn: Option<String>,
+    /// The topic escalations go to.
+    pub escalation_topic_arn: Option<String>,
+    /// Where undeliverable alert batches are parked.
+    pub alert_delivery_failure_queue_url: Option<String>,
     /// The fault proxy's control URL, on a stack deployed by `make faults`.
     pub fault_proxy: Option<String>,
 }

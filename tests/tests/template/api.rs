@@ -17,12 +17,12 @@ fn every_route_requires_a_verified_jwt_and_no_deploy_can_skip_it() {
         assert_eq!(route["Properties"]["AuthorizationType"], "JWT", "{route:?}");
         assert_eq!(
             intrinsic(&route["Properties"]["AuthorizerId"], "!Ref"),
-            "PatientAuthorizer"
+            "TokenAuthorizer"
         );
     }
-    let authorizer = props(&t, "PatientAuthorizer");
+    let authorizer = props(&t, "TokenAuthorizer");
     assert_eq!(
-        resource(&t, "PatientAuthorizer")["Type"],
+        resource(&t, "TokenAuthorizer")["Type"],
         "AWS::ApiGatewayV2::Authorizer"
     );
     assert_eq!(authorizer["AuthorizerType"], "JWT");
@@ -87,6 +87,14 @@ fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
             "GET /v1/fhir/Questionnaire/{id}/_history/{version}",
             "integrations/${CatalogueIntegration}",
         ),
+        (
+            "GET /v1/trials/{trialId}/alerts",
+            "integrations/${AlertsIntegration}",
+        ),
+        (
+            "POST /v1/alerts/{alertId}/acknowledgement",
+            "integrations/${AlertsIntegration}",
+        ),
     ];
     for (key, target) in expected {
         assert!(
@@ -126,6 +134,16 @@ fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
             "CatalogueInvokePermission",
             "CatalogueFunction",
             "/*/GET/v1/fhir/Questionnaire*",
+        ),
+        (
+            "AlertListInvokePermission",
+            "AlertsFunction",
+            "/*/GET/v1/trials/*/alerts",
+        ),
+        (
+            "AlertAcknowledgementInvokePermission",
+            "AlertsFunction",
+            "/*/POST/v1/alerts/*/acknowledgement",
         ),
     ] {
         let p = props(&t, permission);
@@ -225,5 +243,43 @@ fn each_request_is_access_logged_without_its_body_token_or_address() {
             !format.contains(secret),
             "the access log must not carry {secret}"
         );
+    }
+}
+
+#[test]
+fn staff_routes_require_their_scope_at_the_authorizer_and_patient_routes_none() {
+    let t = template();
+    let scopes = |route: &str| -> Vec<String> {
+        props(&t, route)["AuthorizationScopes"]
+            .as_sequence()
+            .map(|s| s.iter().map(|v| intrinsic(v, "!Ref")).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(scopes("AlertListRoute"), ["AlertReadScope"]);
+    assert_eq!(
+        scopes("AlertAcknowledgementRoute"),
+        ["AlertAcknowledgeScope"]
+    );
+    for patient_route in ["SubmitRoute", "FhirSubmitRoute", "QuestionnaireBundleRoute"] {
+        assert!(scopes(patient_route).is_empty(), "{patient_route}");
+    }
+    assert_eq!(
+        t["Parameters"]["AlertReadScope"]["Default"],
+        intake::identity::READ_SCOPE
+    );
+    assert_eq!(
+        t["Parameters"]["AlertAcknowledgeScope"]["Default"],
+        intake::identity::ACKNOWLEDGE_SCOPE
+    );
+    let env = &props(&t, "AlertsFunction")["Environment"]["Variables"];
+    for (variable, parameter) in [
+        ("READ_SCOPE", "AlertReadScope"),
+        ("ACKNOWLEDGE_SCOPE", "AlertAcknowledgeScope"),
+        ("STAFF_CLAIM", "StaffClaim"),
+        ("TRIAL_CLAIM", "TrialClaim"),
+        ("PATIENT_CLAIM", "PatientClaim"),
+        ("MAX_TOKEN_LIFETIME_SECONDS", "MaxTokenLifetimeSeconds"),
+    ] {
+        assert_eq!(intrinsic(&env[variable], "!Ref"), parameter, "{variable}");
     }
 }

@@ -5,7 +5,7 @@ use serde_norway::Value;
 use crate::{intrinsic, number, props, resource, template};
 
 #[test]
-fn both_functions_are_rust_on_al2023_with_a_configurable_architecture() {
+fn every_function_is_rust_on_al2023_with_a_configurable_architecture() {
     let t = template();
     let globals = &t["Globals"]["Function"];
     assert_eq!(globals["Runtime"], "provided.al2023");
@@ -18,6 +18,9 @@ fn both_functions_are_rust_on_al2023_with_a_configurable_architecture() {
         ("SubmitFunction", "submit"),
         ("ProcessFunction", "process"),
         ("CatalogueFunction", "catalogue"),
+        ("NotifyFunction", "notify"),
+        ("EscalateFunction", "escalate"),
+        ("AlertsFunction", "alerts"),
     ] {
         let metadata = &resource(&t, name)["Metadata"];
         assert_eq!(metadata["BuildMethod"], "rust-cargolambda", "{name}");
@@ -64,6 +67,9 @@ fn every_function_logs_json_at_the_deployers_level_to_its_own_group_kept_a_year(
         ("SubmitFunction", "SubmitLogGroup"),
         ("ProcessFunction", "ProcessLogGroup"),
         ("CatalogueFunction", "CatalogueLogGroup"),
+        ("NotifyFunction", "NotifyLogGroup"),
+        ("EscalateFunction", "EscalateLogGroup"),
+        ("AlertsFunction", "AlertsLogGroup"),
     ] {
         assert_eq!(
             intrinsic(&props(&t, function)["LoggingConfig"]["LogGroup"], "!Ref"),

@@ -72,7 +72,11 @@ fn service_principal(statement: &Value) -> Option<String> {
 #[test]
 fn queues_and_table_use_the_data_key_and_every_log_group_the_log_key() {
     let t = template();
-    for queue in ["SubmissionQueue", "DeadLetterQueue"] {
+    for queue in [
+        "SubmissionQueue",
+        "DeadLetterQueue",
+        "AlertDeliveryFailureQueue",
+    ] {
         let p = props(&t, queue);
         assert_eq!(
             intrinsic(&p["KmsMasterKeyId"], "!Ref"),
@@ -91,7 +95,14 @@ fn queues_and_table_use_the_data_key_and_every_log_group_the_log_key() {
         .iter()
         .filter(|(_, r)| r["Type"] == "AWS::Logs::LogGroup")
         .collect();
-    assert_eq!(groups.len(), 4, "three functions and the API");
+    assert_eq!(groups.len(), 7, "six functions and the API");
+    for topic in ["AlertTopic", "EscalationTopic"] {
+        assert_eq!(
+            intrinsic(&props(&t, topic)["KmsMasterKeyId"], "!Ref"),
+            "DataKey",
+            "{topic}"
+        );
+    }
     for (name, group) in groups {
         assert_eq!(
             intrinsic(&group["Properties"]["KmsKeyId"], "!GetAtt"),
@@ -155,6 +166,9 @@ fn administrators_manage_the_keys_but_only_the_functions_and_operators_can_decry
         [
             ("DataKey", "SubmitRole.Arn".to_owned(), None),
             ("DataKey", "ProcessRole.Arn".to_owned(), None),
+            ("DataKey", "NotifyRole.Arn".to_owned(), None),
+            ("DataKey", "AlertsRole.Arn".to_owned(), None),
+            ("DataKey", "EscalateRole.Arn".to_owned(), None),
             (
                 "DataKey",
                 "OperatorRoleArn".to_owned(),
@@ -194,6 +208,9 @@ fn the_log_key_covers_every_log_group_of_the_stack_and_nothing_else() {
         "SubmitLogGroup",
         "ProcessLogGroup",
         "CatalogueLogGroup",
+        "NotifyLogGroup",
+        "EscalateLogGroup",
+        "AlertsLogGroup",
         "ApiAccessLogGroup",
     ] {
         let name = intrinsic(&props(&t, group)["LogGroupName"], "!Sub");

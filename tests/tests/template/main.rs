@@ -1,6 +1,7 @@
 //! Asserts the safety settings of template.yaml. The linters accept a misspelt `ReportBatchItemFailures`, a missing
 //! redrive policy or a wildcard IAM action: each would lose or double clinical data silently, so we check them here.
 
+mod alerts;
 mod api;
 mod functions;
 mod keys;

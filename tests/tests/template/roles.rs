@@ -5,10 +5,13 @@ use serde_norway::Value;
 use crate::{intrinsic, props, resource, template};
 
 /// The functions and their roles.
-const FUNCTIONS: [(&str, &str); 3] = [
+const FUNCTIONS: [(&str, &str); 6] = [
     ("SubmitFunction", "SubmitRole"),
     ("ProcessFunction", "ProcessRole"),
     ("CatalogueFunction", "CatalogueRole"),
+    ("NotifyFunction", "NotifyRole"),
+    ("EscalateFunction", "EscalateRole"),
+    ("AlertsFunction", "AlertsRole"),
 ];
 
 fn list(value: &Value) -> Vec<String> {
@@ -51,10 +54,22 @@ fn grants(t: &Value, role: &str) -> Vec<(Vec<String>, String)> {
             assert!(statement["NotAction"].is_null() && statement["NotResource"].is_null());
             (
                 list(&statement["Action"]),
-                intrinsic(&statement["Resource"], "!GetAtt"),
+                resource_of(&statement["Resource"]),
             )
         })
         .collect()
+}
+
+/// A statement's resource as text: `Table.Arn` for `!GetAtt`, `Ref Topic`, or the `!Sub` pattern. Never `*`.
+fn resource_of(value: &Value) -> String {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "!GetAtt" => intrinsic(value, "!GetAtt"),
+        Value::Tagged(tagged) if tagged.tag == "!Ref" => {
+            format!("Ref {}", intrinsic(value, "!Ref"))
+        }
+        Value::Tagged(tagged) if tagged.tag == "!Sub" => intrinsic(value, "!Sub"),
+        other => panic!("a resource named exactly, not {other:?}"),
+    }
 }
 
 fn owned(actions: &[&str], resource: &str) -> (Vec<String>, String) {
@@ -111,7 +126,7 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
         grants(&t, "ProcessRole"),
         [
             owned(
-                &["dynamodb:PutItem", "dynamodb:GetItem"],
+                &["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"],
                 "SubmissionTable.Arn"
             ),
             owned(
@@ -130,6 +145,49 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
         [owned(&logs, "CatalogueLogGroup.Arn")],
         "the catalogue calls no AWS service but its logs"
     );
+    let read_and_mark = ["dynamodb:GetItem", "dynamodb:UpdateItem"];
+    assert_eq!(
+        grants(&t, "NotifyRole"),
+        [
+            owned(
+                &[
+                    "dynamodb:DescribeStream",
+                    "dynamodb:GetRecords",
+                    "dynamodb:GetShardIterator",
+                    "dynamodb:ListStreams"
+                ],
+                "SubmissionTable.StreamArn"
+            ),
+            owned(&read_and_mark, "SubmissionTable.Arn"),
+            owned(&["sns:Publish"], "Ref AlertTopic"),
+            owned(&["sqs:SendMessage"], "AlertDeliveryFailureQueue.Arn"),
+            owned(&logs, "NotifyLogGroup.Arn"),
+        ]
+    );
+    assert_eq!(
+        grants(&t, "EscalateRole"),
+        [
+            owned(
+                &["dynamodb:Query"],
+                "${SubmissionTable.Arn}/index/PendingEscalations"
+            ),
+            owned(&read_and_mark, "SubmissionTable.Arn"),
+            owned(&["sns:Publish"], "Ref EscalationTopic"),
+            owned(&logs, "EscalateLogGroup.Arn"),
+        ]
+    );
+    assert_eq!(
+        grants(&t, "AlertsRole"),
+        [
+            owned(
+                &["dynamodb:Query"],
+                "${SubmissionTable.Arn}/index/AlertsByTrial"
+            ),
+            owned(&read_and_mark, "SubmissionTable.Arn"),
+            owned(&logs, "AlertsLogGroup.Arn"),
+        ],
+        "staff read alerts through their index only, never submissions"
+    );
 }
 
 #[test]
@@ -139,6 +197,10 @@ fn functions_and_the_event_source_start_only_once_their_permissions_exist() {
         ("SubmitFunction", "SubmitPolicy"),
         ("ProcessFunction", "ProcessPolicy"),
         ("ProcessEventSource", "ProcessPolicy"),
+        ("NotifyFunction", "NotifyPolicy"),
+        ("NotifyEventSource", "NotifyPolicy"),
+        ("EscalateFunction", "EscalatePolicy"),
+        ("AlertsFunction", "AlertsPolicy"),
     ] {
         assert_eq!(resource(&t, dependant)["DependsOn"], policy, "{dependant}");
     }

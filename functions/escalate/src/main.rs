@@ -1,0 +1,74 @@
+//! The escalate Lambda: run every minute by a schedule, it escalates urgent alerts left open too long.
+
+use intake::aws::{CallBudget, DynamoAlerts, SnsTopic, sdk_config};
+use intake::config::Env;
+use intake::escalate::{EscalateConfig, Escalator};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    intake::logging::init();
+    let config = EscalateConfig::from_env(&Env::process())?;
+    let sdk = sdk_config(CallBudget::BACKGROUND).await;
+    let escalator = Escalator::new(
+        DynamoAlerts::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name),
+        SnsTopic::new(aws_sdk_sns::Client::new(&sdk), config.topic_arn),
+        config.after,
+    );
+
+    // The scheduled event says nothing the sweep needs: the time is now.
+    run(service_fn(|_: LambdaEvent<Value>| {
+        let escalator = &escalator;
+        async move {
+            let report = escalator.sweep(OffsetDateTime::now_utc()).await?;
+            Ok::<_, Error>(
+                serde_json::json!({ "escalated": report.escalated, "settled": report.settled }),
+            )
+        }
+    }))
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use intake::config::Env;
+    use intake::escalate::EscalateConfig;
+
+    /// The sample event `cargo lambda invoke` sends (`events/schedule.json`): the schedule's tick, which the sweep
+    /// reads nothing from.
+    const SAMPLE: &str = include_str!("../events/schedule.json");
+
+    #[test]
+    fn the_sample_tick_is_a_scheduled_event_and_the_configuration_reads_its_variables() {
+        let tick: serde_json::Value = serde_json::from_str(SAMPLE).unwrap();
+        assert_eq!(tick["detail-type"], "Scheduled Event");
+        let config = EscalateConfig::from_env(&Env::from_pairs(&[
+            ("TABLE_NAME", "t"),
+            (
+                "ESCALATION_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:escalations",
+            ),
+            ("ESCALATE_AFTER_SECONDS", "30"),
+        ]))
+        .unwrap();
+        assert_eq!(config.after.whole_seconds(), 30);
+        let missing = EscalateConfig::from_env(&Env::from_pairs(&[("TABLE_NAME", "t")]));
+        assert!(
+            missing
+                .unwrap_err()
+                .to_string()
+                .contains("ESCALATION_TOPIC_ARN")
+        );
+        let bad = EscalateConfig::from_env(&Env::from_pairs(&[
+            ("TABLE_NAME", "t"),
+            ("ESCALATION_TOPIC_ARN", "a"),
+            ("ESCALATE_AFTER_SECONDS", "5"),
+        ]));
+        assert!(
+            bad.is_err(),
+            "below 10 s the sweep could escalate before anyone could react"
+        );
+    }
+}

@@ -1,0 +1,142 @@
+//! Alerts: out of the table through its stream, only alert inserts, retried and parked, escalated on a schedule.
+
+use serde_norway::Value;
+
+use intake::alert::{RuleBook, Severity};
+use intake::item::{AlertItem, SubmissionItem};
+use intake::testing::example;
+
+use crate::{intrinsic, number, props, resource, template};
+
+#[test]
+fn new_alerts_leave_the_table_through_its_stream_and_nothing_else_does() {
+    let t = template();
+    assert_eq!(
+        props(&t, "SubmissionTable")["StreamSpecification"]["StreamViewType"],
+        "NEW_IMAGE"
+    );
+    let source = props(&t, "NotifyEventSource");
+    assert_eq!(
+        intrinsic(&source["EventSourceArn"], "!GetAtt"),
+        "SubmissionTable.StreamArn"
+    );
+    assert_eq!(intrinsic(&source["FunctionName"], "!Ref"), "NotifyFunction");
+    assert_eq!(
+        source["StartingPosition"], "TRIM_HORIZON",
+        "no alert written before the mapping is lost"
+    );
+    let filters = source["FilterCriteria"]["Filters"].as_sequence().unwrap();
+    assert_eq!(filters.len(), 1);
+    let pattern: serde_json::Value =
+        serde_json::from_str(filters[0]["Pattern"].as_str().unwrap()).unwrap();
+    assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]));
+    assert_eq!(
+        pattern["dynamodb"]["NewImage"]["recordType"]["S"],
+        serde_json::json!(["alert"]),
+        "only alert items: a submission's answers never reach the notify function"
+    );
+    // The pattern names what an alert item really holds.
+    let item = SubmissionItem::new(example().envelope(), "2026-01-01T00:00:00Z".into());
+    let book = RuleBook::embedded().unwrap();
+    let set = book.all().next().unwrap();
+    let alert = AlertItem::raise(&item, set, &set.rules[0], None, "2026-01-01T00:00:00Z");
+    let written = serde_json::to_value(&alert).unwrap();
+    assert_eq!(written["recordType"], "alert");
+    for name in ["trialId", "alertSort", "raisedAt"] {
+        assert!(written[name].is_string(), "alerts carry {name}");
+    }
+    assert_eq!(
+        written["escalation"].is_string(),
+        set.rules[0].severity == Severity::Urgent
+    );
+}
+
+#[test]
+fn an_undeliverable_batch_is_retried_split_and_parked_where_an_operator_sees_it() {
+    let t = template();
+    let source = props(&t, "NotifyEventSource");
+    assert_eq!(source["BisectBatchOnFunctionError"], true);
+    assert!(number(&source["MaximumRetryAttempts"]) >= 10);
+    assert_eq!(
+        intrinsic(
+            &source["DestinationConfig"]["OnFailure"]["Destination"],
+            "!GetAtt"
+        ),
+        "AlertDeliveryFailureQueue.Arn"
+    );
+    for output in [
+        "AlertTopicArn",
+        "EscalationTopicArn",
+        "AlertDeliveryFailureQueueUrl",
+    ] {
+        assert!(!t["Outputs"][output]["Value"].is_null(), "{output}");
+    }
+}
+
+#[test]
+fn the_team_reads_alerts_by_trial_and_the_sweep_finds_urgent_ones_due() {
+    let t = template();
+    let indexes = props(&t, "SubmissionTable")["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap();
+    let keys = |name: &str| -> (String, String) {
+        let index = indexes.iter().find(|i| i["IndexName"] == name).unwrap();
+        let key = |n: usize| {
+            index["KeySchema"][n]["AttributeName"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        (key(0), key(1))
+    };
+    assert_eq!(
+        keys("AlertsByTrial"),
+        ("trialId".into(), "alertSort".into())
+    );
+    assert_eq!(
+        keys("PendingEscalations"),
+        ("escalation".into(), "raisedAt".into())
+    );
+    assert_eq!(intake::aws::ALERTS_BY_TRIAL, "AlertsByTrial");
+    assert_eq!(intake::aws::PENDING_ESCALATIONS, "PendingEscalations");
+
+    let schedule = props(&t, "EscalationSchedule");
+    assert_eq!(
+        resource(&t, "EscalationSchedule")["Type"],
+        "AWS::Events::Rule"
+    );
+    assert_eq!(schedule["ScheduleExpression"], "rate(1 minute)");
+    assert_eq!(
+        intrinsic(&schedule["Targets"][0]["Arn"], "!GetAtt"),
+        "EscalateFunction.Arn"
+    );
+    let permission = props(&t, "EscalateSchedulePermission");
+    assert_eq!(permission["Principal"], "events.amazonaws.com");
+    assert_eq!(
+        intrinsic(&permission["SourceArn"], "!GetAtt"),
+        "EscalationSchedule.Arn"
+    );
+    let after = &t["Parameters"]["EscalateAfterSeconds"];
+    assert_eq!(number(&after["Default"]), 900, "15 minutes");
+    assert_eq!(
+        number(&after["Default"]),
+        intake::escalate::EscalateConfig::from_env(&intake::config::Env::from_pairs(&[
+            ("TABLE_NAME", "t"),
+            ("ESCALATION_TOPIC_ARN", "a")
+        ]))
+        .unwrap()
+        .after
+        .whole_seconds() as u64,
+        "the template and the code agree on the default"
+    );
+    let env = &props(&t, "EscalateFunction")["Environment"]["Variables"];
+    assert_eq!(
+        intrinsic(&env["ESCALATE_AFTER_SECONDS"], "!Ref"),
+        "EscalateAfterSeconds"
+    );
+    assert_eq!(
+        intrinsic(&env["ESCALATION_TOPIC_ARN"], "!Ref"),
+        "EscalationTopic"
+    );
+    let _: &Value = &props(&t, "NotifyFunction")["Environment"]["Variables"]["ALERT_TOPIC_ARN"];
+}
