@@ -19,6 +19,7 @@ from schemathesis.generation.modes import GenerationMode
 
 PATIENT = os.environ["CONTRACT_PATIENT_ID"]
 TRIAL = os.environ["CONTRACT_TRIAL_ID"]
+ALERT = os.environ["CONTRACT_ALERT_ID"]
 FIXTURES = json.loads(open(os.environ["CONTRACT_FIXTURES"]).read())
 ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 CHOOSE = random.Random(20261122)
@@ -48,8 +49,35 @@ def _response(body):
     body.update(valid)
 
 
+def _questionnaire(case):
+    """A schema-valid read names a published instrument (and version): any other id is rightly not found."""
+    parameters = case.path_parameters or {}
+    if "id" in parameters:
+        parameters["id"] = CHOOSE.choice(FIXTURES["answerSets"])["surveyId"]
+        if "version" in parameters:
+            parameters["version"] = "1"
+
+
+def _staff(case):
+    """A schema-valid staff request names the staff member's trial and a real alert of it."""
+    parameters = case.path_parameters or {}
+    if "trialId" in parameters and _positive(case):
+        parameters["trialId"] = TRIAL
+    if "alertId" in parameters and _positive(case):
+        parameters["alertId"] = ALERT
+    cursor = (case.query or {}).get("cursor")
+    if cursor is not None and _positive(case):
+        del case.query["cursor"]  # a cursor is only ever one this API handed out
+
+
 @schemathesis.hook
 def map_case(context, case):
+    if case.operation.path.startswith(("/v1/trials/", "/v1/alerts/")):
+        _staff(case)
+        return case
+    if case.operation.path.startswith("/v1/fhir/Questionnaire/") and _positive(case):
+        _questionnaire(case)
+        return case
     body = case.body
     if not isinstance(body, dict):
         return case

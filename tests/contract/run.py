@@ -6,8 +6,11 @@ never a 5xx). Reads the stack outputs written by `make local-up`; run through `m
 
 import json
 import os
+import subprocess
 import sys
+import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,32 +28,69 @@ CHECKS = ",".join([
 ])
 
 
+# Where the staff routes live: run with a staff token, the patient routes with a patient's.
+STAFF_PATHS = "^/v1/(trials|alerts)/"
+# The alert id namespace of intake::alert::alert_id, to know the id of the alert a fixture submission raises.
+ALERT_NAMESPACE = uuid.UUID("5d1f3c7a-8b2e-4f60-9a41-c0dea1e70001")
+
+
+def call(url, body=None, token=None, method=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def open_alert(outputs, patient_token, staff_token):
+    """Submits a PHQ-9 whose item 9 raises an urgent alert, and waits until the staff API lists it."""
+    fixtures = json.loads((ROOT / ".local" / "contract-fixtures.json").read_text())
+    submission = {**fixtures["urgentSubmission"], "submissionId": str(uuid.uuid4()),
+                  "trialId": TRIAL, "patientId": PATIENT}
+    call(outputs["ApiUrl"] + "/v1/submissions", submission, patient_token)
+    alert_id = uuid.uuid5(ALERT_NAMESPACE, f"{submission['submissionId']}/phq9-item9-self-harm")
+    for _ in range(120):
+        page = call(f"{outputs['ApiUrl']}/v1/trials/{TRIAL}/alerts?status=open&limit=200", token=staff_token)
+        if any(alert["alertId"] == str(alert_id) for alert in page["alerts"]):
+            return str(alert_id)
+        time.sleep(1)
+    sys.exit("the fixture alert never appeared")
+
+
 def main():
     outputs = json.loads(Path(os.environ.get("STACK_OUTPUTS", ROOT / ".local" / "stack-outputs.json")).read_text())
-    request = urllib.request.Request(
-        outputs["TokenEndpoint"],
-        data=json.dumps({"patient_id": PATIENT, "trial_id": TRIAL}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        token = json.load(response)["access_token"]
+    patient = call(outputs["TokenEndpoint"], {"patient_id": PATIENT, "trial_id": TRIAL})["access_token"]
+    staff = call(outputs["TokenEndpoint"], {"staff_id": "S-CONTRACT-1", "trial_id": TRIAL,
+                                            "scope": "epro/alerts.read epro/alerts.acknowledge"})["access_token"]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "hooks", "CONTRACT_PATIENT_ID": PATIENT, "CONTRACT_TRIAL_ID": TRIAL,
            "CONTRACT_FIXTURES": str(ROOT / ".local" / "contract-fixtures.json"),
+           "CONTRACT_ALERT_ID": open_alert(outputs, patient, staff),
            "PYTHONPATH": str(Path(__file__).parent)}
-    argv = [
-        str(Path(sys.executable).parent / "schemathesis"), "run", str(ROOT / "openapi.yaml"),
-        "--url", outputs["ApiUrl"],
-        "--header", f"Authorization: Bearer {token}",
-        "--checks", CHECKS,
-        "--max-examples", os.environ.get("CONTRACT_MAX_EXAMPLES", "100"),
-        "--generation-codec", "utf-8",
-        "--seed", os.environ.get("CONTRACT_SEED", "20261122"),
-        "--workers", "1",
-        "--request-timeout", "30",
-        "--suppress-health-check", "too_slow",
-        *sys.argv[1:],
-    ]
-    os.execve(argv[0], argv, env)
+    status = 0
+    # The staff routes skip the stateful phase: it fills path parameters without the hooks, so it would only ever
+    # ask about trials the token does not name.
+    for token, paths in ((patient, ["--exclude-path-regex", STAFF_PATHS]),
+                         (staff, ["--include-path-regex", STAFF_PATHS, "--phases", "examples,coverage,fuzzing"])):
+        argv = [
+            str(Path(sys.executable).parent / "schemathesis"),
+            "--config-file", str(Path(__file__).parent / "schemathesis.toml"),
+            "run", str(ROOT / "openapi.yaml"),
+            "--url", outputs["ApiUrl"],
+            "--header", f"Authorization: Bearer {token}",
+            *paths,
+            "--checks", CHECKS,
+            "--max-examples", os.environ.get("CONTRACT_MAX_EXAMPLES", "100"),
+            "--generation-codec", "utf-8",
+            "--seed", os.environ.get("CONTRACT_SEED", "20261122"),
+            "--workers", "1",
+            "--request-timeout", "30",
+            "--suppress-health-check", "too_slow",
+            *sys.argv[1:],
+        ]
+        status = subprocess.run(argv, env=env).returncode or status
+    sys.exit(status)
 
 
 if __name__ == "__main__":

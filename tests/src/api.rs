@@ -53,6 +53,17 @@ pub struct TokenRequest {
 }
 
 impl TokenRequest {
+    /// A valid token for a member of the study team of `trials`, granting `scope` (space-separated).
+    pub fn staff(staff_id: &str, trials: &[&str], scope: &str) -> Self {
+        TokenRequest {
+            staff_id: Some(staff_id.to_owned()),
+            trial_id: Some(Value::from(trials.to_vec())),
+            scope: Some(scope.to_owned()),
+            expires_in: 900,
+            ..TokenRequest::default()
+        }
+    }
+
     /// A valid token for a patient of a trial.
     pub fn patient(patient_id: &str, trial_id: &str) -> Self {
         TokenRequest {
@@ -107,14 +118,34 @@ pub async fn post_to(
     content_type: &str,
     body: impl Into<reqwest::Body>,
 ) -> Result<ApiReply, Error> {
-    let started = Instant::now();
-    let mut request = http
+    let request = http
         .post(format!("{}{path}", stack.api_url.trim_end_matches('/')))
-        .header(reqwest::header::CONTENT_TYPE, content_type);
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body);
+    exchange(request, token).await
+}
+
+/// Gets `path` below the API URL (with its query string), with a bearer token when given.
+pub async fn get_from(
+    http: &reqwest::Client,
+    stack: &Stack,
+    path: &str,
+    token: Option<&str>,
+) -> Result<ApiReply, Error> {
+    let request = http.get(format!("{}{path}", stack.api_url.trim_end_matches('/')));
+    exchange(request, token).await
+}
+
+/// Sends `request` (with the token, if any) and reads the reply, timed.
+async fn exchange(
+    mut request: reqwest::RequestBuilder,
+    token: Option<&str>,
+) -> Result<ApiReply, Error> {
+    let started = Instant::now();
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
-    let response = request.body(body).send().await?;
+    let response = request.send().await?;
     let status = response.status().as_u16();
     let retry_after = response
         .headers()

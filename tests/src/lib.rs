@@ -3,15 +3,19 @@
 //! the integration tests, `make demo` and `make bench`. The stack's outputs and read-only views of its queues and
 //! table come from the operations crate (`intake_ops`).
 
+pub mod alert_audit;
 pub mod api;
 pub mod audit;
 pub mod deployed;
 pub mod faults;
 pub mod hostile;
+pub mod inbox;
 pub mod load;
 pub mod stubs;
 pub mod survey;
 
-pub use api::{ApiReply, TokenRequest, http_client, mint_token, post, post_to, send, submit};
+pub use api::{
+    ApiReply, TokenRequest, get_from, http_client, mint_token, post, post_to, send, submit,
+};
 pub use intake_ops::{Aws, Error, Stack};
 pub use survey::Survey;

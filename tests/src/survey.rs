@@ -199,14 +199,15 @@ fn answer(item: &Item, rng: &mut fastrand::Rng) -> Answer {
             )
         }
         "choice" if item.is_repeating() => {
-            let mut chosen: Vec<String> = item
-                .answer_option
-                .iter()
-                .filter(|_| rng.u8(0..4) == 0)
-                .filter_map(|option| option.code().map(str::to_owned))
-                .collect();
-            if chosen.is_empty() {
-                chosen.extend(item.answer_option[0].code().map(str::to_owned));
+            // Mostly the first option alone ("none", the commonest symptom); now and then one or two others.
+            let options: Vec<&str> = item.answer_option.iter().filter_map(|o| o.code()).collect();
+            let mut chosen = vec![options[0].to_owned()];
+            if rng.u8(0..5) == 0 && options.len() > 1 {
+                chosen = (0..rng.usize(1..=2))
+                    .map(|_| options[rng.usize(1..options.len())].to_owned())
+                    .collect();
+                chosen.sort();
+                chosen.dedup();
             }
             Answer::Choices(chosen)
         }

@@ -168,3 +168,104 @@ async fn each_audit_check_catches_the_failure_it_names() {
             .is_some()
     );
 }
+
+#[tokio::test]
+#[ignore = "needs a deployed stack: run `make e2e`"]
+async fn each_alert_audit_check_catches_the_failure_it_names() {
+    use intake::alert::alert_id;
+    use intake::testing::example::phq9_answers;
+    use intake_e2e::alert_audit::audit_alerts;
+    use intake_e2e::inbox::AlertInbox;
+    use intake_e2e::{Survey, submit};
+
+    let deployed = Deployed::load().await;
+    let (aws, stack, http) = (&deployed.aws, &deployed.stack, &deployed.http);
+    let topic = stack.alert_topic_arn.clone().expect("an alert topic");
+    let mut inbox = AlertInbox::subscribe(aws, &[&topic]).await.unwrap();
+    let trial = fresh_trial("ALERT-AUDIT");
+    let phq9 = |patient: &str, item9: &str| {
+        let mut survey = Survey::of("phq-9", &trial, patient, "day-7", &mut fastrand::Rng::new());
+        survey.body["answers"] = phq9_answers(item9);
+        survey
+    };
+    let (urgent, also_urgent, clean) = (
+        phq9("P-1", "LA6570-1"),
+        phq9("P-2", "LA6569-3"),
+        phq9("P-3", "LA6568-5"),
+    );
+    for survey in [&urgent, &also_urgent, &clean] {
+        assert_eq!(submit(http, stack, &survey.body).await.unwrap().status, 202);
+    }
+    deployed.drained().await;
+    let wait = Duration::from_secs(60);
+    let sound = audit_alerts(aws, stack, &trial, &mut inbox, wait)
+        .await
+        .unwrap();
+    assert!(sound.passed(), "{} {sound:?}", sound.verdict());
+    assert_eq!((sound.demanded, sound.stored, sound.delivered), (2, 2, 2));
+
+    // Lost: a raised alert removed. Spurious and undelivered: an alert for the clean survey, planted. Doubled: a
+    // message for the other alert, published again.
+    let rule = "phq9-item9-self-harm";
+    let lost = alert_id(&urgent.submission_id, rule);
+    let key = |id: &Uuid| {
+        [
+            ("pk".to_owned(), AttributeValue::S(format!("ALERT#{id}"))),
+            ("sk".to_owned(), AttributeValue::S("ALERT".into())),
+        ]
+        .into_iter()
+        .collect::<std::collections::HashMap<_, _>>()
+    };
+    let original = aws
+        .dynamodb
+        .get_item()
+        .table_name(&stack.table_name)
+        .set_key(Some(key(&lost)))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    aws.dynamodb
+        .delete_item()
+        .table_name(&stack.table_name)
+        .set_key(Some(key(&lost)))
+        .send()
+        .await
+        .unwrap();
+    let spurious = alert_id(&clean.submission_id, rule);
+    let mut planted = original.clone();
+    planted.insert("pk".into(), AttributeValue::S(format!("ALERT#{spurious}")));
+    planted.insert("alertId".into(), AttributeValue::S(spurious.to_string()));
+    planted.insert(
+        "submissionId".into(),
+        AttributeValue::S(clean.submission_id.to_string()),
+    );
+    aws.dynamodb
+        .put_item()
+        .table_name(&stack.table_name)
+        .set_item(Some(planted))
+        .send()
+        .await
+        .unwrap();
+    let twice = alert_id(&also_urgent.submission_id, rule);
+    let sns = aws_sdk_sns::Client::new(&aws_config::load_from_env().await);
+    let again = serde_json::json!({"kind": "alert", "alertId": twice, "trialId": trial});
+    sns.publish()
+        .topic_arn(&topic)
+        .message(again.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    let audit = audit_alerts(aws, stack, &trial, &mut inbox, wait)
+        .await
+        .unwrap();
+    assert!(!audit.passed());
+    assert_eq!(audit.not_stored, [lost], "{audit:?}");
+    assert_eq!(audit.spurious, [spurious], "{audit:?}");
+    assert_eq!(audit.not_delivered, [spurious], "{audit:?}");
+    assert_eq!(audit.delivered_twice, [twice], "{audit:?}");
+    assert_eq!(audit.verdict(), "alerts lost: 2, doubled: 1");
+    inbox.close().await.unwrap();
+}

@@ -206,6 +206,13 @@ impl Store for SlowStore {
         tokio::time::sleep(Duration::from_millis(20)).await;
         self.0.write_submission(write).await
     }
+    async fn previous_submission(
+        &self,
+        item: &intake::item::SubmissionItem,
+    ) -> Result<Option<intake::alert::Prior>, StoreError> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.0.previous_submission(item).await
+    }
     async fn record_conflict(&self, conflict: &ConflictItem) -> Result<(), StoreError> {
         tokio::time::sleep(Duration::from_millis(20)).await;
         self.0.record_conflict(conflict).await

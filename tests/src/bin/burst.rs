@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
+use intake_e2e::alert_audit::{AlertAudit, audit_alerts};
 use intake_e2e::audit::{Audit, audit};
+use intake_e2e::inbox::AlertInbox;
 use intake_e2e::load::{LoadStats, Plan, Tokens, run};
 use intake_e2e::{Aws, Error, Stack, http_client};
 use serde_json::json;
@@ -114,6 +116,12 @@ async fn burst(args: Args) -> Result<bool, Error> {
         plan.concurrency,
     );
 
+    // The study team's subscription, in place before the first alert can be raised.
+    let mut inbox = match &stack.alert_topic_arn {
+        Some(topic) => Some(AlertInbox::subscribe(&aws, &[topic]).await?),
+        None => None,
+    };
+
     let http = http_client();
     let spinner = ProgressBar::new_spinner().with_style(
         ProgressStyle::with_template("  tokens   {spinner} {msg}").expect("valid template"),
@@ -164,9 +172,20 @@ async fn burst(args: Args) -> Result<bool, Error> {
     spinner.enable_steady_tick(Duration::from_millis(120));
     spinner.set_message("reading the table and the dead-letter queue");
     let audit = audit(&aws, &stack, &trial_id, &outcomes).await?;
+    spinner.set_message("alerts: what the rules demand, what is stored, what the team received");
+    let alerts = match inbox.as_mut() {
+        Some(inbox) => {
+            Some(audit_alerts(&aws, &stack, &trial_id, inbox, Duration::from_secs(120)).await?)
+        }
+        None => None,
+    };
     spinner.finish_with_message("done");
+    if let Some(inbox) = inbox {
+        inbox.close().await?;
+    }
+    let passed = audit.passed() && alerts.as_ref().is_none_or(AlertAudit::passed);
 
-    println!("\n{}", render(&load, drain, &audit));
+    println!("\n{}", render(&load, drain, &audit, alerts.as_ref()));
     if let Some(parent) = args.report.parent() {
         std::fs::create_dir_all(parent)?;
     }
@@ -180,14 +199,15 @@ async fn burst(args: Args) -> Result<bool, Error> {
         "load": load,
         "drainSeconds": drain.as_secs_f64(),
         "audit": audit,
-        "passed": audit.passed(),
+        "alerts": alerts,
+        "passed": passed,
     });
     std::fs::write(&args.report, serde_json::to_string_pretty(&report)? + "\n")?;
     println!("Full report: {}", args.report.display());
-    Ok(audit.passed())
+    Ok(passed)
 }
 
-fn render(load: &LoadStats, drain: Duration, audit: &Audit) -> String {
+fn render(load: &LoadStats, drain: Duration, audit: &Audit, alerts: Option<&AlertAudit>) -> String {
     let mut out = vec!["Burst report".to_owned(), "─".repeat(56)];
     let mut row = |label: &str, value: String| out.push(format!("  {label:<34} {value}"));
     row(
@@ -266,6 +286,26 @@ fn render(load: &LoadStats, drain: Duration, audit: &Audit) -> String {
     for (why, count) in &audit.dead_letters {
         row(&format!("  {why}"), count.to_string());
     }
+    if let Some(alerts) = alerts {
+        let by = |counts: &std::collections::BTreeMap<String, usize>| {
+            counts
+                .iter()
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        row(
+            "alerts raised",
+            format!(
+                "{} ({}), {} demanded by the rules",
+                alerts.stored,
+                by(&alerts.by_severity),
+                alerts.demanded
+            ),
+        );
+        row("  by rule", by(&alerts.by_rule));
+        row("alert messages delivered", alerts.delivered.to_string());
+    }
     out.push("─".repeat(56));
     out.push(format!(
         "{} {}",
@@ -276,5 +316,16 @@ fn render(load: &LoadStats, drain: Duration, audit: &Audit) -> String {
             "— FAILED"
         }
     ));
+    if let Some(alerts) = alerts {
+        out.push(format!(
+            "{} {}",
+            alerts.verdict(),
+            if alerts.passed() {
+                "— every alert the rules demand raised once and delivered once"
+            } else {
+                "— FAILED"
+            }
+        ));
+    }
     out.join("\n")
 }

@@ -1,6 +1,7 @@
 //! Prints what the contract test's hooks need to turn a schema-valid request into one that also fits an
 //! instrument (rules a schema of the generic contract cannot state): answer sets valid for each instrument, and a
-//! valid QuestionnaireResponse of each. Generated from the catalogue, so they never drift from it.
+//! valid QuestionnaireResponse of each, and a PHQ-9 that raises an urgent alert (for the staff routes). Generated
+//! from the catalogue, so they never drift from it.
 
 use intake::instrument::Catalogue;
 use intake_e2e::Survey;
@@ -23,9 +24,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             responses.push(serde_json::from_str::<Value>(&body)?);
         }
     }
+    let mut urgent = Survey::of("phq-9", "CONTRACT", "P-CONTRACT-1", "contract-alert", rng);
+    urgent.body["answers"] = intake::testing::example::phq9_answers("LA6571-9");
     println!(
         "{}",
-        json!({ "answerSets": answer_sets, "responses": responses })
+        json!({ "answerSets": answer_sets, "responses": responses, "urgentSubmission": urgent.body })
     );
     Ok(())
 }
