@@ -15,8 +15,16 @@ pub struct AlertInbox {
     aws: Aws,
     queue_url: String,
     subscriptions: Vec<String>,
-    /// Every message received so far, with the topic it came from.
-    received: Vec<(String, Value)>,
+    /// Every message received so far.
+    received: Vec<Received>,
+}
+
+/// One message as the team received it.
+struct Received {
+    body: String,
+    message: Value,
+    /// When SNS put it on the team's queue (SQS `SentTimestamp`, Unix milliseconds).
+    delivered_at_ms: Option<u64>,
 }
 
 impl AlertInbox {
@@ -98,12 +106,26 @@ impl AlertInbox {
                 .queue_url(&self.queue_url)
                 .max_number_of_messages(10)
                 .wait_time_seconds(1)
+                .message_system_attribute_names(
+                    aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp,
+                )
                 .send()
                 .await?;
             for message in received.messages() {
                 let body = message.body().unwrap_or_default();
-                let value: Value = serde_json::from_str(body).unwrap_or(Value::String(body.into()));
-                self.received.push((body.to_owned(), value));
+                let message_value: Value =
+                    serde_json::from_str(body).unwrap_or(Value::String(body.into()));
+                let delivered_at_ms = message
+                    .attributes()
+                    .and_then(|a| {
+                        a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp)
+                    })
+                    .and_then(|ms| ms.parse().ok());
+                self.received.push(Received {
+                    body: body.to_owned(),
+                    message: message_value,
+                    delivered_at_ms,
+                });
                 if let Some(handle) = message.receipt_handle() {
                     self.aws
                         .sqs
@@ -146,18 +168,29 @@ impl AlertInbox {
     pub fn count(&self, kind: &str, alert_id: &Uuid) -> usize {
         self.received
             .iter()
-            .filter(|(_, m)| m["kind"] == kind && m["alertId"] == alert_id.to_string())
+            .filter(|r| r.message["kind"] == kind && r.message["alertId"] == alert_id.to_string())
             .count()
+    }
+
+    /// When each message of `kind` reached the team, by alert id (Unix milliseconds, as SQS stamped it).
+    pub fn deliveries<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (Uuid, u64)> + 'a {
+        self.received
+            .iter()
+            .filter(move |r| r.message["kind"] == kind)
+            .filter_map(|r| {
+                let id = r.message["alertId"].as_str()?.parse().ok()?;
+                Some((id, r.delivered_at_ms?))
+            })
     }
 
     /// Every message body received, as sent.
     pub fn bodies(&self) -> impl Iterator<Item = &str> {
-        self.received.iter().map(|(body, _)| body.as_str())
+        self.received.iter().map(|r| r.body.as_str())
     }
 
     /// Every message received, parsed.
     pub fn messages(&self) -> impl Iterator<Item = &Value> {
-        self.received.iter().map(|(_, message)| message)
+        self.received.iter().map(|r| &r.message)
     }
 
     /// Unsubscribes and deletes the queue.

@@ -1,0 +1,149 @@
+//! Figures from this machine alone, no stack: init time, the processor's concurrency, peak memory.
+
+use std::time::Duration;
+
+use intake::item::{ConflictItem, SubmissionWrite};
+use intake::ports::{Store, StoreError, WriteOutcome};
+use intake::process::Processor;
+use intake::testing::memory::MemoryStore;
+use intake_e2e::Error;
+use intake_e2e::stubs::{RuntimeApi, accept_all, lambda_environment};
+use serde_json::json;
+use tokio::process::Command;
+use tokio::time::Instant;
+
+use crate::workload::{as_records, bodies, progress, sqs_records};
+
+/// Median milliseconds from exec to the first `GET /next`, over `runs` fresh processes.
+pub async fn init_median(binary: &std::path::Path, name: &str, runs: usize) -> Result<f64, Error> {
+    if !binary.exists() {
+        return Err(format!(
+            "{} is missing: run `make bench`, which builds it",
+            binary.display()
+        )
+        .into());
+    }
+    let bar = progress(runs, &format!("init {name}"));
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let api = RuntimeApi::start(Vec::new()).await?;
+        let started = Instant::now();
+        let mut child = Command::new(binary)
+            .envs(lambda_environment(api.address, name))
+            .env("QUEUE_URL", "http://127.0.0.1:9/queue")
+            .env("TABLE_NAME", "bench")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        let first = api
+            .first_next(Duration::from_secs(10))
+            .await
+            .ok_or("no GET /next within 10 s")?;
+        samples.push((first - started).as_secs_f64() * 1000.0);
+        child.kill().await?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    samples.sort_by(f64::total_cmp);
+    Ok(samples[samples.len() / 2])
+}
+
+/// A store that takes 20 ms per call, as a remote table does.
+#[derive(Clone, Default)]
+struct SlowStore(MemoryStore);
+
+impl Store for SlowStore {
+    async fn write_submission(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.0.write_submission(write).await
+    }
+    async fn previous_submission(
+        &self,
+        item: &intake::item::SubmissionItem,
+    ) -> Result<Option<intake::alert::Prior>, StoreError> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.0.previous_submission(item).await
+    }
+    async fn record_conflict(&self, conflict: &ConflictItem) -> Result<(), StoreError> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.0.record_conflict(conflict).await
+    }
+}
+
+/// Milliseconds for one write, a 100-record batch at the default bound, and the same batch one at a time.
+pub async fn processor_figures() -> (f64, f64, f64) {
+    let time = |concurrency: usize, records: usize| async move {
+        let processor = Processor::new(SlowStore::default(), concurrency);
+        let batch = sqs_records(records);
+        let started = Instant::now();
+        let report = processor.process(batch).await;
+        assert_eq!(report.stored, records);
+        started.elapsed().as_secs_f64() * 1000.0
+    };
+    let one = time(1, 1).await;
+    let batch = time(intake::process::DEFAULT_MAX_CONCURRENCY, 100).await;
+    let serial = time(1, 100).await;
+    (one, batch, serial)
+}
+
+/// Median milliseconds of a 100-record batch (the demo's mix of instruments) at the default bound against the
+/// 20 ms store, with the alert rules evaluated and without: what alert evaluation costs the process function
+/// itself (a read of the previous response for worsening rules, a larger transaction), apart from any emulator.
+pub async fn processor_with_and_without_rules(runs: usize) -> (f64, f64) {
+    let time = |rules: bool| async move {
+        let processor = Processor::new(
+            SlowStore::default(),
+            intake::process::DEFAULT_MAX_CONCURRENCY,
+        );
+        let batch = as_records(bodies(100, rules));
+        let started = Instant::now();
+        let report = processor.process(batch).await;
+        assert_eq!(report.stored, 100);
+        started.elapsed().as_secs_f64() * 1000.0
+    };
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        with.push(time(true).await);
+        without.push(time(false).await);
+    }
+    (median(with), median(without))
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// Peak resident set (KiB) of the process function after `batches` invocations of 100 records each.
+pub async fn process_peak_rss(binary: &std::path::Path, batches: usize) -> Result<u64, Error> {
+    let dynamodb = accept_all().await?;
+    let events: Vec<String> = (0..batches)
+        .map(|_| json!({ "Records": sqs_records(100) }).to_string())
+        .collect();
+    let api = RuntimeApi::start(events).await?;
+    let mut child = Command::new(binary)
+        .envs(lambda_environment(api.address, "process"))
+        .env("TABLE_NAME", "bench")
+        .env("AWS_ENDPOINT_URL", format!("http://{dynamodb}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let errors = api
+        .wait_for_responses(batches, Duration::from_secs(60))
+        .await
+        .ok_or("batches not answered in 60 s")?;
+    if errors > 0 {
+        return Err(format!("{errors} invocations failed").into());
+    }
+    let pid = child.id().ok_or("process exited early")?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    child.kill().await?;
+    let peak = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or("no VmHWM in /proc/<pid>/status")?;
+    Ok(peak)
+}

@@ -1,0 +1,236 @@
+//! `make bench`: the figures behind "performance is measured, not asserted". Prints a table and writes
+//! `bench-results.json`. Never part of `make test`: timings on a shared 2-core machine are for reading, not gating.
+//!
+//! - init time of each function binary, exec to first Runtime API `GET /next`, next to a hello-world binary;
+//! - the processor on a 100-record batch against a store with 20 ms latency, next to one write and to serial;
+//! - the process function's peak RSS on 100-record batches;
+//! - zip sizes of the arm64 release builds;
+//! - on the local stack: how fast a 10,000-message backlog drains, next to the raw concurrent PutItem ceiling,
+//!   with alert rules evaluated and without;
+//! - alerts: from a dangerous answer's `202` to its message on the alert topic, and the DynamoDB capacity alert
+//!   evaluation adds per submission.
+
+mod alerts;
+mod machine;
+mod stack;
+mod workload;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::Parser;
+use intake_e2e::{Aws, Error, Stack};
+use serde_json::json;
+
+use machine::{init_median, process_peak_rss, processor_figures, processor_with_and_without_rules};
+use stack::{backlog_drain_rate, put_item_ceiling};
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Runs per binary for the init-time median.
+    #[arg(long, default_value_t = 21)]
+    init_runs: usize,
+    /// Host release builds (`cargo lambda build --release`).
+    #[arg(long, default_value = "target/lambda")]
+    lambda_dir: PathBuf,
+    /// arm64 release zips (`cargo lambda build --release --arm64 --output-format zip --lambda-dir …`).
+    #[arg(long, default_value = "target/lambda-arm64")]
+    zip_dir: PathBuf,
+    /// Messages in the local-stack backlog.
+    #[arg(long, default_value_t = 10_000)]
+    backlog: usize,
+    /// Drains of the backlog with alert rules and without, alternating; the best of each is reported.
+    #[arg(long, default_value_t = 2)]
+    drain_runs: usize,
+    /// Urgent answers sent through the API for the alert delivery time.
+    #[arg(long, default_value_t = 200)]
+    alerts: usize,
+    /// Skip the local-stack figures.
+    #[arg(long)]
+    no_stack: bool,
+    #[arg(long, default_value = "bench-results.json")]
+    output: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let args = Args::parse();
+    let mut results = BTreeMap::new();
+    let mut table: Vec<(String, String, String)> = Vec::new();
+
+    // ---------------------------------------------------------------- init time
+    let mut medians = BTreeMap::new();
+    for binary in ["hello-lambda", "submit", "process"] {
+        let median = init_median(
+            &args.lambda_dir.join(binary).join("bootstrap"),
+            binary,
+            args.init_runs,
+        )
+        .await?;
+        medians.insert(binary, median);
+    }
+    let hello = medians["hello-lambda"];
+    for binary in ["submit", "process"] {
+        let ratio = medians[binary] / hello;
+        table.push((
+            format!("init {binary} (median of {})", args.init_runs),
+            format!(
+                "{:.2} ms = {ratio:.2}× hello-world ({hello:.2} ms)",
+                medians[binary]
+            ),
+            "≤ 1.3×".into(),
+        ));
+        results.insert(
+            format!("init_{binary}"),
+            json!({ "median_ms": medians[binary], "ratio_to_hello": ratio }),
+        );
+    }
+    results.insert("init_hello_world".into(), json!({ "median_ms": hello }));
+
+    // ---------------------------------------------------------------- processor concurrency
+    let (one, batch, serial) = processor_figures().await;
+    let ratio = batch / one;
+    table.push((
+        "100-record batch, 20 ms store".into(),
+        format!("{batch:.0} ms = {ratio:.1}× one write ({one:.0} ms); serial {serial:.0} ms"),
+        "≤ 3×".into(),
+    ));
+    results.insert(
+        "processor_100_records_20ms".into(),
+        json!({ "one_write_ms": one, "batch_ms": batch, "serial_ms": serial, "ratio_to_one_write": ratio,
+                "concurrency": intake::process::DEFAULT_MAX_CONCURRENCY }),
+    );
+
+    let (with_rules, without_rules) = processor_with_and_without_rules(9).await;
+    table.push((
+        "  the same, alert rules evaluated or not".into(),
+        format!(
+            "{with_rules:.0} ms with, {without_rules:.0} ms without = {:.0}% of the rate",
+            100.0 * without_rules / with_rules
+        ),
+        "≥ 90%".into(),
+    ));
+    results.insert(
+        "processor_100_records_alert_rules".into(),
+        json!({ "with_ms": with_rules, "without_ms": without_rules, "rate_ratio": without_rules / with_rules }),
+    );
+
+    // ---------------------------------------------------------------- peak RSS
+    let rss_kib = process_peak_rss(&args.lambda_dir.join("process").join("bootstrap"), 20).await?;
+    table.push((
+        "process peak RSS, 20 × 100 records".into(),
+        format!("{:.1} MB", rss_kib as f64 / 1024.0),
+        "≤ 40 MB".into(),
+    ));
+    results.insert("process_peak_rss_mb".into(), json!(rss_kib as f64 / 1024.0));
+
+    // ---------------------------------------------------------------- zip sizes
+    for binary in ["submit", "process"] {
+        let zip = args.zip_dir.join(binary).join("bootstrap.zip");
+        match std::fs::metadata(&zip) {
+            Ok(meta) => {
+                let mb = meta.len() as f64 / 1e6;
+                table.push((
+                    format!("{binary} zip (arm64)"),
+                    format!("{mb:.2} MB"),
+                    "≤ 6 MB".into(),
+                ));
+                results.insert(format!("zip_{binary}_arm64_mb"), json!(mb));
+            }
+            Err(_) => table.push((
+                format!("{binary} zip (arm64)"),
+                format!("not built ({})", zip.display()),
+                String::new(),
+            )),
+        }
+    }
+
+    // ---------------------------------------------------------------- local stack throughput
+    if !args.no_stack {
+        let stack = Stack::load()?;
+        let aws = Aws::load().await;
+        let ceiling = put_item_ceiling(&aws, &stack, 3_000, 16).await?;
+        // With and without alert rules, alternating, best of each: the emulator's workers warm up on the first
+        // run, and anything else on the machine slows one run, not the comparison.
+        let (mut drain, mut without) = (0f64, 0f64);
+        for _ in 0..args.drain_runs {
+            let with_rules = workload::bodies(args.backlog, true);
+            drain = drain.max(backlog_drain_rate(&aws, &stack, with_rules).await?);
+            let no_rules = workload::bodies(args.backlog, false);
+            without = without.max(backlog_drain_rate(&aws, &stack, no_rules).await?);
+        }
+        table.push((
+            format!(
+                "local drain of a {}-message backlog (best of {})",
+                args.backlog, args.drain_runs
+            ),
+            format!(
+                "{drain:.0} msg/s = {:.0}% of raw PutItem ceiling ({ceiling:.0}/s, 16 concurrent)",
+                100.0 * drain / ceiling
+            ),
+            "≥ 90%".into(),
+        ));
+        table.push((
+            "  the same, no alert rules evaluated".into(),
+            format!(
+                "{without:.0} msg/s: with alerts = {:.0}% of without",
+                100.0 * drain / without
+            ),
+            "≥ 90%".into(),
+        ));
+        results.insert(
+            "local_throughput".into(),
+            json!({ "drain_per_second": drain, "drain_without_alert_rules_per_second": without,
+                    "put_item_ceiling_per_second": ceiling, "ratio": drain / ceiling,
+                    "ratio_with_to_without_alert_rules": drain / without }),
+        );
+
+        let latency = alerts::delivery_latency(&aws, &stack, args.alerts).await?;
+        let ms = |q: f64| latency.value_at_quantile(q);
+        table.push((
+            format!("alert delivery, 202 → topic ({} urgent)", latency.len()),
+            format!(
+                "p50 {} ms, p99 {} ms, max {} ms",
+                ms(0.5),
+                ms(0.99),
+                latency.max()
+            ),
+            "p99 ≤ 5 s".into(),
+        ));
+        results.insert(
+            "alert_delivery_ms".into(),
+            json!({ "count": latency.len(), "p50": ms(0.5), "p99": ms(0.99), "max": latency.max() }),
+        );
+        let cost = alerts::alert_cost(&aws, &stack, 2_000).await?;
+        table.push((
+            "DynamoDB capacity per submission".into(),
+            format!(
+                "{:.2} WRU + {:.2} WRU for alerts ({:.1}% alert), {:.2} prior reads",
+                cost.write_units_without_alerts,
+                cost.write_units_for_alerts,
+                100.0 * cost.alerting_share,
+                cost.prior_reads
+            ),
+            String::new(),
+        ));
+        table.push((
+            "  stream: notify invocations".into(),
+            format!(
+                "{:.0} per 1,000 submissions (alert inserts only)",
+                cost.notify_invocations_per_1000
+            ),
+            String::new(),
+        ));
+        results.insert("alert_capacity_per_submission".into(), json!(cost));
+    }
+
+    println!("\nBenchmarks");
+    println!("{}", "─".repeat(110));
+    for (what, figure, target) in &table {
+        println!("  {what:<42} {figure:<55} {target}");
+    }
+    println!("{}", "─".repeat(110));
+    std::fs::write(&args.output, serde_json::to_string_pretty(&results)? + "\n")?;
+    println!("Written to {}", args.output.display());
+    Ok(())
+}
