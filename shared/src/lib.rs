@@ -16,6 +16,7 @@
 //! - [`identity`]: who is calling, from the verified token's claims, failing closed.
 //! - [`config`]: reading a function's environment, refusing bad values at start.
 //! - [`logging`]: JSON logs at the configured level, the libraries that see whole events capped at INFO.
+//! - [`metrics`]: what the functions count, as CloudWatch embedded metric format in their logs.
 //! - [`invariants`]: what must hold for any input; checked by the fuzz targets and the corpus replay.
 #![warn(missing_docs)]
 
@@ -30,6 +31,7 @@ pub mod instrument;
 pub mod invariants;
 pub mod item;
 pub mod logging;
+pub mod metrics;
 pub mod notify;
 pub mod ports;
 pub mod process;

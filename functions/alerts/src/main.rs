@@ -4,6 +4,7 @@
 use intake::aws::{CallBudget, DynamoAlerts, sdk_config};
 use intake::config::Env;
 use intake::identity::{Claims, StaffPolicy};
+use intake::metrics::Metrics;
 use intake::ports::Alerts;
 use intake::staff::{StaffConfig, StaffReply, StaffRequest, StaffRoute, StaffService};
 use lambda_http::http::header::CONTENT_TYPE;
@@ -14,6 +15,7 @@ use time::OffsetDateTime;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     intake::logging::init();
+    let metrics = Metrics::for_this_function()?;
     let config = StaffConfig::from_env(&Env::process())?;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(CallBudget::INTERACTIVE).await);
     let service = StaffService::new(
@@ -22,8 +24,13 @@ async fn main() -> Result<(), Error> {
     );
 
     run(service_fn(|request: Request| {
-        let (service, identity) = (&service, &config.identity);
-        async move { Ok::<_, Error>(handle(service, identity, &request).await) }
+        let (service, identity, metrics) = (&service, &config.identity, &metrics);
+        async move {
+            let response = handle(service, identity, &request).await;
+            let context = request.lambda_context();
+            metrics.flush(&context.request_id, context.xray_trace_id.as_deref());
+            Ok::<_, Error>(response)
+        }
     }))
     .await
 }

@@ -4,6 +4,7 @@
 
 use intake::fhir::questionnaire::{Answer, answer};
 use intake::instrument::Catalogue;
+use intake::metrics::Metrics;
 use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
@@ -11,9 +12,16 @@ use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     intake::logging::init();
+    let metrics = Metrics::for_this_function()?;
     let catalogue = Catalogue::embedded()?;
-    run(service_fn(|request: Request| async move {
-        Ok::<_, Error>(handle(catalogue, &request))
+    run(service_fn(|request: Request| {
+        let metrics = &metrics;
+        async move {
+            let response = handle(catalogue, &request);
+            let context = request.lambda_context();
+            metrics.flush(&context.request_id, context.xray_trace_id.as_deref());
+            Ok::<_, Error>(response)
+        }
     }))
     .await
 }

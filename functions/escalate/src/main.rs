@@ -3,6 +3,7 @@
 use intake::aws::{CallBudget, DynamoAlerts, SnsTopic, sdk_config};
 use intake::config::Env;
 use intake::escalate::{EscalateConfig, Escalator};
+use intake::metrics::Metrics;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -10,6 +11,7 @@ use time::OffsetDateTime;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     intake::logging::init();
+    let metrics = Metrics::for_this_function()?;
     let config = EscalateConfig::from_env(&Env::process())?;
     let sdk = sdk_config(CallBudget::BACKGROUND).await;
     let escalator = Escalator::new(
@@ -19,10 +21,13 @@ async fn main() -> Result<(), Error> {
     );
 
     // The scheduled event says nothing the sweep needs: the time is now.
-    run(service_fn(|_: LambdaEvent<Value>| {
-        let escalator = &escalator;
+    run(service_fn(|event: LambdaEvent<Value>| {
+        let (escalator, metrics) = (&escalator, &metrics);
         async move {
-            let report = escalator.sweep(OffsetDateTime::now_utc()).await?;
+            let swept = escalator.sweep(OffsetDateTime::now_utc()).await;
+            let context = &event.context;
+            metrics.flush(&context.request_id, context.xray_trace_id.as_deref());
+            let report = swept?;
             Ok::<_, Error>(
                 serde_json::json!({ "escalated": report.escalated, "settled": report.settled }),
             )

@@ -4,12 +4,14 @@
 use aws_lambda_events::event::dynamodb::Event;
 use intake::aws::{CallBudget, DynamoAlerts, SnsTopic, sdk_config};
 use intake::config::Env;
+use intake::metrics::Metrics;
 use intake::notify::Notifier;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     intake::logging::init();
+    let metrics = Metrics::for_this_function()?;
     let env = Env::process();
     let (table, topic_arn) = (
         env.required("TABLE_NAME")?,
@@ -22,11 +24,14 @@ async fn main() -> Result<(), Error> {
     );
 
     run(service_fn(|event: LambdaEvent<Event>| {
-        let notifier = &notifier;
+        let (notifier, metrics) = (&notifier, &metrics);
         // A failure fails the whole batch: the event source retries it (already-sent alerts are skipped), then
         // parks it in the delivery-failure queue.
         async move {
-            notifier.notify(&event.payload.records).await?;
+            let notified = notifier.notify(&event.payload.records).await;
+            let context = &event.context;
+            metrics.flush(&context.request_id, context.xray_trace_id.as_deref());
+            notified?;
             Ok::<(), Error>(())
         }
     }))

@@ -3,6 +3,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use intake::aws::{CallBudget, DynamoStore, sdk_config};
 use intake::config::Env;
+use intake::metrics::Metrics;
 use intake::process::{ProcessConfig, Processor};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,6 +15,7 @@ const RESPONSE_MARGIN: Duration = Duration::from_millis(500);
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     intake::logging::init();
+    let metrics = Metrics::for_this_function()?;
     let config = ProcessConfig::from_env(&Env::process())?;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(CallBudget::BACKGROUND).await);
     let processor = Processor::new(
@@ -22,13 +24,14 @@ async fn main() -> Result<(), Error> {
     );
 
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
-        let processor = &processor;
+        let (processor, metrics) = (&processor, &metrics);
         async move {
-            let records = event.payload.records;
-            let report = match answer_by(event.context.deadline) {
+            let (records, context) = (event.payload.records, event.context);
+            let report = match answer_by(context.deadline) {
                 Some(deadline) => processor.process_until(records, deadline).await,
                 None => processor.process(records).await,
             };
+            metrics.flush(&context.request_id, context.xray_trace_id.as_deref());
             Ok::<SqsBatchResponse, Error>(report.response)
         }
     }))

@@ -5,6 +5,7 @@ use intake::aws::{CallBudget, SqsQueue, sdk_config};
 use intake::config::Env;
 use intake::identity::{Claims, PatientPolicy};
 use intake::instrument::Catalogue;
+use intake::metrics::Metrics;
 use intake::ports::Queue;
 use intake::submit::{Form, Reply, SubmitConfig, SubmitRequest, SubmitService};
 use lambda_http::http::header::{CONTENT_TYPE, RETRY_AFTER};
@@ -18,14 +19,20 @@ const FHIR_ROUTE: &str = "POST /v1/fhir/QuestionnaireResponse";
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     intake::logging::init();
+    let metrics = Metrics::for_this_function()?;
     let config = SubmitConfig::from_env(&Env::process())?;
     let catalogue = Catalogue::embedded()?;
     let sqs = aws_sdk_sqs::Client::new(&sdk_config(CallBudget::INTERACTIVE).await);
     let service = SubmitService::new(SqsQueue::new(sqs, config.queue_url), catalogue);
 
     run(service_fn(|request: Request| {
-        let (service, identity) = (&service, &config.identity);
-        async move { Ok::<_, Error>(handle(service, identity, request).await) }
+        let (service, identity, metrics) = (&service, &config.identity, &metrics);
+        async move {
+            let context = request.lambda_context();
+            let response = handle(service, identity, request).await;
+            metrics.flush(&context.request_id, context.xray_trace_id.as_deref());
+            Ok::<_, Error>(response)
+        }
     }))
     .await
 }

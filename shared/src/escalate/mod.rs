@@ -11,6 +11,7 @@ mod config;
 #[cfg(test)]
 mod tests;
 
+use crate::metrics::{self, Metric};
 use time::{Duration, OffsetDateTime};
 use tracing::info;
 
@@ -69,6 +70,7 @@ impl<A: Alerts, T: Topic> Escalator<A, T> {
                 "alert escalated"
             );
             report.escalated += 1;
+            metrics::add(Metric::AlertsEscalated, 1);
         }
         Ok(report)
     }

@@ -11,6 +11,7 @@ mod message;
 #[cfg(test)]
 mod tests;
 
+use crate::metrics::{self, Metric};
 use aws_lambda_events::event::dynamodb::EventRecord;
 use time::OffsetDateTime;
 use tracing::{info, warn};
@@ -83,6 +84,7 @@ impl<A: Alerts, T: Topic> Notifier<A, T> {
                 "alert sent"
             );
             report.sent += 1;
+            metrics::add(Metric::AlertsDelivered, 1);
         }
         if report.ignored > 0 {
             warn!(

@@ -18,12 +18,15 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
+use crate::metrics::{self, Metric};
 use crate::ports::Store;
 
 #[cfg(test)]
 mod alert_tests;
 mod alerts;
 mod config;
+#[cfg(test)]
+mod metric_tests;
 mod record;
 #[cfg(test)]
 mod tests;
@@ -79,18 +82,31 @@ impl<S: Store> Processor<S> {
     /// call (throttling backoff, a hung connection) lets the whole invocation time out: every record of the batch
     /// is then received again, counts toward `maxReceiveCount`, and healthy records can end in the DLQ.
     pub async fn process_until(&self, records: Vec<SqsMessage>, deadline: Instant) -> BatchReport {
+        // EMF holds at most 100 values of a metric per document: time every `stride`-th record, an even sample.
+        let stride = records.len().div_ceil(metrics::MAX_VALUES).max(1);
         let tasks: Vec<_> = records
             .into_iter()
-            .map(|record| {
+            .enumerate()
+            .map(|(index, record)| {
                 let store = Arc::clone(&self.store);
                 let permits = Arc::clone(&self.permits);
+                let enqueued_at = enqueued_at(&record).filter(|_| index % stride == 0);
+                // The submit invocation's X-Ray trace, which SQS carried: a failure's log leads to its request.
+                let trace = record.attributes.get("AWSTraceHeader").cloned();
                 let task = tokio::spawn(async move {
                     let work = async {
                         let _permit = permits
                             .acquire_owned()
                             .await
                             .expect("the semaphore is never closed");
-                        record::store_record(store.as_ref(), record.body.as_deref()).await
+                        let outcome =
+                            record::store_record(store.as_ref(), record.body.as_deref()).await;
+                        if let (Ok(Outcome::Stored { .. } | Outcome::Repeat { .. }), Some(at)) =
+                            (&outcome, enqueued_at)
+                        {
+                            metrics::milliseconds(Metric::QueueToStoreLatency, since_ms(at));
+                        }
+                        outcome
                     };
                     // A write cut off here may or may not have landed; the redelivery finds out (duplicate).
                     tokio::time::timeout_at(deadline, work)
@@ -99,12 +115,12 @@ impl<S: Store> Processor<S> {
                 });
                 // SQS always sets a message id. Were one missing, its failure would be reported with an empty
                 // identifier, which Lambda treats as "the whole batch failed": a retry, never a silent drop.
-                (record.message_id.unwrap_or_default(), task)
+                (record.message_id.unwrap_or_default(), trace, task)
             })
             .collect();
 
         let mut report = BatchReport::default();
-        for (message_id, task) in tasks {
+        for (message_id, trace, task) in tasks {
             // A task's result is always awaited: dropping a panicked task's result would acknowledge its message.
             let result = task.await.unwrap_or_else(|join_error| {
                 Err(if join_error.is_panic() {
@@ -127,9 +143,9 @@ impl<S: Store> Processor<S> {
                 Ok(Outcome::Conflict) => report.conflicts += 1,
                 Err(failure) => {
                     if failure.is_transient() {
-                        warn!(message_id, error = %failure, "record will be retried")
+                        warn!(message_id, trace, error = %failure, "record will be retried")
                     } else {
-                        error!(message_id, error = %failure, "record failed; it goes to the DLQ after maxReceiveCount")
+                        error!(message_id, trace, error = %failure, "record failed; it goes to the DLQ after maxReceiveCount")
                     }
                     report.failed += 1;
                     report.response.add_failure(message_id);
@@ -145,6 +161,31 @@ impl<S: Store> Processor<S> {
             alerts = report.alerts,
             "batch processed"
         );
+        report.count();
         report
     }
+}
+
+impl BatchReport {
+    /// Adds the batch's counts to the function's metrics.
+    fn count(&self) {
+        metrics::add(Metric::Stored, self.stored);
+        metrics::add(Metric::Duplicates, self.duplicates);
+        metrics::add(Metric::Conflicts, self.conflicts);
+        metrics::add(Metric::FailedRecords, self.failed);
+        metrics::add(Metric::AlertsRaised, self.alerts);
+    }
+}
+
+/// When SQS received the message (its `SentTimestamp`, Unix milliseconds), if it says.
+fn enqueued_at(record: &SqsMessage) -> Option<u64> {
+    record.attributes.get("SentTimestamp")?.parse().ok()
+}
+
+/// Milliseconds from `at` (Unix milliseconds) to now; zero if the clocks disagree.
+fn since_ms(at: u64) -> f64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    now.saturating_sub(at) as f64
 }

@@ -8,6 +8,7 @@
 //! - `error`: every refusal, and its status, body and headers in each form;
 //! - `config`: the function's environment.
 
+use crate::metrics::{self, Metric};
 use serde_json::json;
 use time::OffsetDateTime;
 use tracing::info;
@@ -129,8 +130,12 @@ impl<Q: Queue> SubmitService<Q> {
     /// [`Self::submit`] as an HTTP answer in the request's form, with the refusal logged.
     pub async fn answer(&self, request: SubmitRequest<'_>) -> Reply {
         match self.submit(&request).await {
-            Ok(receipt) => receipt.reply(),
+            Ok(receipt) => {
+                metrics::add(Metric::Accepted, 1);
+                receipt.reply()
+            }
             Err(refusal) => {
+                metrics::refused(refusal.code());
                 refusal.log(&request.request_id);
                 refusal.reply(request.form)
             }

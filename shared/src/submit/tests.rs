@@ -279,3 +279,24 @@ async fn a_patient_may_not_submit_into_a_trial_their_token_does_not_name() {
     );
     assert!(queue.sent().is_empty());
 }
+
+#[test]
+fn each_acknowledgement_and_each_refusal_by_reason_is_counted() {
+    let queue = MemoryQueue::default();
+    let (_, counted) = crate::metrics::recorded::run(async {
+        submit(&queue, &body()).await;
+        submit(&queue, b"{not json").await;
+        submit(&queue, b"{also not json").await;
+        submit_as(
+            &queue,
+            Err("no token".into()),
+            Some("application/json"),
+            &body(),
+        )
+        .await;
+    });
+    assert_eq!(counted.counter("Accepted"), 1);
+    assert_eq!(counted.counter("Refused{reason=malformed_json}"), 2);
+    assert_eq!(counted.counter("Refused{reason=unauthenticated}"), 1);
+    assert_eq!(counted.counters.len(), 3, "{counted:?}");
+}
