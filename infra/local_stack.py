@@ -280,10 +280,14 @@ def deploy():
         start_fault_proxy()
     start_emulator()
     cfn = client("cloudformation")
-    body = template_body(package(client("s3")))
+    s3 = client("s3")
+    body = template_body(package(s3)).encode()
+    # Over CloudFormation's 51,200-byte TemplateBody limit: uploaded and named by URL, as `sam deploy` does on AWS.
+    key = f"template/{hashlib.sha256(body).hexdigest()}.yaml"
+    s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=body)
     arguments = dict(
         StackName=STACK_NAME,
-        TemplateBody=body,
+        TemplateURL=f"{endpoint()}/{ARTIFACT_BUCKET}/{key}",
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in LOCAL_PARAMETERS.items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
     )

@@ -103,6 +103,11 @@ fn queues_and_table_use_the_data_key_and_every_log_group_the_log_key() {
             "{topic}"
         );
     }
+    // Alarm messages hold no clinical data; CloudWatch may use the log key only through SNS.
+    assert_eq!(
+        intrinsic(&props(&t, "OpsTopic")["KmsMasterKeyId"], "!Ref"),
+        "LogKey"
+    );
     for (name, group) in groups {
         assert_eq!(
             intrinsic(&group["Properties"]["KmsKeyId"], "!GetAtt"),
@@ -177,6 +182,11 @@ fn administrators_manage_the_keys_but_only_the_functions_and_operators_can_decry
             (
                 "LogKey",
                 "service logs.${AWS::Region}.amazonaws.com".to_owned(),
+                None
+            ),
+            (
+                "LogKey",
+                "service cloudwatch.amazonaws.com".to_owned(),
                 None
             ),
         ]

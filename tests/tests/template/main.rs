@@ -5,6 +5,7 @@ mod alerts;
 mod api;
 mod functions;
 mod keys;
+mod operations;
 mod pipeline;
 mod roles;
 

@@ -25,14 +25,18 @@ fn list(value: &Value) -> Vec<String> {
     }
 }
 
-/// Every statement that applies to `role`: its inline policies and each `AWS::IAM::Policy` attached to it.
+/// The policy every role shares: X-Ray's write actions, which take no resource. Checked on its own.
+const TRACING: &str = "TracingPolicy";
+
+/// Every statement that applies to `role`: its inline policies and each `AWS::IAM::Policy` attached to it, but
+/// the shared tracing policy.
 fn statements_of(t: &Value, role: &str) -> Vec<Value> {
     let mut documents: Vec<&Value> = props(t, role)["Policies"]
         .as_sequence()
         .map(|policies| policies.iter().map(|p| &p["PolicyDocument"]).collect())
         .unwrap_or_default();
-    for policy in t["Resources"].as_mapping().unwrap().values() {
-        if policy["Type"] == "AWS::IAM::Policy" {
+    for (name, policy) in t["Resources"].as_mapping().unwrap() {
+        if policy["Type"] == "AWS::IAM::Policy" && name != TRACING {
             let roles = policy["Properties"]["Roles"].as_sequence().unwrap();
             if roles.iter().any(|r| intrinsic(r, "!Ref") == role) {
                 documents.push(&policy["Properties"]["PolicyDocument"]);
@@ -97,6 +101,32 @@ fn every_function_runs_under_its_own_role_that_only_lambda_can_assume() {
         assert_eq!(trust[0]["Principal"]["Service"], "lambda.amazonaws.com");
         assert_eq!(trust[0]["Action"], "sts:AssumeRole");
     }
+}
+
+#[test]
+fn every_role_may_write_trace_segments_and_nothing_more_through_the_tracing_policy() {
+    let t = template();
+    let p = props(&t, TRACING);
+    let roles: Vec<String> = p["Roles"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|r| intrinsic(r, "!Ref"))
+        .collect();
+    let expected: Vec<String> = FUNCTIONS
+        .iter()
+        .map(|(_, role)| (*role).to_owned())
+        .collect();
+    assert_eq!(roles, expected);
+    let statements = p["PolicyDocument"]["Statement"].as_sequence().unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Effect"], "Allow");
+    assert_eq!(
+        list(&statements[0]["Action"]),
+        ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    );
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Tracing"], "Active", "every function is traced");
 }
 
 #[test]

@@ -1,0 +1,201 @@
+//! What tells the on-call engineer, before a patient's answers are at risk: an alarm for each way the flow can
+//! fail, each paging the ops topic with a threshold that fires on the first sign; one dashboard of the flow whose
+//! custom metrics are the ones the functions emit; and a README section for each alarm.
+
+use intake::metrics::{Metric, NAMESPACE};
+use serde_norway::Value;
+
+use super::{intrinsic, number, props, template};
+
+fn alarms(t: &Value) -> Vec<(String, &Value)> {
+    t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|(name, r)| (name.as_str().unwrap().to_owned(), &r["Properties"]))
+        .collect()
+}
+
+/// The resource an alarm's first dimension names (`!Ref X` or `!GetAtt X.QueueName`).
+fn watched(alarm: &Value) -> String {
+    let value = &alarm["Dimensions"][0]["Value"];
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "!Ref" => intrinsic(value, "!Ref"),
+        Value::Tagged(tagged) if tagged.tag == "!GetAtt" => intrinsic(value, "!GetAtt")
+            .split('.')
+            .next()
+            .unwrap()
+            .to_owned(),
+        other => panic!("a dimension names a resource, not {other:?}"),
+    }
+}
+
+fn find<'a>(
+    alarms: &'a [(String, &'a Value)],
+    namespace: &str,
+    metric: &str,
+    resource: &str,
+) -> &'a Value {
+    alarms
+        .iter()
+        .find(|(_, a)| {
+            a["Namespace"] == namespace && a["MetricName"] == metric && watched(a) == resource
+        })
+        .map(|(_, a)| *a)
+        .unwrap_or_else(|| panic!("no alarm on {namespace} {metric} of {resource}"))
+}
+
+#[test]
+fn every_alarm_pages_the_ops_topic_and_clears_there_too() {
+    let t = template();
+    let alarms = alarms(&t);
+    assert!(alarms.len() >= 15, "{} alarms", alarms.len());
+    for (name, alarm) in &alarms {
+        for actions in ["AlarmActions", "OKActions"] {
+            let targets = alarm[actions]
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{name}: no {actions}"));
+            assert_eq!(targets.len(), 1, "{name}");
+            assert_eq!(
+                intrinsic(&targets[0], "!Ref"),
+                "OpsTopic",
+                "{name}: {actions}"
+            );
+        }
+        // No data means nothing happened (no dead letters, no errors), not an outage of the metric.
+        assert_eq!(alarm["TreatMissingData"], "notBreaching", "{name}");
+        let description = alarm["AlarmDescription"].as_str().unwrap();
+        assert!(
+            description.contains("When an alarm fires"),
+            "{name}: points to the runbook"
+        );
+    }
+    assert_eq!(
+        intrinsic(&props(&t, "OpsEmailSubscription")["TopicArn"], "!Ref"),
+        "OpsTopic"
+    );
+}
+
+#[test]
+fn each_way_the_flow_fails_has_an_alarm_that_fires_on_the_first_sign() {
+    let t = template();
+    let alarms = alarms(&t);
+    // (namespace, metric, resource, statistic, threshold): a single dead letter, error, throttle or undelivered
+    // alert batch is worth a page.
+    let first_sign = [
+        (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "DeadLetterQueue",
+        ),
+        (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "AlertDeliveryFailureQueue",
+        ),
+        ("AWS/DynamoDB", "WriteThrottleEvents", "SubmissionTable"),
+        ("AWS/DynamoDB", "ReadThrottleEvents", "SubmissionTable"),
+        ("AWS/Lambda", "Throttles", "SubmitFunction"),
+        ("AWS/Lambda", "Throttles", "ProcessFunction"),
+        ("AWS/Lambda", "Throttles", "NotifyFunction"),
+    ];
+    for (namespace, metric, resource) in first_sign {
+        let alarm = find(&alarms, namespace, metric, resource);
+        assert_eq!(number(&alarm["Threshold"]), 1, "{metric} of {resource}");
+        assert_eq!(alarm["ComparisonOperator"], "GreaterThanOrEqualToThreshold");
+    }
+    let age = find(
+        &alarms,
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        "SubmissionQueue",
+    );
+    assert_eq!(intrinsic(&age["Threshold"], "!Ref"), "QueueAgeAlarmSeconds");
+    let default = number(&t["Parameters"]["QueueAgeAlarmSeconds"]["Default"]);
+    assert!(
+        (60..=900).contains(&default),
+        "a burst drains in about a minute: {default} s"
+    );
+    assert_eq!(age["Statistic"], "Maximum");
+    let api = find(&alarms, "AWS/ApiGateway", "5xx", "HttpApi");
+    assert_eq!(
+        api["Statistic"], "Average",
+        "the 5xx average is the failure rate"
+    );
+    assert!(api["Threshold"].as_f64().unwrap() <= 0.05);
+    let delay = find(&alarms, "AWS/Lambda", "IteratorAge", "NotifyFunction");
+    assert!(
+        number(&delay["Threshold"]) <= 60_000,
+        "alerts wait at most a minute"
+    );
+}
+
+#[test]
+fn every_function_has_an_errors_alarm() {
+    let t = template();
+    let alarms = alarms(&t);
+    let functions: Vec<&str> = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(name, _)| name.as_str().unwrap())
+        .collect();
+    assert_eq!(functions.len(), 6);
+    for function in functions {
+        let alarm = find(&alarms, "AWS/Lambda", "Errors", function);
+        assert_eq!(number(&alarm["Threshold"]), 1, "{function}");
+        assert_eq!(alarm["Statistic"], "Sum", "{function}");
+    }
+}
+
+#[test]
+fn the_dashboard_shows_the_flow_with_the_metrics_the_functions_emit() {
+    let t = template();
+    let body = intrinsic(&props(&t, "OperationsDashboard")["DashboardBody"], "!Sub");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&body).expect("the dashboard body is JSON");
+    let widgets = dashboard["widgets"].as_array().unwrap();
+    let titles: Vec<&str> = widgets
+        .iter()
+        .map(|w| w["properties"]["title"].as_str().unwrap())
+        .collect();
+    for shown in ["Arrivals", "Queue", "Stored", "alerts", "Latency", "errors"] {
+        assert!(
+            titles.iter().any(|t| t.contains(shown)),
+            "no widget for {shown}: {titles:?}"
+        );
+    }
+    let emitted: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+    let mut custom = 0;
+    for widget in widgets {
+        for line in widget["properties"]["metrics"].as_array().unwrap() {
+            if line[0] == NAMESPACE {
+                custom += 1;
+                let name = line[1].as_str().unwrap();
+                assert!(
+                    emitted.contains(&name),
+                    "the dashboard shows {name}, which no function emits"
+                );
+                assert_eq!(line[2], intake::metrics::FUNCTION, "{name}: by function");
+            }
+        }
+    }
+    assert!(custom >= 8, "{custom} custom metric lines");
+}
+
+#[test]
+fn the_readme_says_what_to_do_when_each_alarm_fires() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = readme
+        .split("## When an alarm fires")
+        .nth(1)
+        .expect("README has a \"When an alarm fires\" section");
+    let t = template();
+    for (name, _) in alarms(&t) {
+        let heading = format!("`{name}`");
+        assert!(section.contains(&heading), "README: nothing on {name}");
+    }
+}
