@@ -23,7 +23,7 @@ FUNCTION_PACKAGES := --package submit --package process --package catalogue --pa
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),--arm64,--x86-64)
 E2E_ENV = $(LOCAL_ENV) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
 
-.PHONY: help setup build check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags redrive clean
+.PHONY: help setup build check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export redrive report-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -78,7 +78,11 @@ fhir-check: $(FHIR_VENV)/.installed ## Every Questionnaire served and every Ques
 	cargo run --quiet --package intake-e2e --bin fhir-examples -- $(LOCAL)/fhir-examples
 	$(FHIR_VENV)/bin/python tests/fhir/validate.py shared/instruments/questionnaires $(LOCAL)/fhir-examples
 
-check: lint unit template-check fhir-check ## Everything that needs no local AWS
+report-check: ## The burst report's HTML page, rendered by headless Chromium (apt-get install chromium)
+	@command -v chromium >/dev/null || { echo "report-check needs Chromium: apt-get install chromium"; exit 1; }
+	cargo test --package intake-e2e --test report -- --ignored
+
+check: lint unit template-check fhir-check report-check ## Everything that needs no local AWS
 
 local-up: build ## Start MiniStack, deploy template.yaml to it, write .local/stack-outputs.json
 	LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) up
@@ -97,8 +101,8 @@ watch: setup ## Serve both functions with `cargo lambda watch` against the local
 		--invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) \
 		--env-var QUEUE_URL=$(call STACK_OUTPUT,QueueUrl),TABLE_NAME=$(call STACK_OUTPUT,TableName)
 
-e2e: setup ## Integration tests against the deployed local stack: pipeline, instruments, alerts, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda
-	$(E2E_ENV) cargo test --package intake-e2e --test stack --test identity --test instruments --test alerts --test hostile \
+e2e: setup ## Integration tests against the deployed local stack: pipeline, instruments, alerts, export and metrics, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda
+	$(E2E_ENV) cargo test --package intake-e2e --test stack --test identity --test instruments --test alerts --test operations --test hostile \
 		--test logs --test audit --test dead_letter --test redrive --test cargo_lambda -- --ignored --test-threads 4
 
 contract: $(CONTRACT_VENV)/.installed ## The deployed API against openapi.yaml, with schemathesis (needs `make local-up`)
@@ -139,6 +143,10 @@ OPS_STACK = $(if $(STACK),--stack $(STACK))
 flags: ## What a trial's data managers should look at: repeats, fast clocks, conflicts (TRIAL=<trialId> [STACK=<name>])
 	@test -n "$(TRIAL)" || { echo "usage: make flags TRIAL=<trialId> [STACK=<deployed stack>]"; exit 2; }
 	$(OPS_ENV) cargo run --quiet --package intake-ops --bin flags -- $(OPS_STACK) --trial $(TRIAL)
+
+export: ## A trial's submissions as CSV per instrument version and FHIR NDJSON (TRIAL=<trialId> [STACK=<name>] [EXPORT_ARGS=--out DIR])
+	@test -n "$(TRIAL)" || { echo "usage: make export TRIAL=<trialId> [STACK=<deployed stack>]"; exit 2; }
+	$(OPS_ENV) cargo run --quiet --package intake-ops --bin export -- $(OPS_STACK) --trial $(TRIAL) $(EXPORT_ARGS)
 
 redrive: ## Move dead letters back after a fix ([STACK=<name>] [REDRIVE_ARGS=--dry-run to count only])
 	$(OPS_ENV) cargo run --quiet --package intake-ops --bin redrive -- $(OPS_STACK) $(REDRIVE_ARGS)

@@ -8,9 +8,11 @@ pub mod api;
 pub mod audit;
 pub mod deployed;
 pub mod faults;
+pub mod flow;
 pub mod hostile;
 pub mod inbox;
 pub mod load;
+pub mod report;
 pub mod stubs;
 pub mod survey;
 

@@ -266,6 +266,9 @@ pub struct Outcome {
     pub attempts: u32,
     /// Latency of each attempt that got a response.
     pub latencies: Vec<Duration>,
+    /// When its first attempt started, and when its last one ended, since the run started.
+    pub sent_at: Duration,
+    pub answered_at: Duration,
 }
 
 impl Outcome {
@@ -335,6 +338,8 @@ async fn send_one(
         error: None,
         attempts: 0,
         latencies: Vec::new(),
+        sent_at: Duration::ZERO,
+        answered_at: Duration::ZERO,
     };
     loop {
         outcome.attempts += 1;
@@ -393,7 +398,9 @@ pub async fn run(
                 tokio::time::sleep_until(start + scheduled.at).await;
                 let _permit = permits.acquire_owned().await.expect("never closed");
                 let token = tokens.get(&scheduled.survey.patient_id);
-                let outcome = send_one(&http, &stack, &plan, token, scheduled).await;
+                let sent_at = start.elapsed();
+                let mut outcome = send_one(&http, &stack, &plan, token, scheduled).await;
+                (outcome.sent_at, outcome.answered_at) = (sent_at, start.elapsed());
                 progress(&outcome);
                 outcome
             })

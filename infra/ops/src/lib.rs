@@ -1,11 +1,12 @@
 //! Operations tools for a deployed intake stack (local or on AWS): where it is ([`stack`]), read-only views of its
-//! queues, table and logs ([`aws`]), a trial's flagged submissions ([`flags`]), and moving dead letters back after
-//! an incident ([`redrive`]).
+//! queues, table and logs ([`aws`]), a trial's flagged submissions ([`flags`]), its data out as CSV and FHIR
+//! ([`export`]), and moving dead letters back after an incident ([`redrive`]).
 //!
 //! The integration tests and the burst driver build on the same pieces, so what an operator runs is what the tests
 //! exercise.
 
 pub mod aws;
+pub mod export;
 pub mod flags;
 pub mod redrive;
 pub mod stack;

@@ -10,8 +10,10 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use intake_e2e::alert_audit::{AlertAudit, audit_alerts};
 use intake_e2e::audit::{Audit, audit};
+use intake_e2e::flow::{DepthSampler, stored_and_raised};
 use intake_e2e::inbox::AlertInbox;
 use intake_e2e::load::{LoadStats, Plan, Tokens, run};
+use intake_e2e::report::{self, Timeline};
 use intake_e2e::{Aws, Error, Stack, http_client};
 use serde_json::json;
 
@@ -137,6 +139,8 @@ async fn burst(args: Args) -> Result<bool, Error> {
             .progress_chars("=> "),
     );
     let started = tokio::time::Instant::now();
+    let wall_start = time::OffsetDateTime::now_utc();
+    let sampler = DepthSampler::start(&aws, &stack, started);
     let outcomes = run(&http, &stack, &plan, tokens, schedule, {
         let bar = bar.clone();
         move |outcome| {
@@ -165,6 +169,7 @@ async fn burst(args: Args) -> Result<bool, Error> {
         "queue empty {:.1} s after the last response",
         drain.as_secs_f64()
     ));
+    let queue_depth = sampler.finish().await;
 
     let spinner = ProgressBar::new_spinner().with_style(
         ProgressStyle::with_template("  auditing {spinner} {msg}").expect("valid template"),
@@ -185,7 +190,8 @@ async fn burst(args: Args) -> Result<bool, Error> {
     }
     let passed = audit.passed() && alerts.as_ref().is_none_or(AlertAudit::passed);
 
-    println!("\n{}", render(&load, drain, &audit, alerts.as_ref()));
+    let (text, rows) = render(&load, drain, &audit, alerts.as_ref());
+    println!("\n{text}");
     if let Some(parent) = args.report.parent() {
         std::fs::create_dir_all(parent)?;
     }
@@ -204,12 +210,48 @@ async fn burst(args: Args) -> Result<bool, Error> {
     });
     std::fs::write(&args.report, serde_json::to_string_pretty(&report)? + "\n")?;
     println!("Full report: {}", args.report.display());
+
+    let (stored, alerts_raised) = stored_and_raised(&aws, &stack, &trial_id, wall_start).await?;
+    let secs = |d: Duration| d.as_secs_f64();
+    let timeline = Timeline {
+        sent: outcomes.iter().map(|o| secs(o.sent_at)).collect(),
+        acknowledged: outcomes
+            .iter()
+            .filter(|o| o.accepted())
+            .map(|o| secs(o.answered_at))
+            .collect(),
+        stored,
+        alerts: alerts_raised,
+        queue_depth,
+        latencies_ms: outcomes
+            .iter()
+            .flat_map(|o| o.latencies.iter().map(|l| l.as_secs_f64() * 1000.0))
+            .collect(),
+    };
+    let page = report::html(
+        &format!("Burst report — trial {trial_id}"),
+        &rows,
+        &timeline,
+    )?;
+    let html_path = args.report.with_extension("html");
+    std::fs::write(&html_path, page)?;
+    println!("As a picture:  {}", html_path.display());
     Ok(passed)
 }
 
-fn render(load: &LoadStats, drain: Duration, audit: &Audit, alerts: Option<&AlertAudit>) -> String {
+/// The report as text, and its rows (label, value) for the HTML page, verdicts last.
+fn render(
+    load: &LoadStats,
+    drain: Duration,
+    audit: &Audit,
+    alerts: Option<&AlertAudit>,
+) -> (String, Vec<(String, String)>) {
     let mut out = vec!["Burst report".to_owned(), "─".repeat(56)];
-    let mut row = |label: &str, value: String| out.push(format!("  {label:<34} {value}"));
+    let mut rows = Vec::new();
+    let mut row = |label: &str, value: String| {
+        out.push(format!("  {label:<34} {value}"));
+        rows.push((label.trim().to_owned(), value));
+    };
     row(
         "sent",
         format!(
@@ -307,6 +349,10 @@ fn render(load: &LoadStats, drain: Duration, audit: &Audit, alerts: Option<&Aler
         row("alert messages delivered", alerts.delivered.to_string());
     }
     out.push("─".repeat(56));
+    rows.push(("submissions".to_owned(), audit.verdict()));
+    if let Some(alerts) = alerts {
+        rows.push(("alerts".to_owned(), alerts.verdict()));
+    }
     out.push(format!(
         "{} {}",
         audit.verdict(),
@@ -327,5 +373,5 @@ fn render(load: &LoadStats, drain: Duration, audit: &Audit, alerts: Option<&Aler
             }
         ));
     }
-    out.join("\n")
+    (out.join("\n"), rows)
 }

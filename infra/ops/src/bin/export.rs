@@ -1,0 +1,99 @@
+//! `export --trial <id>`: a trial's submissions as CSV for analysts (one file per instrument version) and as FHIR
+//! `QuestionnaireResponse` NDJSON, into a folder.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use intake::instrument::Catalogue;
+use intake_ops::export::{by_instrument, load, write};
+use intake_ops::{Aws, StackChoice};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// One CSV per instrument version: a row per submission, a column per item, then the scores.
+    Csv,
+    /// FHIR R4 `QuestionnaireResponse`s, one per line (NDJSON).
+    Fhir,
+    /// Both.
+    All,
+}
+
+/// Exports a trial's submissions.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    #[command(flatten)]
+    stack: StackChoice,
+    /// The trial.
+    #[arg(long)]
+    trial: String,
+    /// The folder to write into (default: export/<trial>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::All)]
+    format: Format,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let folder = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("export").join(&args.trial));
+    let bar = ProgressBar::new_spinner().with_style(
+        ProgressStyle::with_template("  {spinner} {msg} [{bar:30}] {pos}/{len}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message("listing the trial's submissions");
+    let result = async {
+        let aws = Aws::load().await;
+        let stack = args.stack.resolve(&aws).await?;
+        let items = load(
+            &aws,
+            &stack,
+            &args.trial,
+            |listed| {
+                bar.set_length(listed as u64);
+                bar.set_message("reading");
+            },
+            |read, _| bar.set_position(read as u64),
+        )
+        .await?;
+        bar.finish_and_clear();
+        let (csv, fhir) = match args.format {
+            Format::Csv => (true, false),
+            Format::Fhir => (false, true),
+            Format::All => (true, true),
+        };
+        let written = write(&folder, &items, Catalogue::embedded()?, csv, fhir)?;
+        Ok::<_, intake_ops::Error>((items, written))
+    }
+    .await;
+    match result {
+        Ok((items, written)) => {
+            println!("{} submission(s) of trial {}", items.len(), args.trial);
+            for (instrument, count) in by_instrument(&items) {
+                println!("  {instrument:<28} {count}");
+            }
+            for (path, rows) in &written.files {
+                println!("  wrote {} ({rows} row(s))", path.display());
+            }
+            if written.not_fhir > 0 {
+                println!(
+                    "  {} submission(s) from before instruments have no FHIR form; they are in the CSV",
+                    written.not_fhir
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            bar.abandon();
+            eprintln!("export: {error}");
+            ExitCode::from(2)
+        }
+    }
+}

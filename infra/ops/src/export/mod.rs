@@ -1,0 +1,99 @@
+//! A trial's submissions out, for analysts and for FHIR systems: listed through the by-trial index (keys only,
+//! paginated), read 100 at a time, then written as one CSV per instrument version (`table`) and as
+//! `QuestionnaireResponse` NDJSON (`fhir`), each line rendered against the version the patient filled in.
+//!
+//! This reads the live table with ordinary queries, which suits a trial of up to a few hundred thousand
+//! submissions. For larger ones, or a snapshot at a point in time, use DynamoDB's export to S3 (README).
+
+pub mod fhir;
+pub mod table;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use intake::instrument::Catalogue;
+use intake::item::SubmissionItem;
+
+use crate::{Aws, Error, Stack};
+
+/// What was written, for the operator's summary.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// Each file, with the number of submissions in it.
+    pub files: Vec<(PathBuf, usize)>,
+    /// Submissions that could not be rendered as FHIR (from before instruments: no version).
+    pub not_fhir: usize,
+}
+
+/// Every submission of `trial_id`, in arrival order. `listed` and `read` report progress (counts so far).
+pub async fn load(
+    aws: &Aws,
+    stack: &Stack,
+    trial_id: &str,
+    listed: impl Fn(usize),
+    read: impl Fn(usize, usize),
+) -> Result<Vec<SubmissionItem>, Error> {
+    let mut keys = aws.trial_submission_keys(stack, trial_id).await?;
+    keys.retain(|(_, sk)| sk.starts_with("SUBMISSION#"));
+    listed(keys.len());
+    let mut items = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(100) {
+        let found = aws.get_items(stack, chunk).await?;
+        for key in chunk {
+            let item = found
+                .get(key)
+                .ok_or_else(|| format!("{} {} listed by the index but not found", key.0, key.1))?;
+            items.push(serde_dynamo::from_item::<_, SubmissionItem>(item.clone())?);
+        }
+        read(items.len(), keys.len());
+    }
+    Ok(items)
+}
+
+/// Writes `items` under `folder` as CSV tables and/or FHIR NDJSON.
+pub fn write(
+    folder: &Path,
+    items: &[SubmissionItem],
+    catalogue: &Catalogue,
+    csv: bool,
+    fhir: bool,
+) -> Result<Written, Error> {
+    std::fs::create_dir_all(folder)?;
+    let mut written = Written::default();
+    if csv {
+        for (stem, table) in table::tables(items, catalogue) {
+            let path = folder.join(format!("{stem}.csv"));
+            let mut writer = ::csv::Writer::from_path(&path)?;
+            writer.write_record(&table.header)?;
+            for row in &table.rows {
+                writer.write_record(row)?;
+            }
+            writer.flush()?;
+            written.files.push((path, table.rows.len()));
+        }
+    }
+    if fhir {
+        let (lines, not_fhir) = fhir::ndjson(items, catalogue);
+        let path = folder.join("QuestionnaireResponse.ndjson");
+        std::fs::write(&path, lines.join(""))?;
+        written.files.push((path, lines.len()));
+        written.not_fhir = not_fhir;
+    }
+    Ok(written)
+}
+
+/// Submissions per instrument version, for the summary.
+pub fn by_instrument(items: &[SubmissionItem]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for item in items {
+        let s = &item.submission;
+        let key = match &s.survey_version {
+            Some(version) => format!("{} v{version}", s.survey_id),
+            None => format!("{} (unversioned)", s.survey_id),
+        };
+        *counts.entry(key).or_default() += 1;
+    }
+    counts
+}
