@@ -78,6 +78,25 @@ fn escape(text: &str) -> String {
 
 const SIZE: (u32, u32) = (960, 320);
 
+/// A white chart-sized SVG canvas drawing into `svg`.
+fn canvas(svg: &mut String) -> Result<DrawingArea<SVGBackend<'_>, plotters::coord::Shift>, String> {
+    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    Ok(root)
+}
+
+/// Every chart's frame: the same margins and axis label room, so the three line up on the page.
+fn frame<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(55);
+    builder
+}
+
 fn last_second(timeline: &Timeline) -> usize {
     [
         &timeline.sent,
@@ -113,12 +132,8 @@ fn flow_chart(timeline: &Timeline) -> Result<String, String> {
         .max(1);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(55)
+        let root = canvas(&mut svg)?;
+        let mut chart = frame(&root)
             .build_cartesian_2d(0..seconds.max(1) as u32, 0..top + top / 10 + 1)
             .map_err(|e| e.to_string())?;
         chart
@@ -161,12 +176,8 @@ fn depth_chart(timeline: &Timeline) -> Result<String, String> {
         .max(1);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(55)
+        let root = canvas(&mut svg)?;
+        let mut chart = frame(&root)
             .build_cartesian_2d(0.0..seconds, 0..top + top / 10 + 1)
             .map_err(|e| e.to_string())?;
         chart
@@ -234,12 +245,8 @@ fn latency_chart(timeline: &Timeline) -> Result<String, String> {
         .collect();
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(55)
+        let root = canvas(&mut svg)?;
+        let mut chart = frame(&root)
             .build_cartesian_2d(
                 (0..BUCKETS_MS.len() as u32).into_segmented(),
                 0..top + top / 10 + 1,
