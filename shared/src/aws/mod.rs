@@ -4,7 +4,8 @@
 //! - `sqs`: the `Queue` port;
 //! - `dynamodb`: the `Store` port;
 //! - `alerts`: the `Alerts` port (alert records in the same table);
-//! - `sns`: the `Topic` port.
+//! - `sns`: the `Topic` port;
+//! - `tls`: the HTTPS client they share, trusting the roots AWS endpoints chain to only.
 
 use std::time::Duration;
 
@@ -17,11 +18,13 @@ mod alerts;
 mod dynamodb;
 mod sns;
 mod sqs;
+mod tls;
 
 pub use alerts::{ALERTS_BY_TRIAL, DynamoAlerts, PENDING_ESCALATIONS};
 pub use dynamodb::DynamoStore;
 pub use sns::SnsTopic;
 pub use sqs::SqsQueue;
+pub use tls::{AMAZON_ROOTS, https_client};
 
 /// How long one AWS call may take, retries included. A caller waiting on it (an HTTP client, an SQS visibility
 /// timeout) must be given more than `operation`.
@@ -51,9 +54,10 @@ impl CallBudget {
 }
 
 /// Loads region, credentials and endpoint the standard way, with the SDK's standard retry mode (exponential
-/// backoff with jitter, throttling-aware) bounded by `budget`.
+/// backoff with jitter, throttling-aware) bounded by `budget`, over an HTTPS client trusting Amazon's roots only.
 pub async fn sdk_config(budget: CallBudget) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client(AMAZON_ROOTS))
         .retry_config(RetryConfig::standard().with_max_attempts(budget.attempts))
         .timeout_config(
             TimeoutConfig::builder()
