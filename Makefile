@@ -10,6 +10,9 @@ TOOLS_VENV := $(LOCAL)/tools
 CONTRACT_VENV := $(LOCAL)/contract
 FHIR_VENV := $(LOCAL)/fhir
 SCAN_VENV := $(LOCAL)/scan
+PEER := tests/python-peer
+PEER_BUILD := $(LOCAL)/python-peer
+PEER_VENV := $(LOCAL)/peer
 LOCAL_STACK := $(AWS_VENV)/bin/python infra/local_stack.py
 
 LOCAL_AWS_PORT ?= 4566
@@ -46,6 +49,23 @@ $(FHIR_VENV)/.installed: tests/fhir/requirements.txt
 $(SCAN_VENV)/.installed: infra/requirements-scan.txt
 	$(PYTHON) -m venv $(SCAN_VENV)
 	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+# The Python/Powertools peer `make bench` compares with: each function's folder with its pinned dependencies, built
+# by the emulator's own interpreter (it runs Python functions under it), and a venv to run the handlers on this
+# machine with Lambda's runtime interface client.
+$(PEER_BUILD)/.built: $(PEER)/requirements.txt $(wildcard $(PEER)/*/*.py) $(wildcard shared/instruments/questionnaires/*/*.json) $(AWS_VENV)/.installed
+	rm -rf $(PEER_BUILD) && mkdir -p $(PEER_BUILD)
+	for function in submit process; do \
+		cp -r $(PEER)/$$function $(PEER_BUILD)/$$function && \
+		$(AWS_VENV)/bin/pip install --quiet --disable-pip-version-check --target $(PEER_BUILD)/$$function -r $<; \
+	done
+	cp -r shared/instruments/questionnaires $(PEER_BUILD)/submit/questionnaires
+	touch $@
+
+$(PEER_VENV)/.installed: $(PEER)/requirements-harness.txt $(PEER)/requirements.txt
+	$(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 
 $(TOOLS_VENV)/.installed: infra/requirements-tools.txt
@@ -122,11 +142,13 @@ demo: local-up ## A burst of 10,000 submissions from 2,000 patients on the local
 	$(E2E_ENV) cargo run --quiet --package intake-e2e --bin burst -- $(DEMO_ARGS)
 	@echo "The local stack is still running (outputs in $(LOCAL)/stack-outputs.json). Stop it with: make local-down"
 
-bench: local-up ## Benchmarks: a table of figures, also written to bench-results.json (never part of `make test`)
+bench: local-up $(PEER_BUILD)/.built $(PEER_VENV)/.installed ## Benchmarks, beside the Python/Powertools peer: a table of figures, costs, also in bench-results.json (never part of `make test`)
+	LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) up --stack python-peer
 	cargo lambda build --release $(HOST_ARCH) --package hello-lambda
 	cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda-arm64 $(FUNCTION_PACKAGES)
 	cargo bench --package intake --bench intake --features testing
-	$(E2E_ENV) cargo run --quiet --package intake-e2e --bin bench -- $(BENCH_ARGS)
+	$(E2E_ENV) cargo run --quiet --package intake-e2e --bin bench -- \
+		--peer-outputs $(LOCAL)/python-peer-outputs.json --peer-build $(PEER_BUILD) --peer-python $(PEER_VENV)/bin/python $(BENCH_ARGS)
 
 FAULT_PROXY_PORT ?= 4570
 

@@ -3,6 +3,8 @@
 
     local_stack.py up      start the emulator and the local OIDC issuer if needed, package the built functions,
                            create or update the stack
+    local_stack.py up --stack python-peer
+                           the same for the benchmark's Python/Powertools peer (tests/python-peer), beside it
     local_stack.py down    stop what this script started
     local_stack.py status  print the stack outputs
 
@@ -44,17 +46,7 @@ LAMBDA_BUILD = ROOT / "target" / "lambda"
 # An endpoint the caller set means "deploy to my emulator"; read before aws_env() fills in the default.
 CALLER_ENDPOINT = os.environ.get("AWS_ENDPOINT_URL")
 
-STACK_NAME = os.environ.get("STACK_NAME", "epro-intake-local")
 ARTIFACT_BUCKET = "epro-intake-local-artifacts"
-FUNCTIONS = {
-    "SubmitFunction": "submit",
-    "ProcessFunction": "process",
-    "CatalogueFunction": "catalogue",
-    "NotifyFunction": "notify",
-    "EscalateFunction": "escalate",
-    "AlertsFunction": "alerts",
-}
-
 # Local differences, all through template parameters: host architecture, a short process timeout (so poison reaches
 # the DLQ in minutes), an event source sized to the emulator's concurrency, the local OIDC issuer, batches of 10
 # with no batching delay (the emulator hands out at most 10 messages an invocation), and a short escalation time.
@@ -71,6 +63,44 @@ LOCAL_PARAMETERS = {
     "LogLevel": "TRACE",
     # Escalate an urgent alert after half a minute, so the escalation test waits a minute or two, not a quarter hour.
     "EscalateAfterSeconds": "30",
+}
+
+PEER_BUILD = STATE / "python-peer"
+
+
+class LocalStack:
+    """One stack this script deploys: its template, name, outputs file, code (logical id -> built file or folder) and
+    the local parameters its template declares."""
+
+    def __init__(self, template, name, outputs, code, parameters):
+        self.template, self.name, self.outputs, self.code, self.parameters = template, name, outputs, code, parameters
+
+
+STACKS = {
+    "intake": LocalStack(
+        ROOT / "template.yaml",
+        os.environ.get("STACK_NAME", "epro-intake-local"),
+        OUTPUTS_FILE,
+        {
+            "SubmitFunction": LAMBDA_BUILD / "submit" / "bootstrap",
+            "ProcessFunction": LAMBDA_BUILD / "process" / "bootstrap",
+            "CatalogueFunction": LAMBDA_BUILD / "catalogue" / "bootstrap",
+            "NotifyFunction": LAMBDA_BUILD / "notify" / "bootstrap",
+            "EscalateFunction": LAMBDA_BUILD / "escalate" / "bootstrap",
+            "AlertsFunction": LAMBDA_BUILD / "alerts" / "bootstrap",
+        },
+        LOCAL_PARAMETERS,
+    ),
+    # `make bench`'s Python/Powertools peer: the same event source settings and issuer as the intake's local stack.
+    "python-peer": LocalStack(
+        ROOT / "tests" / "python-peer" / "template.yaml",
+        "epro-intake-python-peer",
+        STATE / "python-peer-outputs.json",
+        {"SubmitFunction": PEER_BUILD / "submit", "ProcessFunction": PEER_BUILD / "process"},
+        {k: LOCAL_PARAMETERS[k] for k in ("Architecture", "ProcessTimeoutSeconds", "ProcessMaximumConcurrency",
+                                          "BatchSize", "MaximumBatchingWindowInSeconds", "JwtIssuer", "JwtAudience",
+                                          "LogRetentionDays")},
+    ),
 }
 
 
@@ -214,64 +244,74 @@ def stop_all():
     ISSUER_KEY_FILE.unlink(missing_ok=True)  # the next stack gets a fresh key
 
 
-def package(s3):
-    """Zips each built bootstrap and uploads it under its content hash, so a code change updates the stack."""
+def zipped(path):
+    """A built function as a Lambda zip: a bootstrap binary (executable), or a folder's files (Python)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        files = [(path, "bootstrap", 0o100755)] if path.is_file() else [
+            (f, f.relative_to(path).as_posix(), 0o100644) for f in sorted(path.rglob("*"))
+            if f.is_file() and "__pycache__" not in f.parts
+        ]
+        for file, name, mode in files:
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = mode << 16
+            archive.writestr(info, file.read_bytes(), zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def package(s3, stack):
+    """Zips each built function and uploads it under its content hash, so a code change updates the stack."""
     try:
         s3.create_bucket(Bucket=ARTIFACT_BUCKET)
     except s3.exceptions.BucketAlreadyOwnedByYou:
         pass
     locations = {}
-    for logical_id, binary in FUNCTIONS.items():
-        bootstrap = LAMBDA_BUILD / binary / "bootstrap"
-        if not bootstrap.exists():
-            sys.exit(f"{bootstrap.relative_to(ROOT)} is missing: run `make build` first")
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            info = zipfile.ZipInfo("bootstrap", date_time=(2020, 1, 1, 0, 0, 0))
-            info.external_attr = 0o100755 << 16
-            archive.writestr(info, bootstrap.read_bytes(), zipfile.ZIP_DEFLATED)
-        data = buffer.getvalue()
-        key = f"{binary}/{hashlib.sha256(data).hexdigest()}.zip"
+    for logical_id, path in stack.code.items():
+        if not path.exists():
+            sys.exit(f"{path.relative_to(ROOT)} is missing: build it first (make build, or make bench for the peer)")
+        data = zipped(path)
+        name = path.parent.name if path.is_file() else path.name
+        key = f"{stack.name}/{name}/{hashlib.sha256(data).hexdigest()}.zip"
         s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=data)
         locations[logical_id] = f"s3://{ARTIFACT_BUCKET}/{key}"
-        log(f"packaged {binary}: {len(data) / 1e6:.1f} MB")
+        log(f"packaged {name}: {len(data) / 1e6:.1f} MB")
     return locations
 
 
-def template_body(code_uris):
-    """template.yaml as it is, but for each function's CodeUri pointing at its uploaded zip."""
-    lines = (ROOT / "template.yaml").read_text().splitlines()
+def template_body(template, code_uris):
+    """The template as it is, but for each function's CodeUri pointing at its uploaded zip."""
+    lines = template.read_text().splitlines()
     current, out = None, []
     for line in lines:
         stripped = line.strip()
         if line.startswith("  ") and not line.startswith("   ") and stripped.endswith(":"):
             current = stripped[:-1]
-        if stripped == "CodeUri: ." and current in code_uris:
-            line = line.replace("CodeUri: .", f"CodeUri: {code_uris[current]}")
+        if stripped.startswith("CodeUri: ") and current in code_uris:
+            line = line.replace(stripped, f"CodeUri: {code_uris[current]}")
             del code_uris[current]
         out.append(line)
     if code_uris:
-        sys.exit(f"template.yaml has no `CodeUri: .` for {sorted(code_uris)}")
+        sys.exit(f"{template.name} has no CodeUri for {sorted(code_uris)}")
     return "\n".join(out) + "\n"
 
 
-def wait_for(cfn, final_states):
+def wait_for(cfn, name, final_states):
     while True:
-        stack = cfn.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
         status = stack["StackStatus"]
         if not status.endswith("_IN_PROGRESS"):
             break
         time.sleep(1)
     if status not in final_states:
-        events = cfn.describe_stack_events(StackName=STACK_NAME)["StackEvents"]
+        events = cfn.describe_stack_events(StackName=name)["StackEvents"]
         for event in events[:15]:
             if "FAILED" in event["ResourceStatus"]:
                 log(f"  {event['LogicalResourceId']}: {event.get('ResourceStatusReason', '')}")
-        sys.exit(f"stack {STACK_NAME} ended in {status}")
+        sys.exit(f"stack {name} ended in {status}")
     return stack
 
 
-def deploy():
+def deploy(stack):
     aws_env()
     start_issuer()
     if FAULT_PROXY_PORT:
@@ -281,39 +321,40 @@ def deploy():
     start_emulator()
     cfn = client("cloudformation")
     s3 = client("s3")
-    body = template_body(package(s3)).encode()
+    body = template_body(stack.template, package(s3, stack)).encode()
     # Over CloudFormation's 51,200-byte TemplateBody limit: uploaded and named by URL, as `sam deploy` does on AWS.
     key = f"template/{hashlib.sha256(body).hexdigest()}.yaml"
     s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=body)
+    name = stack.name
     arguments = dict(
-        StackName=STACK_NAME,
+        StackName=name,
         TemplateURL=f"{endpoint()}/{ARTIFACT_BUCKET}/{key}",
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in LOCAL_PARAMETERS.items()],
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in stack.parameters.items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
     existing = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}
-    if STACK_NAME in existing and existing[STACK_NAME] != "ROLLBACK_COMPLETE":
-        log(f"updating stack {STACK_NAME}")
+    if name in existing and existing[name] != "ROLLBACK_COMPLETE":
+        log(f"updating stack {name}")
         try:
             cfn.update_stack(**arguments)
         except cfn.exceptions.ClientError as error:
             if "No updates are to be performed" not in str(error):
                 raise
             log("no changes")
-        stack = wait_for(cfn, {"UPDATE_COMPLETE", "CREATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"})
-        if stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE":
+        deployed = wait_for(cfn, name, {"UPDATE_COMPLETE", "CREATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"})
+        if deployed["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE":
             sys.exit("update rolled back")
     else:
-        if STACK_NAME in existing:
-            cfn.delete_stack(StackName=STACK_NAME)
-        log(f"creating stack {STACK_NAME}")
+        if name in existing:
+            cfn.delete_stack(StackName=name)
+        log(f"creating stack {name}")
         cfn.create_stack(**arguments)
-        stack = wait_for(cfn, {"CREATE_COMPLETE"})
-    write_outputs(stack)
+        deployed = wait_for(cfn, name, {"CREATE_COMPLETE"})
+    write_outputs(stack, deployed)
 
 
-def write_outputs(stack):
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+def write_outputs(stack, deployed):
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in deployed.get("Outputs", [])}
     # The deployed URL names an AWS host; from this machine the emulator serves the same API under its own path.
     outputs["ApiUrl"] = f"{endpoint()}/_aws/execute-api/{outputs['ApiId']}/$default"
     outputs["Endpoint"] = endpoint()
@@ -321,17 +362,19 @@ def write_outputs(stack):
     if FAULT_PROXY_PORT:
         outputs["FaultProxy"] = f"http://127.0.0.1:{FAULT_PROXY_PORT}/_faults"
     STATE.mkdir(exist_ok=True)
-    OUTPUTS_FILE.write_text(json.dumps(outputs, indent=2) + "\n")
-    log(f"stack {STACK_NAME} is {stack['StackStatus']}; outputs in {OUTPUTS_FILE.relative_to(ROOT)}")
+    stack.outputs.write_text(json.dumps(outputs, indent=2) + "\n")
+    log(f"stack {stack.name} is {deployed['StackStatus']}; outputs in {stack.outputs.relative_to(ROOT)}")
     print(json.dumps(outputs, indent=2))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["up", "down", "status"])
-    command = parser.parse_args().command
+    parser.add_argument("--stack", choices=sorted(STACKS), default="intake", help="which stack `up` deploys")
+    arguments = parser.parse_args()
+    command = arguments.command
     if command == "up":
-        deploy()
+        deploy(STACKS[arguments.stack])
     elif command == "down":
         stop_all()
     else:

@@ -67,7 +67,12 @@ impl Stack {
                     "/../../.local/stack-outputs.json"
                 ))
             });
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        Self::from_file(&path)
+    }
+
+    /// Reads an outputs file that `infra/local_stack.py up` wrote.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
             format!(
                 "cannot read {} ({e}); deploy first with `make local-up`",
                 path.display()
