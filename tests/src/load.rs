@@ -39,7 +39,7 @@ pub struct Plan {
     pub collision_share: f64,
     /// Share of requests that break the contract or their instrument.
     pub invalid_share: f64,
-    /// Share of new surveys sent as FHIR `QuestionnaireResponse`s; half the resends switch form.
+    /// Share of new surveys sent as FHIR `QuestionnaireResponse`s; half the resends switch form (none at 0).
     pub fhir_share: f64,
     /// All arrivals fall within this window.
     pub window: Duration,
@@ -151,10 +151,11 @@ impl Plan {
         for _ in 0..mix.resends {
             let original = &schedule[rng.usize(..mix.new)];
             // The app sends the same survey again a little later (a double tap, a restart, a lost response);
-            // half the time in the other form, which must be absorbed as the same submission.
+            // half the time in the other form (when the plan sends FHIR at all), which must be absorbed as the same
+            // submission.
             let at = later(&mut rng, original);
             let mut survey = original.survey.clone();
-            if rng.bool() {
+            if self.fhir_share > 0.0 && rng.bool() {
                 survey.form = match survey.form {
                     Form::Json => Form::Fhir,
                     Form::Fhir => Form::Json,

@@ -23,10 +23,13 @@ pub async fn put_item_ceiling(
 ) -> Result<f64, Error> {
     let bar = progress(writes, "raw PutItem");
     let mut rng = fastrand::Rng::new(); // fresh ids every run: these are conditional writes
+    let trial = intake_e2e::deployed::fresh_trial("BENCH");
     let items: Vec<_> = (0..writes)
         .map(|i| {
-            let item =
-                SubmissionItem::new(envelope(&mut rng, i), "2026-01-01T00:00:00.000Z".into());
+            let item = SubmissionItem::new(
+                envelope(&mut rng, &trial, i),
+                "2026-01-01T00:00:00.000Z".into(),
+            );
             serde_dynamo::to_item::<_, HashMap<String, AttributeValue>>(item).expect("maps")
         })
         .collect();

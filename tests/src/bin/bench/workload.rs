@@ -13,14 +13,15 @@ pub fn sqs_records(count: usize) -> Vec<aws_lambda_events::event::sqs::SqsMessag
         .map(|i| {
             let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
             record.message_id = Some(format!("m{i}"));
-            record.body = Some(envelope(&mut rng, i).encode());
+            record.body = Some(envelope(&mut rng, "BENCH", i).encode());
             record
         })
         .collect()
 }
 
-pub fn envelope(rng: &mut fastrand::Rng, i: usize) -> Envelope {
-    let survey = Survey::generate("BENCH", &format!("P-{i:06}"), "day-7", rng);
+/// Survey `i` of a generated mix in `trial`, judged and wrapped as `submit` does.
+pub fn envelope(rng: &mut fastrand::Rng, trial: &str, i: usize) -> Envelope {
+    let survey = Survey::generate(trial, &format!("P-{i:06}"), "day-7", rng);
     let now = OffsetDateTime::now_utc();
     let (_, _, body) = survey.request();
     let judged = accept(
@@ -40,14 +41,16 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
     )
 }
 
-/// `count` queue message bodies of fresh generated surveys (fresh ids, so each is a real store). With `rules` off
+/// `count` queue message bodies of fresh generated surveys (fresh ids in a fresh trial, so each is a first store,
+/// never a repeat of an earlier run's survey). With `rules` off
 /// the instrument version is left out, as in envelopes from before instruments: the process function then
 /// evaluates no alert rule, which is the pipeline as it was before alerts.
 pub fn bodies(count: usize, rules: bool) -> Vec<String> {
     let mut rng = fastrand::Rng::new();
+    let trial = intake_e2e::deployed::fresh_trial("BENCH");
     (0..count)
         .map(|i| {
-            let mut envelope = envelope(&mut rng, i);
+            let mut envelope = envelope(&mut rng, &trial, i);
             if !rules {
                 envelope.submission.survey_version = None;
             }
