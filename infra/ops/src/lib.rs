@@ -6,6 +6,7 @@
 //! exercise.
 
 pub mod aws;
+pub mod capacity;
 pub mod export;
 pub mod flags;
 pub mod redrive;
