@@ -1,6 +1,7 @@
 //! Loopback stand-ins for what a Lambda binary talks to, so benchmarks can run it as a plain process:
 //! - [`RuntimeApi`]: the Lambda Runtime API (hands out events, takes responses, notes the first `GET /next`);
-//! - [`accept_all`]: a service endpoint that answers every request `200 {}` (DynamoDB's reply to a `PutItem`).
+//! - [`accept_all`]: a service endpoint that answers every request `200 {}` (DynamoDB's reply to a `PutItem`);
+//! - [`RecordingProxy`]: forwards every request unchanged to a real endpoint and keeps a copy of each request.
 //!
 //! HTTP/1.1 with keep-alive and `Content-Length` bodies only: all these clients send.
 
@@ -17,6 +18,8 @@ use tokio::time::Instant;
 struct Request {
     method: String,
     path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
 }
 
 /// Reads one request (head and body); `None` when the client closed the connection.
@@ -30,14 +33,23 @@ async fn read_request(stream: &mut BufReader<TcpStream>) -> Option<Request> {
     let mut lines = head.split("\r\n");
     let mut first = lines.next()?.split(' ');
     let (method, path) = (first.next()?.to_owned(), first.next()?.to_owned());
-    let length: usize = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|line| line.split_once(':'))
-        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, value)| value.trim().parse().ok())
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(name, _)| name == "content-length")
+        .and_then(|(_, value)| value.parse().ok())
         .unwrap_or(0);
     let mut body = vec![0; length];
     stream.read_exact(&mut body).await.ok()?;
-    Some(Request { method, path })
+    Some(Request {
+        method,
+        path,
+        headers,
+        body,
+    })
 }
 
 async fn respond(
@@ -51,8 +63,10 @@ async fn respond(
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
-    let stream = stream.get_mut();
-    stream.write_all(head.as_bytes()).await.is_ok() && stream.write_all(body).await.is_ok()
+    // One write: head and body in two would wait out the client's delayed ACK (40 ms) under Nagle's algorithm.
+    let mut answer = head.into_bytes();
+    answer.extend_from_slice(body);
+    stream.get_mut().write_all(&answer).await.is_ok()
 }
 
 /// Answers every request `200 {}` until the runtime ends. Returns its address.
@@ -75,10 +89,115 @@ pub async fn accept_all() -> std::io::Result<SocketAddr> {
     Ok(address)
 }
 
+/// One request that went through a [`RecordingProxy`].
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The `x-amz-target` header (`DynamoDB_20120810.PutItem`), if any.
+    pub target: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// A proxy in front of a real endpoint (the local AWS): forwards each request as it came, Host header and signature
+/// included, answers with the endpoint's answer, and keeps a copy of each request, to count what a client sends.
+#[derive(Clone)]
+pub struct RecordingProxy {
+    pub address: SocketAddr,
+    recorded: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl RecordingProxy {
+    pub async fn start(upstream: &str) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let proxy = RecordingProxy {
+            address: listener.local_addr()?,
+            recorded: Arc::default(),
+        };
+        let (upstream, recorded) = (
+            upstream.trim_end_matches('/').to_owned(),
+            proxy.recorded.clone(),
+        );
+        let client = reqwest::Client::new();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (upstream, recorded, client) =
+                    (upstream.clone(), recorded.clone(), client.clone());
+                tokio::spawn(async move {
+                    let mut stream = BufReader::new(stream);
+                    while let Some(request) = read_request(&mut stream).await {
+                        let target = request
+                            .headers
+                            .iter()
+                            .find(|(name, _)| name == "x-amz-target")
+                            .map(|(_, value)| value.clone());
+                        recorded
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .push(Recorded {
+                                target,
+                                body: request.body.clone(),
+                            });
+                        let Ok(method) = reqwest::Method::from_bytes(request.method.as_bytes())
+                        else {
+                            break;
+                        };
+                        let mut forward =
+                            client.request(method, format!("{upstream}{}", request.path));
+                        for (name, value) in &request.headers {
+                            if name != "content-length" && name != "connection" {
+                                forward = forward.header(name, value);
+                            }
+                        }
+                        let Ok(answer) = forward.body(request.body).send().await else {
+                            break;
+                        };
+                        let status = answer.status();
+                        let headers: Vec<(String, String)> = answer
+                            .headers()
+                            .iter()
+                            .filter(|(name, _)| {
+                                !matches!(
+                                    name.as_str(),
+                                    "content-length" | "transfer-encoding" | "connection"
+                                )
+                            })
+                            .filter_map(|(name, value)| {
+                                Some((name.to_string(), value.to_str().ok()?.to_owned()))
+                            })
+                            .collect();
+                        let body = answer.bytes().await.unwrap_or_default();
+                        let headers: Vec<(&str, String)> = headers
+                            .iter()
+                            .map(|(name, value)| (name.as_str(), value.clone()))
+                            .collect();
+                        let status = format!(
+                            "{} {}",
+                            status.as_str(),
+                            status.canonical_reason().unwrap_or("")
+                        );
+                        if !respond(&mut stream, &status, &headers, &body).await {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        Ok(proxy)
+    }
+
+    /// Every request so far, in arrival order; forgets them.
+    pub fn take(&self) -> Vec<Recorded> {
+        std::mem::take(&mut *self.recorded.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
 #[derive(Default)]
 struct State {
     events: VecDeque<String>,
     first_next: Option<Instant>,
+    /// When each invocation was handed out: `request-<n>` is the n-th.
+    handed_out: Vec<Instant>,
+    /// Per answered invocation: how long from hand-out to answer, and the answer's body.
+    answered: Vec<(Duration, Vec<u8>)>,
     responses: Vec<String>,
     errors: usize,
 }
@@ -117,20 +236,22 @@ impl RuntimeApi {
 
     async fn serve(self, stream: TcpStream) {
         let mut stream = BufReader::new(stream);
-        let mut request_id = 0u64;
         while let Some(request) = read_request(&mut stream).await {
             if request.method == "GET" && request.path.ends_with("/invocation/next") {
-                let event = {
+                let (event, request_id) = {
                     let mut state = self.state();
                     state.first_next.get_or_insert_with(Instant::now);
-                    state.events.pop_front()
+                    let event = state.events.pop_front();
+                    if event.is_some() {
+                        state.handed_out.push(Instant::now());
+                    }
+                    (event, state.handed_out.len())
                 };
                 self.changed.notify_waiters();
                 let Some(event) = event else {
                     std::future::pending::<()>().await;
                     return;
                 };
-                request_id += 1;
                 let deadline = SystemTime::now() + Duration::from_secs(60);
                 let deadline_ms = deadline
                     .duration_since(UNIX_EPOCH)
@@ -161,6 +282,17 @@ impl RuntimeApi {
                     if request.path.ends_with("/error") {
                         state.errors += 1;
                     }
+                    // `/runtime/invocation/request-<n>/response`: the invocation handed out n-th.
+                    let handed_out = request
+                        .path
+                        .split("request-")
+                        .nth(1)
+                        .and_then(|rest| rest.split('/').next())
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .and_then(|n| state.handed_out.get(n - 1).copied());
+                    if let Some(at) = handed_out {
+                        state.answered.push((at.elapsed(), request.body));
+                    }
                     state.responses.push(request.path);
                 }
                 self.changed.notify_waiters();
@@ -184,6 +316,11 @@ impl RuntimeApi {
         })
         .await
         .ok()
+    }
+
+    /// Each answered invocation's time from hand-out to answer, and its answer, in the order answered.
+    pub fn answered(&self) -> Vec<(Duration, Vec<u8>)> {
+        self.state().answered.clone()
     }
 
     /// Waits until `count` invocations have been answered (successfully or not); returns how many were errors.
@@ -215,6 +352,7 @@ pub fn lambda_environment(runtime: SocketAddr, name: &str) -> Vec<(String, Strin
         ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}")),
         ("AWS_LAMBDA_LOG_STREAM_NAME", "bench".to_owned()),
         ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
         ("AWS_ACCESS_KEY_ID", "bench".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "bench".to_owned()),
         ("RUST_LOG", "warn".to_owned()),

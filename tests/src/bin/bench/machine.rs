@@ -7,11 +7,11 @@ use intake::ports::{Store, StoreError, WriteOutcome};
 use intake::process::Processor;
 use intake::testing::memory::MemoryStore;
 use intake_e2e::Error;
-use intake_e2e::stubs::{RuntimeApi, accept_all, lambda_environment};
+use intake_e2e::stubs::accept_all;
 use serde_json::json;
-use tokio::process::Command;
 use tokio::time::Instant;
 
+use crate::harness::{self, Runtime};
 use crate::workload::{as_records, bodies, progress, sqs_records};
 
 /// Median milliseconds from exec to the first `GET /next`, over `runs` fresh processes.
@@ -23,30 +23,22 @@ pub async fn init_median(binary: &std::path::Path, name: &str, runs: usize) -> R
         )
         .into());
     }
+    let env = [
+        (
+            "QUEUE_URL".to_owned(),
+            "http://127.0.0.1:9/queue".to_owned(),
+        ),
+        ("TABLE_NAME".to_owned(), "bench".to_owned()),
+    ];
     let bar = progress(runs, &format!("init {name}"));
     let mut samples = Vec::with_capacity(runs);
     for _ in 0..runs {
-        let api = RuntimeApi::start(Vec::new()).await?;
-        let started = Instant::now();
-        let mut child = Command::new(binary)
-            .envs(lambda_environment(api.address, name))
-            .env("QUEUE_URL", "http://127.0.0.1:9/queue")
-            .env("TABLE_NAME", "bench")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()?;
-        let first = api
-            .first_next(Duration::from_secs(10))
-            .await
-            .ok_or("no GET /next within 10 s")?;
-        samples.push((first - started).as_secs_f64() * 1000.0);
-        child.kill().await?;
+        let run = harness::run(&Runtime::Rust(binary.to_owned()), name, &env, Vec::new()).await?;
+        samples.push(run.init.as_secs_f64() * 1000.0);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    samples.sort_by(f64::total_cmp);
-    Ok(samples[samples.len() / 2])
+    Ok(median(samples))
 }
 
 /// A store that takes 20 ms per call, as a remote table does.
@@ -121,29 +113,10 @@ pub async fn process_peak_rss(binary: &std::path::Path, batches: usize) -> Resul
     let events: Vec<String> = (0..batches)
         .map(|_| json!({ "Records": sqs_records(100) }).to_string())
         .collect();
-    let api = RuntimeApi::start(events).await?;
-    let mut child = Command::new(binary)
-        .envs(lambda_environment(api.address, "process"))
-        .env("TABLE_NAME", "bench")
-        .env("AWS_ENDPOINT_URL", format!("http://{dynamodb}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let errors = api
-        .wait_for_responses(batches, Duration::from_secs(60))
-        .await
-        .ok_or("batches not answered in 60 s")?;
-    if errors > 0 {
-        return Err(format!("{errors} invocations failed").into());
-    }
-    let pid = child.id().ok_or("process exited early")?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    child.kill().await?;
-    let peak = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or("no VmHWM in /proc/<pid>/status")?;
-    Ok(peak)
+    let env = [
+        ("TABLE_NAME".to_owned(), "bench".to_owned()),
+        ("AWS_ENDPOINT_URL".to_owned(), format!("http://{dynamodb}")),
+    ];
+    let run = harness::run(&Runtime::Rust(binary.to_owned()), "process", &env, events).await?;
+    Ok(run.peak_rss_kib)
 }

@@ -8,10 +8,17 @@
 //! - on the local stack: how fast a 10,000-message backlog drains, next to the raw concurrent PutItem ceiling,
 //!   with alert rules evaluated and without;
 //! - alerts: from a dangerous answer's `202` to its message on the alert topic, and the DynamoDB capacity alert
-//!   evaluation adds per submission.
+//!   evaluation adds per submission;
+//! - side by side with the Python/Powertools peer (`tests/python-peer`), each measured the same way: init, warm
+//!   duration, CPU, memory, package, DynamoDB writes, backlog drain and an audited burst through the API; and what
+//!   a million submissions cost on each, from those figures and the dated price table.
 
 mod alerts;
+mod costs;
+mod harness;
 mod machine;
+mod meter;
+mod side_by_side;
 mod stack;
 mod workload;
 
@@ -48,8 +55,28 @@ struct Args {
     /// Skip the local-stack figures.
     #[arg(long)]
     no_stack: bool,
+    /// The Python/Powertools peer's stack outputs (`infra/local_stack.py up --stack python-peer`); without it, no
+    /// side-by-side comparison.
+    #[arg(long)]
+    peer_outputs: Option<PathBuf>,
+    /// The peer's built function folders (`submit/`, `process/`).
+    #[arg(long, default_value = ".local/python-peer")]
+    peer_build: PathBuf,
+    /// A Python with the peer's harness requirements (`awslambdaric`, boto3).
+    #[arg(long, default_value = ".local/peer/bin/python")]
+    peer_python: PathBuf,
+    /// Valid submissions each function of each stack handles on this machine (submit one per invocation, process
+    /// ten per batch).
+    #[arg(long, default_value_t = 1_000)]
+    submissions: usize,
+    /// Requests of the audited burst through each stack's API.
+    #[arg(long, default_value_t = 3_000)]
+    burst_requests: usize,
     #[arg(long, default_value = "bench-results.json")]
     output: PathBuf,
+    /// Where the side-by-side figures per submission go for `make capacity`.
+    #[arg(long, default_value = "infra/ops/capacity/measured.json")]
+    measured_output: PathBuf,
 }
 
 #[tokio::main]
@@ -57,6 +84,7 @@ async fn main() -> Result<(), Error> {
     let args = Args::parse();
     let mut results = BTreeMap::new();
     let mut table: Vec<(String, String, String)> = Vec::new();
+    let mut side_tables = Vec::new();
 
     // ---------------------------------------------------------------- init time
     let mut medians = BTreeMap::new();
@@ -224,12 +252,21 @@ async fn main() -> Result<(), Error> {
         results.insert("alert_capacity_per_submission".into(), json!(cost));
     }
 
+    if let (Some(peer_outputs), false) = (&args.peer_outputs, args.no_stack) {
+        let comparison = side_by_side::compare(&args, peer_outputs).await?;
+        results.insert("side_by_side".into(), json!(comparison));
+        side_tables.push(comparison);
+    }
+
     println!("\nBenchmarks");
     println!("{}", "─".repeat(110));
     for (what, figure, target) in &table {
         println!("  {what:<42} {figure:<55} {target}");
     }
     println!("{}", "─".repeat(110));
+    for comparison in &side_tables {
+        comparison.print();
+    }
     std::fs::write(&args.output, serde_json::to_string_pretty(&results)? + "\n")?;
     println!("Written to {}", args.output.display());
     Ok(())

@@ -1,0 +1,209 @@
+//! What a function asked DynamoDB to write, read from the requests themselves (a [`RecordingProxy`] in front of the
+//! local AWS): how many write requests, and the write units they cost by DynamoDB's sizing rules — 1 unit per KB of
+//! each item written, 2 in a transaction, plus 1 per KB of what each index on the table copies.
+//!
+//! An `UpdateItem` is sized by its key and new values (a lower bound: DynamoDB bills the whole item after the update).
+
+use std::collections::BTreeMap;
+
+use intake_e2e::stubs::Recorded;
+use serde::Serialize;
+use serde_json::Value;
+
+/// An index of a table: its key attributes, and whether it copies every attribute.
+#[derive(Debug, Clone)]
+pub struct IndexKeys {
+    pub keys: Vec<String>,
+    pub all_attributes: bool,
+}
+
+/// Write requests and write units, in all and by operation; and the reads, which cost read units.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Writes {
+    pub requests: usize,
+    /// Reads (`GetItem`, `Query`): half a read unit each if eventually consistent, one if strongly (items ≤ 4 KB).
+    pub reads: usize,
+    pub read_units: f64,
+    /// Items written (a transaction of three is one request, three items).
+    pub items: usize,
+    pub write_units: f64,
+    pub by_operation: BTreeMap<String, usize>,
+}
+
+/// Totals the DynamoDB writes among `recorded`; `indexes` by table name.
+pub fn writes(recorded: &[Recorded], indexes: &BTreeMap<String, Vec<IndexKeys>>) -> Writes {
+    let mut writes = Writes::default();
+    for request in recorded {
+        let Some(operation) = request
+            .target
+            .as_deref()
+            .and_then(|t| t.strip_prefix("DynamoDB_20120810."))
+        else {
+            continue;
+        };
+        let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+            continue;
+        };
+        let item = |writes: &mut Writes, table: &str, item: &Value, factor: f64| {
+            writes.items += 1;
+            writes.write_units += factor * units(item_bytes(item));
+            for index in indexes.get(table).into_iter().flatten() {
+                writes.write_units += index_units(index, item);
+            }
+        };
+        let table = body["TableName"].as_str().unwrap_or_default().to_owned();
+        let counted = match operation {
+            "PutItem" => {
+                item(&mut writes, &table, &body["Item"], 1.0);
+                true
+            }
+            "UpdateItem" | "DeleteItem" => {
+                let mut sized = body["Key"].as_object().cloned().unwrap_or_default();
+                if let Some(values) = body["ExpressionAttributeValues"].as_object() {
+                    sized.extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+                item(&mut writes, &table, &Value::Object(sized), 1.0);
+                true
+            }
+            "TransactWriteItems" => {
+                for entry in body["TransactItems"].as_array().into_iter().flatten() {
+                    for (kind, action) in entry.as_object().into_iter().flatten() {
+                        let table = action["TableName"].as_str().unwrap_or_default();
+                        let written = if kind == "Put" {
+                            &action["Item"]
+                        } else {
+                            &action["Key"]
+                        };
+                        item(&mut writes, table, written, 2.0);
+                    }
+                }
+                true
+            }
+            "GetItem" | "Query" => {
+                writes.reads += 1;
+                writes.read_units += if body["ConsistentRead"] == Value::Bool(true) {
+                    1.0
+                } else {
+                    0.5
+                };
+                false
+            }
+            "BatchWriteItem" => {
+                for (table, requests) in body["RequestItems"].as_object().into_iter().flatten() {
+                    for request in requests.as_array().into_iter().flatten() {
+                        let written = &request["PutRequest"]["Item"];
+                        item(&mut writes, table, written, 1.0);
+                    }
+                }
+                true
+            }
+            _ => false,
+        };
+        if counted {
+            writes.requests += 1;
+            *writes.by_operation.entry(operation.to_owned()).or_default() += 1;
+        }
+    }
+    writes
+}
+
+fn units(bytes: usize) -> f64 {
+    bytes.div_ceil(1024).max(1) as f64
+}
+
+/// An item in DynamoDB's wire form (`{"pk": {"S": "…"}}`), sized as DynamoDB counts: names plus values.
+fn item_bytes(item: &Value) -> usize {
+    item.as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, value)| name.len() + value_bytes(value))
+        .sum()
+}
+
+fn value_bytes(value: &Value) -> usize {
+    let Some((kind, inner)) = value.as_object().and_then(|o| o.iter().next()) else {
+        return 0;
+    };
+    match (kind.as_str(), inner) {
+        ("S" | "B", Value::String(text)) => text.len(),
+        // About one byte per two significant digits, plus one.
+        ("N", Value::String(number)) => number.len().div_ceil(2) + 1,
+        ("BOOL" | "NULL", _) => 1,
+        ("L", Value::Array(list)) => 3 + list.iter().map(|v| 1 + value_bytes(v)).sum::<usize>(),
+        ("M", Value::Object(map)) => {
+            3 + map
+                .iter()
+                .map(|(k, v)| 1 + k.len() + value_bytes(v))
+                .sum::<usize>()
+        }
+        ("SS" | "NS" | "BS", Value::Array(set)) => {
+            set.iter().filter_map(Value::as_str).map(str::len).sum()
+        }
+        _ => 0,
+    }
+}
+
+/// Write units for `item`'s entry in `index`: none when it lacks a key attribute (a sparse index).
+fn index_units(index: &IndexKeys, item: &Value) -> f64 {
+    let Some(attributes) = item.as_object() else {
+        return 0.0;
+    };
+    if !index.keys.iter().all(|key| attributes.contains_key(key)) {
+        return 0.0;
+    }
+    let projected: serde_json::Map<String, Value> = attributes
+        .iter()
+        .filter(|(name, _)| {
+            index.all_attributes
+                || ["pk", "sk"].contains(&name.as_str())
+                || index.keys.contains(name)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    units(item_bytes(&Value::Object(projected)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn recorded(operation: &str, body: Value) -> Recorded {
+        Recorded {
+            target: Some(format!("DynamoDB_20120810.{operation}")),
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    #[test]
+    fn a_transaction_costs_twice_and_each_index_entry_once() {
+        let by_trial = IndexKeys {
+            keys: vec!["trialId".into(), "receivedAt".into()],
+            all_attributes: false,
+        };
+        let indexes = BTreeMap::from([("t".to_owned(), vec![by_trial])]);
+        let submission = json!({"pk": {"S": "p"}, "sk": {"S": "s"}, "trialId": {"S": "T"}, "receivedAt": {"S": "r"}});
+        let claim = json!({"pk": {"S": "c"}, "sk": {"S": "CLAIM"}});
+        let requests = [
+            recorded(
+                "TransactWriteItems",
+                json!({"TransactItems": [{"Put": {"TableName": "t", "Item": submission}}, {"Put": {"TableName": "t", "Item": claim}}]}),
+            ),
+            recorded(
+                "PutItem",
+                json!({"TableName": "t", "Item": {"pk": {"S": "x".repeat(1500)}}}),
+            ),
+            recorded(
+                "GetItem",
+                json!({"TableName": "t", "Key": {"pk": {"S": "p"}}}),
+            ),
+        ];
+        let writes = writes(&requests, &indexes);
+        assert_eq!(writes.requests, 2, "reads are not writes");
+        assert_eq!((writes.reads, writes.read_units), (1, 0.5));
+        assert_eq!(writes.items, 3);
+        // 2 + 1 (index entry of the submission) + 2 (claim, not in the index) + 2 (1.5 KB put).
+        assert_eq!(writes.write_units, 7.0);
+    }
+}
