@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
-use intake::item::partition_key;
+use intake::item::{partition_key, trial_shards};
 use time::OffsetDateTime;
 
 use crate::{Error, Stack};
@@ -168,28 +169,34 @@ impl Aws {
         Ok(started.elapsed())
     }
 
-    /// The (pk, sk) of every submission of a trial, from the `ByTrialReceivedAt` index.
+    /// The (pk, sk) of every submission of a trial in arrival order, from the `ByTrialReceivedAt` index: each of the
+    /// trial's shards queried at once, then merged by `receivedAt`.
     pub async fn trial_submission_keys(
         &self,
         stack: &Stack,
         trial_id: &str,
     ) -> Result<Vec<(String, String)>, Error> {
-        let items = self
-            .dynamodb
-            .query()
-            .table_name(&stack.table_name)
-            .index_name("ByTrialReceivedAt")
-            .key_condition_expression("trialId = :t")
-            .expression_attribute_values(":t", AttributeValue::S(trial_id.to_owned()))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await?;
-        Ok(items
-            .iter()
-            .map(|item| (text(item, "pk"), text(item, "sk")))
-            .collect())
+        let mut queries = tokio::task::JoinSet::new();
+        for shard in trial_shards(trial_id) {
+            let query = self
+                .dynamodb
+                .query()
+                .table_name(&stack.table_name)
+                .index_name("ByTrialReceivedAt")
+                .key_condition_expression("trialShard = :s")
+                .expression_attribute_values(":s", AttributeValue::S(shard));
+            queries.spawn(async move { query.into_paginator().items().send().try_collect().await });
+        }
+        let mut listed = Vec::new();
+        while let Some(shard) = queries.join_next().await {
+            listed.extend(
+                shard?
+                    .map_err(|e| DisplayErrorContext(e).to_string())?
+                    .iter()
+                    .map(|item| (text(item, "receivedAt"), text(item, "pk"), text(item, "sk"))),
+            );
+        }
+        Ok(arrival_order(listed))
     }
 
     /// Items by (pk, sk), read consistently, 100 keys a request, unprocessed keys retried.
@@ -285,4 +292,47 @@ fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
         .and_then(|v| v.as_s().ok())
         .cloned()
         .unwrap_or_default()
+}
+
+/// `(receivedAt, pk, sk)` from several shards as one list of keys in arrival order (`receivedAt` sorts as text;
+/// equal times keep a fixed order by key).
+pub fn arrival_order(mut listed: Vec<(String, String, String)>) -> Vec<(String, String)> {
+    listed.sort_unstable();
+    listed.into_iter().map(|(_, pk, sk)| (pk, sk)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::arrival_order;
+
+    #[test]
+    fn shards_listed_one_after_another_come_out_in_arrival_order() {
+        let row = |at: &str, id: &str| {
+            (
+                at.to_owned(),
+                format!("TRIAL#T#PATIENT#{id}"),
+                format!("SUBMISSION#{id}"),
+            )
+        };
+        // Shard 07's listing, then shard 01's: each in order, the two interleaved in time.
+        let listed = vec![
+            row("2026-11-30T08:00:00.100Z", "a"),
+            row("2026-11-30T08:00:00.300Z", "c"),
+            row("2026-11-30T08:00:00.050Z", "z"),
+            row("2026-11-30T08:00:00.200Z", "b"),
+        ];
+        let order: Vec<String> = arrival_order(listed)
+            .into_iter()
+            .map(|(_, sk)| sk)
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "SUBMISSION#z",
+                "SUBMISSION#a",
+                "SUBMISSION#b",
+                "SUBMISSION#c"
+            ]
+        );
+    }
 }

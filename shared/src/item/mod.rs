@@ -12,7 +12,10 @@
 //! alert a new submission raises is an item of its own, `pk = ALERT#<alertId>`, `sk = ALERT` ([`AlertItem`]), in
 //! that transaction too.
 //!
-//! Submission items carry `trialId` and `receivedAt` at top level, which the `ByTrialReceivedAt` index lists; flags
+//! Submission items carry `trialShard` (`<trialId>#<nn>`, one of [`BY_TRIAL_SHARDS`] per trial, chosen by the
+//! submission id) and `receivedAt` at top level, which the `ByTrialReceivedAt` index lists: one trial's burst spreads
+//! over that many index partitions instead of one (about 1,000 writes a second each), and a reader lists the trial
+//! in arrival order by querying each shard and merging ([`trial_shards`]). Flags
 //! and conflicts carry `flagTrialId` and `flaggedAt`, which the `FlagsByTrial` index lists; alerts carry `trialId` and
 //! `alertSort` (`AlertsByTrial`), and urgent open ones `escalation` (`PendingEscalations`).
 
@@ -35,6 +38,22 @@ pub use conflict::ConflictItem;
 pub use records::{Flag, FlagKind, IdClaim, TimepointMarker};
 pub use submission::SubmissionItem;
 pub use write::SubmissionWrite;
+
+/// Index partitions one trial's submissions spread over in `ByTrialReceivedAt`. Part of the layout: changing it
+/// needs every submission re-indexed. 64 partitions take about 64,000 index writes a second for one trial.
+pub const BY_TRIAL_SHARDS: u32 = 64;
+
+/// The by-trial index key of a submission: its trial and a shard drawn from its (random) id, so a redelivery of the
+/// same submission always lands on the same shard.
+pub fn trial_shard(trial_id: &str, submission_id: &uuid::Uuid) -> String {
+    let shard = submission_id.as_u128() % u128::from(BY_TRIAL_SHARDS);
+    format!("{trial_id}#{shard:02}")
+}
+
+/// Every by-trial index key of `trial_id`: a full listing queries each.
+pub fn trial_shards(trial_id: &str) -> impl Iterator<Item = String> + '_ {
+    (0..BY_TRIAL_SHARDS).map(move |shard| format!("{trial_id}#{shard:02}"))
+}
 
 /// The partition key of a patient's records.
 pub fn partition_key(trial_id: &str, patient_id: &str) -> String {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{RecordType, content_hash, partition_key, submission_sort_key};
+use super::{RecordType, content_hash, partition_key, submission_sort_key, trial_shard};
 use crate::envelope::Envelope;
 use crate::instrument::Scores;
 use crate::submission::Submission;
@@ -17,6 +17,8 @@ pub struct SubmissionItem {
     pub sk: String,
     /// Always [`RecordType::Submission`].
     pub record_type: RecordType,
+    /// `<trialId>#<nn>`: the `ByTrialReceivedAt` index key ([`trial_shard`]).
+    pub trial_shard: String,
     /// Every submission field, at top level.
     #[serde(flatten)]
     pub submission: Submission,
@@ -59,6 +61,7 @@ impl SubmissionItem {
             pk: partition_key(&submission.trial_id, &submission.patient_id),
             sk: submission_sort_key(&submission.submission_id),
             record_type: RecordType::Submission,
+            trial_shard: trial_shard(&submission.trial_id, &submission.submission_id),
             content_hash: content_hash(&submission),
             submission,
             received_at,

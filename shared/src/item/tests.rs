@@ -39,6 +39,28 @@ fn keys_follow_the_documented_layout() {
 }
 
 #[test]
+fn a_submission_is_indexed_under_one_of_its_trials_shards_chosen_by_its_id() {
+    let first = item();
+    assert!(trial_shards("ONC-2026-01").any(|shard| shard == first.trial_shard));
+    assert_eq!(
+        first.trial_shard,
+        item().trial_shard,
+        "the same submission, the same shard"
+    );
+    // 64,000 random ids: every shard gets its share within 15 % (a burst spreads instead of heating one partition).
+    let mut counts = vec![0u32; BY_TRIAL_SHARDS as usize];
+    for _ in 0..64_000 {
+        let shard = trial_shard("T", &uuid::Uuid::new_v4());
+        let n: usize = shard.rsplit('#').next().unwrap().parse().unwrap();
+        counts[n] += 1;
+    }
+    assert!(
+        counts.iter().all(|c| (850..=1150).contains(c)),
+        "{counts:?}"
+    );
+}
+
+#[test]
 fn maps_every_field_to_a_readable_dynamodb_attribute() {
     let attributes: HashMap<String, AttributeValue> = serde_dynamo::to_item(item()).unwrap();
     let s = |name: &str| attributes[name].as_s().unwrap().clone();
@@ -46,6 +68,7 @@ fn maps_every_field_to_a_readable_dynamodb_attribute() {
     assert_eq!(s("recordType"), "submission");
     assert_eq!(s("submissionId"), "0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f");
     assert_eq!(s("trialId"), "ONC-2026-01");
+    assert!(s("trialShard").starts_with("ONC-2026-01#"));
     assert_eq!(s("patientId"), "P-000123");
     assert_eq!(s("surveyId"), "qol-daily");
     assert_eq!(s("timepoint"), "day-7");
@@ -73,7 +96,7 @@ fn maps_every_field_to_a_readable_dynamodb_attribute() {
     assert_eq!(symptoms, ["cough", "fever"]);
     assert_eq!(
         attributes.len(),
-        17,
+        18,
         "scores are left out when the instrument declares none"
     );
 }

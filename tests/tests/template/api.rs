@@ -110,6 +110,10 @@ fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
     for integration in ["SubmitIntegration", "CatalogueIntegration"] {
         assert_eq!(props(&t, integration)["PayloadFormatVersion"], "2.0");
     }
+    assert_eq!(
+        intrinsic(&props(&t, "SubmitIntegration")["IntegrationUri"], "!Ref"),
+        "SubmitFunction.Alias"
+    );
     let throttling = &props(&t, "DefaultStage")["DefaultRouteSettings"];
     assert_eq!(
         intrinsic(&throttling["ThrottlingRateLimit"], "!Ref"),
@@ -120,14 +124,15 @@ fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
         "ThrottlingBurstLimit"
     );
     for (permission, function, path) in [
+        // Submit is invoked through its live alias, where provisioned concurrency is held when set.
         (
             "SubmitInvokePermission",
-            "SubmitFunction",
+            "SubmitFunction.Alias",
             "/*/POST/v1/submissions",
         ),
         (
             "SubmitFhirInvokePermission",
-            "SubmitFunction",
+            "SubmitFunction.Alias",
             "/*/POST/v1/fhir/QuestionnaireResponse",
         ),
         (

@@ -3,6 +3,7 @@
 
 mod alerts;
 mod api;
+mod capacity;
 mod functions;
 mod keys;
 mod operations;

@@ -33,7 +33,13 @@ fn the_event_source_reports_partial_batch_failures() {
         intrinsic(&p["MaximumBatchingWindowInSeconds"], "!Ref"),
         "MaximumBatchingWindowInSeconds"
     );
-    let Value::Tagged(find) = &p["ScalingConfig"]["MaximumConcurrency"] else {
+    // Standard mode unless provisioned pollers are set for a wave (tests/template/capacity.rs).
+    let Value::Tagged(standard) = &p["ScalingConfig"] else {
+        panic!("ScalingConfig must be chosen by the HasProvisionedPollers condition")
+    };
+    assert_eq!(standard.tag, "!If");
+    assert_eq!(standard.value[0], "HasProvisionedPollers");
+    let Value::Tagged(find) = &standard.value[2]["MaximumConcurrency"] else {
         panic!("ScalingConfig.MaximumConcurrency must come from the ScalingLevels mapping")
     };
     assert_eq!(find.tag, "!FindInMap");
@@ -135,7 +141,7 @@ fn the_table_is_on_demand_recoverable_and_protected() {
     assert_eq!(keys, [("pk", "HASH"), ("sk", "RANGE")]);
     let index = &table["GlobalSecondaryIndexes"][0];
     assert_eq!(index["IndexName"], "ByTrialReceivedAt");
-    assert_eq!(index["KeySchema"][0]["AttributeName"], "trialId");
+    assert_eq!(index["KeySchema"][0]["AttributeName"], "trialShard");
     assert_eq!(index["KeySchema"][1]["AttributeName"], "receivedAt");
 }
 
