@@ -26,7 +26,7 @@ FUNCTION_PACKAGES := --package submit --package process --package catalogue --pa
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),--arm64,--x86-64)
 E2E_ENV = $(LOCAL_ENV) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
 
-.PHONY: help setup build check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export redrive report-check clean
+.PHONY: help setup build check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export capacity redrive report-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -83,9 +83,10 @@ lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-unit: ## Unit tests (no AWS needed)
+unit: $(PEER_BUILD)/.built $(PEER_VENV)/.installed ## Unit tests (no AWS needed)
 	cargo test --workspace
 	$(PYTHON) -m unittest tests/faults/test_proxy.py
+	PEER_BUILD=$(PEER_BUILD) $(PEER_VENV)/bin/python tests/python-peer/test_peer.py
 
 template-check: setup $(SCAN_VENV)/.installed ## sam validate --lint, cfn-lint, checkov, and our own assertions on template.yaml
 	sam validate --lint --template template.yaml
@@ -169,6 +170,10 @@ flags: ## What a trial's data managers should look at: repeats, fast clocks, con
 export: ## A trial's submissions as CSV per instrument version and FHIR NDJSON (TRIAL=<trialId> [STACK=<name>] [EXPORT_ARGS=--out DIR])
 	@test -n "$(TRIAL)" || { echo "usage: make export TRIAL=<trialId> [STACK=<deployed stack>]"; exit 2; }
 	$(OPS_ENV) cargo run --quiet --package intake-ops --bin export -- $(OPS_STACK) --trial $(TRIAL) $(EXPORT_ARGS)
+
+WAVE ?= --patients 1500000 --surveys-each 1 --window 60 --shape peaked
+capacity: ## What AWS needs for a known reminder wave, and what it costs (WAVE="--patients N --window S …"; default: 50,000/s at the peak)
+	cargo run --quiet --package intake-ops --bin capacity -- $(WAVE)
 
 redrive: ## Move dead letters back after a fix ([STACK=<name>] [REDRIVE_ARGS=--dry-run to count only])
 	$(OPS_ENV) cargo run --quiet --package intake-ops --bin redrive -- $(OPS_STACK) $(REDRIVE_ARGS)

@@ -84,7 +84,7 @@ pub struct Setup {
     pub event_source: EventSourceMode,
     /// Write units a second the table takes at once (its warm throughput; a new on-demand table: 4,000).
     pub table_writes: f64,
-    /// Partitions the by-trial index spreads one trial's entries over.
+    /// Partitions the by-trial index spreads one trial's entries over (the layout's [`intake::item::BY_TRIAL_SHARDS`]).
     pub index_shards: f64,
 }
 
@@ -92,14 +92,14 @@ impl Setup {
     /// A fresh account and this repository's template as deployed by default.
     pub fn aws_defaults() -> Self {
         Setup {
-            api_rate: API_ACCOUNT_RATE,
+            api_rate: API_ACCOUNT_RATE.min(TEMPLATE_STAGE_RATE),
             account_concurrency: LAMBDA_ACCOUNT_CONCURRENCY,
             submit_provisioned: 0.0,
             event_source: EventSourceMode::Standard {
-                maximum_concurrency: 50.0,
+                maximum_concurrency: TEMPLATE_PROCESS_CONCURRENCY,
             },
             table_writes: DYNAMODB_NEW_TABLE_WRITES,
-            index_shards: 1.0,
+            index_shards: f64::from(intake::item::BY_TRIAL_SHARDS),
         }
     }
 }
@@ -269,7 +269,17 @@ pub fn simulate_arrivals(
     out
 }
 
-/// The setup that carries `spike` without refusals or a lasting backlog: every need with [`HEADROOM`].
+/// Index partitions one trial's share of `spike` needs, with [`HEADROOM`].
+pub fn index_shards_needed(spike: &Spike) -> f64 {
+    (spike.peak_rate() / spike.trials * INDEX_WRITE_UNITS_PER_SUBMISSION
+        / DYNAMODB_PARTITION_WRITES
+        * HEADROOM)
+        .ceil()
+        .max(1.0)
+}
+
+/// The setup that carries `spike` without refusals or a lasting backlog: every need with [`HEADROOM`]. The by-trial
+/// index keeps the layout's shards (changing them means re-indexing); [`index_shards_needed`] says if they suffice.
 pub fn recommend(spike: &Spike, workload: &Workload) -> Setup {
     let peak = spike.peak_rate();
     let ceil_to = |value: f64, step: f64| (value / step).ceil() * step;
@@ -289,10 +299,6 @@ pub fn recommend(spike: &Spike, workload: &Workload) -> Setup {
         },
         table_writes: ceil_to(peak * workload.write_units * HEADROOM, 1_000.0)
             .max(DYNAMODB_NEW_TABLE_WRITES),
-        index_shards: (peak / spike.trials * INDEX_WRITE_UNITS_PER_SUBMISSION
-            / DYNAMODB_PARTITION_WRITES
-            * HEADROOM)
-            .ceil()
-            .max(1.0),
+        index_shards: f64::from(intake::item::BY_TRIAL_SHARDS),
     }
 }

@@ -1,11 +1,14 @@
 //! The capacity plan as an operator reads it: each hop under AWS's defaults and under the plan, the quotas to
 //! raise, what to pre-warm and when (with the template parameter that does it), the latency target, the cost.
 
-use std::fmt::Write;
-
 use super::cost::{cost, total};
-use super::plan::{EventSourceMode, Outcome, Setup, Spike, Workload, recommend, simulate};
-use super::rules::PREWARM_LEAD_MINUTES;
+use super::plan::{
+    EventSourceMode, Outcome, Setup, Spike, Workload, index_shards_needed, recommend, simulate,
+};
+use super::rules::{
+    DYNAMODB_TABLE_WRITE_QUOTA, HEADROOM, INDEX_WRITE_UNITS_PER_SUBMISSION,
+    LAMBDA_ACCOUNT_CONCURRENCY, PREWARM_LEAD_MINUTES,
+};
 use super::{Prices, StackFigures};
 
 /// Everything the plan is made from.
@@ -69,194 +72,166 @@ fn n(value: f64) -> String {
     out
 }
 
+/// A parameter value as `sam deploy` takes it.
+fn raw(value: f64) -> String {
+    format!("{:.0}", value.ceil())
+}
+
 pub fn render(inputs: &Inputs, plan: &Plan) -> String {
     let (spike, d, p, s) = (inputs.spike, &plan.defaults, &plan.planned, &plan.setup);
-    let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "Capacity plan: {} submissions ({} patients × {}) within {} s, {:?}, over {} trial(s)",
-        n(spike.submissions()),
-        n(spike.patients),
-        spike.surveys_each,
-        spike.window_seconds,
-        spike.shape,
-        spike.trials
-    );
-    let _ = writeln!(
-        o,
-        "  peak {} submissions/s; {} intake figures measured {} by make bench (submit {:.1} ms, process {:.2} ms a record, {:.2} write units), durations ×{}",
-        n(spike.peak_rate()),
-        inputs.stack,
-        inputs.measured_on,
-        plan.workload.submit_ms,
-        plan.workload.process_ms_per_record,
-        plan.workload.write_units,
-        inputs.duration_factor
-    );
-    let _ = writeln!(
-        o,
-        "\n  {:<18} {:<52} with the plan",
-        "hop", "with AWS's defaults"
-    );
-    let row = |o: &mut String, hop: &str, before: String, after: String| {
-        let _ = writeln!(o, "  {hop:<18} {before:<52} {after}");
-    };
-    row(
-        &mut o,
-        "API Gateway",
-        format!("{} refused (quota 10,000 req/s)", n(d.api_throttled)),
+    let w = &plan.workload;
+    let mut lines = vec![
         format!(
-            "{} refused (quota {} req/s)",
-            n(p.api_throttled),
-            n(s.api_rate)
-        ),
-    );
-    row(
-        &mut o,
-        "submit",
-        format!(
-            "{} throttled, {} cold starts",
-            n(d.submit_throttled),
-            n(d.submit_cold_starts)
+            "Capacity plan: {} submissions ({} patients × {}) within {} s, {:?}, over {} trial(s)",
+            n(spike.submissions()),
+            n(spike.patients),
+            spike.surveys_each,
+            spike.window_seconds,
+            spike.shape,
+            spike.trials
         ),
         format!(
-            "{} throttled, {} cold starts (peak {} concurrent)",
-            n(p.submit_throttled),
-            n(p.submit_cold_starts),
-            n(p.submit_peak_concurrency)
+            "  peak {} submissions/s; the {} stack's figures from make bench ({}): submit {:.1} ms, process {:.2} ms a record, {:.2} write units; durations ×{}",
+            n(spike.peak_rate()),
+            inputs.stack,
+            inputs.measured_on,
+            w.submit_ms,
+            w.process_ms_per_record,
+            w.write_units,
+            inputs.duration_factor
         ),
-    );
-    row(
-        &mut o,
-        "queue",
+        String::new(),
         format!(
-            "peak {} at {} s, empty at {} s",
-            n(d.backlog_peak),
-            n(d.backlog_peak_second),
-            n(d.drained_second)
+            "  {:<16} {:<56} with the plan",
+            "hop", "with this template's and AWS's defaults"
         ),
-        format!(
-            "peak {} at {} s, empty at {} s",
-            n(p.backlog_peak),
-            n(p.backlog_peak_second),
-            n(p.drained_second)
-        ),
-    );
-    row(
-        &mut o,
-        "oldest message",
-        format!("{} s", n(d.oldest_message_seconds)),
-        format!("{} s", n(p.oldest_message_seconds)),
-    );
-    row(
-        &mut o,
-        "process",
-        format!(
-            "peak {} concurrent; bound by {}",
-            n(d.process_peak_concurrency),
-            d.drain_limited_by
-        ),
-        format!(
-            "peak {} concurrent; bound by {}",
-            n(p.process_peak_concurrency),
-            p.drain_limited_by
-        ),
-    );
-    row(
-        &mut o,
-        "DynamoDB",
-        format!(
-            "peak {} WRU/s (new table: 4,000 at once)",
-            n(d.peak_write_units_per_second)
-        ),
-        format!(
-            "peak {} WRU/s (warm throughput {})",
-            n(p.peak_write_units_per_second),
-            n(s.table_writes)
-        ),
-    );
-
-    let _ = writeln!(
-        o,
-        "\n  Quotas to raise (Service Quotas, days ahead; increases are not instant):"
-    );
-    let _ = writeln!(
-        o,
-        "    API Gateway throttle per account and Region        10,000 → {} req/s",
-        n(s.api_rate)
-    );
-    let _ = writeln!(
-        o,
-        "    Lambda concurrent executions                        1,000 → {}",
-        n(s.account_concurrency)
-    );
-    if s.table_writes > super::rules::DYNAMODB_TABLE_WRITE_QUOTA {
-        let _ = writeln!(
-            o,
-            "    DynamoDB on-demand write throughput per table      40,000 → {} WRU/s",
-            n(s.table_writes)
-        );
+    ];
+    type Describe = fn(&Outcome, &Setup) -> String;
+    let hops: [(&str, Describe); 6] = [
+        ("API Gateway", |o: &Outcome, s: &Setup| {
+            format!(
+                "{} refused ({} req/s admitted)",
+                n(o.api_throttled),
+                n(s.api_rate)
+            )
+        }),
+        ("submit", |o: &Outcome, _: &Setup| {
+            format!(
+                "{} throttled, {} cold starts, {} concurrent",
+                n(o.submit_throttled),
+                n(o.submit_cold_starts),
+                n(o.submit_peak_concurrency)
+            )
+        }),
+        ("queue", |o: &Outcome, _: &Setup| {
+            format!(
+                "peak {} at {} s, empty at {} s",
+                n(o.backlog_peak),
+                n(o.backlog_peak_second),
+                n(o.drained_second)
+            )
+        }),
+        ("oldest message", |o: &Outcome, _: &Setup| {
+            format!("{} s in the queue", n(o.oldest_message_seconds))
+        }),
+        ("process", |o: &Outcome, _: &Setup| {
+            format!(
+                "{} busy; bound by {}",
+                n(o.process_peak_concurrency),
+                o.drain_limited_by
+            )
+        }),
+        ("DynamoDB", |o: &Outcome, s: &Setup| {
+            format!(
+                "{} WRU/s (takes {} at once)",
+                n(o.peak_write_units_per_second),
+                n(s.table_writes)
+            )
+        }),
+    ];
+    let defaults = Setup::aws_defaults();
+    for (hop, describe) in hops {
+        lines.push(format!(
+            "  {hop:<16} {:<56} {}",
+            describe(d, &defaults),
+            describe(p, s)
+        ));
     }
-    let _ = writeln!(
-        o,
-        "\n  Pre-warm (T = the reminder; template parameters, all off by default):"
-    );
-    let _ = writeln!(
-        o,
-        "    days ahead       TableWarmWriteUnitsPerSecond={}  (warm throughput stays; set once per wave size)",
-        n(s.table_writes)
-    );
-    let _ = writeln!(
-        o,
-        "    at deploy        ByTrialIndexShards={}  (one trial's entries over that many index partitions)",
-        n(s.index_shards)
-    );
-    let _ = writeln!(
-        o,
-        "    T−{PREWARM_LEAD_MINUTES:.0} min        SubmitProvisionedConcurrency={}  (release it {PREWARM_LEAD_MINUTES:.0} min after the window)",
-        n(s.submit_provisioned)
-    );
+
+    lines
+        .push("\n  Quotas to raise (Service Quotas, days ahead: increases are not instant)".into());
+    lines.push(format!(
+        "    API Gateway requests per second, account and Region   10,000 → {}",
+        n(s.api_rate)
+    ));
+    if s.account_concurrency > LAMBDA_ACCOUNT_CONCURRENCY {
+        lines.push(format!(
+            "    Lambda concurrent executions                           1,000 → {}",
+            n(s.account_concurrency)
+        ));
+    }
+    if s.table_writes > DYNAMODB_TABLE_WRITE_QUOTA {
+        lines.push(format!(
+            "    DynamoDB on-demand write units per second, per table  40,000 → {}",
+            n(s.table_writes)
+        ));
+    }
+
+    let index_writes = (spike.peak_rate() * INDEX_WRITE_UNITS_PER_SUBMISSION * HEADROOM / 1_000.0)
+        .ceil()
+        * 1_000.0;
+    let lead = PREWARM_LEAD_MINUTES;
+    lines.push("\n  Template parameters (sam deploy --parameter-overrides …; T = the reminder; each off by default)".into());
+    lines.push(format!(
+        "    at deploy      ThrottlingRateLimit={} ThrottlingBurstLimit={}",
+        raw(s.api_rate),
+        raw(s.api_rate / 2.0)
+    ));
+    lines.push(format!(
+        "    days ahead     TableWarmWriteUnitsPerSecond={} IndexWarmWriteUnitsPerSecond={} (warm throughput stays)",
+        raw(s.table_writes), raw(index_writes)
+    ));
+    lines.push(format!("    T − {lead:.0} min     SubmitProvisionedConcurrency={} (back to 0 at T + window + {lead:.0} min)", raw(s.submit_provisioned)));
     if let EventSourceMode::Provisioned {
         minimum_pollers,
         maximum_pollers,
     } = s.event_source
     {
-        let _ = writeln!(
-            o,
-            "    T−{PREWARM_LEAD_MINUTES:.0} min        ProcessMinimumPollers={} ProcessMaximumPollers={}  (provisioned mode; back to 0 after)",
-            n(minimum_pollers),
-            n(maximum_pollers)
-        );
+        lines.push(format!(
+            "    T − {lead:.0} min     ProcessMinimumPollers={} ProcessMaximumPollers={} (ProcessMinimumPollers back to 0 after)",
+            raw(minimum_pollers), raw(maximum_pollers)
+        ));
     }
+    let needed = index_shards_needed(spike);
+    lines.push(format!(
+        "    (layout)       the by-trial index has {} shards a trial; this wave needs {}: {}",
+        n(s.index_shards),
+        n(needed),
+        if needed <= s.index_shards {
+            "enough"
+        } else {
+            "NOT enough: spread the wave over trials, or raise BY_TRIAL_SHARDS and re-index"
+        }
+    ));
 
     let p99 = inputs.figures.submit_warm_p99_ms * inputs.duration_factor;
+    let refused = p.api_throttled + p.submit_throttled;
     let cold_share = 100.0 * p.submit_cold_starts / spike.submissions().max(1.0);
-    let _ = writeln!(
-        o,
-        "\n  p99 < {:.0} ms at the API: submit's warm p99 {p99:.1} ms; with the plan {} refusals and {} cold starts ({cold_share:.3} % of requests), so the p99 is a warm one — {}",
+    let met = p99 < inputs.p99_target_ms && cold_share < 1.0 && refused == 0.0;
+    lines.push(format!(
+        "\n  p99 < {:.0} ms at the API: submit's warm p99 is {p99:.1} ms; with the plan {} refused and {} cold starts ({cold_share:.3} % of requests): {}",
         inputs.p99_target_ms,
-        n(p.api_throttled + p.submit_throttled),
+        n(refused),
         n(p.submit_cold_starts),
-        if p99 < inputs.p99_target_ms
-            && cold_share < 1.0
-            && p.api_throttled + p.submit_throttled == 0.0
-        {
-            format!(
-                "met if API Gateway and the network add less than {:.0} ms (not measurable here)",
-                inputs.p99_target_ms - p99
-            )
+        if met {
+            format!("met if API Gateway and the network add under {:.0} ms (not measurable here)", inputs.p99_target_ms - p99)
         } else {
             "NOT met".to_owned()
         }
-    );
-    let _ = writeln!(
-        o,
-        "  Cost of the spike: ${:.2} for the submissions + ${:.2} of provisioned concurrency = ${:.2} (prices {} as entered {}; provisioned pollers and the warm-throughput change are billed too and are not in the table)",
-        plan.cost_usd,
-        plan.provisioned_usd,
-        plan.cost_usd + plan.provisioned_usd,
-        inputs.prices.region,
-        inputs.prices.entered
-    );
-    o
+    ));
+    lines.push(format!(
+        "  Cost of the wave: ${:.2} for the submissions + ${:.2} of provisioned concurrency = ${:.2} ({} prices entered {}; provisioned pollers and warm throughput are billed too, not in the table)",
+        plan.cost_usd, plan.provisioned_usd, plan.cost_usd + plan.provisioned_usd, inputs.prices.region, inputs.prices.entered
+    ));
+    lines.join("\n") + "\n"
 }

@@ -15,6 +15,12 @@ pub const LAMBDA_ACCOUNT_CONCURRENCY: f64 = 1_000.0;
 pub const API_ACCOUNT_RATE: f64 = 10_000.0;
 pub const API_ACCOUNT_BURST: f64 = 5_000.0;
 
+/// This template's API stage throttle by default (`ThrottlingRateLimit`, `ThrottlingBurstLimit`).
+pub const TEMPLATE_STAGE_RATE: f64 = 2_000.0;
+
+/// This template's bound on concurrent process invocations by default (`ProcessMaximumConcurrency`).
+pub const TEMPLATE_PROCESS_CONCURRENCY: f64 = 50.0;
+
 /// The SQS event source, standard mode: five concurrent batches to start, up to 300 more invocations a minute, up
 /// to 1,250 concurrent invocations.
 /// <https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html>

@@ -102,15 +102,15 @@ fn a_spike_within_every_default_passes_without_refusal_and_the_queue_keeps_up() 
 }
 
 #[test]
-fn requests_above_the_api_quota_are_refused_and_counted() {
+fn requests_above_the_stage_throttle_are_refused_and_counted() {
     let outcome = simulate(
         &spike(1_200_000.0, 60.0, Shape::Uniform),
         &Setup::aws_defaults(),
         &workload(),
     );
-    // 20,000 a second against 10,000: half of each second's arrivals.
+    // 20,000 a second against the stage's 2,000: 18,000 of each second's arrivals.
     assert!(
-        (outcome.api_throttled - 600_000.0).abs() < 1.0,
+        (outcome.api_throttled - 1_080_000.0).abs() < 1.0,
         "{}",
         outcome.api_throttled
     );
@@ -124,6 +124,7 @@ fn a_new_table_then_the_one_index_partition_bound_the_drain_until_warmed_and_sha
     let mut setup = Setup::aws_defaults();
     setup.api_rate = 1e9;
     setup.account_concurrency = 1e9;
+    setup.index_shards = 1.0; // as the index was before it was sharded
     let outcome = simulate(&wave, &setup, &workload());
     assert_eq!(outcome.drain_limited_by, "table write throughput");
     assert!(
@@ -193,4 +194,45 @@ fn the_plan_for_50_000_a_second_refuses_nothing_starts_nothing_cold_and_keeps_th
     );
     assert!(planned.oldest_message_seconds <= 5.0, "{planned:?}");
     assert!(planned.drained_second <= 65.0, "{planned:?}");
+    // One trial at 50,000 a second needs 60 index partitions; the layout has 64.
+    assert_eq!(super::plan::index_shards_needed(&wave), 60.0);
+    assert!(f64::from(intake::item::BY_TRIAL_SHARDS) >= super::plan::index_shards_needed(&wave));
+}
+
+#[test]
+fn the_printed_plan_for_50_000_a_second_names_each_quota_parameter_and_the_cost() {
+    use super::report::{Inputs, plan, render};
+    let figures = super::StackFigures {
+        per_submission: figures(),
+        submit_warm_p99_ms: 6.0,
+    };
+    let wave = spike(1_500_000.0, 60.0, Shape::Peaked);
+    let prices = Prices::us_east_1();
+    let inputs = Inputs {
+        spike: &wave,
+        figures: &figures,
+        stack: "Rust",
+        measured_on: "2026-11-30",
+        duration_factor: 1.0,
+        p99_target_ms: 100.0,
+        prices: &prices,
+    };
+    let text = render(&inputs, &plan(&inputs));
+    for expected in [
+        "peak 50,000 submissions/s",
+        "10,000 → 60,000",
+        "ThrottlingRateLimit=60000",
+        "TableWarmWriteUnitsPerSecond=420000",
+        "SubmitProvisionedConcurrency=",
+        "ProcessMinimumPollers=",
+        "has 64 shards a trial; this wave needs 60: enough",
+        "0 refused and 0 cold starts",
+        "Cost of the wave: $",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+    assert!(!text.contains("NOT"), "{text}");
 }

@@ -6,6 +6,7 @@
 mod burst;
 mod events;
 mod measure;
+mod parity;
 
 use std::path::{Path, PathBuf};
 
@@ -61,6 +62,7 @@ pub struct Comparison {
     pub python: Figures,
     pub cost_per_million: crate::costs::Bills,
     pub model_check: [crate::costs::ModelCheck; 2],
+    pub contract_parity: parity::Parity,
 }
 
 /// Measures the Rust intake, then its peer, on this machine and the local AWS.
@@ -108,6 +110,7 @@ pub async fn compare(args: &crate::Args, peer_outputs: &Path) -> Result<Comparis
         process_env: vec![("IDEMPOTENCY_TABLE_NAME".into(), idempotency_table.into())],
     };
     eprintln!("Side by side: the Rust intake, then the Python/Powertools peer");
+    let contract_parity = parity::contract_parity(&rust.stack, &peer.stack).await?;
     let rust = measure(&aws, &rust, &sizes).await?;
     let python = measure(&aws, &peer, &sizes).await?;
     let model_check = [
@@ -119,6 +122,7 @@ pub async fn compare(args: &crate::Args, peer_outputs: &Path) -> Result<Comparis
         python,
         cost_per_million: crate::costs::Bills::default(),
         model_check,
+        contract_parity,
     };
     let measured = crate::costs::measured(&comparison);
     comparison.cost_per_million = crate::costs::bills(&measured, &Prices::us_east_1());
@@ -267,6 +271,14 @@ impl Comparison {
             p.burst.verdict, p.burst.by_status
         );
         println!("{}", "─".repeat(110));
+        let parity = &self.contract_parity;
+        println!(
+            "  hostile v1 requests answered with the same status: {} of {}",
+            parity.same_status, parity.requests
+        );
+        for (name, (ours, theirs)) in &parity.differences {
+            println!("    {name}: Rust {ours}, Python {theirs}");
+        }
         crate::costs::print_bills(&self.cost_per_million, &Prices::us_east_1());
         println!(
             "\nThe capacity plan's queue model against the local stack's own queue during each burst"
