@@ -28,6 +28,10 @@ pub struct BurstFigures {
     pub by_status: BTreeMap<String, usize>,
     pub verdict: String,
     pub passed: bool,
+    /// Listing the trial in arrival order through the sharded by-trial index, ms.
+    pub listing_ms: f64,
+    /// The share of the trial's submissions its busiest index shard holds (1/64 = 1.6 % would be perfectly even).
+    pub hottest_shard_share: f64,
 }
 
 /// A burst through the stack's API (the v1 JSON form only: the peer has no FHIR route), then an audit.
@@ -86,7 +90,10 @@ pub(super) async fn burst(
         .map_or(elapsed.as_secs_f64(), |(at, _)| *at);
     let stats = LoadStats::new(&outcomes, elapsed);
     let audit = audit(aws, stack, &plan.trial_id, &outcomes).await?;
+    let (listing_ms, hottest_shard_share) = listing(aws, stack, &plan.trial_id).await?;
     Ok(BurstFigures {
+        listing_ms,
+        hottest_shard_share,
         requests,
         window_seconds: plan.window.as_secs_f64(),
         queued_per_second: outcomes.iter().filter(|o| o.accepted()).fold(
@@ -110,4 +117,25 @@ pub(super) async fn burst(
         verdict: audit.verdict(),
         passed: audit.passed(),
     })
+}
+
+/// How long listing `trial` in arrival order takes (all its index shards, merged), and how evenly its submissions
+/// spread over the shards.
+async fn listing(aws: &Aws, stack: &Stack, trial: &str) -> Result<(f64, f64), Error> {
+    let started = tokio::time::Instant::now();
+    let keys = aws.trial_submission_keys(stack, trial).await?;
+    let listing_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut by_shard: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, sk) in &keys {
+        if let Some(id) = sk
+            .strip_prefix("SUBMISSION#")
+            .and_then(|id| uuid::Uuid::parse_str(id).ok())
+        {
+            *by_shard
+                .entry(intake::item::trial_shard(trial, &id))
+                .or_default() += 1;
+        }
+    }
+    let hottest = by_shard.values().copied().max().unwrap_or_default();
+    Ok((listing_ms, hottest as f64 / keys.len().max(1) as f64))
 }

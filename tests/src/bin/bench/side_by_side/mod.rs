@@ -271,6 +271,13 @@ impl Comparison {
             p.burst.verdict, p.burst.by_status
         );
         println!("{}", "─".repeat(110));
+        for (name, burst) in [("Rust", &r.burst), ("Python", &p.burst)] {
+            println!(
+                "  by-trial index, {name}: busiest of 64 shards holds {:.1} % of the burst's trial; listing it in arrival order: {:.0} ms",
+                100.0 * burst.hottest_shard_share,
+                burst.listing_ms
+            );
+        }
         let parity = &self.contract_parity;
         println!(
             "  hostile v1 requests answered with the same status: {} of {}",
