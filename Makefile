@@ -171,7 +171,9 @@ export: ## A trial's submissions as CSV per instrument version and FHIR NDJSON (
 	@test -n "$(TRIAL)" || { echo "usage: make export TRIAL=<trialId> [STACK=<deployed stack>]"; exit 2; }
 	$(OPS_ENV) cargo run --quiet --package intake-ops --bin export -- $(OPS_STACK) --trial $(TRIAL) $(EXPORT_ARGS)
 
-WAVE ?= --patients 1500000 --surveys-each 1 --window 60 --shape peaked
+# The busiest reminder wave ePRO platforms quote: 50,000 submissions a second at its peak. Durations ×10: the local
+# emulator answers in about a millisecond where AWS's SQS and DynamoDB take several.
+WAVE ?= --patients 1500000 --surveys-each 1 --window 60 --shape peaked --duration-factor 10
 capacity: ## What AWS needs for a known reminder wave, and what it costs (WAVE="--patients N --window S …"; default: 50,000/s at the peak)
 	cargo run --quiet --package intake-ops --bin capacity -- $(WAVE)
 

@@ -38,11 +38,11 @@ pub fn plan(inputs: &Inputs) -> Plan {
     let defaults = simulate(inputs.spike, &Setup::aws_defaults(), &workload);
     let setup = recommend(inputs.spike, &workload);
     let planned = simulate(inputs.spike, &setup, &workload);
-    let cost_usd = total(&cost(
-        &inputs.figures.per_submission,
-        inputs.prices,
-        inputs.spike.submissions(),
-    ));
+    // The cost at the durations the plan assumes, not this machine's.
+    let mut scaled = inputs.figures.per_submission.clone();
+    scaled.submit_billed_ms *= inputs.duration_factor;
+    scaled.process_billed_ms_per_record *= inputs.duration_factor;
+    let cost_usd = total(&cost(&scaled, inputs.prices, inputs.spike.submissions()));
     // Provisioned concurrency held from the lead time before the reminder until as long after the window.
     let held_seconds = 2.0 * PREWARM_LEAD_MINUTES * 60.0 + inputs.spike.window_seconds;
     let gb = inputs.figures.per_submission.submit_memory_mb / 1024.0;
