@@ -30,6 +30,28 @@ pub struct HostileRequest {
 }
 
 impl HostileRequest {
+    /// Sends it to the API at `base` (the stack's `ApiUrl`) with `token`.
+    pub async fn send(
+        &self,
+        http: &reqwest::Client,
+        base: &str,
+        token: &str,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let method =
+            reqwest::Method::from_bytes(self.method.as_bytes()).expect("corpus methods are valid");
+        let mut call = http
+            .request(
+                method,
+                format!("{}{}", base.trim_end_matches('/'), self.path),
+            )
+            .bearer_auth(token)
+            .body(self.body.clone());
+        if let Some(content_type) = &self.content_type {
+            call = call.header(reqwest::header::CONTENT_TYPE, content_type);
+        }
+        call.send().await
+    }
+
     pub fn layer(&self) -> Layer {
         if self.method == "POST" && self.path == SUBMISSIONS {
             Layer::Function

@@ -65,19 +65,10 @@ async fn the_deployed_api_refuses_every_hostile_request_with_a_4xx_and_stores_no
         .unwrap();
     let dead_letters_before = aws.queue_depth(&stack.dead_letter_queue_url).await.unwrap();
 
-    let base = stack.api_url.trim_end_matches('/').to_owned();
     let mut failures = Vec::new();
     let requests = corpus(&trial, PATIENT);
     for request in &requests {
-        let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
-        let mut call = http
-            .request(method, format!("{base}{}", request.path))
-            .bearer_auth(&token)
-            .body(request.body.clone());
-        if let Some(content_type) = &request.content_type {
-            call = call.header(reqwest::header::CONTENT_TYPE, content_type);
-        }
-        let (status, body) = match call.send().await {
+        let (status, body) = match request.send(http, &stack.api_url, &token).await {
             Ok(response) => (
                 response.status().as_u16(),
                 response.text().await.unwrap_or_default(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_dynamodb::types::{AttributeValue, ProjectionType};
+use aws_sdk_dynamodb::types::AttributeValue;
 use hdrhistogram::Histogram;
 use intake::alert::{Prior, alert_id};
 use intake::item::{ConflictItem, SubmissionItem, SubmissionWrite};
@@ -20,6 +20,7 @@ use intake_e2e::{Aws, Error, Stack, Survey, http_client, submit};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
+use crate::meter::IndexKeys;
 use crate::workload::{as_records, bodies, progress};
 
 /// The rule a PHQ-9 with a self-harm answer other than "not at all" meets.
@@ -120,7 +121,7 @@ pub struct AlertCost {
 }
 
 pub async fn alert_cost(aws: &Aws, stack: &Stack, count: usize) -> Result<AlertCost, Error> {
-    let indexes = Index::of_table(aws, &stack.table_name).await?;
+    let indexes = IndexKeys::of_table(aws, &stack.table_name).await?;
     let store = CountingStore::default();
     let records = as_records(bodies(count, true));
     let report = Processor::new(store.clone(), 16).process(records).await;
@@ -133,7 +134,10 @@ pub async fn alert_cost(aws: &Aws, stack: &Stack, count: usize) -> Result<AlertC
             .iter()
             .map(|item| {
                 2 * write_units(item_bytes(item))
-                    + indexes.iter().map(|i| i.write_units(item)).sum::<u64>()
+                    + indexes
+                        .iter()
+                        .map(|i| index_write_units(i, item))
+                        .sum::<u64>()
             })
             .sum()
     };
@@ -190,63 +194,17 @@ fn write_units(bytes: usize) -> u64 {
     bytes.div_ceil(1024).max(1) as u64
 }
 
-/// A global secondary index of the deployed table: which items it holds and what of them it copies.
-struct Index {
-    keys: Vec<String>,
-    projection: ProjectionType,
-    included: Vec<String>,
-}
-
-impl Index {
-    async fn of_table(aws: &Aws, table: &str) -> Result<Vec<Index>, Error> {
-        let described = aws
-            .dynamodb
-            .describe_table()
-            .table_name(table)
-            .send()
-            .await?;
-        Ok(described
-            .table
-            .map(|t| t.global_secondary_indexes.unwrap_or_default())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|index| Index {
-                keys: index
-                    .key_schema()
-                    .iter()
-                    .map(|k| k.attribute_name().to_owned())
-                    .collect(),
-                projection: index
-                    .projection()
-                    .and_then(|p| p.projection_type().cloned())
-                    .unwrap_or(ProjectionType::KeysOnly),
-                included: index
-                    .projection()
-                    .map(|p| p.non_key_attributes().to_vec())
-                    .unwrap_or_default(),
-            })
-            .collect())
+/// Write units for `item`'s entry in `index`: none when it lacks a key attribute (a sparse index).
+fn index_write_units(index: &IndexKeys, item: &HashMap<String, AttributeValue>) -> u64 {
+    if !index.holds(item.keys()) {
+        return 0;
     }
-
-    /// Write units for `item`'s entry in this index: none when it lacks a key attribute (a sparse index).
-    fn write_units(&self, item: &HashMap<String, AttributeValue>) -> u64 {
-        if !self.keys.iter().all(|k| item.contains_key(k)) {
-            return 0;
-        }
-        let projected: HashMap<String, AttributeValue> = item
-            .iter()
-            .filter(|(name, _)| match self.projection {
-                ProjectionType::All => true,
-                _ => {
-                    ["pk", "sk"].contains(&name.as_str())
-                        || self.keys.contains(name)
-                        || self.included.contains(name)
-                }
-            })
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        write_units(item_bytes(&projected))
-    }
+    let projected: HashMap<String, AttributeValue> = item
+        .iter()
+        .filter(|(name, _)| index.copies(name))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    write_units(item_bytes(&projected))
 }
 
 /// The in-memory store, counting the queries for a patient's previous response.

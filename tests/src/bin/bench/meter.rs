@@ -10,11 +10,63 @@ use intake_e2e::stubs::Recorded;
 use serde::Serialize;
 use serde_json::Value;
 
-/// An index of a table: its key attributes, and whether it copies every attribute.
-#[derive(Debug, Clone)]
+/// A global secondary index of a table: which items it holds (those with all its keys) and what of them it copies.
+#[derive(Debug, Clone, Default)]
 pub struct IndexKeys {
     pub keys: Vec<String>,
     pub all_attributes: bool,
+    /// The non-key attributes an `INCLUDE` projection copies.
+    pub included: Vec<String>,
+}
+
+impl IndexKeys {
+    /// The deployed table's global secondary indexes.
+    pub async fn of_table(
+        aws: &intake_e2e::Aws,
+        table: &str,
+    ) -> Result<Vec<IndexKeys>, intake_e2e::Error> {
+        let described = aws
+            .dynamodb
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await?;
+        Ok(described
+            .table
+            .map(|t| t.global_secondary_indexes.unwrap_or_default())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|index| IndexKeys {
+                keys: index
+                    .key_schema()
+                    .iter()
+                    .map(|k| k.attribute_name().to_owned())
+                    .collect(),
+                all_attributes: index.projection().and_then(|p| p.projection_type())
+                    == Some(&aws_sdk_dynamodb::types::ProjectionType::All),
+                included: index
+                    .projection()
+                    .map(|p| p.non_key_attributes().to_vec())
+                    .unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Whether an item with these attribute names has an entry in the index.
+    pub fn holds<'a>(&self, mut names: impl Iterator<Item = &'a String> + Clone) -> bool {
+        self.keys
+            .iter()
+            .all(|key| names.clone().any(|name| name == key))
+            && names.next().is_some()
+    }
+
+    /// Whether the index copies attribute `name` of an item it holds.
+    pub fn copies(&self, name: &str) -> bool {
+        self.all_attributes
+            || ["pk", "sk"].contains(&name)
+            || self.keys.iter().any(|key| key == name)
+            || self.included.iter().any(|attribute| attribute == name)
+    }
 }
 
 /// Write requests and write units, in all and by operation; and the reads, which cost read units.
@@ -149,16 +201,12 @@ fn index_units(index: &IndexKeys, item: &Value) -> f64 {
     let Some(attributes) = item.as_object() else {
         return 0.0;
     };
-    if !index.keys.iter().all(|key| attributes.contains_key(key)) {
+    if !index.holds(attributes.keys()) {
         return 0.0;
     }
     let projected: serde_json::Map<String, Value> = attributes
         .iter()
-        .filter(|(name, _)| {
-            index.all_attributes
-                || ["pk", "sk"].contains(&name.as_str())
-                || index.keys.contains(name)
-        })
+        .filter(|(name, _)| index.copies(name))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     units(item_bytes(&Value::Object(projected)))
@@ -180,7 +228,7 @@ mod tests {
     fn a_transaction_costs_twice_and_each_index_entry_once() {
         let by_trial = IndexKeys {
             keys: vec!["trialId".into(), "receivedAt".into()],
-            all_attributes: false,
+            ..IndexKeys::default()
         };
         let indexes = BTreeMap::from([("t".to_owned(), vec![by_trial])]);
         let submission = json!({"pk": {"S": "p"}, "sk": {"S": "s"}, "trialId": {"S": "T"}, "receivedAt": {"S": "r"}});

@@ -234,26 +234,8 @@ fn histogram(durations: &[Duration]) -> Histogram<u64> {
 
 /// The global secondary indexes of `table`, for the write meter.
 async fn table_indexes(aws: &Aws, table: &str) -> Result<BTreeMap<String, Vec<IndexKeys>>, Error> {
-    let described = aws
-        .dynamodb
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await?;
-    let indexes = described
-        .table
-        .map(|t| t.global_secondary_indexes.unwrap_or_default())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|index| IndexKeys {
-            keys: index
-                .key_schema()
-                .iter()
-                .map(|k| k.attribute_name().to_owned())
-                .collect(),
-            all_attributes: index.projection().and_then(|p| p.projection_type())
-                == Some(&aws_sdk_dynamodb::types::ProjectionType::All),
-        })
-        .collect();
-    Ok(BTreeMap::from([(table.to_owned(), indexes)]))
+    Ok(BTreeMap::from([(
+        table.to_owned(),
+        IndexKeys::of_table(aws, table).await?,
+    )]))
 }

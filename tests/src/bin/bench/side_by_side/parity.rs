@@ -30,18 +30,10 @@ pub async fn contract_parity(intake: &Stack, peer: &Stack) -> Result<Parity, Err
         .collect();
     for stack in [intake, peer] {
         let token = mint_token(&http, stack, &TokenRequest::patient(PATIENT, &trial)).await?;
-        let base = stack.api_url.trim_end_matches('/').to_owned();
         let mut answered = Vec::with_capacity(requests.len());
         for request in &requests {
-            let method = reqwest::Method::from_bytes(request.method.as_bytes())?;
-            let mut call = http
-                .request(method, format!("{base}{}", request.path))
-                .bearer_auth(&token)
-                .body(request.body.clone());
-            if let Some(content_type) = &request.content_type {
-                call = call.header(reqwest::header::CONTENT_TYPE, content_type);
-            }
-            answered.push(call.send().await.map_or(0, |r| r.status().as_u16()));
+            let reply = request.send(&http, &stack.api_url, &token).await;
+            answered.push(reply.map_or(0, |r| r.status().as_u16()));
         }
         statuses.push(answered);
     }
