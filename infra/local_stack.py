@@ -24,6 +24,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,12 +69,16 @@ LOCAL_PARAMETERS = {
 PEER_BUILD = STATE / "python-peer"
 
 
+@dataclass(frozen=True)
 class LocalStack:
     """One stack this script deploys: its template, name, outputs file, code (logical id -> built file or folder) and
     the local parameters its template declares."""
 
-    def __init__(self, template, name, outputs, code, parameters):
-        self.template, self.name, self.outputs, self.code, self.parameters = template, name, outputs, code, parameters
+    template: Path
+    name: str
+    outputs: Path
+    code: dict
+    parameters: dict
 
 
 STACKS = {

@@ -1,6 +1,7 @@
 //! The Rust intake and its Python/Powertools peer (`tests/python-peer`), measured the same way in the same run:
 //! each function on this machine under a local Runtime API (init, warm duration, CPU, memory, logs, DynamoDB
-//! writes), then each deployed stack on the local AWS (backlog drain, a burst through the API, audited).//!
+//! writes), then each deployed stack on the local AWS (backlog drain, a burst through the API, audited).
+//!
 //! - [`measure`]: one stack, every figure; [`events`]: what its functions are handed; [`burst`]: through its API.
 
 mod burst;
