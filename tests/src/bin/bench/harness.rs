@@ -107,6 +107,32 @@ pub async fn run(
     })
 }
 
+/// Median milliseconds from exec to the first `GET /next` over `runs` fresh processes of `runtime`, with a progress
+/// bar named `label`.
+pub async fn init_median(
+    runtime: &Runtime,
+    function: &str,
+    env: &[(String, String)],
+    runs: usize,
+    label: &str,
+) -> Result<f64, Error> {
+    let bar = crate::workload::progress(runs, label);
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        samples.push(
+            run(runtime, function, env, Vec::new())
+                .await?
+                .init
+                .as_secs_f64()
+                * 1000.0,
+        );
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    samples.sort_by(f64::total_cmp);
+    Ok(samples[samples.len() / 2])
+}
+
 /// Counts what a child writes to its stdout and stderr, as it writes.
 struct OutputCounter(std::sync::Arc<std::sync::atomic::AtomicUsize>);
 

@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use crate::harness::{self, Runtime};
-use crate::workload::{as_records, bodies, progress, sqs_records};
+use crate::workload::{as_records, bodies, sqs_records};
 
 /// Median milliseconds from exec to the first `GET /next`, over `runs` fresh processes.
 pub async fn init_median(binary: &std::path::Path, name: &str, runs: usize) -> Result<f64, Error> {
@@ -30,15 +30,8 @@ pub async fn init_median(binary: &std::path::Path, name: &str, runs: usize) -> R
         ),
         ("TABLE_NAME".to_owned(), "bench".to_owned()),
     ];
-    let bar = progress(runs, &format!("init {name}"));
-    let mut samples = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let run = harness::run(&Runtime::Rust(binary.to_owned()), name, &env, Vec::new()).await?;
-        samples.push(run.init.as_secs_f64() * 1000.0);
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    Ok(median(samples))
+    let runtime = Runtime::Rust(binary.to_owned());
+    harness::init_median(&runtime, name, &env, runs, &format!("init {name}")).await
 }
 
 /// A store that takes 20 ms per call, as a remote table does.

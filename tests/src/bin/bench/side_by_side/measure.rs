@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::Contender;
 use super::burst::{BurstFigures, burst};
 use super::events::{BATCH, api_events, sqs_events};
-use crate::harness::{self, Runtime};
+use crate::harness;
 use crate::meter::{self, IndexKeys, Writes};
 use crate::stack::backlog_drain_rate;
 use crate::workload::{bodies, progress};
@@ -96,20 +96,22 @@ pub async fn measure(aws: &Aws, contender: &Contender, sizes: &Sizes) -> Result<
     ]);
     process_env.extend(contender.process_env.iter().cloned());
 
-    let init_submit = init_median(
+    let runs = sizes.init_runs;
+    let label = |function: &str| format!("{name} init {function}");
+    let init_submit = harness::init_median(
         &contender.submit,
         "submit",
         &submit_env,
-        sizes.init_runs,
-        name,
+        runs,
+        &label("submit"),
     )
     .await?;
-    let init_process = init_median(
+    let init_process = harness::init_median(
         &contender.process,
         "process",
         &process_env,
-        sizes.init_runs,
-        name,
+        runs,
+        &label("process"),
     )
     .await?;
 
@@ -197,31 +199,6 @@ pub async fn measure(aws: &Aws, contender: &Contender, sizes: &Sizes) -> Result<
         drain_per_second: drain,
         burst,
     })
-}
-
-/// Median init over `runs` fresh processes.
-async fn init_median(
-    runtime: &Runtime,
-    function: &str,
-    env: &[(String, String)],
-    runs: usize,
-    name: &str,
-) -> Result<f64, Error> {
-    let bar = progress(runs, &format!("{name} init {function}"));
-    let mut samples = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        samples.push(
-            harness::run(runtime, function, env, Vec::new())
-                .await?
-                .init
-                .as_secs_f64()
-                * 1000.0,
-        );
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    samples.sort_by(f64::total_cmp);
-    Ok(samples[samples.len() / 2])
 }
 
 fn histogram(durations: &[Duration]) -> Histogram<u64> {
