@@ -22,11 +22,12 @@ LOCAL_ENV = env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_REGION=us-east-1 AWS_ACC
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(TOOLS_VENV)/bin:$(PATH)
 
-FUNCTION_PACKAGES := --package submit --package process --package catalogue --package notify --package escalate --package alerts
+FUNCTION_PACKAGES := --package submit --package process --package catalogue --package notify --package escalate --package alerts \
+	--package timeline
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),--arm64,--x86-64)
 E2E_ENV = $(LOCAL_ENV) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
 
-.PHONY: help setup build check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export capacity redrive report-check clean
+.PHONY: help setup build check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export timeline capacity redrive report-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -170,6 +171,10 @@ flags: ## What a trial's data managers should look at: repeats, fast clocks, con
 export: ## A trial's submissions as CSV per instrument version and FHIR NDJSON (TRIAL=<trialId> [STACK=<name>] [EXPORT_ARGS=--out DIR])
 	@test -n "$(TRIAL)" || { echo "usage: make export TRIAL=<trialId> [STACK=<deployed stack>]"; exit 2; }
 	$(OPS_ENV) cargo run --quiet --package intake-ops --bin export -- $(OPS_STACK) --trial $(TRIAL) $(EXPORT_ARGS)
+
+timeline: ## Place a trial's reports on their timelines again, after TimelineFailureAlarm (TRIAL=<trialId> [STACK=<name>])
+	@test -n "$(TRIAL)" || { echo "usage: make timeline TRIAL=<trialId> [STACK=<deployed stack>]"; exit 2; }
+	$(OPS_ENV) cargo run --quiet --package intake-ops --bin timeline -- $(OPS_STACK) --trial $(TRIAL)
 
 # The busiest reminder wave ePRO platforms quote: 50,000 submissions a second at its peak. Durations ×10: the local
 # emulator answers in about a millisecond where AWS's SQS and DynamoDB take several.

@@ -64,6 +64,8 @@ LOCAL_PARAMETERS = {
     "LogLevel": "TRACE",
     # Escalate an urgent alert after half a minute, so the escalation test waits a minute or two, not a quarter hour.
     "EscalateAfterSeconds": "30",
+    # The stream delivers in about a second; the sweep steps in for an alert still undelivered after 20 s.
+    "DeliverAfterSeconds": "20",
 }
 
 PEER_BUILD = STATE / "python-peer"
@@ -93,6 +95,7 @@ STACKS = {
             "NotifyFunction": LAMBDA_BUILD / "notify" / "bootstrap",
             "EscalateFunction": LAMBDA_BUILD / "escalate" / "bootstrap",
             "AlertsFunction": LAMBDA_BUILD / "alerts" / "bootstrap",
+            "TimelineFunction": LAMBDA_BUILD / "timeline" / "bootstrap",
         },
         LOCAL_PARAMETERS,
     ),

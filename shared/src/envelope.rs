@@ -42,6 +42,9 @@ pub struct Envelope {
     pub received_as: String,
     /// The accepted submission, its instrument version resolved (schema 2).
     pub submission: Submission,
+    /// Whether the app named no version and the API resolved it (then the version is not part of the content).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub survey_version_resolved: bool,
     /// The scores its instrument version declares, computed at the edge.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub scores: Scores,
@@ -92,6 +95,7 @@ impl Envelope {
             received_at: format_timestamp(received_at),
             received_as: form.to_owned(),
             submission: judged.submission,
+            survey_version_resolved: judged.version_resolved,
             scores: judged.scores,
             clock_ahead_seconds,
         }

@@ -7,12 +7,16 @@
 //! - [`fhir`]: FHIR R4 at the edge: `Questionnaire`s served, `QuestionnaireResponse`s in and out, `OperationOutcome`.
 //! - [`envelope`]: the versioned queue message.
 //! - [`notify`]: the notify function's use case: each new alert in the table, one message on the alert topic.
-//! - [`escalate`]: the escalate function's use case: urgent alerts left open, escalated once.
+//! - [`escalate`]: the escalate function's use case, a sweep every minute: alerts the stream could not deliver,
+//!   delivered once; urgent alerts left open, escalated once.
 //! - [`item`]: the DynamoDB layout.
 //! - [`submit`]: the submit function's use case (identity, refusals and their status codes, enqueue).
 //! - [`staff`]: the staff API's use case: study staff list and acknowledge their trials' alerts.
 //! - [`process`]: the process function's use case (bounded concurrency, exactly-once writes, partial batch failures).
-//! - [`ports`]: `Queue` and `Store`, implemented by [`aws`] with the SDKs (and in memory by `testing`).
+//! - [`timeline`]: the timeline function's use case: reports compared with the one completed before, in completion
+//!   order, whatever order they arrive in.
+//! - [`ports`]: `Queue`, `Store`, `Alerts`, `Timeline` and `Topic`, implemented by [`aws`] with the SDKs (and in
+//!   memory by `testing`).
 //! - [`identity`]: who is calling, from the verified token's claims, failing closed.
 //! - [`config`]: reading a function's environment, refusing bad values at start.
 //! - [`logging`]: JSON logs at the configured level, the libraries that see whole events capped at INFO.
@@ -40,3 +44,4 @@ pub mod submission;
 pub mod submit;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod timeline;

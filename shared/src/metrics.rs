@@ -44,13 +44,15 @@ pub enum Metric {
     AlertsDelivered,
     /// Urgent alerts escalated (escalate).
     AlertsEscalated,
+    /// Alerts the stream did not deliver, delivered by the sweep (escalate): the notify path is failing.
+    AlertsDeliveredBySweep,
     /// Containers started (every function), counted once at start.
     ColdStart,
 }
 
 impl Metric {
     /// Every metric, for the tests that hold the dashboard and alarms to these names.
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 12] = [
         Metric::Accepted,
         Metric::Refused,
         Metric::Stored,
@@ -61,6 +63,7 @@ impl Metric {
         Metric::AlertsRaised,
         Metric::AlertsDelivered,
         Metric::AlertsEscalated,
+        Metric::AlertsDeliveredBySweep,
         Metric::ColdStart,
     ];
 
@@ -77,6 +80,7 @@ impl Metric {
             Metric::AlertsRaised => "AlertsRaised",
             Metric::AlertsDelivered => "AlertsDelivered",
             Metric::AlertsEscalated => "AlertsEscalated",
+            Metric::AlertsDeliveredBySweep => "AlertsDeliveredBySweep",
             Metric::ColdStart => "ColdStart",
         }
     }

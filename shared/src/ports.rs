@@ -1,14 +1,15 @@
-//! The ports between the intake rules and AWS: the queue, the submission store, the alert records and the alert
-//! topics. `aws` implements them with the SDKs, `testing::memory` in memory for tests.
+//! The ports between the intake rules and AWS: the queue, the submission store, the alert records, the patients'
+//! timelines and the alert topics. `aws` implements them with the SDKs, `testing::memory` in memory for tests.
 
 use std::future::Future;
 
 use uuid::Uuid;
 
-use crate::alert::Prior;
+use crate::alert::Report;
 use crate::envelope::Envelope;
-use crate::item::{AlertItem, AlertStatus, ConflictItem, SubmissionItem, SubmissionWrite};
+use crate::item::{AlertItem, AlertStatus, ConflictWrite, FlagKind, SubmissionWrite};
 use crate::notify::AlertMessage;
+use crate::timeline::TimelineEntry;
 
 /// Where accepted submissions wait for processing.
 pub trait Queue: Send + Sync + 'static {
@@ -19,34 +20,42 @@ pub trait Queue: Send + Sync + 'static {
 /// Where submissions are kept, each exactly once.
 pub trait Store: Send + Sync + 'static {
     /// Writes a new submission with everything that goes with it (the claim on its id, its timepoint marker, its
-    /// flags, its alerts), all or nothing, unless its id is already claimed or its timepoint already taken. Never
-    /// overwrites.
+    /// flags, its alerts), all or nothing, unless its id is already claimed, its timepoint already taken or one of
+    /// its alerts already raised. Never overwrites.
     fn write_submission(
         &self,
         write: &SubmissionWrite,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
 
-    /// The same patient's latest stored submission of `item`'s instrument completed before it, for the rules that
-    /// compare with the previous report.
-    fn previous_submission(
-        &self,
-        item: &SubmissionItem,
-    ) -> impl Future<Output = Result<Option<Prior>, StoreError>> + Send;
-
-    /// Records a conflicting resend. Idempotent: recording the same conflict twice keeps one record.
+    /// Records a conflicting resend with the alerts its content raises, all or nothing; whether it did. Idempotent:
+    /// recording the same conflict twice keeps one record and raises nothing more (`false`).
     fn record_conflict(
         &self,
-        conflict: &ConflictItem,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        write: &ConflictWrite,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// The alert records, after the transaction that raised them: read, listed, acknowledged, marked as sent.
+/// The alert records, after the write that raised them: read, listed, acknowledged, compared again, and followed
+/// up (delivered, escalated) by exactly one worker at a time.
 pub trait Alerts: Send + Sync + 'static {
     /// The alert `alert_id`, read consistently.
     fn alert(
         &self,
         alert_id: Uuid,
     ) -> impl Future<Output = Result<Option<AlertItem>, StoreError>> + Send;
+
+    /// Writes a new alert unless its id exists; whether it wrote it.
+    fn raise(&self, alert: &AlertItem) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records that an alert raised by a comparison was compared again, against `against`, and whether it is still
+    /// met. The alert stays: what was sent is never withdrawn.
+    fn reassess(
+        &self,
+        alert_id: Uuid,
+        against: Uuid,
+        still_due: bool,
+        at: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A page of a trial's alerts, newest first, of one status or all.
     fn list(
@@ -64,25 +73,152 @@ pub trait Alerts: Send + Sync + 'static {
         at: &str,
     ) -> impl Future<Output = Result<AlertItem, StoreError>> + Send;
 
-    /// Records that the alert topic accepted the alert's message (kept when already recorded).
-    fn mark_notified(
+    /// Alerts whose `duty` is waiting, or held by a claim gone stale, raised at or before `raised_before`, oldest
+    /// first.
+    fn due(
         &self,
-        alert_id: Uuid,
-        at: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Open urgent alerts raised before `raised_before` and not escalated yet, oldest first.
-    fn due_escalations(
-        &self,
+        duty: Duty,
         raised_before: &str,
     ) -> impl Future<Output = Result<Vec<AlertItem>, StoreError>> + Send;
 
-    /// Records the escalation, unless the alert was acknowledged or escalated meanwhile (then `false`).
-    fn mark_escalated(
+    /// Takes `duty` of the alert for `claim`, if it is waiting (or its claim went stale) and, for an escalation,
+    /// the alert is still open; whether it did. Only the holder of a claim performs the duty.
+    fn claim(
         &self,
         alert_id: Uuid,
+        duty: Duty,
+        claim: &Claim,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records the duty done at `at` (the message accepted by its topic), if `claim_id` still holds it; whether it
+    /// did.
+    fn complete(
+        &self,
+        alert_id: Uuid,
+        duty: Duty,
+        claim_id: &str,
         at: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Hands the duty back (the message could not be sent), if `claim_id` still holds it.
+    fn release(
+        &self,
+        alert_id: Uuid,
+        duty: Duty,
+        claim_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What is done once for an alert, by one worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duty {
+    /// Its message on the alert topic (the notify function from the stream, or the sweep when that failed).
+    Delivery,
+    /// For an urgent alert left open: its message on the escalation topic (the sweep).
+    Escalation,
+}
+
+/// A worker's hold on a duty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// Who holds it: unique per attempt.
+    pub id: String,
+    /// When it was taken.
+    pub at: String,
+    /// A claim taken before this is abandoned (its worker died between claiming and recording) and may be taken
+    /// over.
+    pub stale_before: String,
+}
+
+impl Claim {
+    /// How long a claim holds: far longer than a worker takes to send one message (the functions time out in under
+    /// a minute), so only an abandoned claim is ever taken over.
+    pub const LEASE: time::Duration = time::Duration::minutes(2);
+
+    /// A new claim, taken `at`.
+    pub fn taken(at: time::OffsetDateTime) -> Self {
+        Claim {
+            id: Uuid::new_v4().to_string(),
+            at: crate::item::format_timestamp(at),
+            stale_before: crate::item::format_timestamp(at - Self::LEASE),
+        }
+    }
+}
+
+/// The patients' timelines: each report of an instrument with rules comparing reports, placed in completion
+/// order, per trial and patient.
+pub trait Timeline: Send + Sync + 'static {
+    /// Places an entry (idempotent).
+    fn place(&self, entry: &TimelineEntry) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The report `entry` is compared with: the last stored submission completed before it, of another id,
+    /// read consistently.
+    fn before(
+        &self,
+        entry: &TimelineEntry,
+    ) -> impl Future<Output = Result<Option<TimelineEntry>, StoreError>> + Send;
+
+    /// The entries completed after `entry` that may now be compared with it: every entry up to the second stored
+    /// submission after it of another id (conflicting resends among them included).
+    fn after(
+        &self,
+        entry: &TimelineEntry,
+    ) -> impl Future<Output = Result<Vec<TimelineEntry>, StoreError>> + Send;
+
+    /// The report an entry stands for.
+    fn report(
+        &self,
+        entry: &TimelineEntry,
+    ) -> impl Future<Output = Result<Option<Report>, StoreError>> + Send;
+}
+
+/// A trial's flags (repeats, fast device clocks, conflicting resends), for its data managers.
+pub trait Flags: Send + Sync + 'static {
+    /// A page of a trial's flags, newest first, of one kind or all.
+    fn flags(
+        &self,
+        trial_id: &str,
+        kind: Option<FlagKind>,
+        limit: usize,
+        after: Option<FlagCursor>,
+    ) -> impl Future<Output = Result<FlagPage, StoreError>> + Send;
+}
+
+/// A position in a trial's flags: the `FlagsByTrial` sort key and the flag's record key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagCursor {
+    /// Its `flaggedAt`.
+    pub flagged_at: String,
+    /// Its partition key.
+    pub pk: String,
+    /// Its sort key.
+    pub sk: String,
+}
+
+/// One flag as listed: what it is about and where (the `FlagsByTrial` index's projection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedFlag {
+    /// What it is about.
+    pub kind: FlagKind,
+    /// The flagged submission.
+    pub submission_id: Uuid,
+    /// The patient's partition key (`TRIAL#…#PATIENT#…`).
+    pub pk: String,
+    /// The record's sort key.
+    pub sk: String,
+    /// When it was raised.
+    pub flagged_at: String,
+    /// What to look at, in words (ids, hashes and figures).
+    pub detail: String,
+}
+
+/// One page of flags.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FlagPage {
+    /// The flags, newest first.
+    pub flags: Vec<ListedFlag>,
+    /// Where the next page starts, when there may be one.
+    pub next: Option<FlagCursor>,
 }
 
 /// Where a page of a list starts and how long it is.
@@ -141,6 +277,12 @@ pub enum WriteOutcome {
     TimepointTaken {
         /// The first submission.
         first: uuid::Uuid,
+    },
+    /// Nothing was written: these alerts are raised already (a repeat meeting a rule its first submission met).
+    /// Write it again without them.
+    AlertsRaised {
+        /// The alerts that exist.
+        existing: Vec<uuid::Uuid>,
     },
 }
 

@@ -6,13 +6,15 @@
 //! - unexpected: stored in the burst's trial but never sent;
 //! - dead letters: every DLQ message is classified, so none goes unexplained.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use intake::envelope::Envelope;
 use intake::item::{partition_key, submission_sort_key};
 use serde::Serialize;
 use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::load::{Kind, Outcome};
@@ -36,6 +38,11 @@ pub struct Audit {
     pub collisions: usize,
     /// Of those, the ones whose second copy has its conflict record.
     pub collisions_recorded: usize,
+    /// Ids resent by their own patient with other answers (an answer edited and resent): stored once, as first
+    /// stored, each other content recorded as a conflict in the same partition.
+    pub edits: usize,
+    /// Of those, the ones whose every other content has its conflict record.
+    pub edits_recorded: usize,
     /// Surveys repeated under a new id (same patient, instrument and timepoint as an earlier one): both stored.
     pub repeats: usize,
     /// Of those, the ones where exactly one of the two is flagged as repeating the other.
@@ -52,6 +59,7 @@ impl Audit {
             && self.doubled.is_empty()
             && self.corrupted.is_empty()
             && self.collisions == self.collisions_recorded
+            && self.edits == self.edits_recorded
             && self.repeats == self.repeats_flagged
     }
 
@@ -112,35 +120,60 @@ pub async fn audit(
     audit.stored_without_ack = seen.keys().filter(|id| !acknowledged.contains(id)).count();
 
     // Every acknowledged submission, read consistently from the base table under each sender's key: exactly one
-    // holds it, as that sender sent it.
+    // holds it, as one of that sender's copies was sent; every other content sent under its id is a conflict record.
     let keys: Vec<(String, String)> = acknowledged
         .iter()
         .flat_map(|id| {
-            sent[id].iter().map(move |(patient, _)| {
-                (partition_key(trial_id, patient), submission_sort_key(id))
-            })
+            let patients: BTreeSet<&str> = sent[id].iter().map(|(patient, _)| *patient).collect();
+            patients
+                .into_iter()
+                .map(move |patient| (partition_key(trial_id, patient), submission_sort_key(id)))
         })
         .collect();
     let items = aws.get_items(stack, &keys).await?;
     for id in &acknowledged {
-        let found: Vec<(&str, &Value, &HashMap<String, AttributeValue>)> = sent[id]
+        let patients: BTreeSet<&str> = sent[id].iter().map(|(patient, _)| *patient).collect();
+        let found: Vec<(&str, &HashMap<String, AttributeValue>)> = patients
             .iter()
-            .filter_map(|(patient, body)| {
+            .filter_map(|patient| {
                 let key = (partition_key(trial_id, patient), submission_sort_key(id));
-                items.get(&key).map(|item| (*patient, *body, item))
+                items.get(&key).map(|item| (*patient, item))
             })
             .collect();
-        match found.as_slice() {
-            [] => audit.lost.push(*id),
-            [(_, body, item)] if !stored_as_sent(item, body) => audit.corrupted.push(*id),
-            [(stored_by, _, _)] if sent[id].len() > 1 => {
-                audit.collisions += 1;
-                if collision_recorded(aws, stack, trial_id, id, stored_by, &sent[id]).await? {
-                    audit.collisions_recorded += 1;
-                }
+        let [(stored_by, item)] = found.as_slice() else {
+            if found.is_empty() {
+                audit.lost.push(*id);
+            } else {
+                audit.doubled.push(*id);
             }
-            [_] => {}
-            _ => audit.doubled.push(*id),
+            continue;
+        };
+        let Some((_, stored)) = sent[id]
+            .iter()
+            .find(|(patient, body)| patient == stored_by && stored_as_sent(item, body))
+        else {
+            audit.corrupted.push(*id);
+            continue;
+        };
+        // Other contents: another patient's (an id reused), or the same patient's other answers (an edit). The same
+        // instant written another way is the same content.
+        let mut others: Vec<(&str, &Value)> = Vec::new();
+        for (patient, body) in &sent[id] {
+            let same = |(p, b): &(&str, &Value)| p == patient && same_content(b, body);
+            if !same(&(stored_by, stored)) && !others.iter().any(same) {
+                others.push((patient, body));
+            }
+        }
+        if others.is_empty() {
+            continue;
+        }
+        let recorded = conflicts_recorded(aws, stack, trial_id, id, &others).await?;
+        if others.iter().all(|(patient, _)| patient == stored_by) {
+            audit.edits += 1;
+            audit.edits_recorded += usize::from(recorded);
+        } else {
+            audit.collisions += 1;
+            audit.collisions_recorded += usize::from(recorded);
         }
     }
     audit.doubled.sort_unstable();
@@ -197,25 +230,46 @@ pub async fn audit(
     Ok(audit)
 }
 
-/// Whether every sender of `id` but the one whose copy is stored has a conflict record in its own partition.
-async fn collision_recorded(
+/// Whether each of `others` (a patient and a content sent under `id` other than the stored one) has a conflict
+/// record in that patient's partition: as many `CONFLICT#<id>#…` records as other contents.
+async fn conflicts_recorded(
     aws: &Aws,
     stack: &Stack,
     trial_id: &str,
     id: &Uuid,
-    stored_by: &str,
-    senders: &[(&str, &Value)],
+    others: &[(&str, &Value)],
 ) -> Result<bool, Error> {
-    for (patient, _) in senders.iter().filter(|(patient, _)| *patient != stored_by) {
+    let patients: BTreeSet<&str> = others.iter().map(|(patient, _)| *patient).collect();
+    for patient in patients {
+        let expected = others.iter().filter(|(p, _)| *p == patient).count();
         let items = aws.patient_items(stack, trial_id, patient).await?;
-        if !items
+        let recorded = items
             .keys()
-            .any(|sk| sk.starts_with(&format!("CONFLICT#{id}#")))
-        {
+            .filter(|sk| sk.starts_with(&format!("CONFLICT#{id}#")))
+            .count();
+        if recorded < expected {
             return Ok(false);
         }
     }
     Ok(true)
+}
+
+/// Whether two bodies sent under one id are the same content: every field and answer equal, the completion time
+/// compared as an instant (`…Z` and `…+00:00` of the same moment are one time).
+pub fn same_content(a: &Value, b: &Value) -> bool {
+    let instant = |body: &Value| {
+        body["completedAt"]
+            .as_str()
+            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+    };
+    let without_time = |body: &Value| {
+        let mut body = body.clone();
+        body["completedAt"] = Value::Null;
+        body
+    };
+    instant(a).is_some()
+        && instant(a) == instant(b)
+        && same_value(&without_time(a), &without_time(b))
 }
 
 /// Whether a stored item holds what the app sent, compared field by field with the sent body itself (not through

@@ -3,7 +3,9 @@
 //! Arrivals peak in the middle of a window (a triangular spread: most patients open the survey near the reminder,
 //! some early, some late). Each request has a client timeout and is retried with the same body, so the same
 //! `submissionId`, on a timeout, a connection error, a 429 or a 5xx. A share of requests are deliberate resends of
-//! an earlier survey, and a share break the contract.
+//! an earlier survey (some in the other form, some with the same instant written with an offset), double taps and
+//! repeats under a new id, answers edited and resent under their id, ids reused by another patient's app, phones
+//! that were offline for days syncing their pain diary out of order in one go, and a share break the contract.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -18,6 +20,8 @@ use tokio::time::Instant;
 use futures::{StreamExt, TryStreamExt};
 
 use intake::submit::Form;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::{Error, Stack, Survey, TokenRequest, mint_token, post_to};
 
@@ -37,6 +41,12 @@ pub struct Plan {
     /// Share of requests that reuse an earlier survey's id for another patient's survey (an app bug): stored
     /// once, the other copy recorded as a conflict.
     pub collision_share: f64,
+    /// Share of requests that resend an earlier survey under its id with answers edited (the patient went back and
+    /// changed one): the original stays, the edit is recorded as a conflict and judged by the rules.
+    pub edit_share: f64,
+    /// Share of requests that are pain reports of phones offline for three days, each patient's three days sent at
+    /// once in shuffled order (completion order is not arrival order; often one batch).
+    pub offline_share: f64,
     /// Share of requests that break the contract or their instrument.
     pub invalid_share: f64,
     /// Share of new surveys sent as FHIR `QuestionnaireResponse`s; half the resends switch form (none at 0).
@@ -60,6 +70,8 @@ pub enum Kind {
     Resend,
     Repeat,
     Collision,
+    Edit,
+    Offline,
     Invalid,
 }
 
@@ -78,6 +90,9 @@ pub struct Mix {
     pub resends: usize,
     pub repeats: usize,
     pub collisions: usize,
+    pub edits: usize,
+    /// Offline reports: three per offline patient.
+    pub offline: usize,
     pub invalid: usize,
 }
 
@@ -95,11 +110,15 @@ impl Plan {
         let resends = take(share(self.resend_share), 1);
         let repeats = take(share(self.repeat_share), 1);
         let collisions = take(share(self.collision_share), 1);
+        let edits = take(share(self.edit_share), 1);
+        let offline = take(share(self.offline_share) / 3 * 3, 1);
         Mix {
             new: left,
             resends,
             repeats,
             collisions,
+            edits,
+            offline,
             invalid,
         }
     }
@@ -161,13 +180,18 @@ impl Plan {
                     Form::Fhir => Form::Json,
                 };
             }
+            // Another client library writes the same instant with an offset: the same content, never a conflict.
+            if rng.u8(0..4) == 0 {
+                survey.body["completedAt"] =
+                    json!(same_instant_with_offset(&survey.body, &mut rng));
+            }
             schedule.push(Scheduled {
                 at,
                 kind: Kind::Resend,
                 survey,
             });
         }
-        for _ in 0..mix.repeats {
+        for i in 0..mix.repeats {
             let original = &schedule[rng.usize(..mix.new)];
             let at = later(&mut rng, original);
             let (survey_id, timepoint) = (
@@ -180,18 +204,70 @@ impl Plan {
                     .unwrap_or_default()
                     .to_owned(),
             );
-            let survey = Survey::of(
+            let mut survey = Survey::of(
                 &survey_id,
                 &self.trial_id,
                 &original.survey.patient_id,
                 &timepoint,
                 &mut rng,
             );
+            // Half are double taps (the same answers, sent again before the app saved the id); half a second go at
+            // the timepoint with other answers.
+            if i % 2 == 0 {
+                survey.body["answers"] = original.survey.body["answers"].clone();
+                survey.body["completedAt"] = original.survey.body["completedAt"].clone();
+            }
             schedule.push(Scheduled {
                 at,
                 kind: Kind::Repeat,
                 survey,
             });
+        }
+        for _ in 0..mix.edits {
+            let original = &schedule[rng.usize(..mix.new)];
+            // The patient went back and changed their answers; the app kept the id. Arrives well after the original.
+            let at =
+                (original.at + Duration::from_secs_f64(3.0 + rng.f64() * 5.0)).min(self.window);
+            let mut survey = original.survey.clone();
+            let id = survey.body["surveyId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let edited = Survey::of(&id, &self.trial_id, &survey.patient_id, "edit", &mut rng);
+            survey.body["answers"] = edited.body["answers"].clone();
+            if id == "phq-9" {
+                // Item 9 changed to "nearly every day": the edit must reach the team.
+                survey.body["answers"]["44260-8"] = json!("LA6571-9");
+            }
+            schedule.push(Scheduled {
+                at,
+                kind: Kind::Edit,
+                survey,
+            });
+        }
+        for p in 0..mix.offline / 3 {
+            // Three days of a pain diary, kept on a phone without a network, sent at once in shuffled order.
+            let patient = format!("P-OFF-{p:05}");
+            let at = arrival(&mut rng);
+            let mut days: Vec<u32> = vec![1, 2, 3];
+            rng.shuffle(&mut days);
+            for (n, day) in days.into_iter().enumerate() {
+                let mut survey = Survey::of(
+                    "pain-nrs",
+                    &self.trial_id,
+                    &patient,
+                    &format!("offline-day-{day}"),
+                    &mut rng,
+                );
+                let completed =
+                    OffsetDateTime::now_utc() - time::Duration::days(i64::from(4 - day));
+                survey.body["completedAt"] = json!(completed.format(&Rfc3339).expect("formats"));
+                schedule.push(Scheduled {
+                    at: (at + Duration::from_millis(20 * n as u64)).min(self.window),
+                    kind: Kind::Offline,
+                    survey,
+                });
+            }
         }
         for _ in 0..mix.collisions {
             let original = &schedule[rng.usize(..mix.new)];
@@ -235,6 +311,22 @@ impl Plan {
 
 pub fn patient(n: usize) -> String {
     format!("P-{n:06}")
+}
+
+/// `body`'s `completedAt`, the same instant written with another offset (`+00:00`, `+02:00`, `-05:00`).
+fn same_instant_with_offset(body: &Value, rng: &mut fastrand::Rng) -> String {
+    let text = body["completedAt"].as_str().unwrap_or_default();
+    let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) else {
+        return text.to_owned();
+    };
+    let hours = [0, 2, -5][rng.usize(..3)];
+    let offset = time::UtcOffset::from_hms(hours, 0, 0).expect("a whole-hour offset");
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9][offset_hour sign:mandatory]:[offset_minute]"
+    );
+    at.to_offset(offset)
+        .format(&format)
+        .expect("an offset time formats")
 }
 
 /// Breaches of the contract and of the instrument, in rotation.
@@ -496,6 +588,8 @@ mod tests {
             resend_share: 0.05,
             repeat_share: 0.002,
             collision_share: 0.002,
+            edit_share: 0.002,
+            offline_share: 0.009,
             invalid_share: 0.01,
             fhir_share: 0.3,
             window: Duration::from_secs(30),
@@ -517,9 +611,11 @@ mod tests {
                 count(Kind::Resend),
                 count(Kind::Repeat),
                 count(Kind::Collision),
+                count(Kind::Edit),
+                count(Kind::Offline),
                 count(Kind::Invalid)
             ),
-            (9_360, 500, 20, 20, 100)
+            (9_250, 500, 20, 20, 20, 90, 100)
         );
         assert!(schedule.windows(2).all(|w| w[0].at <= w[1].at));
         assert!(schedule.iter().all(|s| s.at <= Duration::from_secs(30)));
@@ -541,12 +637,57 @@ mod tests {
             plan(1_000).counts().new,
             "new surveys have distinct ids"
         );
+        let instant = |body: &Value| {
+            OffsetDateTime::parse(body["completedAt"].as_str().unwrap(), &Rfc3339).unwrap()
+        };
+        let mut offsets = 0;
         for resend in schedule.iter().filter(|s| s.kind == Kind::Resend) {
-            assert_eq!(originals[&resend.survey.submission_id], &resend.survey.body);
+            let original = originals[&resend.survey.submission_id];
+            let mut same = resend.survey.body.clone();
+            same["completedAt"] = original["completedAt"].clone();
+            assert_eq!(original, &same);
+            assert_eq!(instant(original), instant(&resend.survey.body));
+            offsets += usize::from(original["completedAt"] != resend.survey.body["completedAt"]);
         }
-        let patients: std::collections::HashSet<_> =
-            schedule.iter().map(|s| &s.survey.patient_id).collect();
+        assert!(offsets > 0, "some resends write the instant with an offset");
+        let patients: std::collections::HashSet<_> = schedule
+            .iter()
+            .filter(|s| s.kind != Kind::Offline)
+            .map(|s| &s.survey.patient_id)
+            .collect();
         assert_eq!(patients.len(), 100);
+    }
+
+    #[test]
+    fn edits_keep_their_original_id_and_patient_and_offline_phones_sync_three_days_out_of_order() {
+        let schedule = plan(5_000).schedule();
+        let new: HashMap<_, _> = schedule
+            .iter()
+            .filter(|s| s.kind == Kind::New)
+            .map(|s| (s.survey.submission_id, s))
+            .collect();
+        for edit in schedule.iter().filter(|s| s.kind == Kind::Edit) {
+            let original = new[&edit.survey.submission_id];
+            assert_eq!(original.survey.patient_id, edit.survey.patient_id);
+            assert!(edit.at > original.at, "an edit follows its original");
+        }
+        let offline: Vec<&Scheduled> = schedule
+            .iter()
+            .filter(|s| s.kind == Kind::Offline)
+            .collect();
+        assert_eq!(offline.len(), 45);
+        let mut out_of_order = 0;
+        for patient in offline.chunk_by(|a, b| a.survey.patient_id == b.survey.patient_id) {
+            let completed: Vec<OffsetDateTime> = patient
+                .iter()
+                .map(|s| {
+                    OffsetDateTime::parse(s.survey.body["completedAt"].as_str().unwrap(), &Rfc3339)
+                        .unwrap()
+                })
+                .collect();
+            out_of_order += usize::from(!completed.is_sorted());
+        }
+        assert!(out_of_order > 0, "some phones sync out of order");
     }
 
     #[test]

@@ -26,6 +26,8 @@ async fn each_audit_check_catches_the_failure_it_names() {
         resend_share: 0.1,
         repeat_share: 0.05,
         collision_share: 0.05,
+        edit_share: 0.05,
+        offline_share: 0.05,
         invalid_share: 0.05,
         fhir_share: 0.3,
         window: Duration::from_secs(3),

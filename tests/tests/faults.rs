@@ -83,6 +83,8 @@ impl FaultStack {
             resend_share: 0.05,
             repeat_share: 0.005,
             collision_share: 0.005,
+            edit_share: 0.005,
+            offline_share: 0.0,
             invalid_share: 0.01,
             fhir_share: 0.3,
             window: Duration::from_secs(10),

@@ -1,11 +1,11 @@
-//! The alerts Lambda: the staff API. Adapts `GET /v1/trials/{trialId}/alerts` and
-//! `POST /v1/alerts/{alertId}/acknowledgement` to the intake's staff use case.
+//! The alerts Lambda: the staff API. Adapts `GET /v1/trials/{trialId}/alerts`,
+//! `POST /v1/alerts/{alertId}/acknowledgement` and `GET /v1/trials/{trialId}/flags` to the intake's staff use case.
 
 use intake::aws::{CallBudget, DynamoAlerts, sdk_config};
 use intake::config::Env;
 use intake::identity::{Claims, StaffPolicy};
 use intake::metrics::Metrics;
-use intake::ports::Alerts;
+use intake::ports::{Alerts, Flags};
 use intake::staff::{StaffConfig, StaffReply, StaffRequest, StaffRoute, StaffService};
 use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::request::RequestContext;
@@ -35,7 +35,7 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
-async fn handle<A: Alerts>(
+async fn handle<A: Alerts + Flags>(
     service: &StaffService<A>,
     identity: &StaffPolicy,
     request: &Request,
@@ -53,10 +53,17 @@ async fn handle<A: Alerts>(
         .unwrap_or_else(|| request.lambda_context().request_id);
     let parameters = request.path_parameters();
     let query = request.query_string_parameters();
+    let trial_id = parameters.first("trialId").unwrap_or_default();
     let route = match parameters.first("alertId") {
         Some(alert_id) => StaffRoute::Acknowledge { alert_id },
+        None if request.uri().path().ends_with("/flags") => StaffRoute::Flags {
+            trial_id,
+            kind: query.first("kind"),
+            limit: query.first("limit"),
+            cursor: query.first("cursor"),
+        },
         None => StaffRoute::List {
-            trial_id: parameters.first("trialId").unwrap_or_default(),
+            trial_id,
             status: query.first("status"),
             limit: query.first("limit"),
             cursor: query.first("cursor"),

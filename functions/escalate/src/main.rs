@@ -1,4 +1,5 @@
-//! The escalate Lambda: run every minute by a schedule, it escalates urgent alerts left open too long.
+//! The escalate Lambda: run every minute by a schedule, it delivers alerts the stream could not and escalates urgent
+//! alerts left open too long.
 
 use intake::aws::{CallBudget, DynamoAlerts, SnsTopic, sdk_config};
 use intake::config::Env;
@@ -14,10 +15,15 @@ async fn main() -> Result<(), Error> {
     let metrics = Metrics::for_this_function()?;
     let config = EscalateConfig::from_env(&Env::process())?;
     let sdk = sdk_config(CallBudget::BACKGROUND).await;
+    let sns = aws_sdk_sns::Client::new(&sdk);
     let escalator = Escalator::new(
         DynamoAlerts::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name),
-        SnsTopic::new(aws_sdk_sns::Client::new(&sdk), config.topic_arn),
+        SnsTopic::new(sns.clone(), config.topic_arn),
         config.after,
+    )
+    .delivering(
+        SnsTopic::new(sns, config.alert_topic_arn),
+        config.deliver_after,
     );
 
     // The scheduled event says nothing the sweep needs: the time is now.
@@ -28,9 +34,11 @@ async fn main() -> Result<(), Error> {
             let context = &event.context;
             metrics.flush(&context.request_id, context.xray_trace_id.as_deref());
             let report = swept?;
-            Ok::<_, Error>(
-                serde_json::json!({ "escalated": report.escalated, "settled": report.settled }),
-            )
+            Ok::<_, Error>(serde_json::json!({
+                "delivered": report.delivered,
+                "escalated": report.escalated,
+                "settled": report.settled,
+            }))
         }
     }))
     .await
@@ -56,9 +64,14 @@ mod tests {
                 "arn:aws:sns:us-east-1:123456789012:escalations",
             ),
             ("ESCALATE_AFTER_SECONDS", "30"),
+            (
+                "ALERT_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:alerts",
+            ),
         ]))
         .unwrap();
         assert_eq!(config.after.whole_seconds(), 30);
+        assert_eq!(config.deliver_after.whole_seconds(), 120);
         let missing = EscalateConfig::from_env(&Env::from_pairs(&[("TABLE_NAME", "t")]));
         assert!(
             missing

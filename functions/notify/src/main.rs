@@ -52,8 +52,13 @@ mod tests {
     #[tokio::test]
     async fn the_sample_stream_record_becomes_one_alert_message() {
         let event: Event = serde_json::from_str(SAMPLE).unwrap();
+        // The alert the stream record points at is in the table.
+        let store = MemoryStore::default();
+        let alert: intake::item::AlertItem =
+            serde_dynamo::from_item(event.records[0].change.new_image.clone()).unwrap();
+        store.insert(&alert);
         let topic = MemoryTopic::default();
-        let report = Notifier::new(MemoryStore::default(), topic.clone())
+        let report = Notifier::new(store, topic.clone())
             .notify(&event.records)
             .await
             .unwrap();

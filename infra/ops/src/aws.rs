@@ -199,6 +199,33 @@ impl Aws {
         Ok(arrival_order(listed))
     }
 
+    /// The (pk, sk) of every conflicting resend recorded in a trial, from the `FlagsByTrial` index.
+    pub async fn trial_conflict_keys(
+        &self,
+        stack: &Stack,
+        trial_id: &str,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let conflicts: Vec<HashMap<String, AttributeValue>> = self
+            .dynamodb
+            .query()
+            .table_name(&stack.table_name)
+            .index_name("FlagsByTrial")
+            .key_condition_expression("flagTrialId = :t")
+            .filter_expression("#kind = :conflict")
+            .expression_attribute_names("#kind", "kind")
+            .expression_attribute_values(":t", AttributeValue::S(trial_id.to_owned()))
+            .expression_attribute_values(":conflict", AttributeValue::S("conflict".into()))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await?;
+        Ok(conflicts
+            .iter()
+            .map(|c| (text(c, "pk"), text(c, "sk")))
+            .collect())
+    }
+
     /// Items by (pk, sk), read consistently, 100 keys a request, unprocessed keys retried.
     pub async fn get_items(
         &self,

@@ -1,22 +1,28 @@
 //! Clinical alerts: rules kept as data beside the instruments (`instruments/alert-rules/<instrument>/<version>.json`),
-//! evaluated once, when a submission is first stored, and written in the same transaction as the submission.
+//! evaluated on every content a patient's app had acknowledged.
+//!
+//! A rule on a report's own answers fires when the process function stores it, in the same transaction; a rule
+//! comparing with the previous report fires from the patient's timeline, in completion order ([`crate::timeline`]).
+//! Either way an alert's id is derived from its clinical event and rule ([`Report::alert_id`]), so it is raised once.
 //!
 //! - [`rules`]: the rule file format and the embedded rule book;
 //! - [`check`]: what every rule set must satisfy against the catalogue (run by `make test`);
-//! - [`evaluate`]: which rules a submission meets, given the patient's previous submission.
+//! - [`evaluate`]: which rules a report meets, by itself or against the report before it;
+//! - [`report`]: what the rules judge (a stored submission, a repeat, a conflicting resend) and its event.
 
 pub mod check;
 pub mod evaluate;
+pub mod report;
 pub mod rules;
 #[cfg(test)]
 mod tests;
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::instrument::{Catalogue, Instrument};
 
-pub use evaluate::{Prior, evaluate};
+pub use evaluate::{Answered, met, worsened};
+pub use report::{Origin, Report, alert_id};
 pub use rules::{Condition, Rule, RuleBook, RuleSet, Subject, Test};
 
 /// How fast someone must look: `urgent` alerts are escalated when nobody acknowledges them in time.
@@ -37,18 +43,6 @@ impl Severity {
             Severity::High => "high",
         }
     }
-}
-
-/// The namespace of alert ids (a fixed, random UUID).
-const ALERT_NAMESPACE: Uuid = Uuid::from_u128(0x5d1f_3c7a_8b2e_4f60_9a41_c0de_a1e7_0001);
-
-/// The id of the alert `rule_id` raises on `submission_id`: the same every time it is computed, so a retried
-/// transaction writes the same alert, never a second one.
-pub fn alert_id(submission_id: &Uuid, rule_id: &str) -> Uuid {
-    Uuid::new_v5(
-        &ALERT_NAMESPACE,
-        format!("{submission_id}/{rule_id}").as_bytes(),
-    )
 }
 
 /// The rule book with the catalogue its conditions read (a choice's ordinal value, an item's bounds).
@@ -78,5 +72,19 @@ impl Alerting {
         let set = self.book.for_version(instrument, version)?;
         let definition = self.catalogue.get(instrument, Some(version)).ok()?;
         Some((set, definition))
+    }
+
+    /// The rules for `report`'s instrument version, with its answers as they read them; `None` when no rule set is
+    /// written for that version (or the report names none: an envelope from before instruments).
+    pub fn judging<'a>(&self, report: &'a Report) -> Option<(&'static RuleSet, Answered<'a>)> {
+        let submission = &report.submission;
+        let version = submission.survey_version.as_deref()?;
+        let (set, instrument) = self.rules_for(&submission.survey_id, version)?;
+        let answered = Answered {
+            instrument,
+            answers: &submission.answers,
+            scores: &report.scores,
+        };
+        Some((set, answered))
     }
 }

@@ -137,8 +137,8 @@ impl RuleSet {
         Ok(set)
     }
 
-    /// Whether a rule compares with the previous submission, which costs a read.
-    pub fn needs_prior(&self) -> bool {
+    /// Whether a rule compares a report with the previous one: its reports then go on the patient's timeline.
+    pub fn has_worsening_rules(&self) -> bool {
         self.rules
             .iter()
             .any(|rule| matches!(rule.when.test, Test::WorsenedBy(_)))

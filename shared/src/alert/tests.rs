@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::rules::{RuleBook, RuleSet};
-use super::{Prior, Severity, alert_id, check, evaluate};
+use super::{Answered, Severity, alert_id, check, met, worsened};
 use crate::instrument::catalogue::canonical_hash;
 use crate::instrument::{Catalogue, Scores, judge};
 use crate::submission::Answer;
@@ -25,34 +25,37 @@ fn catalogue() -> &'static Catalogue {
     Catalogue::embedded().unwrap()
 }
 
-/// The ids of the rules a submission of `survey` with `answers` meets, compared with `prior` answers if given.
+/// The ids of the rules a submission of `survey` with `answers` meets, by itself and compared with `prior` answers
+/// if given.
 fn fired(survey: &str, answers: Value, prior: Option<Value>) -> Vec<String> {
     let judged = |answers: Value| {
         let submission = example().survey(survey, answers).submission();
         judge(catalogue(), submission).expect("valid answers")
     };
     let now = judged(answers);
-    let prior = prior.map(|answers| {
-        let before = judged(answers);
-        Prior {
-            submission_id: before.submission.submission_id,
-            answers: before.submission.answers,
-            scores: before.scores,
-        }
-    });
+    let before = prior.map(judged);
     let version = now.submission.survey_version.clone().unwrap();
     let instrument = catalogue().get(survey, Some(&version)).unwrap();
     let set = book().for_version(survey, &version).expect("a rule set");
-    evaluate(
-        set,
-        instrument,
-        &now.submission.answers,
-        &now.scores,
-        prior.as_ref(),
-    )
-    .into_iter()
-    .map(|rule| rule.id.clone())
-    .collect()
+    fn answered<'a>(
+        instrument: &'a crate::instrument::Instrument,
+        judged: &'a crate::instrument::Judged,
+    ) -> Answered<'a> {
+        Answered {
+            instrument,
+            answers: &judged.submission.answers,
+            scores: &judged.scores,
+        }
+    }
+    let mut rules = met(set, answered(instrument, &now));
+    if let Some(before) = &before {
+        rules.extend(worsened(
+            set,
+            answered(instrument, &now),
+            answered(instrument, before),
+        ));
+    }
+    rules.into_iter().map(|rule| rule.id.clone()).collect()
 }
 
 #[test]
@@ -275,5 +278,11 @@ fn choices_count_their_ordinal_values_and_unanswered_subjects_never_fire() {
     let set = book().for_version("phq-9", "1").unwrap();
     let instrument = catalogue().get("phq-9", Some("1")).unwrap();
     let empty: BTreeMap<String, Answer> = BTreeMap::new();
-    assert!(evaluate(set, instrument, &empty, &Scores::new(), None).is_empty());
+    let nothing = Answered {
+        instrument,
+        answers: &empty,
+        scores: &Scores::new(),
+    };
+    assert!(met(set, nothing).is_empty());
+    assert!(worsened(set, nothing, nothing).is_empty());
 }

@@ -1,7 +1,8 @@
 //! The [`Alerts`] port on DynamoDB: alert items (`pk = ALERT#<alertId>`), the `AlertsByTrial` index (a trial's
-//! alerts by status, newest first) and the sparse `PendingEscalations` index (open urgent alerts not escalated).
-//! Alerts are created in the submission's transaction ([`super::DynamoStore`]); here they only change state, each
-//! change conditional on the state it leaves.
+//! alerts by status, newest first) and the sparse `PendingDeliveries` and `PendingEscalations` indexes (alerts whose
+//! message or escalation is waiting or claimed). Alerts on a report's own answers are created in its transaction
+//! ([`super::DynamoStore`]), those comparing reports here; after that they only change state, each change
+//! conditional on the state it leaves.
 
 use std::collections::HashMap;
 
@@ -9,8 +10,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use uuid::Uuid;
 
-use crate::item::{AlertItem, AlertStatus, ESCALATION_PENDING, alert_key, alert_sort};
-use crate::ports::{AlertPage, Alerts, Cursor, Page, StoreError};
+use crate::item::{AlertItem, AlertStatus, CLAIMED, PENDING, alert_key, alert_sort};
+use crate::ports::{AlertPage, Alerts, Claim, Cursor, Duty, Page, StoreError};
 
 use super::error_class;
 
@@ -18,14 +19,44 @@ use super::error_class;
 pub const ALERTS_BY_TRIAL: &str = "AlertsByTrial";
 /// The index of urgent alerts waiting for escalation.
 pub const PENDING_ESCALATIONS: &str = "PendingEscalations";
+/// The index of alerts whose message is not on the alert topic yet.
+pub const PENDING_DELIVERIES: &str = "PendingDeliveries";
+
+/// The attributes of a duty: its state (the index key), its claim and when it was taken, and when it was done.
+struct DutyAttributes {
+    state: &'static str,
+    claim: &'static str,
+    claimed_at: &'static str,
+    done_at: &'static str,
+    index: &'static str,
+}
+
+fn attributes(duty: Duty) -> DutyAttributes {
+    match duty {
+        Duty::Delivery => DutyAttributes {
+            state: "delivery",
+            claim: "deliveryClaim",
+            claimed_at: "deliveryClaimedAt",
+            done_at: "notifiedAt",
+            index: PENDING_DELIVERIES,
+        },
+        Duty::Escalation => DutyAttributes {
+            state: "escalation",
+            claim: "escalationClaim",
+            claimed_at: "escalationClaimedAt",
+            done_at: "escalatedAt",
+            index: PENDING_ESCALATIONS,
+        },
+    }
+}
 
 type Attributes = HashMap<String, AttributeValue>;
 
 /// The alert records in the submission table.
 #[derive(Debug, Clone)]
 pub struct DynamoAlerts {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
+    pub(super) client: aws_sdk_dynamodb::Client,
+    pub(super) table: String,
 }
 
 impl DynamoAlerts {
@@ -140,7 +171,7 @@ impl Alerts for DynamoAlerts {
             .set_key(Some(Self::key(&alert.alert_id).into_iter().collect()))
             .update_expression(
                 "SET #status = :done, alertSort = :sort, acknowledgedBy = :by, acknowledgedAt = :at \
-                 REMOVE escalation",
+                 REMOVE escalation, escalationClaim, escalationClaimedAt",
             )
             .condition_expression("attribute_exists(pk) AND #status = :open")
             .expression_attribute_names("#status", "status")
@@ -158,51 +189,159 @@ impl Alerts for DynamoAlerts {
             .ok_or_else(|| StoreError("the alert is gone".into()))
     }
 
-    async fn mark_notified(&self, alert_id: Uuid, at: &str) -> Result<(), StoreError> {
+    async fn raise(&self, alert: &AlertItem) -> Result<bool, StoreError> {
+        let item =
+            serde_dynamo::to_item(alert).map_err(|e| StoreError(format!("item mapping: {e}")))?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(service))
+                if service.err().is_conditional_check_failed_exception() =>
+            {
+                Ok(false)
+            }
+            Err(other) => Err(StoreError(error_class(&other))),
+        }
+    }
+
+    async fn reassess(
+        &self,
+        alert_id: Uuid,
+        against: Uuid,
+        still_due: bool,
+        at: &str,
+    ) -> Result<(), StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(&alert_id).into_iter().collect()))
-            .update_expression("SET notifiedAt = :at")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(notifiedAt)")
+            .update_expression(
+                "SET stillDue = :due, reassessedAgainst = :against, reassessedAt = :at",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":due", AttributeValue::Bool(still_due))
+            .expression_attribute_values(":against", s(&against.to_string()))
             .expression_attribute_values(":at", s(at))
             .send()
             .await;
         applied(result).map(|_| ())
     }
 
-    async fn due_escalations(&self, raised_before: &str) -> Result<Vec<AlertItem>, StoreError> {
-        let items: Vec<Attributes> = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(PENDING_ESCALATIONS)
-            .key_condition_expression("escalation = :pending AND raisedAt <= :before")
-            .expression_attribute_values(":pending", s(ESCALATION_PENDING))
-            .expression_attribute_values(":before", s(raised_before))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| StoreError(error_class(&e)))?;
-        items.into_iter().map(read).collect()
+    async fn due(&self, duty: Duty, raised_before: &str) -> Result<Vec<AlertItem>, StoreError> {
+        let names = attributes(duty);
+        let mut due = Vec::new();
+        // Waiting, and claimed (the claim decides whether it went stale).
+        for state in [PENDING, CLAIMED] {
+            let items: Vec<Attributes> = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(names.index)
+                .key_condition_expression("#state = :state AND raisedAt <= :before")
+                .expression_attribute_names("#state", names.state)
+                .expression_attribute_values(":state", s(state))
+                .expression_attribute_values(":before", s(raised_before))
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| StoreError(error_class(&e)))?;
+            for item in items {
+                due.push(read(item)?);
+            }
+        }
+        due.sort_by(|a, b| a.raised_at.cmp(&b.raised_at));
+        Ok(due)
     }
 
-    async fn mark_escalated(&self, alert_id: Uuid, at: &str) -> Result<bool, StoreError> {
+    async fn claim(&self, alert_id: Uuid, duty: Duty, claim: &Claim) -> Result<bool, StoreError> {
+        let names = attributes(duty);
+        // DynamoDB refuses redundant parentheses: each condition is written out whole.
+        let condition = match duty {
+            // An alert raised before deliveries were claimed has no state: it is waiting unless it was sent.
+            Duty::Delivery => {
+                "#state = :pending OR (#state = :claimed AND #claimedAt < :stale) \
+                 OR (attribute_exists(pk) AND attribute_not_exists(#state) AND attribute_not_exists(#doneAt))"
+            }
+            Duty::Escalation => {
+                "(#state = :pending OR (#state = :claimed AND #claimedAt < :stale)) AND #status = :open"
+            }
+        };
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(&alert_id).into_iter().collect()))
+            .update_expression("SET #state = :claimed, #claim = :claim, #claimedAt = :at")
+            .condition_expression(condition)
+            .expression_attribute_names("#state", names.state)
+            .expression_attribute_names("#claim", names.claim)
+            .expression_attribute_names("#claimedAt", names.claimed_at)
+            .expression_attribute_values(":pending", s(PENDING))
+            .expression_attribute_values(":claimed", s(CLAIMED))
+            .expression_attribute_values(":stale", s(&claim.stale_before))
+            .expression_attribute_values(":claim", s(&claim.id))
+            .expression_attribute_values(":at", s(&claim.at));
+        update = match duty {
+            Duty::Delivery => update.expression_attribute_names("#doneAt", names.done_at),
+            Duty::Escalation => update
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":open", s(AlertStatus::Open.as_str())),
+        };
+        applied(update.send().await)
+    }
+
+    async fn complete(
+        &self,
+        alert_id: Uuid,
+        duty: Duty,
+        claim_id: &str,
+        at: &str,
+    ) -> Result<bool, StoreError> {
+        let names = attributes(duty);
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(&alert_id).into_iter().collect()))
-            .update_expression("SET escalatedAt = :at REMOVE escalation")
-            .condition_expression("attribute_exists(escalation) AND #status = :open")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":open", s(AlertStatus::Open.as_str()))
+            .update_expression("SET #doneAt = :at REMOVE #state, #claim, #claimedAt")
+            .condition_expression("#claim = :claim")
+            .expression_attribute_names("#state", names.state)
+            .expression_attribute_names("#claim", names.claim)
+            .expression_attribute_names("#claimedAt", names.claimed_at)
+            .expression_attribute_names("#doneAt", names.done_at)
+            .expression_attribute_values(":claim", s(claim_id))
             .expression_attribute_values(":at", s(at))
             .send()
             .await;
         applied(result)
+    }
+
+    async fn release(&self, alert_id: Uuid, duty: Duty, claim_id: &str) -> Result<(), StoreError> {
+        let names = attributes(duty);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(&alert_id).into_iter().collect()))
+            .update_expression("SET #state = :pending REMOVE #claim, #claimedAt")
+            .condition_expression("#claim = :claim")
+            .expression_attribute_names("#state", names.state)
+            .expression_attribute_names("#claim", names.claim)
+            .expression_attribute_names("#claimedAt", names.claimed_at)
+            .expression_attribute_values(":pending", s(PENDING))
+            .expression_attribute_values(":claim", s(claim_id))
+            .send()
+            .await;
+        applied(result).map(|_| ())
     }
 }

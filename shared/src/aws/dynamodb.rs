@@ -13,18 +13,15 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 
-use crate::alert::Prior;
-use crate::instrument::Scores;
-use crate::item::{ConflictItem, SubmissionItem, SubmissionWrite};
+use crate::item::{ConflictWrite, SubmissionWrite};
 use crate::ports::{Store, StoreError, WriteOutcome};
-use crate::submission::Answer;
 
 use super::error_class;
 
-type Attributes = HashMap<String, AttributeValue>;
+pub(super) type Attributes = HashMap<String, AttributeValue>;
 
 /// The write-once condition every put carries.
-const WRITE_ONCE: &str = "attribute_not_exists(pk)";
+pub(super) const WRITE_ONCE: &str = "attribute_not_exists(pk)";
 
 /// How often a transaction that met a concurrent one on the same item is tried again here before the record is
 /// handed back to SQS.
@@ -33,8 +30,8 @@ const CONFLICT_RETRIES: u32 = 3;
 /// The submission table.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
+    pub(super) client: aws_sdk_dynamodb::Client,
+    pub(super) table: String,
 }
 
 impl DynamoStore {
@@ -89,6 +86,15 @@ impl DynamoStore {
         for alert in &write.alerts {
             items.push(self.put_once(alert)?);
         }
+        self.send_transaction(items).await
+    }
+
+    /// Runs a transaction: `None` when it committed, the cancellation reasons (one per item) when a condition or a
+    /// concurrent transaction cancelled it.
+    async fn send_transaction(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Option<Vec<CancellationReason>>, StoreError> {
         match self
             .client
             .transact_write_items()
@@ -110,22 +116,11 @@ impl DynamoStore {
     }
 }
 
-/// What a rule comparing with the previous report reads of a stored submission.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PriorRecord {
-    submission_id: uuid::Uuid,
-    completed_at: String,
-    answers: std::collections::BTreeMap<String, Answer>,
-    #[serde(default)]
-    scores: Scores,
-}
-
-fn text(item: &Attributes, name: &str) -> Option<String> {
+pub(super) fn text(item: &Attributes, name: &str) -> Option<String> {
     item.get(name)?.as_s().ok().cloned()
 }
 
-fn to_attributes<T: serde::Serialize>(value: &T) -> Result<Attributes, StoreError> {
+pub(super) fn to_attributes<T: serde::Serialize>(value: &T) -> Result<Attributes, StoreError> {
     serde_dynamo::to_item(value).map_err(|e| StoreError(format!("item mapping: {e}")))
 }
 
@@ -192,73 +187,40 @@ impl Store for DynamoStore {
                 .map_err(|_| StoreError("a marker with a malformed id".into()))?;
             return Ok(WriteOutcome::TimepointTaken { first });
         }
-        let codes: Vec<&str> = reasons
+        // The alerts come last: a repeat's alert already raised by its first submission.
+        let first_alert = reasons.len().saturating_sub(write.alerts.len());
+        let existing: Vec<uuid::Uuid> = write
+            .alerts
             .iter()
-            .filter_map(CancellationReason::code)
+            .zip(&reasons[first_alert..])
+            .filter(|(_, reason)| failed(Some(reason)))
+            .map(|(alert, _)| alert.alert_id)
             .collect();
-        Err(StoreError(format!("TransactionCanceled {codes:?}")))
+        if !existing.is_empty() {
+            return Ok(WriteOutcome::AlertsRaised { existing });
+        }
+        Err(cancelled(&reasons))
     }
 
-    async fn previous_submission(
-        &self,
-        item: &SubmissionItem,
-    ) -> Result<Option<Prior>, StoreError> {
-        let submission = &item.submission;
-        let records: Vec<Attributes> = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :submissions)")
-            .filter_expression("surveyId = :survey")
-            .projection_expression("submissionId, completedAt, answers, scores")
-            .expression_attribute_values(":pk", AttributeValue::S(item.pk.clone()))
-            .expression_attribute_values(":submissions", AttributeValue::S("SUBMISSION#".into()))
-            .expression_attribute_values(":survey", AttributeValue::S(submission.survey_id.clone()))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| StoreError(error_class(&e)))?;
-        let candidates = records
-            .into_iter()
-            .map(|record| {
-                let record: PriorRecord = serde_dynamo::from_item(record)
-                    .map_err(|e| StoreError(format!("a stored submission reads back: {e}")))?;
-                let prior = Prior {
-                    submission_id: record.submission_id,
-                    answers: record.answers,
-                    scores: record.scores,
-                };
-                Ok((record.completed_at, prior))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Prior::latest_before(
-            &submission.completed_at,
-            submission.submission_id,
-            candidates,
-        ))
-    }
-
-    async fn record_conflict(&self, conflict: &ConflictItem) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_attributes(conflict)?))
-            .condition_expression(WRITE_ONCE)
-            .send()
-            .await;
-        match result {
-            // Already recorded (a redelivery of the same conflicting message) is as good as recorded now.
-            Err(SdkError::ServiceError(service))
-                if service.err().is_conditional_check_failed_exception() =>
-            {
-                Ok(())
-            }
-            Err(other) => Err(StoreError(error_class(&other))),
-            Ok(_) => Ok(()),
+    async fn record_conflict(&self, write: &ConflictWrite) -> Result<bool, StoreError> {
+        let mut items = vec![self.put_once(&write.conflict)?];
+        for alert in &write.alerts {
+            items.push(self.put_once(alert)?);
+        }
+        match self.send_transaction(items).await? {
+            None => Ok(true),
+            // Already recorded, with its alerts (a redelivery of the same conflicting message).
+            Some(reasons) if failed(reasons.first()) => Ok(false),
+            Some(reasons) => Err(cancelled(&reasons)),
         }
     }
+}
+
+/// A cancelled transaction as an error naming each item's reason code.
+fn cancelled(reasons: &[CancellationReason]) -> StoreError {
+    let codes: Vec<&str> = reasons
+        .iter()
+        .filter_map(CancellationReason::code)
+        .collect();
+    StoreError(format!("TransactionCanceled {codes:?}"))
 }

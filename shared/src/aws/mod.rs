@@ -4,6 +4,8 @@
 //! - `sqs`: the `Queue` port;
 //! - `dynamodb`: the `Store` port;
 //! - `alerts`: the `Alerts` port (alert records in the same table);
+//! - `flags`: the `Flags` port (a trial's flags, through their index);
+//! - `timeline`: the `Timeline` port (timeline entries in the same table);
 //! - `sns`: the `Topic` port;
 //! - `tls`: the HTTPS client they share, trusting the roots AWS endpoints chain to only.
 
@@ -16,12 +18,15 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 mod alerts;
 mod dynamodb;
+mod flags;
 mod sns;
 mod sqs;
+mod timeline;
 mod tls;
 
-pub use alerts::{ALERTS_BY_TRIAL, DynamoAlerts, PENDING_ESCALATIONS};
+pub use alerts::{ALERTS_BY_TRIAL, DynamoAlerts, PENDING_DELIVERIES, PENDING_ESCALATIONS};
 pub use dynamodb::DynamoStore;
+pub use flags::FLAGS_BY_TRIAL;
 pub use sns::SnsTopic;
 pub use sqs::SqsQueue;
 pub use tls::{AMAZON_ROOTS, https_client};

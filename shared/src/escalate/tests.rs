@@ -5,7 +5,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::item::AlertItem;
-use crate::ports::Alerts;
+use crate::ports::{Alerts, Claim, Duty};
 use crate::process::Processor;
 use crate::testing::example::example;
 use crate::testing::memory::MemoryStore;
@@ -101,4 +101,118 @@ async fn a_topic_outage_leaves_the_alert_due_for_the_next_sweep() {
         .await
         .unwrap();
     assert_eq!(report.escalated, 1);
+}
+
+#[tokio::test]
+async fn sweeps_that_overlap_escalate_each_alert_once_and_count_only_what_they_recorded() {
+    let store = MemoryStore::default();
+    let fevers: Vec<SqsMessage> = (1..=3)
+        .map(|n| {
+            let body = example()
+                .id(format!("00000000-0000-4000-8000-{n:012}"))
+                .patient(&format!("P-{n:06}"))
+                .survey(
+                    "postop-recovery",
+                    json!({"temperature": 39.0, "wound": ["none"], "nausea": false}),
+                )
+                .envelope()
+                .encode();
+            let mut record = SqsMessage::default();
+            record.message_id = Some(format!("m{n}"));
+            record.body = Some(body);
+            record
+        })
+        .collect();
+    Processor::new(store.clone(), 3).process(fevers).await;
+    let later = raised(&store.alerts()) + Duration::hours(1);
+    // A timed-out sweep's retry, the next tick and a duplicate delivery of the schedule, all at once, on a topic slow
+    // enough that they interleave.
+    let topic = MemoryTopic::slow(std::time::Duration::from_millis(20));
+    let sweeps: Vec<_> = (0..4)
+        .map(|_| Escalator::new(store.clone(), topic.clone(), Duration::minutes(15)))
+        .collect();
+    let (a, b, c, d) = tokio::join!(
+        sweeps[0].sweep(later),
+        sweeps[1].sweep(later),
+        sweeps[2].sweep(later),
+        sweeps[3].sweep(later)
+    );
+    let reports = [a, b, c, d].map(Result::unwrap);
+    let escalated: usize = reports.iter().map(|r| r.escalated).sum();
+    assert_eq!(escalated, 3, "{reports:?}");
+    let mut sent: Vec<_> = topic.published().iter().map(|m| m.alert_id).collect();
+    sent.sort();
+    sent.dedup();
+    assert_eq!(
+        (topic.published().len(), sent.len()),
+        (3, 3),
+        "one message per alert"
+    );
+}
+
+#[tokio::test]
+async fn a_claim_its_sweep_abandoned_is_taken_over_once_it_is_stale() {
+    let (store, alerts) = alerts().await;
+    let urgent = alerts.iter().find(|a| a.rule_id == "postop-fever").unwrap();
+    let later = raised(&alerts) + Duration::hours(1);
+    // A sweep claimed it and died before sending.
+    let abandoned = Claim::taken(later - Duration::minutes(1));
+    assert!(
+        store
+            .claim(urgent.alert_id, Duty::Escalation, &abandoned)
+            .await
+            .unwrap()
+    );
+    let topic = MemoryTopic::default();
+    let escalator = Escalator::new(store.clone(), topic.clone(), Duration::minutes(15));
+    let held = escalator.sweep(later).await.unwrap();
+    assert_eq!(
+        (held.escalated, held.settled),
+        (0, 1),
+        "held, not stale yet"
+    );
+    let taken_over = escalator.sweep(later + Claim::LEASE).await.unwrap();
+    assert_eq!(taken_over.escalated, 1);
+    assert_eq!(topic.published().len(), 1);
+}
+
+#[tokio::test]
+async fn an_alert_the_stream_never_delivered_is_delivered_by_the_sweep_once_and_never_by_both() {
+    let (store, alerts) = alerts().await;
+    let (alert_topic, escalation_topic) = (MemoryTopic::default(), MemoryTopic::default());
+    let escalator = Escalator::new(store.clone(), escalation_topic, Duration::minutes(15))
+        .delivering(alert_topic.clone(), Duration::minutes(2));
+    let soon = escalator
+        .sweep(raised(&alerts) + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(soon.delivered, 0, "the stream has its time first");
+    let late = escalator
+        .sweep(raised(&alerts) + Duration::minutes(3))
+        .await
+        .unwrap();
+    assert_eq!(late.delivered, 2, "the high one too, which never escalates");
+    // The parked stream batch, redriven or retried after all, sends nothing more.
+    let stream: Vec<_> = store
+        .alerts()
+        .iter()
+        .map(crate::testing::stream::inserted)
+        .collect();
+    let notified = crate::notify::Notifier::new(store.clone(), alert_topic.clone())
+        .notify(&stream)
+        .await
+        .unwrap();
+    assert_eq!((notified.sent, notified.already_sent), (0, 2));
+    let again = escalator
+        .sweep(raised(&alerts) + Duration::minutes(4))
+        .await
+        .unwrap();
+    assert_eq!(again.delivered, 0);
+    assert_eq!(alert_topic.published().len(), 2);
+    assert!(
+        store
+            .alerts()
+            .iter()
+            .all(|a| a.notified_at.is_some() && a.delivery.is_none())
+    );
 }

@@ -10,6 +10,8 @@ pub const STAFF_CLAIM: &str = "sub";
 pub const READ_SCOPE: &str = "epro/alerts.read";
 /// The scope that lets staff acknowledge an alert.
 pub const ACKNOWLEDGE_SCOPE: &str = "epro/alerts.acknowledge";
+/// The default scope that lets a data manager list a trial's flags (repeats, fast clocks, conflicting resends).
+pub const FLAGS_SCOPE: &str = "epro/flags.read";
 
 /// Which claims name a staff member and their trials, which scopes grant what, and how long a token may live.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +28,8 @@ pub struct StaffPolicy {
     pub read_scope: String,
     /// The scope needed to acknowledge one.
     pub acknowledge_scope: String,
+    /// The scope needed to list a trial's flags.
+    pub flags_scope: String,
 }
 
 impl Default for StaffPolicy {
@@ -37,6 +41,7 @@ impl Default for StaffPolicy {
             max_lifetime: MAX_TOKEN_LIFETIME,
             read_scope: READ_SCOPE.into(),
             acknowledge_scope: ACKNOWLEDGE_SCOPE.into(),
+            flags_scope: FLAGS_SCOPE.into(),
         }
     }
 }

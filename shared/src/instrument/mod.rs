@@ -30,21 +30,44 @@ pub struct Judged {
     pub submission: Submission,
     /// The scores the version declares, computed from the answers.
     pub scores: Scores,
+    /// Whether the API chose the version because the app named none (then it is not part of the content).
+    pub version_resolved: bool,
 }
 
-/// Judges `submission` against the version it names (or the current one), listing every problem.
+/// Judges `submission` against the version it names, listing every problem.
+///
+/// A submission that names no version is judged against the newest published version its answers fit: the current
+/// one when they fit it, else the newest older one they fit, else it is refused with the current version's problems.
+/// So a retry of a body an app sent before a catalogue deploy is judged as it was then, never refused for answers
+/// that were valid when first sent.
 pub fn judge(
     catalogue: &Catalogue,
     mut submission: Submission,
 ) -> Result<Judged, Vec<FieldProblem>> {
-    let instrument = resolve(catalogue, &submission)?;
-    let problems = validate::problems(instrument, &submission.answers);
-    if !problems.is_empty() {
-        return Err(problems);
+    let version_resolved = submission.survey_version.is_none();
+    let current = resolve(catalogue, &submission)?;
+    let mut candidates = vec![current];
+    if version_resolved {
+        let older = catalogue.versions(current.id()).iter().rev();
+        candidates.extend(
+            older.filter(|v| v.questionnaire.status == "active" && !std::ptr::eq(*v, current)),
+        );
     }
-    let scores = score::compute_all(instrument, &submission.answers);
-    submission.survey_version = Some(instrument.version().to_owned());
-    Ok(Judged { submission, scores })
+    let mut first_problems = None;
+    for instrument in candidates {
+        let problems = validate::problems(instrument, &submission.answers);
+        if problems.is_empty() {
+            let scores = score::compute_all(instrument, &submission.answers);
+            submission.survey_version = Some(instrument.version().to_owned());
+            return Ok(Judged {
+                submission,
+                scores,
+                version_resolved,
+            });
+        }
+        first_problems.get_or_insert(problems);
+    }
+    Err(first_problems.unwrap_or_default())
 }
 
 fn resolve<'a>(

@@ -127,6 +127,56 @@ fn the_current_version_is_the_highest_active_one_and_older_ones_stay_reachable()
     assert!(catalogue.get("nope", None).is_err());
 }
 
+#[test]
+fn a_body_naming_no_version_is_judged_against_the_newest_version_it_fits_and_a_retry_after_a_deploy_is_the_same()
+ {
+    use crate::envelope::Envelope;
+    use crate::item::SubmissionItem;
+    use crate::testing::example::{self, example};
+
+    let v1 = embedded().get("qol-daily", Some("1")).unwrap();
+    let before = Catalogue::from_files(&[(v1.path, v1.source)]).unwrap();
+    // The deploy publishes version 2, which drops the comment item.
+    let mut v2: Value =
+        serde_json::from_str(embedded().get("qol-daily", Some("2")).unwrap().source).unwrap();
+    v2["item"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|item| item["linkId"] != "comment");
+    let v2: &'static str = Box::leak(v2.to_string().into_boxed_str());
+    let after = Catalogue::from_files(&[
+        (v1.path, v1.source),
+        ("questionnaires/qol-daily/2.json", v2),
+    ])
+    .unwrap();
+    let hash = |catalogue: &Catalogue, body: &example::ExampleSubmission| {
+        let judged = super::judge(catalogue, body.submission()).unwrap();
+        let version = judged.submission.survey_version.clone().unwrap();
+        let envelope = Envelope::new(judged, "json", "r".into(), example::RECEIVED_AT);
+        (
+            version,
+            SubmissionItem::new(envelope, String::new()).content_hash,
+        )
+    };
+
+    // With a comment: version 1 before the deploy, and still version 1 after it (version 2 has no comment item), not
+    // a 400 for an answer that was valid when first sent.
+    let commented = example();
+    let (first, first_hash) = hash(&before, &commented);
+    let (retry, retry_hash) = hash(&after, &commented);
+    assert_eq!((first.as_str(), retry.as_str()), ("1", "1"));
+    assert_eq!(first_hash, retry_hash);
+    // Without one: version 1 before, version 2 after; the same content all the same, so a duplicate, not a conflict.
+    let plain = example().answers(json!({"pain": 3, "fatigue": 5.5}));
+    let (first, first_hash) = hash(&before, &plain);
+    let (retry, retry_hash) = hash(&after, &plain);
+    assert_eq!((first.as_str(), retry.as_str()), ("1", "2"));
+    assert_eq!(first_hash, retry_hash);
+    // A body naming its version is judged against that version only.
+    let named = commented.clone().version("2");
+    assert!(super::judge(&after, named.submission()).is_err());
+}
+
 /// The problems the check finds in `id` version 1 after `plant` breaks it.
 fn problems_after(id: &str, plant: impl Fn(&mut Value)) -> Vec<String> {
     let mut value: Value = serde_json::from_str(embedded().current(id).unwrap().source).unwrap();

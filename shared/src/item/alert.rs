@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{RecordType, SubmissionItem};
-use crate::alert::{Rule, RuleSet, Severity, alert_id};
+use super::RecordType;
+use crate::alert::{Origin, Report, Rule, RuleSet, Severity};
 
 /// Whether someone has taken an alert in hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,9 +26,11 @@ impl AlertStatus {
     }
 }
 
-/// The value of [`AlertItem::escalation`] while an urgent alert waits for acknowledgement: the key of the
-/// `PendingEscalations` index.
-pub const ESCALATION_PENDING: &str = "pending";
+/// The value of [`AlertItem::delivery`] and [`AlertItem::escalation`] while the duty waits for a worker: the key of
+/// the `PendingDeliveries` and `PendingEscalations` indexes.
+pub const PENDING: &str = "pending";
+/// Their value while one worker holds the duty ([`crate::ports::Claim`]).
+pub const CLAIMED: &str = "claimed";
 
 /// One alert. Ids, the rule and times only: never an answer, so the record, the staff API and the messages built
 /// from it can carry no patient-reported content.
@@ -61,18 +63,57 @@ pub struct AlertItem {
     pub severity: Severity,
     /// The rule's label.
     pub label: String,
-    /// For a worsening rule: the previous submission it was compared with.
+    /// Where the content that met the rule stands: a stored submission, a repeat, or a conflicting resend.
+    #[serde(default)]
+    pub origin: Origin,
+    /// The content hash of what met the rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
+    /// For a conflicting resend: the content hash of the stored original, so the team looks at both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_content_hash: Option<String>,
+    /// For a worsening rule: the report it was compared with (the one completed just before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compared_with: Option<Uuid>,
-    /// When it was raised (when the submission was stored).
+    /// For a worsening rule raised late: the earlier-completed report whose late arrival made it due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_arrival: Option<Uuid>,
+    /// For a worsening rule, once a report completed in between arrived later: whether it is still met against
+    /// that one. The alert itself is never withdrawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub still_due: Option<bool>,
+    /// The report it was last compared with, when that is no longer `compared_with`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reassessed_against: Option<Uuid>,
+    /// When it was last compared again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reassessed_at: Option<String>,
+    /// When it was raised.
     pub raised_at: String,
     /// Open or acknowledged.
     pub status: AlertStatus,
     /// `<status>#<raisedAt>`: the range key of the `AlertsByTrial` index, so a trial's open alerts are one query.
     pub alert_sort: String,
-    /// [`ESCALATION_PENDING`] while an urgent alert is open and not escalated; absent otherwise (sparse index).
+    /// [`PENDING`] until its message is on the alert topic, [`CLAIMED`] while a worker sends it; then absent (the
+    /// sparse `PendingDeliveries` index the sweep reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<String>,
+    /// The worker holding the delivery, and since when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_claim: Option<String>,
+    /// When it was claimed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_claimed_at: Option<String>,
+    /// For an urgent alert: [`PENDING`] while it is open and not escalated, [`CLAIMED`] while a sweep escalates it;
+    /// absent otherwise (the sparse `PendingEscalations` index).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation: Option<String>,
+    /// The sweep holding the escalation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation_claim: Option<String>,
+    /// When it was claimed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation_claimed_at: Option<String>,
     /// When the alert topic accepted its message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notified_at: Option<String>,
@@ -97,17 +138,26 @@ pub fn alert_key(alert_id: &Uuid) -> String {
     format!("ALERT#{alert_id}")
 }
 
+/// For a rule comparing reports: the report compared with, and whose late arrival raised it, if so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Comparison {
+    /// The report completed just before.
+    pub with: Uuid,
+    /// The earlier-completed report that arrived after this one and made the alert due.
+    pub late_arrival: Option<Uuid>,
+}
+
 impl AlertItem {
-    /// The alert `rule` (of `set`) raises on `item`, at `at`; `compared_with` for a worsening rule.
+    /// The alert `rule` (of `set`) raises on `report`, at `at`; `compared` for a rule comparing reports.
     pub fn raise(
-        item: &SubmissionItem,
+        report: &Report,
         set: &RuleSet,
         rule: &Rule,
-        compared_with: Option<Uuid>,
+        compared: Option<Comparison>,
         at: &str,
     ) -> Self {
-        let submission = &item.submission;
-        let alert_id = alert_id(&submission.submission_id, &rule.id);
+        let submission = &report.submission;
+        let alert_id = report.alert_id(&rule.id);
         AlertItem {
             pk: alert_key(&alert_id),
             sk: "ALERT".into(),
@@ -122,11 +172,23 @@ impl AlertItem {
             rules_version: set.version.clone(),
             severity: rule.severity,
             label: rule.label.clone(),
-            compared_with,
+            origin: report.origin,
+            content_hash: Some(report.content_hash.clone()),
+            original_content_hash: report.original_content_hash.clone(),
+            compared_with: compared.map(|c| c.with),
+            late_arrival: compared.and_then(|c| c.late_arrival),
+            still_due: None,
+            reassessed_against: None,
+            reassessed_at: None,
             raised_at: at.to_owned(),
             status: AlertStatus::Open,
             alert_sort: alert_sort(AlertStatus::Open, at),
-            escalation: (rule.severity == Severity::Urgent).then(|| ESCALATION_PENDING.to_owned()),
+            delivery: Some(PENDING.to_owned()),
+            delivery_claim: None,
+            delivery_claimed_at: None,
+            escalation: (rule.severity == Severity::Urgent).then(|| PENDING.to_owned()),
+            escalation_claim: None,
+            escalation_claimed_at: None,
             notified_at: None,
             escalated_at: None,
             acknowledged_by: None,

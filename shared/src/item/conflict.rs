@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{FlagKind, RecordType, SubmissionItem};
+use super::{AlertItem, FlagKind, RecordType, SubmissionItem};
+use crate::instrument::Scores;
 use crate::submission::Submission;
 
 /// A resend of a stored submission id with different content. The original stays untouched; this record lets an
@@ -30,6 +31,13 @@ pub struct ConflictItem {
     pub conflicting_received_at: String,
     /// The resend, whole, for an operator to compare.
     pub conflicting_submission: Submission,
+    /// The resend's scores, computed when the API accepted it: the alert rules read them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub scores: Scores,
+    /// Whether its instrument's rules compare it with the patient's previous report (see
+    /// [`SubmissionItem::on_timeline`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_timeline: bool,
     /// Always [`FlagKind::Conflict`]: conflicts are listed with the flags.
     pub kind: FlagKind,
     /// What to look at, in words (ids and hashes).
@@ -41,6 +49,19 @@ pub struct ConflictItem {
 }
 
 impl ConflictItem {
+    /// Notes in its detail the alerts the resend's own answers raised, so whoever reads the flag knows to look at
+    /// both versions now.
+    pub fn note_alerts(&mut self, alerts: &[AlertItem]) {
+        for alert in alerts {
+            self.detail.push_str(&format!(
+                "; its answers raised {} alert {} ({})",
+                alert.severity.as_str(),
+                alert.alert_id,
+                alert.rule_id
+            ));
+        }
+    }
+
     /// The conflict record for `rejected`, which collided with a stored item whose hash is `original_content_hash`.
     /// Its key includes the rejected content's hash, so a redelivery of the same conflicting message records it once.
     pub fn new(
@@ -69,6 +90,8 @@ impl ConflictItem {
             flag_trial_id: rejected.submission.trial_id.clone(),
             flagged_at: detected_at,
             conflicting_submission: rejected.submission,
+            scores: rejected.scores,
+            on_timeline: rejected.on_timeline,
         }
     }
 }

@@ -22,6 +22,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::submission::Submission;
 
@@ -33,11 +34,11 @@ mod submission;
 mod tests;
 mod write;
 
-pub use alert::{AlertItem, AlertStatus, ESCALATION_PENDING, alert_key, alert_sort};
+pub use alert::{AlertItem, AlertStatus, CLAIMED, Comparison, PENDING, alert_key, alert_sort};
 pub use conflict::ConflictItem;
 pub use records::{Flag, FlagKind, IdClaim, TimepointMarker};
 pub use submission::SubmissionItem;
-pub use write::SubmissionWrite;
+pub use write::{ConflictWrite, SubmissionWrite};
 
 /// Index partitions one trial's submissions spread over in `ByTrialReceivedAt`. Part of the layout: changing it
 /// needs every submission re-indexed. 64 partitions take about 64,000 index writes a second for one trial.
@@ -66,10 +67,40 @@ pub fn submission_sort_key(submission_id: &uuid::Uuid) -> String {
 }
 
 /// Hex SHA-256 of the submission's canonical JSON: equal content, equal hash, whatever the key order or spacing
-/// the app used.
+/// the app used, and however it wrote the instant it was completed (`…Z`, `…+00:00`, `….000Z` and `…+01:00` of the
+/// same instant are one time). Give it the submission as the app sent it: a `surveyVersion` the API resolved is not
+/// part of the content (a retry after a catalogue deploy may resolve to another version).
 pub fn content_hash(submission: &Submission) -> String {
+    let canonical = Submission {
+        completed_at: canonical_instant(&submission.completed_at),
+        ..submission.clone()
+    };
+    legacy_content_hash(&canonical)
+}
+
+/// The content hash as written before the instant was canonical (`completedAt` as sent, the resolved version
+/// included). Claims stored then carry it; a resend of their content must still read as a duplicate.
+pub fn legacy_content_hash(submission: &Submission) -> String {
     let canonical = serde_json::to_vec(submission).expect("a submission always serialises");
     hex::encode(Sha256::digest(canonical))
+}
+
+/// An RFC 3339 time as its instant in UTC, in RFC 3339 with only the fraction it needs (`2026-11-22T08:00:03.25Z`);
+/// text that is not RFC 3339 is returned as it is.
+pub fn canonical_instant(text: &str) -> String {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .and_then(|at| at.to_offset(time::UtcOffset::UTC).format(&Rfc3339).ok())
+        .unwrap_or_else(|| text.to_owned())
+}
+
+/// An RFC 3339 time as a fixed-width UTC key (nanoseconds, `Z`): keys sort as the instants do.
+pub fn instant_key(text: &str) -> Option<String> {
+    let at = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z"
+    );
+    at.to_offset(time::UtcOffset::UTC).format(&format).ok()
 }
 
 /// RFC 3339 in UTC with millisecond precision: sorts as text, which the by-trial index relies on.
@@ -100,6 +131,8 @@ pub enum RecordType {
     Flag,
     /// A clinical alert.
     Alert,
+    /// A report's place on its patient's timeline ([`crate::timeline::TimelineEntry`]).
+    Timeline,
 }
 
 /// The partition key of a submission id's claim.

@@ -54,6 +54,25 @@ pub enum FlagKind {
     Conflict,
 }
 
+impl FlagKind {
+    /// Every kind.
+    pub const ALL: [FlagKind; 3] = [FlagKind::Repeat, FlagKind::ClockAhead, FlagKind::Conflict];
+
+    /// The name used in records and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagKind::Repeat => "repeat",
+            FlagKind::ClockAhead => "clock-ahead",
+            FlagKind::Conflict => "conflict",
+        }
+    }
+
+    /// The kind named `name`.
+    pub fn named(name: &str) -> Option<FlagKind> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+}
+
 /// Something a data manager should look at, listed per trial by the `FlagsByTrial` index. Ids and figures only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -110,14 +129,9 @@ impl TimepointMarker {
 impl Flag {
     /// A flag of `kind` on `item`.
     pub fn on(item: &SubmissionItem, kind: FlagKind, detail: String, at: &str) -> Self {
-        let name = serde_json::to_value(kind).expect("a kind serialises");
         Flag {
             pk: item.pk.clone(),
-            sk: format!(
-                "FLAG#{}#{}",
-                name.as_str().unwrap_or_default(),
-                item.submission.submission_id
-            ),
+            sk: format!("FLAG#{}#{}", kind.as_str(), item.submission.submission_id),
             record_type: RecordType::Flag,
             kind,
             submission_id: item.submission.submission_id,

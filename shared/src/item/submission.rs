@@ -43,6 +43,13 @@ pub struct SubmissionItem {
     /// The earlier submission of the same instrument and timepoint by the same patient, when this one repeats it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat_of: Option<uuid::Uuid>,
+    /// Whether the app named no version and the API resolved it (`surveyVersion` is then not part of the content).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub survey_version_resolved: bool,
+    /// Whether its instrument's rules compare it with the patient's previous report: the table's stream then
+    /// brings it to the timeline function, which places it in completion order ([`crate::timeline`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_timeline: bool,
 }
 
 impl SubmissionItem {
@@ -54,15 +61,17 @@ impl SubmissionItem {
             received_at,
             received_as,
             submission,
+            survey_version_resolved,
             scores,
             clock_ahead_seconds,
         } = envelope;
+        let content_hash = content_hash(&as_sent(&submission, survey_version_resolved));
         SubmissionItem {
             pk: partition_key(&submission.trial_id, &submission.patient_id),
             sk: submission_sort_key(&submission.submission_id),
             record_type: RecordType::Submission,
             trial_shard: trial_shard(&submission.trial_id, &submission.submission_id),
-            content_hash: content_hash(&submission),
+            content_hash,
             submission,
             received_at,
             stored_at,
@@ -72,6 +81,24 @@ impl SubmissionItem {
             scores,
             clock_ahead_seconds,
             repeat_of: None,
+            survey_version_resolved,
+            on_timeline: false,
         }
     }
+
+    /// Whether `content_hash` is this submission's content: its hash, or the one written before the instant was
+    /// canonical (a claim stored then).
+    pub fn has_content(&self, content_hash: &str) -> bool {
+        content_hash == self.content_hash
+            || content_hash == super::legacy_content_hash(&self.submission)
+    }
+}
+
+/// The submission as the app sent it: without the version the API resolved for it.
+fn as_sent(submission: &Submission, version_resolved: bool) -> Submission {
+    let mut sent = submission.clone();
+    if version_resolved {
+        sent.survey_version = None;
+    }
+    sent
 }

@@ -12,6 +12,7 @@ fn envelope(answers: serde_json::Value) -> Envelope {
     let judged = crate::instrument::Judged {
         submission: example().answers(answers).submission(),
         scores: Default::default(),
+        version_resolved: false,
     };
     Envelope::new(judged, "json", "req-1".into(), example::RECEIVED_AT)
 }
@@ -78,6 +79,11 @@ fn maps_every_field_to_a_readable_dynamodb_attribute() {
     assert_eq!(s("requestId"), "req-1");
     assert_eq!(attributes["schemaVersion"].as_n().unwrap(), "2");
     assert_eq!(s("surveyVersion"), "2");
+    assert_eq!(
+        attributes["surveyVersionResolved"].as_bool().unwrap(),
+        &true,
+        "the example names no version: the API resolved it"
+    );
     assert_eq!(s("receivedAs"), "json");
     assert_eq!(s("contentHash").len(), 64);
 
@@ -96,7 +102,7 @@ fn maps_every_field_to_a_readable_dynamodb_attribute() {
     assert_eq!(symptoms, ["cough", "fever"]);
     assert_eq!(
         attributes.len(),
-        18,
+        19,
         "scores are left out when the instrument declares none"
     );
 }
@@ -135,6 +141,99 @@ fn every_number_reads_back_exactly_as_it_was_validated() {
     let read: SubmissionItem = serde_dynamo::from_item(attributes).unwrap();
     assert_eq!(read.submission, original.submission);
     assert_eq!(content_hash(&read.submission), original.content_hash);
+}
+
+#[test]
+fn the_same_instant_written_any_way_is_the_same_content() {
+    let at = |completed: &str| example().set("completedAt", json!(completed)).submission();
+    let z = content_hash(&at("2026-11-22T08:00:03.25Z"));
+    for same in [
+        "2026-11-22T08:00:03.250Z",
+        "2026-11-22T08:00:03.25+00:00",
+        "2026-11-22T09:00:03.250000+01:00",
+        "2026-11-22T03:00:03.25-05:00",
+    ] {
+        assert_eq!(content_hash(&at(same)), z, "{same}");
+    }
+    assert_ne!(content_hash(&at("2026-11-22T08:00:03.26Z")), z);
+    assert_eq!(
+        canonical_instant("2026-11-22T09:00:03.250+01:00"),
+        "2026-11-22T08:00:03.25Z"
+    );
+    assert_eq!(
+        canonical_instant("2026-11-22T08:00:03.000Z"),
+        "2026-11-22T08:00:03Z"
+    );
+    // What the app sent is stored as it was sent: only the hash reads the instant.
+    let item = SubmissionItem::new(
+        example()
+            .set("completedAt", json!("2026-11-22T09:00:03+01:00"))
+            .envelope(),
+        "2026-11-22T08:00:05.000Z".into(),
+    );
+    assert_eq!(item.submission.completed_at, "2026-11-22T09:00:03+01:00");
+}
+
+#[test]
+fn a_claim_written_before_instants_were_canonical_still_reads_as_the_same_content() {
+    let item = SubmissionItem::new(
+        example().version("2").envelope(),
+        "2026-11-22T08:00:05.000Z".into(),
+    );
+    let old = legacy_content_hash(&item.submission);
+    assert_eq!(
+        old, item.content_hash,
+        "named version, canonical time: unchanged"
+    );
+    let offset = SubmissionItem::new(
+        example()
+            .version("2")
+            .set("completedAt", json!("2026-11-22T08:00:03+00:00"))
+            .envelope(),
+        "2026-11-22T08:00:05.000Z".into(),
+    );
+    let old = legacy_content_hash(&offset.submission);
+    assert_ne!(old, offset.content_hash);
+    assert!(offset.has_content(&old) && offset.has_content(&offset.content_hash));
+    assert!(!offset.has_content(&content_hash(
+        &example().answer("pain", json!(4)).submission()
+    )));
+}
+
+#[test]
+fn a_version_the_api_resolved_is_not_part_of_the_content() {
+    let resolved = SubmissionItem::new(example().envelope(), String::new());
+    let named = SubmissionItem::new(example().version("2").envelope(), String::new());
+    assert!(resolved.survey_version_resolved && !named.survey_version_resolved);
+    assert_eq!(resolved.submission.survey_version.as_deref(), Some("2"));
+    assert_ne!(
+        resolved.content_hash, named.content_hash,
+        "naming a version is content"
+    );
+    let mut sent = resolved.submission.clone();
+    sent.survey_version = None;
+    assert_eq!(resolved.content_hash, content_hash(&sent));
+}
+
+#[test]
+fn instant_keys_are_fixed_width_utc_and_sort_as_the_instants() {
+    let keys: Vec<String> = [
+        "2026-11-22T09:00:00.5+01:00",
+        "2026-11-22T08:00:00.25Z",
+        "2026-11-22T08:00:00Z",
+        "2026-11-21T23:30:00-09:00",
+    ]
+    .iter()
+    .map(|t| instant_key(t).unwrap())
+    .collect();
+    assert_eq!(keys[0], "2026-11-22T08:00:00.500000000Z");
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [&keys[2], &keys[1], &keys[0], &keys[3]].map(String::clone)
+    );
+    assert_eq!(instant_key("yesterday"), None);
 }
 
 #[test]

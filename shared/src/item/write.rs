@@ -1,9 +1,10 @@
 //! Everything written with a new submission, all or nothing: the item, the claim on its id, the marker of its
-//! timepoint (when it is the first there), its flags and its alerts.
+//! timepoint (when it is the first there), its flags and its alerts; and with a conflicting resend, the record and
+//! its alerts.
 
 use uuid::Uuid;
 
-use super::{AlertItem, Flag, FlagKind, IdClaim, SubmissionItem, TimepointMarker};
+use super::{AlertItem, ConflictItem, Flag, FlagKind, IdClaim, SubmissionItem, TimepointMarker};
 
 /// One transaction's worth of records for a new submission.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,4 +53,25 @@ impl SubmissionWrite {
             .push(Flag::on(&self.item, FlagKind::Repeat, detail, at));
         self
     }
+
+    /// Notes on the repeat's flag that the first submission already raised `alerts` (the rules this repeat meets
+    /// again): one clinical event, one alert.
+    pub fn note_alerts_of_first(&mut self, alerts: &[Uuid]) {
+        if let Some(flag) = self.flags.iter_mut().find(|f| f.kind == FlagKind::Repeat) {
+            for alert in alerts {
+                flag.detail
+                    .push_str(&format!("; alert {alert} already raised"));
+            }
+        }
+    }
+}
+
+/// One transaction's worth of records for a conflicting resend: the record an operator compares, and the alerts its
+/// content raises.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConflictWrite {
+    /// The conflicting resend.
+    pub conflict: ConflictItem,
+    /// The alerts its answers raise.
+    pub alerts: Vec<AlertItem>,
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::alert::Severity;
+use crate::alert::{Origin, Severity};
 use crate::item::AlertItem;
 
 /// Why a message is sent.
@@ -41,6 +41,21 @@ pub struct AlertMessage {
     pub label: String,
     /// When the alert was raised.
     pub raised_at: String,
+    /// What met the rule: a stored submission, a repeat, or a conflicting resend of a stored id.
+    pub origin: Origin,
+    /// For a conflicting resend: the content hash of the resend that met the rule, and of the stored original, so the
+    /// team looks at both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
+    /// The stored original's content hash, for a conflicting resend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_content_hash: Option<String>,
+    /// For a rule comparing reports: the report compared with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compared_with: Option<Uuid>,
+    /// For one raised late: the earlier-completed report whose late arrival made it due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_arrival: Option<Uuid>,
 }
 
 impl AlertMessage {
@@ -57,6 +72,14 @@ impl AlertMessage {
             severity: alert.severity,
             label: alert.label.clone(),
             raised_at: alert.raised_at.clone(),
+            origin: alert.origin,
+            content_hash: alert
+                .original_content_hash
+                .as_ref()
+                .and(alert.content_hash.clone()),
+            original_content_hash: alert.original_content_hash.clone(),
+            compared_with: alert.compared_with,
+            late_arrival: alert.late_arrival,
         }
     }
 

@@ -1,23 +1,27 @@
 //! The notify use case: each new alert in the table becomes one message on the alert topic.
 //!
 //! Alerts flow out of the table's stream, not out of the process function's memory: an alert exists because its
-//! transaction committed, so a message is never sent for an alert that was not stored, nor lost for one that was.
-//! Delivery is at least once: a batch that fails is retried whole, and an alert whose message the topic already
-//! accepted (`notifiedAt` set) is skipped, so a retry re-sends only what was not sent.
+//! write committed, so a message is never sent for an alert that was not stored. Each delivery is claimed before
+//! it is sent ([`once`]): a retried batch skips what was sent, and the sweep ([`crate::escalate`]) delivers what the
+//! stream could not (a batch parked after its retries) without ever sending an alert twice.
 //!
-//! - `message`: what a message carries (ids, label, severity, time) and what it never does (answers).
+//! - `message`: what a message carries (ids, label, severity, time, origin) and what it never does (answers);
+//! - [`once`]: a duty (delivery, escalation) performed once, whoever else tries.
 
 mod message;
+pub mod once;
 #[cfg(test)]
 mod tests;
 
 use crate::metrics::{self, Metric};
 use aws_lambda_events::event::dynamodb::EventRecord;
-use time::OffsetDateTime;
 use tracing::{info, warn};
 
-use crate::item::{AlertItem, RecordType, format_timestamp};
-use crate::ports::{Alerts, StoreError, Topic, TopicError};
+use time::OffsetDateTime;
+
+use crate::item::{AlertItem, RecordType};
+use crate::ports::{Alerts, Duty, StoreError, Topic, TopicError};
+use once::Performed;
 
 pub use message::{AlertMessage, MessageKind};
 
@@ -40,7 +44,8 @@ pub enum NotifyError {
 pub struct NotifyReport {
     /// Messages the topic accepted.
     pub sent: usize,
-    /// Alerts whose message had been sent already (a retried batch).
+    /// Alerts whose message had been sent already, or was being sent by another worker (a retried batch, the
+    /// sweep).
     pub already_sent: usize,
     /// Records that are not new alerts (the stream's filter should keep them away).
     pub ignored: usize,
@@ -66,25 +71,28 @@ impl<A: Alerts, T: Topic> Notifier<A, T> {
                 report.ignored += 1;
                 continue;
             };
-            // The record as it is now: a retried batch finds what was sent.
-            let current = self.alerts.alert(alert.alert_id).await?;
-            if current.as_ref().is_some_and(|a| a.notified_at.is_some()) {
-                report.already_sent += 1;
-                continue;
+            let duty = (Duty::Delivery, MessageKind::Alert);
+            match once::perform(
+                &self.alerts,
+                &self.topic,
+                &alert,
+                duty,
+                OffsetDateTime::now_utc(),
+            )
+            .await?
+            {
+                Performed::Done => {
+                    info!(
+                        alert_id = %alert.alert_id,
+                        trial_id = alert.trial_id,
+                        severity = alert.severity.as_str(),
+                        "alert sent"
+                    );
+                    report.sent += 1;
+                    metrics::add(Metric::AlertsDelivered, 1);
+                }
+                Performed::NotOurs | Performed::TakenOver => report.already_sent += 1,
             }
-            self.topic
-                .publish(&AlertMessage::of(MessageKind::Alert, &alert))
-                .await?;
-            let at = format_timestamp(OffsetDateTime::now_utc());
-            self.alerts.mark_notified(alert.alert_id, &at).await?;
-            info!(
-                alert_id = %alert.alert_id,
-                trial_id = alert.trial_id,
-                severity = alert.severity.as_str(),
-                "alert sent"
-            );
-            report.sent += 1;
-            metrics::add(Metric::AlertsDelivered, 1);
         }
         if report.ignored > 0 {
             warn!(

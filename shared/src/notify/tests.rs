@@ -7,6 +7,7 @@ use super::*;
 use crate::process::Processor;
 use crate::testing::example::{example, phq9_answers};
 use crate::testing::memory::MemoryStore;
+use crate::testing::stream::inserted;
 use crate::testing::topic::MemoryTopic;
 use aws_lambda_events::event::sqs::SqsMessage;
 
@@ -27,14 +28,6 @@ async fn stored(bodies: Vec<String>) -> (MemoryStore, Vec<EventRecord>) {
     let mut stream: Vec<EventRecord> = store.submissions().iter().map(inserted).collect();
     stream.extend(store.alerts().iter().map(inserted));
     (store, stream)
-}
-
-fn inserted<T: serde::Serialize>(record: &T) -> EventRecord {
-    let mut event = EventRecord::default();
-    event.event_name = "INSERT".into();
-    event.event_id = uuid::Uuid::new_v4().to_string();
-    event.change.new_image = serde_dynamo::to_item(record).unwrap();
-    event
 }
 
 fn postop(id: u32, temperature: f64, notes: &str) -> String {
@@ -105,6 +98,7 @@ async fn a_message_carries_ids_label_severity_and_time_never_an_answer() {
             "instrument",
             "kind",
             "label",
+            "origin",
             "patientId",
             "raisedAt",
             "ruleId",

@@ -1,47 +1,23 @@
-//! The alerts a new submission raises: the rules of its instrument version, evaluated once, before the write, so
-//! that they are written in the same transaction as the submission and a redelivery can never raise them again.
+//! The alerts a report raises by its own answers, evaluated before the write, so they are written in the same
+//! transaction as the submission (or the conflicting resend) and a redelivery can never raise them again. Rules that
+//! compare with the previous report are the timeline's ([`crate::timeline`]): nothing is read here.
 
-use crate::alert::{Alerting, Test, evaluate};
-use crate::item::{AlertItem, SubmissionItem};
-use crate::ports::Store;
+use crate::alert::{Alerting, Report, met};
+use crate::item::AlertItem;
 
 use super::RecordError;
 
-/// The alerts `item` raises, at `at`. Reads the patient's previous submission only when a rule compares with it.
-pub(super) async fn raised<S: Store>(
-    store: &S,
-    item: &SubmissionItem,
-    at: &str,
-) -> Result<Vec<AlertItem>, RecordError> {
+/// The alerts `report` raises by itself, at `at`, and whether its instrument's rules compare it with the patient's
+/// previous report (it then goes on the timeline).
+pub(super) fn raised(report: &Report, at: &str) -> Result<(Vec<AlertItem>, bool), RecordError> {
     let alerting = Alerting::embedded().map_err(RecordError::Rules)?;
-    let submission = &item.submission;
-    let Some(version) = submission.survey_version.as_deref() else {
-        // An envelope from before instruments: no version, so no rules were written for it.
-        return Ok(Vec::new());
+    let Some((set, answered)) = alerting.judging(report) else {
+        // An envelope from before instruments (no version), or a version no rule set is written for.
+        return Ok((Vec::new(), false));
     };
-    let Some((set, instrument)) = alerting.rules_for(&submission.survey_id, version) else {
-        return Ok(Vec::new());
-    };
-    let prior = if set.needs_prior() {
-        store.previous_submission(item).await?
-    } else {
-        None
-    };
-    let met = evaluate(
-        set,
-        instrument,
-        &submission.answers,
-        &item.scores,
-        prior.as_ref(),
-    );
-    Ok(met
+    let alerts = met(set, answered)
         .into_iter()
-        .map(|rule| {
-            let compared_with = prior
-                .as_ref()
-                .filter(|_| matches!(rule.when.test, Test::WorsenedBy(_)))
-                .map(|prior| prior.submission_id);
-            AlertItem::raise(item, set, rule, compared_with, at)
-        })
-        .collect())
+        .map(|rule| AlertItem::raise(report, set, rule, None, at))
+        .collect();
+    Ok((alerts, set.has_worsening_rules()))
 }

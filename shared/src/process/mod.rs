@@ -7,7 +7,7 @@
 //! `maxReceiveCount`).
 //!
 //! - `record`: one record, decoded, written once and classified;
-//! - `alerts`: the alerts a new submission raises, written in its transaction;
+//! - `alerts`: the alerts a report raises by its own answers, written in its transaction;
 //! - `config`: the function's environment.
 
 use std::sync::Arc;
@@ -140,7 +140,10 @@ impl<S: Store> Processor<S> {
                     report.alerts += raised;
                 }
                 Ok(Outcome::Duplicate) => report.duplicates += 1,
-                Ok(Outcome::Conflict) => report.conflicts += 1,
+                Ok(Outcome::Conflict { raised }) => {
+                    report.conflicts += 1;
+                    report.alerts += raised;
+                }
                 Err(failure) => {
                     if failure.is_transient() {
                         warn!(message_id, trace, error = %failure, "record will be retried")

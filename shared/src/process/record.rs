@@ -3,8 +3,13 @@
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
+use uuid::Uuid;
+
+use crate::alert::Report;
 use crate::envelope::{Envelope, EnvelopeError};
-use crate::item::{ConflictItem, SubmissionItem, SubmissionWrite, format_timestamp};
+use crate::item::{
+    AlertItem, ConflictItem, ConflictWrite, SubmissionItem, SubmissionWrite, format_timestamp,
+};
 use crate::ports::{Store, StoreError, WriteOutcome};
 
 /// What became of one record.
@@ -23,8 +28,12 @@ pub enum Outcome {
     },
     /// The same submission was already stored: a redelivery or an app resend.
     Duplicate,
-    /// The id was stored with other content; the original stays, the resend is recorded as a conflict.
-    Conflict,
+    /// The id was stored with other content; the original stays, the resend is recorded as a conflict, with the
+    /// alerts its own answers raise.
+    Conflict {
+        /// How many alerts its answers raised.
+        raised: usize,
+    },
 }
 
 /// Why a record failed; it goes back to the queue.
@@ -72,21 +81,18 @@ pub(super) async fn store_record<S: Store>(
     let envelope = Envelope::decode(body.ok_or(RecordError::NoBody)?)?;
     let now = format_timestamp(OffsetDateTime::now_utc());
     let mut write = SubmissionWrite::new(SubmissionItem::new(envelope, now.clone()), &now);
-    write.alerts = super::alerts::raised(store, &write.item, &now).await?;
+    let mut raised_before: Vec<Uuid> = Vec::new();
     loop {
+        // Evaluated for the write as it now stands: a repeat's alerts belong to the first submission's event.
+        let (alerts, on_timeline) = super::alerts::raised(&Report::stored(&write.item), &now)?;
+        write.item.on_timeline = on_timeline;
+        write.alerts = alerts
+            .into_iter()
+            .filter(|alert| !raised_before.contains(&alert.alert_id))
+            .collect();
         match store.write_submission(&write).await? {
             WriteOutcome::Written => {
-                for alert in &write.alerts {
-                    // Ids and the rule only: the message that follows (notify) says no more.
-                    info!(
-                        alert_id = %alert.alert_id,
-                        submission_id = %alert.submission_id,
-                        trial_id = alert.trial_id,
-                        rule_id = alert.rule_id,
-                        severity = alert.severity.as_str(),
-                        "alert raised"
-                    );
-                }
+                write.alerts.iter().for_each(log_raised);
                 let raised = write.alerts.len();
                 return Ok(if write.item.repeat_of.is_some() {
                     Outcome::Repeat { raised }
@@ -94,7 +100,7 @@ pub(super) async fn store_record<S: Store>(
                     Outcome::Stored { raised }
                 });
             }
-            WriteOutcome::Claimed { content_hash } if content_hash == write.item.content_hash => {
+            WriteOutcome::Claimed { content_hash } if write.item.has_content(&content_hash) => {
                 return Ok(Outcome::Duplicate);
             }
             WriteOutcome::Claimed { content_hash } => {
@@ -103,14 +109,20 @@ pub(super) async fn store_record<S: Store>(
             WriteOutcome::TimepointTaken { first } if write.timepoint.is_some() => {
                 write = write.as_repeat_of(first, &now);
             }
-            WriteOutcome::TimepointTaken { .. } => {
-                return Err(StoreError("a repeat was refused its timepoint".into()).into());
+            WriteOutcome::AlertsRaised { existing } if write.item.repeat_of.is_some() => {
+                // The first submission met these rules already: one clinical event, one alert.
+                write.note_alerts_of_first(&existing);
+                raised_before.extend(existing);
+            }
+            WriteOutcome::TimepointTaken { .. } | WriteOutcome::AlertsRaised { .. } => {
+                return Err(StoreError("a repeat was refused its own records".into()).into());
             }
         }
     }
 }
 
-/// The id is stored with other content: the original stays, the resend is kept beside it for an operator.
+/// The id is stored with other content: the original stays, the resend is kept beside it for an operator, with the
+/// alerts its own answers raise.
 async fn record_conflict<S: Store>(
     store: &S,
     item: SubmissionItem,
@@ -119,14 +131,40 @@ async fn record_conflict<S: Store>(
 ) -> Result<Outcome, RecordError> {
     let submission_id = item.submission.submission_id.to_string();
     let trial_id = item.submission.trial_id.clone();
-    let conflict = ConflictItem::new(item, original_content_hash, now);
-    store.record_conflict(&conflict).await?;
+    let mut conflict = ConflictItem::new(item, original_content_hash, now.clone());
+    let (alerts, on_timeline) = super::alerts::raised(&Report::conflicting(&conflict), &now)?;
+    conflict.on_timeline = on_timeline;
+    conflict.note_alerts(&alerts);
+    let write = ConflictWrite { conflict, alerts };
+    let recorded = store.record_conflict(&write).await?;
     // Ids only, the same as the submit function logs: never the patient, never the content.
     warn!(
         submission_id,
         trial_id,
-        conflict_sk = conflict.sk,
+        conflict_sk = write.conflict.sk,
+        first_time = recorded,
         "conflicting resend: original kept, conflict recorded"
     );
-    Ok(Outcome::Conflict)
+    let raised = if recorded {
+        write.alerts.as_slice()
+    } else {
+        &[]
+    };
+    raised.iter().for_each(log_raised);
+    Ok(Outcome::Conflict {
+        raised: raised.len(),
+    })
+}
+
+fn log_raised(alert: &AlertItem) {
+    // Ids and the rule only: the message that follows (notify) says no more.
+    info!(
+        alert_id = %alert.alert_id,
+        submission_id = %alert.submission_id,
+        trial_id = alert.trial_id,
+        rule_id = alert.rule_id,
+        severity = alert.severity.as_str(),
+        origin = alert.origin.as_str(),
+        "alert raised"
+    );
 }

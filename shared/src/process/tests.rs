@@ -1,6 +1,6 @@
 use super::*;
 use crate::envelope::Envelope;
-use crate::item::{ConflictItem, FlagKind, SubmissionWrite, content_hash};
+use crate::item::{ConflictWrite, FlagKind, SubmissionWrite};
 use crate::ports::{StoreError, WriteOutcome};
 use crate::testing::example;
 use crate::testing::memory::MemoryStore;
@@ -75,15 +75,8 @@ impl Store for FaultyStore {
         self.inner.write_submission(write).await
     }
 
-    async fn previous_submission(
-        &self,
-        item: &crate::item::SubmissionItem,
-    ) -> Result<Option<crate::alert::Prior>, StoreError> {
-        self.inner.previous_submission(item).await
-    }
-
-    async fn record_conflict(&self, conflict: &ConflictItem) -> Result<(), StoreError> {
-        self.inner.record_conflict(conflict).await
+    async fn record_conflict(&self, write: &ConflictWrite) -> Result<bool, StoreError> {
+        self.inner.record_conflict(write).await
     }
 }
 
@@ -153,7 +146,8 @@ async fn a_conflicting_resend_keeps_the_original_and_records_the_conflict() {
     let conflicts = store.conflicts();
     assert_eq!(conflicts.len(), 1);
     assert_eq!(conflicts[0].original_content_hash, original[0].content_hash);
-    assert_eq!(conflicts[0].content_hash, content_hash(&changed.submission));
+    let resend = crate::item::SubmissionItem::new(changed.clone(), String::new());
+    assert_eq!(conflicts[0].content_hash, resend.content_hash);
     assert_eq!(conflicts[0].conflicting_submission, changed.submission);
 
     // The same conflicting message delivered again is recorded once.

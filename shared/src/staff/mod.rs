@@ -1,11 +1,13 @@
-//! The staff use case: study staff list their trials' alerts and acknowledge them.
+//! The staff use case: study staff list their trials' alerts and acknowledge them; data managers list their trials'
+//! flags (repeats, fast device clocks, conflicting resends).
 //!
-//! `GET /v1/trials/{trialId}/alerts?status=open|acknowledged&limit=&cursor=` and
-//! `POST /v1/alerts/{alertId}/acknowledgement`. The API's authorizer checks each route's scope; this checks it
+//! `GET /v1/trials/{trialId}/alerts?status=open|acknowledged&limit=&cursor=`,
+//! `POST /v1/alerts/{alertId}/acknowledgement` and `GET /v1/trials/{trialId}/flags?kind=&limit=&cursor=`. The API's authorizer checks each route's scope; this checks it
 //! again, and that the trial is one of the caller's, and fails closed on anything missing. Acknowledging twice is
 //! harmless: the first acknowledgement (who, when) stands.
 //!
-//! - `error`: each refusal and its status; `view`: an alert as the API shows it; `config`: the environment.
+//! - `error`: each refusal and its status; `view`: an alert and a flag as the API shows them, and the cursors;
+//!   `config`: the environment.
 
 mod config;
 mod error;
@@ -20,16 +22,18 @@ use tracing::info;
 use uuid::Uuid;
 
 use crate::identity::{Staff, StaffPolicy};
-use crate::item::{AlertStatus, format_timestamp};
-use crate::ports::{Alerts, Page};
+use crate::item::{AlertStatus, FlagKind, format_timestamp};
+use crate::ports::{Alerts, Flags, Page};
 
 pub use config::StaffConfig;
 pub use error::StaffError;
-pub use view::{AlertView, decode_cursor, encode_cursor};
+pub use view::{
+    AlertView, FlagView, decode_cursor, decode_flag_cursor, encode_cursor, encode_flag_cursor,
+};
 
-/// Alerts per page when the client does not say.
+/// Alerts or flags per page when the client does not say.
 pub const DEFAULT_PAGE: usize = 50;
-/// The most alerts per page.
+/// The most alerts or flags per page.
 pub const MAX_PAGE: usize = 200;
 
 /// What a staff request asks for.
@@ -50,6 +54,17 @@ pub enum StaffRoute<'a> {
     Acknowledge {
         /// The alert, as the path gives it.
         alert_id: &'a str,
+    },
+    /// A page of a trial's flags.
+    Flags {
+        /// The trial.
+        trial_id: &'a str,
+        /// `kind`: `repeat`, `clock-ahead`, `conflict`, or every kind when absent.
+        kind: Option<&'a str>,
+        /// `limit`: flags per page.
+        limit: Option<&'a str>,
+        /// `cursor`: the previous page's `next`.
+        cursor: Option<&'a str>,
     },
 }
 
@@ -73,13 +88,13 @@ pub struct StaffReply {
     pub body: Value,
 }
 
-/// The staff API over an alert store.
+/// The staff API over an alert and flag store.
 pub struct StaffService<A> {
     alerts: A,
     policy: StaffPolicy,
 }
 
-impl<A: Alerts> StaffService<A> {
+impl<A: Alerts + Flags> StaffService<A> {
     /// The service over `alerts`, with `policy` naming the scopes each route needs.
     pub fn new(alerts: A, policy: StaffPolicy) -> Self {
         StaffService { alerts, policy }
@@ -113,6 +128,12 @@ impl<A: Alerts> StaffService<A> {
                 cursor,
             } => self.list(&staff, trial_id, status, limit, cursor).await,
             StaffRoute::Acknowledge { alert_id } => self.acknowledge(&staff, alert_id).await,
+            StaffRoute::Flags {
+                trial_id,
+                kind,
+                limit,
+                cursor,
+            } => self.flags(&staff, trial_id, kind, limit, cursor).await,
         }
     }
 
@@ -138,14 +159,7 @@ impl<A: Alerts> StaffService<A> {
             Some("acknowledged") => Some(AlertStatus::Acknowledged),
             Some(_) => return Err(bad("status", "must be open or acknowledged")),
         };
-        let limit = match limit {
-            None => DEFAULT_PAGE,
-            Some(text) => text
-                .parse()
-                .ok()
-                .filter(|n| (1..=MAX_PAGE).contains(n))
-                .ok_or(bad("limit", "must be a whole number from 1 to 200"))?,
-        };
+        let limit = page_size(limit)?;
         let after = match cursor {
             None => None,
             Some(text) => {
@@ -194,6 +208,67 @@ impl<A: Alerts> StaffService<A> {
             "alert acknowledged"
         );
         Ok(json!(AlertView::from(acknowledged)))
+    }
+}
+
+impl<A: Alerts + Flags> StaffService<A> {
+    async fn flags(
+        &self,
+        staff: &Staff,
+        trial_id: &str,
+        kind: Option<&str>,
+        limit: Option<&str>,
+        cursor: Option<&str>,
+    ) -> Result<Value, StaffError> {
+        if !staff.may(&self.policy.flags_scope) {
+            return Err(StaffError::Forbidden(
+                "the token does not grant reading flags",
+            ));
+        }
+        if !staff.sees(trial_id) {
+            return Err(StaffError::Forbidden("the token does not name this trial"));
+        }
+        let kind = match kind {
+            None => None,
+            Some(name) => Some(
+                FlagKind::named(name)
+                    .ok_or(bad("kind", "must be repeat, clock-ahead or conflict"))?,
+            ),
+        };
+        let limit = page_size(limit)?;
+        let after = match cursor {
+            None => None,
+            // A cursor is a position in one trial's flags: another trial's is refused, never followed.
+            Some(text) => Some(
+                decode_flag_cursor(text)
+                    .filter(|c| c.pk.starts_with(&format!("TRIAL#{trial_id}#PATIENT#")))
+                    .ok_or(bad("cursor", "is not a cursor this API gave for this list"))?,
+            ),
+        };
+        let page = self
+            .alerts
+            .flags(trial_id, kind, limit, after)
+            .await
+            .map_err(|e| StaffError::Unavailable(e.0))?;
+        let flags: Vec<FlagView> = page.flags.into_iter().map(FlagView::from).collect();
+        Ok(json!({
+            "trialId": trial_id,
+            "kind": kind.map(FlagKind::as_str),
+            "flags": flags,
+            "next": page.next.as_ref().map(encode_flag_cursor),
+        }))
+    }
+}
+
+/// The page size a request asks for, [`DEFAULT_PAGE`] when it does not say.
+fn page_size(limit: Option<&str>) -> Result<usize, StaffError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or(bad("limit", "must be a whole number from 1 to 200")),
     }
 }
 

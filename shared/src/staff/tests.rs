@@ -200,3 +200,71 @@ async fn every_refusal_has_its_status_and_reveals_nothing_of_other_trials() {
         "nothing acknowledged"
     );
 }
+
+#[tokio::test]
+async fn a_data_manager_sees_conflicting_resends_and_repeats_among_the_trials_flags() {
+    let store = MemoryStore::default();
+    let processor = Processor::new(store.clone(), 1);
+    let send = |n: u32, patient: &str, answers: Value| {
+        let body = example()
+            .id(format!("00000000-0000-4000-8000-{n:012}"))
+            .trial("T-1")
+            .patient(patient)
+            .survey("phq-9", answers)
+            .envelope()
+            .encode();
+        let mut record = SqsMessage::default();
+        record.message_id = Some(format!("m{n}"));
+        record.body = Some(body);
+        record
+    };
+    processor
+        .process(vec![send(1, "P-1", phq9_answers("LA6568-5"))])
+        .await;
+    // The answer edited and resent under its id; then the same day's survey again under a new id.
+    processor
+        .process(vec![send(1, "P-1", phq9_answers("LA6571-9"))])
+        .await;
+    processor
+        .process(vec![send(2, "P-1", phq9_answers("LA6568-5"))])
+        .await;
+    let manager = Ok(Staff {
+        id: "dm-1".into(),
+        trials: vec!["T-1".into()],
+        scopes: vec![crate::identity::FLAGS_SCOPE.into()],
+    });
+    let route = |kind: Option<&'static str>| StaffRoute::Flags {
+        trial_id: "T-1",
+        kind,
+        limit: None,
+        cursor: None,
+    };
+    let all = ask(&store, manager.clone(), route(None)).await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    let kinds: Vec<&str> = all.body["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 2);
+    assert!(kinds.contains(&"conflict") && kinds.contains(&"repeat"));
+    let conflicts = ask(&store, manager.clone(), route(Some("conflict"))).await;
+    let conflict = &conflicts.body["flags"][0];
+    assert_eq!(conflict["patientId"], "P-1");
+    assert!(
+        conflict["detail"].as_str().unwrap().contains("alert"),
+        "the conflict says its content raised an alert: {conflict}"
+    );
+    // Refused: a nurse without the flags scope, another trial, an unknown kind.
+    let nurse = nurse(&[READ_SCOPE, ACKNOWLEDGE_SCOPE]);
+    assert_eq!(ask(&store, nurse, route(None)).await.status, 403);
+    let elsewhere = StaffRoute::Flags {
+        trial_id: "T-2",
+        kind: None,
+        limit: None,
+        cursor: None,
+    };
+    assert_eq!(ask(&store, manager.clone(), elsewhere).await.status, 403);
+    assert_eq!(ask(&store, manager, route(Some("other"))).await.status, 400);
+}

@@ -1,11 +1,11 @@
-//! An alert as the staff API shows it, and the cursor of a page of alerts.
+//! An alert and a flag as the staff API shows them, and the cursors of their pages.
 
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::alert::Severity;
-use crate::item::{AlertItem, AlertStatus};
-use crate::ports::Cursor;
+use crate::alert::{Origin, Severity};
+use crate::item::{AlertItem, AlertStatus, FlagKind};
+use crate::ports::{Cursor, FlagCursor, ListedFlag};
 
 /// One alert, as JSON: what a study nurse needs to act, ids to find the rest, never an answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,9 +31,27 @@ pub struct AlertView {
     pub severity: Severity,
     /// The rule's label.
     pub label: String,
-    /// For a worsening rule: the submission compared with.
+    /// What met the rule: `submission`, `repeat`, or `conflicting-resend` (a stored id resent with other content:
+    /// look at both versions).
+    pub origin: Origin,
+    /// The content hash of what met the rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
+    /// For a conflicting resend: the stored original's content hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_content_hash: Option<String>,
+    /// For a worsening rule: the report compared with (completed just before).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compared_with: Option<Uuid>,
+    /// For a worsening rule raised late: the earlier-completed report whose late arrival made it due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_arrival: Option<Uuid>,
+    /// For a worsening rule compared again after a report completed in between arrived: whether it is still met.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub still_due: Option<bool>,
+    /// The report it was compared with again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reassessed_against: Option<Uuid>,
     /// When it was raised.
     pub raised_at: String,
     /// Open or acknowledged.
@@ -65,7 +83,13 @@ impl From<AlertItem> for AlertView {
             rules_version: alert.rules_version,
             severity: alert.severity,
             label: alert.label,
+            origin: alert.origin,
+            content_hash: alert.content_hash,
+            original_content_hash: alert.original_content_hash,
             compared_with: alert.compared_with,
+            late_arrival: alert.late_arrival,
+            still_due: alert.still_due,
+            reassessed_against: alert.reassessed_against,
             raised_at: alert.raised_at,
             status: alert.status,
             notified_at: alert.notified_at,
@@ -93,5 +117,63 @@ pub fn decode_cursor(text: &str) -> Option<Cursor> {
     Some(Cursor {
         alert_sort: alert_sort.to_owned(),
         alert_id: alert_id.parse().ok()?,
+    })
+}
+
+/// One flag, as JSON: what a data manager looks at and where (ids, hashes and figures, never answers).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlagView {
+    /// `repeat`, `clock-ahead` or `conflict` (a stored id resent with other content: the app was told 202).
+    pub kind: &'static str,
+    /// The flagged submission.
+    pub submission_id: Uuid,
+    /// The patient whose records hold it.
+    pub patient_id: String,
+    /// When it was raised.
+    pub flagged_at: String,
+    /// What to look at.
+    pub detail: String,
+}
+
+impl From<ListedFlag> for FlagView {
+    fn from(flag: ListedFlag) -> Self {
+        let patient_id = flag
+            .pk
+            .split_once("#PATIENT#")
+            .map_or(String::new(), |(_, patient)| patient.to_owned());
+        FlagView {
+            kind: flag.kind.as_str(),
+            submission_id: flag.submission_id,
+            patient_id,
+            flagged_at: flag.flagged_at,
+            detail: flag.detail,
+        }
+    }
+}
+
+/// A flags cursor as the API hands it out: opaque (hex).
+pub fn encode_flag_cursor(cursor: &FlagCursor) -> String {
+    hex::encode(format!(
+        "flags|{}|{}|{}",
+        cursor.flagged_at, cursor.pk, cursor.sk
+    ))
+}
+
+/// The flags cursor an API client sent back, if it is one.
+pub fn decode_flag_cursor(text: &str) -> Option<FlagCursor> {
+    let text = String::from_utf8(hex::decode(text).ok()?).ok()?;
+    let mut parts = text.splitn(4, '|');
+    (parts.next()? == "flags").then_some(())?;
+    let (flagged_at, pk, sk) = (parts.next()?, parts.next()?, parts.next()?);
+    let known = FlagKind::ALL
+        .iter()
+        .any(|kind| sk.starts_with(&format!("FLAG#{}#", kind.as_str())))
+        || sk.starts_with("CONFLICT#");
+    (pk.starts_with("TRIAL#") && known).then_some(())?;
+    Some(FlagCursor {
+        flagged_at: flagged_at.to_owned(),
+        pk: pk.to_owned(),
+        sk: sk.to_owned(),
     })
 }

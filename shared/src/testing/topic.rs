@@ -10,6 +10,7 @@ use crate::ports::{Topic, TopicError};
 pub struct MemoryTopic {
     published: Arc<Mutex<Vec<AlertMessage>>>,
     refusing: bool,
+    delay: std::time::Duration,
 }
 
 impl MemoryTopic {
@@ -17,6 +18,14 @@ impl MemoryTopic {
     pub fn unavailable() -> Self {
         MemoryTopic {
             refusing: true,
+            ..Self::default()
+        }
+    }
+
+    /// A topic that takes `delay` to accept each message, as a slow SNS: workers overlapping it interleave.
+    pub fn slow(delay: std::time::Duration) -> Self {
+        MemoryTopic {
+            delay,
             ..Self::default()
         }
     }
@@ -35,6 +44,7 @@ impl Topic for MemoryTopic {
         if self.refusing {
             return Err(TopicError("memory topic set to refuse".into()));
         }
+        tokio::time::sleep(self.delay).await;
         self.published
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -39,6 +39,12 @@ struct Args {
     /// Share of requests that reuse an earlier survey's id for another patient (stored once, plus a conflict).
     #[arg(long, default_value_t = 0.002)]
     collision_share: f64,
+    /// Share of requests that resend an earlier survey under its id with edited answers (recorded as a conflict).
+    #[arg(long, default_value_t = 0.002)]
+    edit_share: f64,
+    /// Share of requests that are pain diaries of phones offline for three days, synced at once out of order.
+    #[arg(long, default_value_t = 0.009)]
+    offline_share: f64,
     /// Share of requests that break the contract or their instrument.
     #[arg(long, default_value_t = 0.01)]
     invalid_share: f64,
@@ -94,6 +100,8 @@ async fn burst(args: Args) -> Result<bool, Error> {
         resend_share: args.resend_share,
         repeat_share: args.repeat_share,
         collision_share: args.collision_share,
+        edit_share: args.edit_share,
+        offline_share: args.offline_share,
         invalid_share: args.invalid_share,
         fhir_share: args.fhir_share,
         window: Duration::from_secs_f64(args.window),
@@ -105,12 +113,14 @@ async fn burst(args: Args) -> Result<bool, Error> {
     let schedule = plan.schedule();
     let mix = plan.counts();
     eprintln!(
-        "Burst: {} requests ({} surveys, {} resends, {} repeats, {} colliding ids, {} invalid) from {} patients within {:.0} s\n  to {}\n  trial {trial_id}, up to {} in flight",
+        "Burst: {} requests ({} surveys, {} resends, {} repeats, {} colliding ids, {} edited answers, {} offline reports, {} invalid) from {} patients within {:.0} s\n  to {}\n  trial {trial_id}, up to {} in flight",
         plan.requests,
         mix.new,
         mix.resends,
         mix.repeats,
         mix.collisions,
+        mix.edits,
+        mix.offline,
         mix.invalid,
         plan.patients,
         args.window,
@@ -200,6 +210,7 @@ async fn burst(args: Args) -> Result<bool, Error> {
         "target": stack.submissions_url(),
         "plan": { "patients": plan.patients, "requests": plan.requests, "windowSeconds": args.window,
                   "resendShare": plan.resend_share, "repeatShare": plan.repeat_share, "collisionShare": plan.collision_share,
+                  "editShare": plan.edit_share, "offlineShare": plan.offline_share,
                   "invalidShare": plan.invalid_share, "fhirShare": plan.fhir_share,
                   "concurrency": plan.concurrency, "timeoutSeconds": args.timeout, "retries": plan.retries, "seed": plan.seed },
         "load": load,
@@ -322,6 +333,13 @@ fn render(
             audit.collisions, audit.collisions_recorded
         ),
     );
+    row(
+        "answers edited and resent",
+        format!(
+            "{} originals kept, {} conflicts recorded",
+            audit.edits, audit.edits_recorded
+        ),
+    );
     row("stored but never sent", audit.unexpected.len().to_string());
     let dead = audit.dead_letters.values().sum::<usize>();
     row("dead-letter queue", dead.to_string());
@@ -346,6 +364,17 @@ fn render(
             ),
         );
         row("  by rule", by(&alerts.by_rule));
+        row(
+            "  from conflicting resends",
+            alerts.from_conflicting_resends.to_string(),
+        );
+        row(
+            "  worsening raised late",
+            format!(
+                "{} (an earlier-completed report arrived after), {} kept but no longer due",
+                alerts.raised_late, alerts.no_longer_due
+            ),
+        );
         row("alert messages delivered", alerts.delivered.to_string());
     }
     out.push("─".repeat(56));

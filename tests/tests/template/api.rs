@@ -95,6 +95,10 @@ fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
             "POST /v1/alerts/{alertId}/acknowledgement",
             "integrations/${AlertsIntegration}",
         ),
+        (
+            "GET /v1/trials/{trialId}/flags",
+            "integrations/${AlertsIntegration}",
+        ),
     ];
     for (key, target) in expected {
         assert!(
@@ -149,6 +153,11 @@ fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
             "AlertAcknowledgementInvokePermission",
             "AlertsFunction",
             "/*/POST/v1/alerts/*/acknowledgement",
+        ),
+        (
+            "FlagListInvokePermission",
+            "AlertsFunction",
+            "/*/GET/v1/trials/*/flags",
         ),
     ] {
         let p = props(&t, permission);
@@ -265,6 +274,11 @@ fn staff_routes_require_their_scope_at_the_authorizer_and_patient_routes_none() 
         scopes("AlertAcknowledgementRoute"),
         ["AlertAcknowledgeScope"]
     );
+    assert_eq!(scopes("FlagListRoute"), ["FlagReadScope"]);
+    assert_eq!(
+        t["Parameters"]["FlagReadScope"]["Default"],
+        intake::identity::FLAGS_SCOPE
+    );
     for patient_route in ["SubmitRoute", "FhirSubmitRoute", "QuestionnaireBundleRoute"] {
         assert!(scopes(patient_route).is_empty(), "{patient_route}");
     }
@@ -280,6 +294,7 @@ fn staff_routes_require_their_scope_at_the_authorizer_and_patient_routes_none() 
     for (variable, parameter) in [
         ("READ_SCOPE", "AlertReadScope"),
         ("ACKNOWLEDGE_SCOPE", "AlertAcknowledgeScope"),
+        ("FLAGS_SCOPE", "FlagReadScope"),
         ("STAFF_CLAIM", "StaffClaim"),
         ("TRIAL_CLAIM", "TrialClaim"),
         ("PATIENT_CLAIM", "PatientClaim"),

@@ -21,6 +21,7 @@ fn every_function_is_rust_on_al2023_with_a_configurable_architecture() {
         ("NotifyFunction", "notify"),
         ("EscalateFunction", "escalate"),
         ("AlertsFunction", "alerts"),
+        ("TimelineFunction", "timeline"),
     ] {
         let metadata = &resource(&t, name)["Metadata"];
         assert_eq!(metadata["BuildMethod"], "rust-cargolambda", "{name}");
@@ -70,6 +71,7 @@ fn every_function_logs_json_at_the_deployers_level_to_its_own_group_kept_a_year(
         ("NotifyFunction", "NotifyLogGroup"),
         ("EscalateFunction", "EscalateLogGroup"),
         ("AlertsFunction", "AlertsLogGroup"),
+        ("TimelineFunction", "TimelineLogGroup"),
     ] {
         assert_eq!(
             intrinsic(&props(&t, function)["LoggingConfig"]["LogGroup"], "!Ref"),

@@ -95,7 +95,7 @@ fn queues_and_table_use_the_data_key_and_every_log_group_the_log_key() {
         .iter()
         .filter(|(_, r)| r["Type"] == "AWS::Logs::LogGroup")
         .collect();
-    assert_eq!(groups.len(), 7, "six functions and the API");
+    assert_eq!(groups.len(), 8, "seven functions and the API");
     for topic in ["AlertTopic", "EscalationTopic"] {
         assert_eq!(
             intrinsic(&props(&t, topic)["KmsMasterKeyId"], "!Ref"),
@@ -174,6 +174,7 @@ fn administrators_manage_the_keys_but_only_the_functions_and_operators_can_decry
             ("DataKey", "NotifyRole.Arn".to_owned(), None),
             ("DataKey", "AlertsRole.Arn".to_owned(), None),
             ("DataKey", "EscalateRole.Arn".to_owned(), None),
+            ("DataKey", "TimelineRole.Arn".to_owned(), None),
             (
                 "DataKey",
                 "OperatorRoleArn".to_owned(),

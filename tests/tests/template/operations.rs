@@ -99,6 +99,12 @@ fn each_way_the_flow_fails_has_an_alarm_that_fires_on_the_first_sign() {
         ("AWS/Lambda", "Throttles", "SubmitFunction"),
         ("AWS/Lambda", "Throttles", "ProcessFunction"),
         ("AWS/Lambda", "Throttles", "NotifyFunction"),
+        (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "TimelineFailureQueue",
+        ),
+        (NAMESPACE, "AlertsDeliveredBySweep", "EscalateFunction"),
     ];
     for (namespace, metric, resource) in first_sign {
         let alarm = find(&alarms, namespace, metric, resource);
@@ -142,7 +148,7 @@ fn every_function_has_an_errors_alarm() {
         .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
         .map(|(name, _)| name.as_str().unwrap())
         .collect();
-    assert_eq!(functions.len(), 6);
+    assert_eq!(functions.len(), 7);
     for function in functions {
         let alarm = find(&alarms, "AWS/Lambda", "Errors", function);
         assert_eq!(number(&alarm["Threshold"]), 1, "{function}");

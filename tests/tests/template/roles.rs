@@ -5,13 +5,14 @@ use serde_norway::Value;
 use crate::{intrinsic, props, resource, template};
 
 /// The functions and their roles.
-const FUNCTIONS: [(&str, &str); 6] = [
+const FUNCTIONS: [(&str, &str); 7] = [
     ("SubmitFunction", "SubmitRole"),
     ("ProcessFunction", "ProcessRole"),
     ("CatalogueFunction", "CatalogueRole"),
     ("NotifyFunction", "NotifyRole"),
     ("EscalateFunction", "EscalateRole"),
     ("AlertsFunction", "AlertsRole"),
+    ("TimelineFunction", "TimelineRole"),
 ];
 
 fn list(value: &Value) -> Vec<String> {
@@ -64,9 +65,11 @@ fn grants(t: &Value, role: &str) -> Vec<(Vec<String>, String)> {
         .collect()
 }
 
-/// A statement's resource as text: `Table.Arn` for `!GetAtt`, `Ref Topic`, or the `!Sub` pattern. Never `*`.
+/// A statement's resource as text: `Table.Arn` for `!GetAtt`, `Ref Topic`, or the `!Sub` pattern; a list of them
+/// joined with `, `. Never `*`.
 fn resource_of(value: &Value) -> String {
     match value {
+        Value::Sequence(many) => many.iter().map(resource_of).collect::<Vec<_>>().join(", "),
         Value::Tagged(tagged) if tagged.tag == "!GetAtt" => intrinsic(value, "!GetAtt"),
         Value::Tagged(tagged) if tagged.tag == "!Ref" => {
             format!("Ref {}", intrinsic(value, "!Ref"))
@@ -156,7 +159,7 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
         grants(&t, "ProcessRole"),
         [
             owned(
-                &["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"],
+                &["dynamodb:PutItem", "dynamodb:GetItem"],
                 "SubmissionTable.Arn"
             ),
             owned(
@@ -175,34 +178,32 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
         [owned(&logs, "CatalogueLogGroup.Arn")],
         "the catalogue calls no AWS service but its logs"
     );
-    let read_and_mark = ["dynamodb:GetItem", "dynamodb:UpdateItem"];
+    let stream = [
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+    ];
     assert_eq!(
         grants(&t, "NotifyRole"),
         [
-            owned(
-                &[
-                    "dynamodb:DescribeStream",
-                    "dynamodb:GetRecords",
-                    "dynamodb:GetShardIterator",
-                    "dynamodb:ListStreams"
-                ],
-                "SubmissionTable.StreamArn"
-            ),
-            owned(&read_and_mark, "SubmissionTable.Arn"),
+            owned(&stream, "SubmissionTable.StreamArn"),
+            owned(&["dynamodb:UpdateItem"], "SubmissionTable.Arn"),
             owned(&["sns:Publish"], "Ref AlertTopic"),
             owned(&["sqs:SendMessage"], "AlertDeliveryFailureQueue.Arn"),
             owned(&logs, "NotifyLogGroup.Arn"),
-        ]
+        ],
+        "notify claims and records deliveries; it reads nothing"
     );
     assert_eq!(
         grants(&t, "EscalateRole"),
         [
             owned(
                 &["dynamodb:Query"],
-                "${SubmissionTable.Arn}/index/PendingEscalations"
+                "${SubmissionTable.Arn}/index/PendingDeliveries, ${SubmissionTable.Arn}/index/PendingEscalations"
             ),
-            owned(&read_and_mark, "SubmissionTable.Arn"),
-            owned(&["sns:Publish"], "Ref EscalationTopic"),
+            owned(&["dynamodb:UpdateItem"], "SubmissionTable.Arn"),
+            owned(&["sns:Publish"], "Ref AlertTopic, Ref EscalationTopic"),
             owned(&logs, "EscalateLogGroup.Arn"),
         ]
     );
@@ -211,12 +212,32 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
         [
             owned(
                 &["dynamodb:Query"],
-                "${SubmissionTable.Arn}/index/AlertsByTrial"
+                "${SubmissionTable.Arn}/index/AlertsByTrial, ${SubmissionTable.Arn}/index/FlagsByTrial"
             ),
-            owned(&read_and_mark, "SubmissionTable.Arn"),
+            owned(
+                &["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                "SubmissionTable.Arn"
+            ),
             owned(&logs, "AlertsLogGroup.Arn"),
         ],
-        "staff read alerts through their index only, never submissions"
+        "staff read alerts and flags through their indexes only, never submissions"
+    );
+    assert_eq!(
+        grants(&t, "TimelineRole"),
+        [
+            owned(&stream, "SubmissionTable.StreamArn"),
+            owned(
+                &[
+                    "dynamodb:PutItem",
+                    "dynamodb:GetItem",
+                    "dynamodb:Query",
+                    "dynamodb:UpdateItem"
+                ],
+                "SubmissionTable.Arn"
+            ),
+            owned(&["sqs:SendMessage"], "TimelineFailureQueue.Arn"),
+            owned(&logs, "TimelineLogGroup.Arn"),
+        ]
     );
 }
 
@@ -231,6 +252,8 @@ fn functions_and_the_event_source_start_only_once_their_permissions_exist() {
         ("NotifyEventSource", "NotifyPolicy"),
         ("EscalateFunction", "EscalatePolicy"),
         ("AlertsFunction", "AlertsPolicy"),
+        ("TimelineFunction", "TimelinePolicy"),
+        ("TimelineEventSource", "TimelinePolicy"),
     ] {
         assert_eq!(resource(&t, dependant)["DependsOn"], policy, "{dependant}");
     }

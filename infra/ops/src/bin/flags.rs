@@ -39,7 +39,17 @@ async fn main() -> ExitCode {
         }
         Ok(rows) => {
             println!("{} flag(s) in trial {}", rows.len(), args.trial);
-            for row in &rows {
+            // Conflicts first: each is content a patient's app was told was received and that is not the stored
+            // version; a data manager looks at both.
+            let (conflicts, others): (Vec<_>, Vec<_>) =
+                rows.iter().partition(|row| row.kind == "conflict");
+            if !conflicts.is_empty() {
+                println!(
+                    "\n  CONFLICTING RESENDS: {} (the app was told 202; the stored original is unchanged; compare both)",
+                    conflicts.len()
+                );
+            }
+            for row in conflicts.iter().chain(&others) {
                 println!(
                     "  {}  {:<12} {}  {}",
                     row.flagged_at, row.kind, row.pk, row.detail

@@ -3,14 +3,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use hdrhistogram::Histogram;
-use intake::alert::{Prior, alert_id};
-use intake::item::{ConflictItem, SubmissionItem, SubmissionWrite};
-use intake::ports::{Store, StoreError, WriteOutcome};
+use intake::alert::alert_id;
 use intake::process::Processor;
 use intake::testing::example::phq9_answers;
 use intake::testing::memory::MemoryStore;
@@ -114,21 +111,19 @@ pub struct AlertCost {
     pub write_units_without_alerts: f64,
     /// Write units per submission that alerts add, averaged over all submissions.
     pub write_units_for_alerts: f64,
-    /// Queries for the patient's previous response (worsening rules), per submission.
-    pub prior_reads: f64,
     /// Notify invocations per 1,000 submissions: the stream filter passes alert inserts only.
     pub notify_invocations_per_1000: f64,
 }
 
 pub async fn alert_cost(aws: &Aws, stack: &Stack, count: usize) -> Result<AlertCost, Error> {
     let indexes = IndexKeys::of_table(aws, &stack.table_name).await?;
-    let store = CountingStore::default();
+    let store = MemoryStore::default();
     let records = as_records(bodies(count, true));
     let report = Processor::new(store.clone(), 16).process(records).await;
     if report.stored != count {
         return Err(format!("{} of {count} generated surveys stored", report.stored).into());
     }
-    let memory = &store.memory;
+    let memory = &store;
     let units = |items: Vec<HashMap<String, AttributeValue>>| -> u64 {
         items
             .iter()
@@ -152,7 +147,6 @@ pub async fn alert_cost(aws: &Aws, stack: &Stack, count: usize) -> Result<AlertC
         alerting_share: alerting.len() as f64 / n,
         write_units_without_alerts: base as f64 / n,
         write_units_for_alerts: units(to_items(alerts.clone())?) as f64 / n,
-        prior_reads: store.prior_reads.load(Ordering::Relaxed) as f64 / n,
         notify_invocations_per_1000: 1000.0 * alerts.len() as f64 / n,
     })
 }
@@ -205,27 +199,4 @@ fn index_write_units(index: &IndexKeys, item: &HashMap<String, AttributeValue>) 
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     write_units(item_bytes(&projected))
-}
-
-/// The in-memory store, counting the queries for a patient's previous response.
-#[derive(Clone, Default)]
-struct CountingStore {
-    memory: MemoryStore,
-    prior_reads: Arc<AtomicUsize>,
-}
-
-impl Store for CountingStore {
-    async fn write_submission(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
-        self.memory.write_submission(write).await
-    }
-    async fn previous_submission(
-        &self,
-        item: &SubmissionItem,
-    ) -> Result<Option<Prior>, StoreError> {
-        self.prior_reads.fetch_add(1, Ordering::Relaxed);
-        self.memory.previous_submission(item).await
-    }
-    async fn record_conflict(&self, conflict: &ConflictItem) -> Result<(), StoreError> {
-        self.memory.record_conflict(conflict).await
-    }
 }

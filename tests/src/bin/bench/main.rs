@@ -233,11 +233,10 @@ async fn main() -> Result<(), Error> {
         table.push((
             "DynamoDB capacity per submission".into(),
             format!(
-                "{:.2} WRU + {:.2} WRU for alerts ({:.1}% alert), {:.2} prior reads",
+                "{:.2} WRU + {:.2} WRU for alerts ({:.1}% alert)",
                 cost.write_units_without_alerts,
                 cost.write_units_for_alerts,
                 100.0 * cost.alerting_share,
-                cost.prior_reads
             ),
             String::new(),
         ));

@@ -54,6 +54,8 @@ pub(super) async fn burst(
         resend_share: 0.05,
         repeat_share: 0.0,
         collision_share: 0.0,
+        edit_share: 0.0,
+        offline_share: 0.0,
         invalid_share: 0.01,
         fhir_share: 0.0,
         window: Duration::from_secs(10),

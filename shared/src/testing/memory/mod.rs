@@ -1,0 +1,208 @@
+//! In-memory `Queue`, `Store`, `Alerts` and `Timeline`, with the same semantics as the AWS ones, for tests.
+//!
+//! - `alerts`: the alert records' port; `flags`: a trial's flags; `timeline`: the timelines' port.
+
+mod alerts;
+mod flags;
+mod timeline;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::envelope::Envelope;
+use crate::item::{
+    AlertItem, ConflictItem, ConflictWrite, Flag, IdClaim, SubmissionItem, SubmissionWrite,
+    TimepointMarker,
+};
+use crate::ports::{Queue, QueueError, Store, StoreError, WriteOutcome};
+use crate::timeline::TimelineEntry;
+
+/// A queue that keeps what it was sent, or fails every send the way it was made to.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryQueue {
+    sent: Arc<Mutex<Vec<Envelope>>>,
+    failure: Option<QueueError>,
+}
+
+impl MemoryQueue {
+    /// A queue that acknowledges nothing, as SQS in an outage.
+    pub fn unavailable() -> Self {
+        MemoryQueue {
+            failure: Some(QueueError::Unavailable("memory queue set to refuse".into())),
+            ..Self::default()
+        }
+    }
+
+    /// A queue that refuses every message itself, as SQS refuses one too large.
+    pub fn refusing() -> Self {
+        MemoryQueue {
+            failure: Some(QueueError::Refused("InvalidParameterValue".into())),
+            ..Self::default()
+        }
+    }
+
+    /// Every message acknowledged so far.
+    pub fn sent(&self) -> Vec<Envelope> {
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Queue for MemoryQueue {
+    async fn send(&self, envelope: &Envelope) -> Result<(), QueueError> {
+        if let Some(failure) = &self.failure {
+            return Err(failure.clone());
+        }
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(envelope.clone());
+        Ok(())
+    }
+}
+
+/// A table keyed by (pk, sk), every record as the JSON DynamoDB would hold, with transactional conditional writes.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    items: Arc<Mutex<BTreeMap<(String, String), Value>>>,
+}
+
+fn key_of(record: &Value) -> (String, String) {
+    let text = |name: &str| record[name].as_str().unwrap_or_default().to_owned();
+    (text("pk"), text("sk"))
+}
+
+fn json<T: Serialize>(record: &T) -> Value {
+    serde_json::to_value(record).expect("records serialise")
+}
+
+impl MemoryStore {
+    /// Every record of a type, read back from what is stored.
+    fn records<T: DeserializeOwned>(&self, record_type: &str) -> Vec<T> {
+        let items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        items
+            .values()
+            .filter(|record| record["recordType"] == record_type)
+            .map(|record| {
+                serde_json::from_value(record.clone()).expect("a stored record reads back")
+            })
+            .collect()
+    }
+
+    /// Every stored submission, by key.
+    pub fn submissions(&self) -> Vec<SubmissionItem> {
+        self.records("submission")
+    }
+
+    /// Every recorded conflict, by key.
+    pub fn conflicts(&self) -> Vec<ConflictItem> {
+        self.records("conflict")
+    }
+
+    /// Every flag, by key.
+    pub fn flags(&self) -> Vec<Flag> {
+        self.records("flag")
+    }
+
+    /// Every claim on a submission id.
+    pub fn claims(&self) -> Vec<IdClaim> {
+        self.records("claim")
+    }
+
+    /// Every timepoint marker.
+    pub fn markers(&self) -> Vec<TimepointMarker> {
+        self.records("timepoint")
+    }
+
+    /// Every alert.
+    pub fn alerts(&self) -> Vec<AlertItem> {
+        self.records("alert")
+    }
+
+    /// Every timeline entry.
+    pub fn timeline_entries(&self) -> Vec<TimelineEntry> {
+        self.records("timeline")
+    }
+
+    /// Puts `record` in the table as it is (a record another function wrote).
+    pub fn insert<T: Serialize>(&self, record: &T) {
+        let record = json(record);
+        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        items.insert(key_of(&record), record);
+    }
+
+    /// Writes `records` all or nothing, unless one exists: then its key (DynamoDB cancels the whole transaction when
+    /// any condition fails).
+    fn write_all(&self, records: Vec<Value>) -> Result<(), (String, String)> {
+        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(taken) = records.iter().find(|r| items.contains_key(&key_of(r))) {
+            return Err(key_of(taken));
+        }
+        for record in records {
+            items.insert(key_of(&record), record);
+        }
+        Ok(())
+    }
+}
+
+impl Store for MemoryStore {
+    async fn write_submission(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
+        let claim = json(&write.claim);
+        let marker = write.timepoint.as_ref().map(json);
+        {
+            let items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(existing) = items.get(&key_of(&claim)) {
+                let content_hash = existing["contentHash"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                return Ok(WriteOutcome::Claimed { content_hash });
+            }
+            if let Some(existing) = marker
+                .as_ref()
+                .and_then(|marker| items.get(&key_of(marker)))
+            {
+                let first = serde_json::from_value(existing["submissionId"].clone())
+                    .map_err(|e| StoreError(format!("a marker without an id: {e}")))?;
+                return Ok(WriteOutcome::TimepointTaken { first });
+            }
+            let existing: Vec<uuid::Uuid> = write
+                .alerts
+                .iter()
+                .filter(|alert| items.contains_key(&key_of(&json(*alert))))
+                .map(|alert| alert.alert_id)
+                .collect();
+            if !existing.is_empty() {
+                return Ok(WriteOutcome::AlertsRaised { existing });
+            }
+        }
+        let records: Vec<Value> = [claim, json(&write.item)]
+            .into_iter()
+            .chain(marker)
+            .chain(write.flags.iter().map(json))
+            .chain(write.alerts.iter().map(json))
+            .collect();
+        self.write_all(records)
+            .map(|()| WriteOutcome::Written)
+            .map_err(|taken| StoreError(format!("TransactionCanceled: {taken:?} exists")))
+    }
+
+    async fn record_conflict(&self, write: &ConflictWrite) -> Result<bool, StoreError> {
+        let records: Vec<Value> = std::iter::once(json(&write.conflict))
+            .chain(write.alerts.iter().map(json))
+            .collect();
+        let conflict = key_of(&records[0]);
+        match self.write_all(records) {
+            // Recorded already, with its alerts.
+            Err(taken) if taken == conflict => Ok(false),
+            Err(taken) => Err(StoreError(format!("TransactionCanceled: {taken:?} exists"))),
+            Ok(()) => Ok(true),
+        }
+    }
+}

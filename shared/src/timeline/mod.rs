@@ -1,0 +1,329 @@
+//! The timeline use case: rules that compare a report with the patient's previous one ("pain worse by 2 since the
+//! last report") judge reports in the order they were completed, whatever order they arrive in.
+//!
+//! The process function stores a submission without reading anything; the table's stream then brings each stored
+//! submission (and each conflicting resend) of an instrument with such rules here. Each is placed on its patient's
+//! timeline of that instrument, compared with the stored report completed just before it, and every report after it
+//! whose predecessor it now is, is compared again: an alert now due is raised (once: its id is derived from the
+//! event and rule), one raised earlier that a report completed in between makes no longer due is kept and marked.
+//!
+//! Why this is complete: for any two reports that end up next to each other, whichever was placed second reads the
+//! other (consistent reads), so every final pair is compared at least once; a comparison that raised or marked an
+//! alert reads its predecessor once more and compares again if another report was placed in between meanwhile.
+//!
+//! - [`entry`]: a report's place on the timeline.
+
+mod entry;
+#[cfg(test)]
+mod tests;
+
+use aws_lambda_events::event::dynamodb::EventRecord;
+use time::OffsetDateTime;
+use tracing::info;
+use uuid::Uuid;
+
+use crate::alert::{Alerting, Answered, Report, RuleSet, Test, worsened};
+use crate::item::{
+    AlertItem, Comparison, ConflictItem, RecordType, SubmissionItem, format_timestamp,
+};
+use crate::metrics::{self, Metric};
+use crate::ports::{Alerts, StoreError, Timeline};
+
+pub use entry::{TimelineEntry, timeline_prefix};
+
+/// How often a comparison that changed an alert is repeated because another report was placed before it meanwhile.
+const SETTLE_ATTEMPTS: usize = 5;
+
+/// Why a batch must be retried. Ids and error classes only.
+#[derive(Debug, thiserror::Error)]
+pub enum TimelineError {
+    /// The table could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stream record that claims to be a report does not read as one.
+    #[error("stream record {0} is not a readable report")]
+    Unreadable(String),
+    /// The embedded rules do not load: a build defect `make test` rules out.
+    #[error("alert rules unavailable: {0}")]
+    Rules(String),
+}
+
+/// A report that arrived in the table: a stored submission or a conflicting resend.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arrival {
+    /// A stored submission (or a repeat).
+    Stored(Box<SubmissionItem>),
+    /// A conflicting resend.
+    Conflicting(Box<ConflictItem>),
+}
+
+impl Arrival {
+    /// The report a stream record inserted, if it inserted one.
+    pub fn of(record: &EventRecord) -> Result<Option<Arrival>, TimelineError> {
+        if record.event_name != "INSERT" {
+            return Ok(None);
+        }
+        let image = &record.change.new_image;
+        let kind = |record_type: RecordType| {
+            let name = serde_json::to_value(record_type).ok();
+            let name = name.as_ref().and_then(|v| v.as_str()).unwrap_or_default();
+            image.get("recordType") == Some(&serde_dynamo::AttributeValue::S(name.to_owned()))
+        };
+        let unreadable = |_| TimelineError::Unreadable(record.event_id.clone());
+        if kind(RecordType::Submission) {
+            let item = serde_dynamo::from_item(image.clone()).map_err(unreadable)?;
+            Ok(Some(Arrival::Stored(Box::new(item))))
+        } else if kind(RecordType::Conflict) {
+            let item = serde_dynamo::from_item(image.clone()).map_err(unreadable)?;
+            Ok(Some(Arrival::Conflicting(Box::new(item))))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Whether its instrument's rules compare it with the previous report.
+    pub fn on_timeline(&self) -> bool {
+        match self {
+            Arrival::Stored(item) => item.on_timeline,
+            Arrival::Conflicting(conflict) => conflict.on_timeline,
+        }
+    }
+
+    /// When it was completed, as sent.
+    pub fn completed_at(&self) -> &str {
+        match self {
+            Arrival::Stored(item) => &item.submission.completed_at,
+            Arrival::Conflicting(conflict) => &conflict.conflicting_submission.completed_at,
+        }
+    }
+
+    /// Its timeline entry, when its instrument's rules compare reports.
+    fn entry(&self, at: &str) -> Option<TimelineEntry> {
+        match self {
+            Arrival::Stored(item) if item.on_timeline => TimelineEntry::stored(item, at),
+            Arrival::Conflicting(conflict) if conflict.on_timeline => {
+                TimelineEntry::conflicting(conflict, at)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What one batch did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TimelineReport {
+    /// Reports placed.
+    pub placed: usize,
+    /// Alerts raised.
+    pub raised: usize,
+    /// Alerts compared again (still due or not).
+    pub reassessed: usize,
+    /// Records that are not reports, or whose instrument has no rule comparing reports.
+    pub ignored: usize,
+}
+
+/// Places reports on their timelines and judges them in completion order.
+pub struct Assessor<T, A> {
+    timeline: T,
+    alerts: A,
+    alerting: Alerting,
+}
+
+impl<T: Timeline, A: Alerts> Assessor<T, A> {
+    /// An assessor of the timelines in `timeline`, raising and marking `alerts`, with the rules this build embeds.
+    pub fn new(timeline: T, alerts: A) -> Result<Self, TimelineError> {
+        let alerting = Alerting::embedded().map_err(TimelineError::Rules)?;
+        Ok(Assessor {
+            timeline,
+            alerts,
+            alerting,
+        })
+    }
+
+    /// Places the reports of a stream batch, in order. The first failure fails the batch, which is retried whole:
+    /// placing and comparing again is harmless.
+    pub async fn arrive(&self, records: &[EventRecord]) -> Result<TimelineReport, TimelineError> {
+        let mut report = TimelineReport::default();
+        for record in records {
+            match Arrival::of(record)? {
+                Some(arrival) => self.place(&arrival, &mut report).await?,
+                None => report.ignored += 1,
+            }
+        }
+        metrics::add(Metric::AlertsRaised, report.raised);
+        Ok(report)
+    }
+
+    /// Places one report and compares it, and the reports after it, with their predecessors.
+    pub async fn place(
+        &self,
+        arrival: &Arrival,
+        report: &mut TimelineReport,
+    ) -> Result<(), TimelineError> {
+        let Some(entry) = arrival.entry(&now()) else {
+            // Not on a timeline (the stream's filter should keep these away), or without an instant to place (an
+            // envelope older than the edge's check of completedAt).
+            report.ignored += 1;
+            return Ok(());
+        };
+        self.timeline.place(&entry).await?;
+        report.placed += 1;
+        self.assess(&entry, None, report).await?;
+        if !entry.conflicting {
+            for later in self.timeline.after(&entry).await? {
+                if later.submission_id != entry.submission_id {
+                    self.assess(&later, Some(entry.submission_id), report)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Compares the report at `entry` with the one before it until the comparison holds: raises what is due, marks
+    /// what no longer is. `late` is the report whose arrival prompted it, when that is not this one.
+    async fn assess(
+        &self,
+        entry: &TimelineEntry,
+        late: Option<Uuid>,
+        report: &mut TimelineReport,
+    ) -> Result<(), TimelineError> {
+        let Some(this) = self.timeline.report(entry).await? else {
+            return Ok(());
+        };
+        let Some((set, answered)) = self
+            .alerting
+            .judging(&this)
+            .filter(|(set, _)| set.has_worsening_rules())
+        else {
+            return Ok(());
+        };
+        for _ in 0..SETTLE_ATTEMPTS {
+            let before = self.timeline.before(entry).await?;
+            let Some(before_entry) = &before else {
+                return Ok(());
+            };
+            let Some(previous) = self.timeline.report(before_entry).await? else {
+                return Ok(());
+            };
+            let Some(then) = self.answered(&previous) else {
+                return Ok(());
+            };
+            let compared = Comparison {
+                with: previous.submission.submission_id,
+                late_arrival: late,
+            };
+            let changed = self
+                .judge(&this, set, answered, then, compared, report)
+                .await?;
+            if !changed || self.timeline.before(entry).await? == before {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies one comparison to the alerts of `this`; whether it changed any.
+    async fn judge(
+        &self,
+        this: &Report,
+        set: &'static RuleSet,
+        answered: Answered<'_>,
+        then: Answered<'_>,
+        compared: Comparison,
+        report: &mut TimelineReport,
+    ) -> Result<bool, TimelineError> {
+        let due = worsened(set, answered, then);
+        let mut changed = false;
+        let comparing = set
+            .rules
+            .iter()
+            .filter(|rule| matches!(rule.when.test, Test::WorsenedBy(_)));
+        for rule in comparing {
+            let is_due = due.iter().any(|r| r.id == rule.id);
+            let alert_id = this.alert_id(&rule.id);
+            let existing = self.alerts.alert(alert_id).await?;
+            // An alert of this event raised by another report (the first of a double tap) is not this one's to mark.
+            let own = existing.as_ref().filter(|alert| {
+                alert.submission_id == this.submission.submission_id
+                    && alert.content_hash.as_deref() == Some(this.content_hash.as_str())
+            });
+            match (is_due, existing.is_some(), own) {
+                (true, false, _) => {
+                    let alert = AlertItem::raise(this, set, rule, Some(compared), &now());
+                    if self.alerts.raise(&alert).await? {
+                        log_raised(&alert);
+                        report.raised += 1;
+                        changed = true;
+                    }
+                }
+                (true, true, Some(alert)) if alert.still_due == Some(false) => {
+                    self.reassess(alert, compared.with, true, report).await?;
+                    changed = true;
+                }
+                (false, true, Some(alert))
+                    if alert.still_due != Some(false)
+                        && alert.compared_with != Some(compared.with) =>
+                {
+                    self.reassess(alert, compared.with, false, report).await?;
+                    changed = true;
+                }
+                _ => {}
+            }
+        }
+        Ok(changed)
+    }
+
+    async fn reassess(
+        &self,
+        alert: &AlertItem,
+        against: Uuid,
+        still_due: bool,
+        report: &mut TimelineReport,
+    ) -> Result<(), TimelineError> {
+        self.alerts
+            .reassess(alert.alert_id, against, still_due, &now())
+            .await?;
+        info!(
+            alert_id = %alert.alert_id,
+            trial_id = alert.trial_id,
+            against = %against,
+            still_due,
+            "alert compared again"
+        );
+        report.reassessed += 1;
+        Ok(())
+    }
+
+    /// A report's answers as its own instrument version reads them.
+    fn answered<'a>(&self, report: &'a Report) -> Option<Answered<'a>> {
+        let submission = &report.submission;
+        let instrument = self
+            .alerting
+            .catalogue
+            .get(&submission.survey_id, submission.survey_version.as_deref())
+            .ok()?;
+        Some(Answered {
+            instrument,
+            answers: &submission.answers,
+            scores: &report.scores,
+        })
+    }
+}
+
+fn log_raised(alert: &AlertItem) {
+    // Ids and the rule only: the message that follows (notify) says no more.
+    info!(
+        alert_id = %alert.alert_id,
+        submission_id = %alert.submission_id,
+        trial_id = alert.trial_id,
+        rule_id = alert.rule_id,
+        severity = alert.severity.as_str(),
+        late = alert.late_arrival.is_some(),
+        "alert raised"
+    );
+}
+
+fn now() -> String {
+    format_timestamp(OffsetDateTime::now_utc())
+}
