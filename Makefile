@@ -123,8 +123,8 @@ watch: setup ## Serve both functions with `cargo lambda watch` against the local
 		--invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) \
 		--env-var QUEUE_URL=$(call STACK_OUTPUT,QueueUrl),TABLE_NAME=$(call STACK_OUTPUT,TableName)
 
-e2e: setup ## Integration tests against the deployed local stack: pipeline, instruments, alerts, export and metrics, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda
-	$(E2E_ENV) cargo test --package intake-e2e --test stack --test identity --test instruments --test alerts --test operations --test hostile \
+e2e: setup $(FHIR_VENV)/.installed ## Integration tests against the deployed local stack: pipeline, instruments, alerts, app paths, export and metrics, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda
+	$(E2E_ENV) cargo test --no-fail-fast --package intake-e2e --test stack --test identity --test instruments --test alerts --test real_apps --test operations --test hostile \
 		--test logs --test audit --test dead_letter --test redrive --test cargo_lambda -- --ignored --test-threads 4
 
 contract: $(CONTRACT_VENV)/.installed ## The deployed API against openapi.yaml, with schemathesis (needs `make local-up`)

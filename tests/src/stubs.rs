@@ -89,16 +89,19 @@ pub async fn accept_all() -> std::io::Result<SocketAddr> {
     Ok(address)
 }
 
-/// One request that went through a [`RecordingProxy`].
+/// One request that went through a [`RecordingProxy`], with the answer it got.
 #[derive(Debug, Clone)]
 pub struct Recorded {
     /// The `x-amz-target` header (`DynamoDB_20120810.PutItem`), if any.
     pub target: Option<String>,
     pub body: Vec<u8>,
+    /// The answer's body (what a read returned).
+    pub response: Vec<u8>,
 }
 
 /// A proxy in front of a real endpoint (the local AWS): forwards each request as it came, Host header and signature
-/// included, answers with the endpoint's answer, and keeps a copy of each request, to count what a client sends.
+/// included, answers with the endpoint's answer, and keeps a copy of each request and its answer, to count what a
+/// client sends and reads.
 #[derive(Clone)]
 pub struct RecordingProxy {
     pub address: SocketAddr,
@@ -129,13 +132,7 @@ impl RecordingProxy {
                             .iter()
                             .find(|(name, _)| name == "x-amz-target")
                             .map(|(_, value)| value.clone());
-                        recorded
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .push(Recorded {
-                                target,
-                                body: request.body.clone(),
-                            });
+                        let sent = request.body.clone();
                         let Ok(method) = reqwest::Method::from_bytes(request.method.as_bytes())
                         else {
                             break;
@@ -165,6 +162,14 @@ impl RecordingProxy {
                             })
                             .collect();
                         let body = answer.bytes().await.unwrap_or_default();
+                        recorded
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .push(Recorded {
+                                target,
+                                body: sent,
+                                response: body.to_vec(),
+                            });
                         let headers: Vec<(&str, String)> = headers
                             .iter()
                             .map(|(name, value)| (name.as_str(), value.clone()))

@@ -17,8 +17,11 @@ mod entry;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
+
 use aws_lambda_events::event::dynamodb::EventRecord;
 use time::OffsetDateTime;
+use tokio::sync::Semaphore;
 use tracing::info;
 use uuid::Uuid;
 
@@ -33,6 +36,10 @@ pub use entry::{TimelineEntry, timeline_prefix};
 
 /// How often a comparison that changed an alert is repeated because another report was placed before it meanwhile.
 const SETTLE_ATTEMPTS: usize = 5;
+
+/// Timelines of one batch placed at once: a patient's reports stay in stream order, different patients' need not
+/// wait for each other.
+pub const CONCURRENT_TIMELINES: usize = 16;
 
 /// Why a batch must be retried. Ids and error classes only.
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +104,25 @@ impl Arrival {
         }
     }
 
+    /// The timeline it belongs on: the patient's partition and the instrument.
+    fn timeline(&self) -> (String, String) {
+        match self {
+            Arrival::Stored(item) => (item.pk.clone(), item.submission.survey_id.clone()),
+            Arrival::Conflicting(conflict) => (
+                conflict.pk.clone(),
+                conflict.conflicting_submission.survey_id.clone(),
+            ),
+        }
+    }
+
+    /// The report it carries.
+    fn report(&self) -> Report {
+        match self {
+            Arrival::Stored(item) => Report::stored(item),
+            Arrival::Conflicting(conflict) => Report::conflicting(conflict),
+        }
+    }
+
     /// Its timeline entry, when its instrument's rules compare reports.
     fn entry(&self, at: &str) -> Option<TimelineEntry> {
         match self {
@@ -122,6 +148,15 @@ pub struct TimelineReport {
     pub ignored: usize,
 }
 
+impl TimelineReport {
+    fn add(&mut self, other: TimelineReport) {
+        self.placed += other.placed;
+        self.raised += other.raised;
+        self.reassessed += other.reassessed;
+        self.ignored += other.ignored;
+    }
+}
+
 /// Places reports on their timelines and judges them in completion order.
 pub struct Assessor<T, A> {
     timeline: T,
@@ -140,15 +175,41 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
         })
     }
 
-    /// Places the reports of a stream batch, in order. The first failure fails the batch, which is retried whole:
-    /// placing and comparing again is harmless.
+    /// Places the reports of a stream batch: each patient's timeline in stream order, different timelines at once
+    /// ([`CONCURRENT_TIMELINES`]). The first failure fails the batch, which is retried whole: placing and comparing
+    /// again is harmless.
     pub async fn arrive(&self, records: &[EventRecord]) -> Result<TimelineReport, TimelineError> {
-        let mut report = TimelineReport::default();
+        let mut ignored = 0;
+        let mut timelines: BTreeMap<(String, String), Vec<Arrival>> = BTreeMap::new();
         for record in records {
             match Arrival::of(record)? {
-                Some(arrival) => self.place(&arrival, &mut report).await?,
-                None => report.ignored += 1,
+                Some(arrival) => timelines
+                    .entry(arrival.timeline())
+                    .or_default()
+                    .push(arrival),
+                None => ignored += 1,
             }
+        }
+        let permits = Semaphore::new(CONCURRENT_TIMELINES);
+        let permits = &permits;
+        let placed = futures::future::join_all(timelines.values().map(|arrivals| async move {
+            let _permit = permits
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
+            let mut report = TimelineReport::default();
+            for arrival in arrivals {
+                self.place(arrival, &mut report).await?;
+            }
+            Ok::<_, TimelineError>(report)
+        }))
+        .await;
+        let mut report = TimelineReport {
+            ignored,
+            ..TimelineReport::default()
+        };
+        for one in placed {
+            report.add(one?);
         }
         metrics::add(Metric::AlertsRaised, report.raised);
         Ok(report)
@@ -168,11 +229,12 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
         };
         self.timeline.place(&entry).await?;
         report.placed += 1;
-        self.assess(&entry, None, report).await?;
+        self.assess(&entry, Some(arrival.report()), None, report)
+            .await?;
         if !entry.conflicting {
             for later in self.timeline.after(&entry).await? {
                 if later.submission_id != entry.submission_id {
-                    self.assess(&later, Some(entry.submission_id), report)
+                    self.assess(&later, None, Some(entry.submission_id), report)
                         .await?;
                 }
             }
@@ -180,16 +242,22 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
         Ok(())
     }
 
-    /// Compares the report at `entry` with the one before it until the comparison holds: raises what is due, marks
-    /// what no longer is. `late` is the report whose arrival prompted it, when that is not this one.
+    /// Compares the report at `entry` (`this`, when known already) with the one before it until the comparison
+    /// holds: raises what is due, marks what no longer is. `late` is the report whose arrival prompted it, when that
+    /// is not this one.
     async fn assess(
         &self,
         entry: &TimelineEntry,
+        this: Option<Report>,
         late: Option<Uuid>,
         report: &mut TimelineReport,
     ) -> Result<(), TimelineError> {
-        let Some(this) = self.timeline.report(entry).await? else {
-            return Ok(());
+        let this = match this {
+            Some(this) => this,
+            None => match self.timeline.report(entry).await? {
+                Some(this) => this,
+                None => return Ok(()),
+            },
         };
         let Some((set, answered)) = self
             .alerting
@@ -198,7 +266,7 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
         else {
             return Ok(());
         };
-        for _ in 0..SETTLE_ATTEMPTS {
+        for attempt in 0..SETTLE_ATTEMPTS {
             let before = self.timeline.before(entry).await?;
             let Some(before_entry) = &before else {
                 return Ok(());
@@ -213,8 +281,11 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
                 with: previous.submission.submission_id,
                 late_arrival: late,
             };
+            // A report placed for the first time has no alert of its own to mark yet, unless an earlier comparison
+            // (another report's late arrival, or this loop's first round) raised one.
+            let marking = late.is_some() || attempt > 0;
             let changed = self
-                .judge(&this, set, answered, then, compared, report)
+                .judge(&this, set, (answered, then), compared, marking, report)
                 .await?;
             if !changed || self.timeline.before(entry).await? == before {
                 return Ok(());
@@ -223,14 +294,15 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
         Ok(())
     }
 
-    /// Applies one comparison to the alerts of `this`; whether it changed any.
+    /// Applies one comparison to the alerts of `this`; whether it changed any. An alert due is raised (its id says
+    /// whether it was already); with `marking`, an alert of this report no longer due is marked so.
     async fn judge(
         &self,
         this: &Report,
         set: &'static RuleSet,
-        answered: Answered<'_>,
-        then: Answered<'_>,
+        (answered, then): (Answered<'_>, Answered<'_>),
         compared: Comparison,
+        marking: bool,
         report: &mut TimelineReport,
     ) -> Result<bool, TimelineError> {
         let due = worsened(set, answered, then);
@@ -241,34 +313,30 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
             .filter(|rule| matches!(rule.when.test, Test::WorsenedBy(_)));
         for rule in comparing {
             let is_due = due.iter().any(|r| r.id == rule.id);
-            let alert_id = this.alert_id(&rule.id);
-            let existing = self.alerts.alert(alert_id).await?;
-            // An alert of this event raised by another report (the first of a double tap) is not this one's to mark.
-            let own = existing.as_ref().filter(|alert| {
+            if is_due {
+                let alert = AlertItem::raise(this, set, rule, Some(compared), &now());
+                if self.alerts.raise(&alert).await? {
+                    log_raised(&alert);
+                    report.raised += 1;
+                    changed = true;
+                    continue;
+                }
+            } else if !marking {
+                continue;
+            }
+            // An alert of this event exists. One raised by another report (the first of a double tap) is not this
+            // one's to mark.
+            let existing = self.alerts.alert(this.alert_id(&rule.id)).await?;
+            let Some(own) = existing.filter(|alert| {
                 alert.submission_id == this.submission.submission_id
                     && alert.content_hash.as_deref() == Some(this.content_hash.as_str())
-            });
-            match (is_due, existing.is_some(), own) {
-                (true, false, _) => {
-                    let alert = AlertItem::raise(this, set, rule, Some(compared), &now());
-                    if self.alerts.raise(&alert).await? {
-                        log_raised(&alert);
-                        report.raised += 1;
-                        changed = true;
-                    }
-                }
-                (true, true, Some(alert)) if alert.still_due == Some(false) => {
-                    self.reassess(alert, compared.with, true, report).await?;
-                    changed = true;
-                }
-                (false, true, Some(alert))
-                    if alert.still_due != Some(false)
-                        && alert.compared_with != Some(compared.with) =>
-                {
-                    self.reassess(alert, compared.with, false, report).await?;
-                    changed = true;
-                }
-                _ => {}
+            }) else {
+                continue;
+            };
+            let was_due = own.still_due != Some(false);
+            if is_due != was_due && (is_due || own.compared_with != Some(compared.with)) {
+                self.reassess(&own, compared.with, is_due, report).await?;
+                changed = true;
             }
         }
         Ok(changed)

@@ -20,6 +20,7 @@ mod machine;
 mod meter;
 mod side_by_side;
 mod stack;
+mod timeline;
 mod workload;
 
 use std::collections::BTreeMap;
@@ -31,6 +32,11 @@ use serde_json::json;
 
 use machine::{init_median, process_peak_rss, processor_figures, processor_with_and_without_rules};
 use stack::{backlog_drain_rate, put_item_ceiling};
+
+/// The drain with alert rules as a share of the drain without, at ccd88c6 (2026-11-30), when the process function
+/// read the previous report before its write: in process against a 20 ms store, and through the emulator.
+const BEFORE_TIMELINE_IN_PROCESS: u32 = 63;
+const BEFORE_TIMELINE_EMULATOR: u32 = 48;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -133,7 +139,7 @@ async fn main() -> Result<(), Error> {
     table.push((
         "  the same, alert rules evaluated or not".into(),
         format!(
-            "{with_rules:.0} ms with, {without_rules:.0} ms without = {:.0}% of the rate",
+            "{with_rules:.0} ms with, {without_rules:.0} ms without = {:.0}% of the rate (ccd88c6: {BEFORE_TIMELINE_IN_PROCESS}%)",
             100.0 * without_rules / with_rules
         ),
         "≥ 90%".into(),
@@ -201,7 +207,7 @@ async fn main() -> Result<(), Error> {
         table.push((
             "  the same, no alert rules evaluated".into(),
             format!(
-                "{without:.0} msg/s: with alerts = {:.0}% of without",
+                "{without:.0} msg/s: with alerts = {:.0}% of without (ccd88c6: {BEFORE_TIMELINE_EMULATOR}%)",
                 100.0 * drain / without
             ),
             "≥ 90%".into(),
@@ -249,6 +255,31 @@ async fn main() -> Result<(), Error> {
             String::new(),
         ));
         results.insert("alert_capacity_per_submission".into(), json!(cost));
+        let endpoint = std::env::var("AWS_ENDPOINT_URL")
+            .map_err(|_| "AWS_ENDPOINT_URL names the local AWS (make bench sets it)")?;
+        let reads = timeline::read_units(&aws, &stack, &endpoint, &[1, 300]).await?;
+        let (short, long) = (&reads[0], &reads[1]);
+        table.push((
+            "worsening: read units to place a report".into(),
+            format!(
+                "{:.1} with 1 earlier report, {:.1} with 300 ({} and {} reads): {:+.0}%",
+                short.read_units,
+                long.read_units,
+                short.reads,
+                long.reads,
+                100.0 * (long.read_units / short.read_units - 1.0)
+            ),
+            "equal within 10%".into(),
+        ));
+        table.push((
+            "  before the timeline (ccd88c6): the partition".into(),
+            format!(
+                "{:.1} with 1 earlier report, {:.1} with 300: the process function read them all",
+                short.partition_read_units, long.partition_read_units
+            ),
+            String::new(),
+        ));
+        results.insert("timeline_reads".into(), json!(reads));
     }
 
     if let (Some(peer_outputs), false) = (&args.peer_outputs, args.no_stack) {

@@ -74,7 +74,9 @@ impl IndexKeys {
 #[serde(rename_all = "camelCase")]
 pub struct Writes {
     pub requests: usize,
-    /// Reads (`GetItem`, `Query`): half a read unit each if eventually consistent, one if strongly (items ≤ 4 KB).
+    /// Reads (`GetItem`, `Query`): one read unit per 4 KB of what each returned (at least one), half that if
+    /// eventually consistent. A query with a filter or a projection is billed for more than it returns: give it
+    /// neither to measure it.
     pub reads: usize,
     pub read_units: f64,
     /// Items written (a transaction of three is one request, three items).
@@ -134,10 +136,21 @@ pub fn writes(recorded: &[Recorded], indexes: &BTreeMap<String, Vec<IndexKeys>>)
             }
             "GetItem" | "Query" => {
                 writes.reads += 1;
+                let answer: Value = serde_json::from_slice(&request.response).unwrap_or_default();
+                let returned: usize = match operation {
+                    "GetItem" => item_bytes(&answer["Item"]),
+                    _ => answer["Items"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(item_bytes)
+                        .sum(),
+                };
+                let units = returned.div_ceil(4096).max(1) as f64;
                 writes.read_units += if body["ConsistentRead"] == Value::Bool(true) {
-                    1.0
+                    units
                 } else {
-                    0.5
+                    units / 2.0
                 };
                 false
             }
@@ -218,9 +231,14 @@ mod tests {
     use serde_json::json;
 
     fn recorded(operation: &str, body: Value) -> Recorded {
+        answered(operation, body, json!({}))
+    }
+
+    fn answered(operation: &str, body: Value, response: Value) -> Recorded {
         Recorded {
             target: Some(format!("DynamoDB_20120810.{operation}")),
             body: body.to_string().into_bytes(),
+            response: response.to_string().into_bytes(),
         }
     }
 
@@ -253,5 +271,26 @@ mod tests {
         assert_eq!(writes.items, 3);
         // 2 + 1 (index entry of the submission) + 2 (claim, not in the index) + 2 (1.5 KB put).
         assert_eq!(writes.write_units, 7.0);
+    }
+
+    #[test]
+    fn a_read_costs_a_unit_per_4_kb_it_returns_and_half_when_eventually_consistent() {
+        let item = |bytes: usize| json!({"pk": {"S": "x".repeat(bytes)}});
+        let reads = [
+            answered(
+                "Query",
+                json!({"TableName": "t", "ConsistentRead": true}),
+                json!({"Items": [item(3000), item(3000), item(3000)]}),
+            ),
+            answered(
+                "GetItem",
+                json!({"TableName": "t", "ConsistentRead": true}),
+                json!({"Item": item(100)}),
+            ),
+            answered("Query", json!({"TableName": "t"}), json!({"Items": []})),
+        ];
+        let measured = writes(&reads, &BTreeMap::new());
+        // 9 KB: 3 units; a small item: 1; nothing, eventually consistent: half of the minimum.
+        assert_eq!((measured.reads, measured.read_units), (3, 4.5));
     }
 }
