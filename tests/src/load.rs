@@ -51,6 +51,9 @@ pub struct Plan {
     pub invalid_share: f64,
     /// Share of new surveys sent as FHIR `QuestionnaireResponse`s; half the resends switch form (none at 0).
     pub fhir_share: f64,
+    /// Share of resends that write the same instant with an offset (`+02:00`), as another client library would: the
+    /// same content to the intake. (The Python peer compares the text, so its comparison burst sends none.)
+    pub offset_resend_share: f64,
     /// All arrivals fall within this window.
     pub window: Duration,
     /// Requests in flight at once (the clients' connection budget).
@@ -181,7 +184,7 @@ impl Plan {
                 };
             }
             // Another client library writes the same instant with an offset: the same content, never a conflict.
-            if rng.u8(0..4) == 0 {
+            if rng.f64() < self.offset_resend_share {
                 survey.body["completedAt"] =
                     json!(same_instant_with_offset(&survey.body, &mut rng));
             }
@@ -592,6 +595,7 @@ mod tests {
             offline_share: 0.009,
             invalid_share: 0.01,
             fhir_share: 0.3,
+            offset_resend_share: 0.25,
             window: Duration::from_secs(30),
             concurrency: 8,
             timeout: Duration::from_secs(5),

@@ -30,6 +30,7 @@ async fn each_audit_check_catches_the_failure_it_names() {
         offline_share: 0.05,
         invalid_share: 0.05,
         fhir_share: 0.3,
+        offset_resend_share: 0.25,
         window: Duration::from_secs(3),
         concurrency: 8,
         timeout: Duration::from_secs(10),

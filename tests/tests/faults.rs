@@ -87,6 +87,7 @@ impl FaultStack {
             offline_share: 0.0,
             invalid_share: 0.01,
             fhir_share: 0.3,
+            offset_resend_share: 0.25,
             window: Duration::from_secs(10),
             concurrency: 16,
             timeout: Duration::from_secs(10),

@@ -51,6 +51,9 @@ struct Args {
     /// Share of new surveys sent as FHIR QuestionnaireResponses (half the resends switch form).
     #[arg(long, default_value_t = 0.3)]
     fhir_share: f64,
+    /// Share of resends that write the same instant with an offset (the same content to the intake).
+    #[arg(long, default_value_t = 0.25)]
+    offset_resend_share: f64,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 128)]
     concurrency: usize,
@@ -104,6 +107,7 @@ async fn burst(args: Args) -> Result<bool, Error> {
         offline_share: args.offline_share,
         invalid_share: args.invalid_share,
         fhir_share: args.fhir_share,
+        offset_resend_share: args.offset_resend_share,
         window: Duration::from_secs_f64(args.window),
         concurrency: args.concurrency,
         timeout: Duration::from_secs_f64(args.timeout),

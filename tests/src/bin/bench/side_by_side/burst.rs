@@ -58,6 +58,7 @@ pub(super) async fn burst(
         offline_share: 0.0,
         invalid_share: 0.01,
         fhir_share: 0.0,
+        offset_resend_share: 0.0,
         window: Duration::from_secs(10),
         concurrency: 16,
         timeout: Duration::from_secs(10),
