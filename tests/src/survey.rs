@@ -199,12 +199,20 @@ fn answer(item: &Item, rng: &mut fastrand::Rng) -> Answer {
             )
         }
         "choice" if item.is_repeating() => {
-            // Mostly the first option alone ("none", the commonest symptom); now and then one or two others.
+            // Mostly the first option alone ("none", the commonest symptom); now and then one or two others, never
+            // with an option that excludes the rest.
             let options: Vec<&str> = item.answer_option.iter().filter_map(|o| o.code()).collect();
+            let others: Vec<&str> = item
+                .answer_option
+                .iter()
+                .skip(1)
+                .filter(|o| !o.is_exclusive())
+                .filter_map(|o| o.code())
+                .collect();
             let mut chosen = vec![options[0].to_owned()];
-            if rng.u8(0..5) == 0 && options.len() > 1 {
+            if rng.u8(0..5) == 0 && !others.is_empty() {
                 chosen = (0..rng.usize(1..=2))
-                    .map(|_| options[rng.usize(1..options.len())].to_owned())
+                    .map(|_| others[rng.usize(..others.len())].to_owned())
                     .collect();
                 chosen.sort();
                 chosen.dedup();

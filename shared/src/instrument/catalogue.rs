@@ -8,6 +8,8 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use super::definition::{Item, Questionnaire};
 use super::score::Score;
@@ -66,6 +68,28 @@ impl Instrument {
             .try_fold(self.questionnaire.item.get(*first)?, |item, at| {
                 item.item.get(*at)
             })
+    }
+
+    /// The group `link_id` is an item of, or `None` for a top-level item (or one the definition does not have).
+    pub fn parent_of(&self, link_id: &str) -> Option<&Item> {
+        let position = self.positions.get(link_id)?;
+        let (_, parent) = position.split_last()?;
+        let (first, rest) = parent.split_first()?;
+        rest.iter()
+            .try_fold(self.questionnaire.item.get(*first)?, |item, at| {
+                item.item.get(*at)
+            })
+    }
+
+    /// When this version took (or takes) effect, if it says.
+    pub fn effective_from(&self) -> Option<OffsetDateTime> {
+        let start = self
+            .questionnaire
+            .effective_period
+            .as_ref()?
+            .start
+            .as_deref()?;
+        OffsetDateTime::parse(start, &Rfc3339).ok()
     }
 
     /// The instrument id.
@@ -166,12 +190,25 @@ impl Catalogue {
         self.instruments.keys().map(String::as_str)
     }
 
-    /// The current version of `id`: its highest active one.
+    /// The current version of `id`: the one in effect now. A version published ahead of its `effectivePeriod`
+    /// stays readable by its number (apps may fetch it early) but is not what an app should render yet.
     pub fn current(&self, id: &str) -> Option<&Instrument> {
+        self.in_effect_at(id, OffsetDateTime::now_utc())
+    }
+
+    /// The version of `id` in effect at `at` (RFC 3339): the highest active one whose `effectivePeriod` started by
+    /// then (or that declares none). What a submission naming no version is judged against: a retry of a survey
+    /// completed before a newer version took effect is judged as it was the first time.
+    pub fn in_effect(&self, id: &str, at: &str) -> Option<&Instrument> {
+        self.in_effect_at(id, OffsetDateTime::parse(at, &Rfc3339).ok()?)
+    }
+
+    fn in_effect_at(&self, id: &str, at: OffsetDateTime) -> Option<&Instrument> {
         self.versions(id)
             .iter()
             .rev()
-            .find(|instrument| instrument.questionnaire.status == "active")
+            .filter(|instrument| instrument.questionnaire.status == "active")
+            .find(|instrument| instrument.effective_from().is_none_or(|from| from <= at))
     }
 
     /// The current version of every instrument.

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::catalogue::{Catalogue, Instrument};
-use super::definition::{EnableWhen, Item, Questionnaire};
+use super::definition::{EnableWhen, Extension, Item, OPTION_EXCLUSIVE, Questionnaire, find};
 use crate::submission::{MAX_ANSWERS, MAX_ID_CHARS, MAX_TEXT_CHARS};
 
 /// The item types the intake judges.
@@ -28,8 +28,28 @@ pub fn catalogue(catalogue: &Catalogue) -> Vec<String> {
         }
     }
     for id in catalogue.ids() {
-        if catalogue.current(id).is_none() {
-            problems.push(format!("{id}: no version is active, so none is current"));
+        let versions = catalogue.versions(id);
+        if !versions.iter().any(|i| i.questionnaire.status == "active") {
+            problems.push(format!(
+                "{id}: no version is active, so none can be answered"
+            ));
+        }
+        // A submission naming no version is judged against the version in effect when it was completed: a later
+        // version must take effect after an earlier one did, or which is in effect would depend on file order.
+        let mut since = None;
+        for instrument in versions {
+            match (since, instrument.effective_from()) {
+                (Some(earlier), Some(from)) if from <= earlier => problems.push(format!(
+                    "{}: effectivePeriod.start must come after the previous version's",
+                    instrument.path
+                )),
+                (Some(_), None) => problems.push(format!(
+                    "{}: effectivePeriod.start is required once an earlier version has one",
+                    instrument.path
+                )),
+                _ => {}
+            }
+            since = instrument.effective_from().or(since);
         }
     }
     problems
@@ -55,6 +75,10 @@ pub fn questionnaire(instrument: &Instrument) -> Vec<String> {
     if !matches!(q.status.as_str(), "active" | "retired") {
         problems
             .push("status must be active or retired: a published version is never a draft".into());
+    }
+    let start = q.effective_period.as_ref().and_then(|p| p.start.as_deref());
+    if start.is_some() && instrument.effective_from().is_none() {
+        problems.push("effectivePeriod.start must be an RFC 3339 date-time with its offset".into());
     }
     if q.base().is_none() {
         problems.push("url must be <base>/Questionnaire/<id>".into());
@@ -86,7 +110,7 @@ pub fn questionnaire(instrument: &Instrument) -> Vec<String> {
     problems
 }
 
-fn is_id(text: &str) -> bool {
+pub(crate) fn is_id(text: &str) -> bool {
     !text.is_empty()
         && text.chars().count() <= MAX_ID_CHARS
         && text
@@ -141,6 +165,18 @@ fn item_problems(
         .any(|code| code.is_empty() || code.chars().count() > MAX_TEXT_CHARS)
     {
         fail("an answerOption code must be 1-2000 characters");
+    }
+    let exclusive: Vec<&Extension> = item
+        .answer_option
+        .iter()
+        .filter_map(|option| find(&option.extension, OPTION_EXCLUSIVE))
+        .collect();
+    if exclusive.iter().any(|e| e.value_boolean.is_none()) {
+        fail("optionExclusive is a valueBoolean");
+    }
+    let can_exclude = kind == "choice" && item.is_repeating();
+    if !exclusive.is_empty() && !can_exclude {
+        fail("only an option of a repeating choice item can be exclusive");
     }
     match item.max_length {
         Some(_) if !matches!(kind, "string" | "text") => fail("only a text item has maxLength"),

@@ -11,6 +11,9 @@ pub const ORDINAL_VALUE: &str = "http://hl7.org/fhir/StructureDefinition/ordinal
 pub const MIN_VALUE: &str = "http://hl7.org/fhir/StructureDefinition/minValue";
 /// The SDC extension for a number item's upper bound.
 pub const MAX_VALUE: &str = "http://hl7.org/fhir/StructureDefinition/maxValue";
+/// The SDC extension marking an option of a repeating choice item that excludes every other answer ("none").
+pub const OPTION_EXCLUSIVE: &str =
+    "http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive";
 /// Our extension declaring a score (its path below the catalogue's canonical base).
 pub const SCORE_PATH: &str = "/StructureDefinition/score";
 
@@ -31,12 +34,22 @@ pub struct Questionnaire {
     /// The human title.
     #[serde(default)]
     pub title: String,
+    /// When this version is in effect: a submission that names no version is judged against the version in effect
+    /// when it was completed. Absent: in effect since before any submission.
+    pub effective_period: Option<Period>,
     /// Top-level extensions: the score declarations.
     #[serde(default)]
     pub extension: Vec<Extension>,
     /// The items, in display order.
     #[serde(default)]
     pub item: Vec<Item>,
+}
+
+/// A FHIR `Period`, as far as the intake reads one.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Period {
+    /// When it starts: an RFC 3339 instant.
+    pub start: Option<String>,
 }
 
 /// One item of a questionnaire: a question, a group of items, or display text.
@@ -79,7 +92,7 @@ pub struct Item {
 pub struct AnswerOption {
     /// The option's code (the only option kind the intake accepts).
     pub value_coding: Option<Coding>,
-    /// `ordinalValue`: what the option adds to a score.
+    /// `ordinalValue`: what the option adds to a score; `optionExclusive`: that it excludes every other answer.
     #[serde(default)]
     pub extension: Vec<Extension>,
 }
@@ -136,6 +149,8 @@ pub struct Extension {
     pub value_code: Option<String>,
     /// `valueCoding`.
     pub value_coding: Option<Coding>,
+    /// `valueBoolean`.
+    pub value_boolean: Option<bool>,
 }
 
 impl Extension {
@@ -200,6 +215,11 @@ impl AnswerOption {
     /// What the option adds to a score (`ordinalValue`).
     pub fn ordinal(&self) -> Option<f64> {
         find(&self.extension, ORDINAL_VALUE).and_then(Extension::number)
+    }
+
+    /// Whether choosing it excludes every other answer (SDC `optionExclusive`).
+    pub fn is_exclusive(&self) -> bool {
+        find(&self.extension, OPTION_EXCLUSIVE).and_then(|e| e.value_boolean) == Some(true)
     }
 }
 

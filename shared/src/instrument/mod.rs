@@ -36,38 +36,32 @@ pub struct Judged {
 
 /// Judges `submission` against the version it names, listing every problem.
 ///
-/// A submission that names no version is judged against the newest published version its answers fit: the current
-/// one when they fit it, else the newest older one they fit, else it is refused with the current version's problems.
-/// So a retry of a body an app sent before a catalogue deploy is judged as it was then, never refused for answers
-/// that were valid when first sent.
+/// A submission that names no version is judged against the version in effect when it was completed (a version's
+/// `effectivePeriod.start`; one without starts before everything): the version the app most likely rendered, and
+/// the same version for a retry that lands after a newer one was published (which takes effect after its deploy).
 pub fn judge(
     catalogue: &Catalogue,
     mut submission: Submission,
 ) -> Result<Judged, Vec<FieldProblem>> {
     let version_resolved = submission.survey_version.is_none();
-    let current = resolve(catalogue, &submission)?;
-    let mut candidates = vec![current];
-    if version_resolved {
-        let older = catalogue.versions(current.id()).iter().rev();
-        candidates.extend(
-            older.filter(|v| v.questionnaire.status == "active" && !std::ptr::eq(*v, current)),
-        );
+    let named = resolve(catalogue, &submission)?;
+    let instrument = match version_resolved {
+        true => catalogue
+            .in_effect(&submission.survey_id, &submission.completed_at)
+            .unwrap_or(named),
+        false => named,
+    };
+    let problems = validate::problems(instrument, &submission.answers);
+    if !problems.is_empty() {
+        return Err(problems);
     }
-    let mut first_problems = None;
-    for instrument in candidates {
-        let problems = validate::problems(instrument, &submission.answers);
-        if problems.is_empty() {
-            let scores = score::compute_all(instrument, &submission.answers);
-            submission.survey_version = Some(instrument.version().to_owned());
-            return Ok(Judged {
-                submission,
-                scores,
-                version_resolved,
-            });
-        }
-        first_problems.get_or_insert(problems);
-    }
-    Err(first_problems.unwrap_or_default())
+    let scores = score::compute_all(instrument, &submission.answers);
+    submission.survey_version = Some(instrument.version().to_owned());
+    Ok(Judged {
+        submission,
+        scores,
+        version_resolved,
+    })
 }
 
 fn resolve<'a>(

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::catalogue::Catalogue;
 use super::check;
+use super::definition::OPTION_EXCLUSIVE;
 
 const LOCK: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -128,7 +129,7 @@ fn the_current_version_is_the_highest_active_one_and_older_ones_stay_reachable()
 }
 
 #[test]
-fn a_body_naming_no_version_is_judged_against_the_newest_version_it_fits_and_a_retry_after_a_deploy_is_the_same()
+fn a_body_naming_no_version_is_judged_against_the_version_in_effect_when_completed_so_a_retry_is_the_same()
  {
     use crate::envelope::Envelope;
     use crate::item::SubmissionItem;
@@ -136,45 +137,89 @@ fn a_body_naming_no_version_is_judged_against_the_newest_version_it_fits_and_a_r
 
     let v1 = embedded().get("qol-daily", Some("1")).unwrap();
     let before = Catalogue::from_files(&[(v1.path, v1.source)]).unwrap();
-    // The deploy publishes version 2, which drops the comment item.
+    // The deploy publishes version 2, in effect from 1 December, which drops the comment item.
     let mut v2: Value =
         serde_json::from_str(embedded().get("qol-daily", Some("2")).unwrap().source).unwrap();
     v2["item"]
         .as_array_mut()
         .unwrap()
         .retain(|item| item["linkId"] != "comment");
+    v2["effectivePeriod"] = json!({"start": "2026-12-01T00:00:00Z"});
     let v2: &'static str = Box::leak(v2.to_string().into_boxed_str());
     let after = Catalogue::from_files(&[
         (v1.path, v1.source),
         ("questionnaires/qol-daily/2.json", v2),
     ])
     .unwrap();
-    let hash = |catalogue: &Catalogue, body: &example::ExampleSubmission| {
-        let judged = super::judge(catalogue, body.submission()).unwrap();
+    let judged = |catalogue: &Catalogue, body: &example::ExampleSubmission| {
+        let judged = super::judge(catalogue, body.submission())?;
         let version = judged.submission.survey_version.clone().unwrap();
         let envelope = Envelope::new(judged, "json", "r".into(), example::RECEIVED_AT);
-        (
+        Ok::<_, Vec<crate::submission::FieldProblem>>((
             version,
             SubmissionItem::new(envelope, String::new()).content_hash,
-        )
+        ))
     };
 
-    // With a comment: version 1 before the deploy, and still version 1 after it (version 2 has no comment item), not
-    // a 400 for an answer that was valid when first sent.
-    let commented = example();
-    let (first, first_hash) = hash(&before, &commented);
-    let (retry, retry_hash) = hash(&after, &commented);
-    assert_eq!((first.as_str(), retry.as_str()), ("1", "1"));
-    assert_eq!(first_hash, retry_hash);
-    // Without one: version 1 before, version 2 after; the same content all the same, so a duplicate, not a conflict.
-    let plain = example().answers(json!({"pain": 3, "fatigue": 5.5}));
-    let (first, first_hash) = hash(&before, &plain);
-    let (retry, retry_hash) = hash(&after, &plain);
-    assert_eq!((first.as_str(), retry.as_str()), ("1", "2"));
-    assert_eq!(first_hash, retry_hash);
+    // Completed on 22 November, with a comment: version 1 before the deploy, and still version 1 after it (not a 400
+    // for an answer that was valid when first sent), with the same content hash (a duplicate, not a conflict).
+    let november = example();
+    let first = judged(&before, &november).unwrap();
+    let retry = judged(&after, &november).unwrap();
+    assert_eq!((first.0.as_str(), retry.0.as_str()), ("1", "1"));
+    assert_eq!(first.1, retry.1);
+    // Completed on 2 December: version 2 is in effect, and a comment is not one of its items.
+    let december = example().set("completedAt", json!("2026-12-02T08:00:00Z"));
+    assert!(judged(&after, &december).is_err());
+    let plain = december.answers(json!({"pain": 3, "fatigue": 5.5}));
+    assert_eq!(judged(&after, &plain).unwrap().0, "2");
     // A body naming its version is judged against that version only.
-    let named = commented.clone().version("2");
-    assert!(super::judge(&after, named.submission()).is_err());
+    assert!(super::judge(&after, november.version("2").submission()).is_err());
+}
+
+#[test]
+fn a_version_published_ahead_of_its_effective_date_is_readable_but_not_yet_current() {
+    let v1 = embedded().get("qol-daily", Some("1")).unwrap();
+    let mut v2: Value =
+        serde_json::from_str(embedded().get("qol-daily", Some("2")).unwrap().source).unwrap();
+    v2["effectivePeriod"] = json!({"start": "2999-01-01T00:00:00Z"});
+    let v2: &'static str = Box::leak(v2.to_string().into_boxed_str());
+    let catalogue = Catalogue::from_files(&[
+        (v1.path, v1.source),
+        ("questionnaires/qol-daily/2.json", v2),
+    ])
+    .unwrap();
+    assert_eq!(catalogue.current("qol-daily").unwrap().version(), "1");
+    assert!(catalogue.get("qol-daily", Some("2")).is_ok());
+    assert!(super::check::catalogue(&catalogue).is_empty());
+}
+
+#[test]
+fn the_check_wants_each_version_to_take_effect_after_the_one_before() {
+    let v1 = embedded().get("qol-daily", Some("1")).unwrap();
+    let with_start = |version: &str, start: &str| -> (&'static str, &'static str) {
+        let mut value: Value = serde_json::from_str(v1.source).unwrap();
+        value["version"] = json!(version);
+        value["effectivePeriod"] = json!({ "start": start });
+        let source: &'static str = Box::leak(value.to_string().into_boxed_str());
+        let path: &'static str =
+            Box::leak(format!("questionnaires/qol-daily/{version}.json").into_boxed_str());
+        (path, source)
+    };
+    let out_of_order = Catalogue::from_files(&[
+        with_start("1", "2026-12-01T00:00:00Z"),
+        with_start("2", "2026-11-01T00:00:00Z"),
+    ])
+    .unwrap();
+    assert_found(
+        check::catalogue(&out_of_order),
+        "effectivePeriod.start must come after the previous version's",
+    );
+    let unreadable = Catalogue::from_files(&[with_start("1", "tomorrow")]).unwrap();
+    assert_found(
+        check::catalogue(&unreadable),
+        "effectivePeriod.start must be an RFC 3339 date-time",
+    );
 }
 
 /// The problems the check finds in `id` version 1 after `plant` breaks it.
@@ -309,5 +354,35 @@ fn the_check_finds_scores_over_items_that_are_missing_or_unscorable() {
             q["extension"][0]["extension"][2]["valueCode"] = json!("mean")
         }),
         "method must be sum",
+    );
+}
+
+#[test]
+fn the_check_finds_an_exclusive_option_that_cannot_exclude_anything() {
+    let exclusive = |value: Value| json!([{"url": OPTION_EXCLUSIVE, "valueBoolean": value}]);
+    // On a choice that takes one answer, an exclusive option means nothing.
+    assert_found(
+        problems_after("phq-9", |q| {
+            q["item"][1]["answerOption"][0]["extension"] = exclusive(json!(true))
+        }),
+        "only an option of a repeating choice item can be exclusive",
+    );
+    // The flag is a boolean.
+    assert_found(
+        problems_after("qol-daily", |q| {
+            q["item"][4]["answerOption"][0]["extension"] =
+                json!([{"url": OPTION_EXCLUSIVE, "valueString": "yes"}])
+        }),
+        "optionExclusive is a valueBoolean",
+    );
+    // Where it belongs, it passes.
+    let fine = problems_after("qol-daily", |q| {
+        q["item"][4]["answerOption"][0]["extension"] = exclusive(json!(true))
+    });
+    assert!(
+        !fine
+            .iter()
+            .any(|p| p.contains("exclusive") || p.contains("optionExclusive")),
+        "{fine:?}"
     );
 }

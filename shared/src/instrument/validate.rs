@@ -113,6 +113,13 @@ fn check_answer(item: &Item, answer: &Answer, found: &mut Vec<FieldProblem>) {
             if item.item_type == "choice" && distinct.len() != values.len() {
                 report(found, "gives the same answer twice".into());
             }
+            // "No problems" beside a problem contradicts itself: an exclusive option stands alone.
+            let exclusive = values
+                .iter()
+                .find(|code| item.option(code).is_some_and(|o| o.is_exclusive()));
+            if let (Some(code), 2..) = (exclusive, distinct.len()) {
+                report(found, format!("{code} excludes every other answer"));
+            }
             return;
         }
         (_, true) => {
@@ -150,6 +157,12 @@ fn scalar_problem(item: &Item, answer: &Answer) -> Option<String> {
 fn text_problem(item: &Item, text: &str) -> Option<String> {
     if item.item_type == "choice" {
         return item.option(text).is_none().then(|| options_text(item));
+    }
+    if text.trim().is_empty() {
+        return Some(
+            "must hold a non-whitespace character (leave the item out when it is not answered)"
+                .into(),
+        );
     }
     let limit = item.max_length?;
     (text.chars().count() > limit).then(|| format!("must be at most {limit} characters"))

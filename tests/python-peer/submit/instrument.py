@@ -128,6 +128,9 @@ class Instrument:
             problems = [p for value in answer if (p := self._text_problem(item, value))]
             if item["type"] == "choice" and len(set(answer)) != len(answer):
                 problems.append("gives the same answer twice")
+            exclusive = [code for code in answer if self._exclusive(item, code)]
+            if exclusive and len(set(answer)) > 1:
+                problems.append(f"{exclusive[0]} excludes every other answer")
             return problems
         if item.get("repeats"):
             return ["must be a list of answers (the item allows several)"]
@@ -147,9 +150,19 @@ class Instrument:
             return self._text_problem(item, answer)
         return self._options_text(item) if kind == "choice" else "must be text"
 
+    def _exclusive(self, item, code):
+        """SDC optionExclusive: choosing the option excludes every other answer."""
+        option = self.option(item, code) or {}
+        return any(
+            e.get("url") == "http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive" and e.get("valueBoolean")
+            for e in option.get("extension", [])
+        )
+
     def _text_problem(self, item, text):
         if item["type"] == "choice":
             return None if self.option(item, text) else self._options_text(item)
+        if not text.strip():
+            return "must hold a non-whitespace character (leave the item out when it is not answered)"
         limit = item.get("maxLength")
         return f"must be at most {limit} characters" if limit and len(text) > limit else None
 
