@@ -15,6 +15,8 @@ pub mod questionnaire;
 pub mod render;
 pub mod response;
 #[cfg(test)]
+mod strict_tests;
+#[cfg(test)]
 mod tests;
 
 pub use outcome::{Issue, operation_outcome};

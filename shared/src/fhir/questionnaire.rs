@@ -1,5 +1,5 @@
 //! The catalogue as apps fetch it: each version as the `Questionnaire` it was published as (byte for byte), and a
-//! searchset `Bundle` of the current versions, each with a strong `ETag` from the definitions' hashes.
+//! searchset `Bundle` of the versions in effect now, each with a strong `ETag` from the definitions' hashes.
 
 use http::StatusCode;
 use serde_json::{Value, json};

@@ -24,7 +24,8 @@ pub fn questionnaire_response(catalogue: &Catalogue, submission: &Submission) ->
         "questionnaire": instrument.canonical(),
         "status": "completed",
         "subject": { "reference": format!("Patient/{}", submission.patient_id) },
-        "authored": submission.completed_at,
+        // Stored before the intake asked for FHIR's spelling, a time may use `t` and `z`: the same instant.
+        "authored": submission.completed_at.to_ascii_uppercase(),
         "extension": [
             { "url": format!("{base}{TRIAL_EXTENSION}"), "valueString": submission.trial_id },
             { "url": format!("{base}{TIMEPOINT_EXTENSION}"), "valueString": submission.timepoint },
@@ -51,7 +52,11 @@ fn items(items: &[Item], submission: &Submission) -> Vec<Value> {
                 rendered.insert("item".into(), Value::Array(children));
             } else {
                 let answer = submission.answers.get(&item.link_id)?;
-                rendered.insert("answer".into(), Value::Array(answers(item, answer)));
+                let answers = answers(item, answer);
+                if answers.is_empty() {
+                    return None;
+                }
+                rendered.insert("answer".into(), Value::Array(answers));
             }
             Some(Value::Object(rendered))
         })
@@ -61,23 +66,25 @@ fn items(items: &[Item], submission: &Submission) -> Vec<Value> {
 fn answers(item: &Item, answer: &Answer) -> Vec<Value> {
     let one = |value: Value| json!({ value_key(item, &value): value });
     match answer {
-        Answer::Choices(choices) => choices.iter().map(|choice| text(item, choice)).collect(),
-        Answer::Text(choice) => vec![text(item, choice)],
+        Answer::Choices(choices) => choices.iter().filter_map(|c| text(item, c)).collect(),
+        Answer::Text(choice) => text(item, choice).into_iter().collect(),
         Answer::Flag(flag) => vec![one(json!(flag))],
         Answer::Number(number) => vec![one(Value::Number(number.clone()))],
     }
 }
 
-/// A text answer: a `valueCoding` for a choice item (its option's coding), a `valueString` otherwise.
-fn text(item: &Item, text: &str) -> Value {
+/// A text answer: a `valueCoding` for a choice item (its option's coding), a `valueString` otherwise. An empty or
+/// blank text (stored before the intake refused them) is no FHIR string: it is left out.
+fn text(item: &Item, text: &str) -> Option<Value> {
     match item
         .option(text)
         .and_then(|option| option.value_coding.as_ref())
     {
-        Some(coding) if item.item_type == "choice" => json!({ "valueCoding": {
+        Some(coding) if item.item_type == "choice" => Some(json!({ "valueCoding": {
             "system": coding.system, "code": coding.code, "display": coding.display
-        }}),
-        _ => json!({ "valueString": text }),
+        }})),
+        _ if text.trim().is_empty() => None,
+        _ => Some(json!({ "valueString": text })),
     }
 }
 

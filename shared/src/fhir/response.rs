@@ -6,6 +6,10 @@
 //! `Patient/<patientId>`; `authored` is `completedAt`; the trial and timepoint are extensions
 //! `<base>/StructureDefinition/trial` and `…/timepoint` (`valueString`); each answered item becomes
 //! `answers.<linkId>`, nested groups flattened. A `valueCoding` answers with its code; several answers make a list.
+//!
+//! Strict where meaning could change: an item must sit where the questionnaire nests it, an answer's `value[x]`
+//! must be the item type's, and an element the intake does not understand at any depth (a modifier extension above
+//! all, any extension, a primitive's extension, an unknown element) is refused, never dropped.
 
 use serde_json::{Map, Value, json};
 
@@ -36,6 +40,8 @@ const UNSUPPORTED: [&str; 7] = [
     "encounter",
     "author",
 ];
+/// The elements of an item the intake understands: `text` (the question as shown) and `id` are accepted and ignored.
+const ITEM_ELEMENTS: [&str; 5] = ["linkId", "text", "answer", "item", "id"];
 /// The answer types the intake accepts, and the ones FHIR has that it refuses.
 const VALUES: [&str; 5] = [
     "valueBoolean",
@@ -140,6 +146,10 @@ impl<'a> Reader<'a> {
             Some(None) => self.malformed(&format!("{ROOT}.status"), "must be a code"),
             None => self.refuse("required", &format!("{ROOT}.status"), "is required"),
         }
+        if let Some(subject) = object.get("subject").and_then(Value::as_object) {
+            let at = format!("{ROOT}.subject");
+            self.elements(subject, &at, &["reference", "id"], "Reference");
+        }
         match object
             .get("subject")
             .map(|subject| subject.get("reference").map(Value::as_str))
@@ -169,7 +179,7 @@ impl<'a> Reader<'a> {
         }
         self.extensions(object.get("extension"), &mut body);
         let mut answers = Map::new();
-        self.items(object.get("item"), ROOT, &mut answers);
+        self.items(object.get("item"), ROOT, None, &mut answers);
         body.insert("answers".into(), Value::Object(answers));
         Value::Object(body)
     }
@@ -189,6 +199,9 @@ impl<'a> Reader<'a> {
         ) else {
             return self.malformed(&at, "must be an Identifier with system and value");
         };
+        if let Some(object) = identifier.as_object() {
+            self.elements(object, &at, &["system", "value", "id"], "Identifier");
+        }
         if system != IDENTIFIER_SYSTEM {
             self.refuse(
                 "value",
@@ -260,6 +273,9 @@ impl<'a> Reader<'a> {
         };
         for (index, extension) in list.iter().enumerate() {
             let at = format!("{ROOT}.extension[{index}]");
+            if let Some(object) = extension.as_object() {
+                self.elements(object, &at, &["url", "valueString", "id"], "Extension");
+            }
             let (url, value) = (
                 extension.get("url").and_then(Value::as_str),
                 extension.get("valueString"),
@@ -299,14 +315,27 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn items(&mut self, items: Option<&Value>, parent: &str, answers: &mut Map<String, Value>) {
+    /// Reads the items of `parent` (the response, or a group item whose `linkId` is `group`): each must be an item
+    /// the questionnaire nests there, with only the elements the intake understands.
+    fn items(
+        &mut self,
+        items: Option<&Value>,
+        parent: &str,
+        group: Option<&str>,
+        answers: &mut Map<String, Value>,
+    ) {
         let Some(items) = items else { return };
         let Some(items) = items.as_array() else {
             return self.malformed(&format!("{parent}.item"), "must be a list of items");
         };
         for (index, item) in items.iter().enumerate() {
             let at = format!("{parent}.item[{index}]");
-            let Some(link_id) = item.get("linkId").and_then(Value::as_str) else {
+            let Some(object) = item.as_object() else {
+                self.malformed(&at, "an item must be an object");
+                continue;
+            };
+            self.elements(object, &at, &ITEM_ELEMENTS, "QuestionnaireResponse.item");
+            let Some(link_id) = object.get("linkId").and_then(Value::as_str) else {
                 self.malformed(&at, "an item needs a linkId");
                 continue;
             };
@@ -319,10 +348,52 @@ impl<'a> Reader<'a> {
                 continue;
             }
             self.paths.items.insert(link_id.to_owned(), at.clone());
-            if let Some(answer) = self.answers(item.get("answer"), link_id, &at) {
+            if let Some(instrument) = self.instrument
+                && instrument.item(link_id).is_some()
+            {
+                let nested_in = instrument.parent_of(link_id).map(|g| g.link_id.as_str());
+                if nested_in != group {
+                    let place = match nested_in {
+                        Some(group) => format!("inside the item of group {group}"),
+                        None => "at the top level of the response".to_owned(),
+                    };
+                    self.refuse(
+                        "structure",
+                        &at,
+                        format!("is not where the questionnaire puts it: it belongs {place}"),
+                    );
+                }
+            }
+            if let Some(answer) = self.answers(object.get("answer"), link_id, &at) {
                 answers.insert(link_id.to_owned(), answer);
             }
-            self.items(item.get("item"), &at, answers);
+            self.items(object.get("item"), &at, Some(link_id), answers);
+        }
+    }
+
+    /// Refuses the elements of `object` (at `at`) the intake does not understand: a modifier extension (it could
+    /// change what the element means), an extension, a primitive's extension (`_value…`), or any other element
+    /// than `understood`.
+    fn elements(&mut self, object: &Map<String, Value>, at: &str, understood: &[&str], of: &str) {
+        for key in object.keys() {
+            let element = format!("{at}.{key}");
+            if understood.contains(&key.as_str())
+                || (key.starts_with("value") && of.ends_with("answer"))
+            {
+                continue;
+            }
+            let problem = match key.as_str() {
+                "modifierExtension" => {
+                    "is a modifier extension this intake does not understand: it could change what the element means"
+                }
+                "extension" => "is an extension this intake does not understand",
+                key if key.starts_with('_') => {
+                    "extends a primitive element, which this intake does not understand"
+                }
+                "definition" => "is valid FHIR, but this intake would not keep it",
+                _ => "is not an element this intake understands",
+            };
+            self.refuse("not-supported", &element, format!("{problem} ({of})"));
         }
     }
 
@@ -336,35 +407,69 @@ impl<'a> Reader<'a> {
         let mut values = Vec::new();
         for (index, answer) in list.iter().enumerate() {
             let answer_at = format!("{at}.answer[{index}]");
-            if answer.get("item").is_some() {
+            let Some(object) = answer.as_object() else {
+                self.malformed(&answer_at, "an answer must be an object");
+                continue;
+            };
+            self.elements(
+                object,
+                &answer_at,
+                &["id", "item"],
+                "QuestionnaireResponse.item.answer",
+            );
+            if object.contains_key("item") {
+                // The catalogue nests items in groups only: nothing belongs under an answer.
                 self.refuse(
-                    "not-supported",
-                    &answer_at,
-                    "items nested under an answer are not accepted",
+                    "structure",
+                    &format!("{answer_at}.item"),
+                    "is not where the questionnaire puts any item: it nests items in groups only",
                 );
             }
-            let given: Vec<&String> = answer
-                .as_object()
-                .map(|object| {
-                    object
-                        .keys()
-                        .filter(|key| key.starts_with("value"))
-                        .collect()
-                })
-                .unwrap_or_default();
-            match given.as_slice() {
-                [key] if VALUES.contains(&key.as_str()) => match value_of(key, &answer[key.as_str()]) {
-                    Some(value) => {
-                        if !self.system_matches(link_id, &answer[key.as_str()]) {
-                            self.refuse("value", &format!("{answer_at}.valueCoding.system"), "is not the code system of the item's options");
-                        }
-                        values.push(value)
-                    }
-                    None => self.malformed(&answer_at, format!("{key} has the wrong type")),
-                },
-                [_] => self.refuse("not-supported", &answer_at, "answer types other than boolean, decimal, integer, string and Coding are not accepted"),
-                _ => self.malformed(&answer_at, "an answer has exactly one value[x]"),
+            let given: Vec<&String> = object
+                .keys()
+                .filter(|key| key.starts_with("value"))
+                .collect();
+            let [key] = given.as_slice() else {
+                self.malformed(&answer_at, "an answer has exactly one value[x]");
+                continue;
+            };
+            if !VALUES.contains(&key.as_str()) {
+                self.refuse(
+                    "not-supported",
+                    &format!("{answer_at}.{key}"),
+                    "answer types other than boolean, decimal, integer, string and Coding are not accepted",
+                );
+                continue;
             }
+            let Some(value) = value_of(key, &object[key.as_str()]) else {
+                self.malformed(&answer_at, format!("{key} has the wrong type"));
+                continue;
+            };
+            if let Some(expected) = self.value_key(link_id)
+                && expected != key.as_str()
+            {
+                self.refuse(
+                    "value",
+                    &format!("{answer_at}.{key}"),
+                    format!("must be {expected}: the item's type takes no {key}"),
+                );
+                continue;
+            }
+            if let Some(coding) = object[key.as_str()]
+                .as_object()
+                .filter(|_| key.as_str() == "valueCoding")
+            {
+                let at = format!("{answer_at}.valueCoding");
+                self.elements(coding, &at, &["system", "code", "display", "id"], "Coding");
+            }
+            if !self.system_matches(link_id, &object[key.as_str()]) {
+                self.refuse(
+                    "value",
+                    &format!("{answer_at}.valueCoding.system"),
+                    "is not the code system of the item's options",
+                );
+            }
+            values.push(value);
         }
         // One answer to an item that repeats is still a list: that is the item's shape in the v1 form.
         match values.len() {
@@ -376,6 +481,19 @@ impl<'a> Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// The `value[x]` an answer to `link_id` must use, by the item's type, when the questionnaire knows the item.
+    fn value_key(&self, link_id: &str) -> Option<&'static str> {
+        let item = self.instrument?.item(link_id)?;
+        match item.item_type.as_str() {
+            "boolean" => Some("valueBoolean"),
+            "integer" => Some("valueInteger"),
+            "decimal" => Some("valueDecimal"),
+            "string" | "text" => Some("valueString"),
+            "choice" => Some("valueCoding"),
+            _ => None,
+        }
+    }
+
     /// Whether the questionnaire answered says `link_id` repeats.
     fn repeats(&self, link_id: &str) -> bool {
         self.instrument

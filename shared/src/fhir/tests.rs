@@ -40,11 +40,11 @@ fn one_of_each() -> Vec<ExampleSubmission> {
 }
 
 /// The FHIR twin of a JSON example, as the server renders it.
-fn response(example: &ExampleSubmission) -> Value {
+pub(super) fn response(example: &ExampleSubmission) -> Value {
     questionnaire_response(catalogue(), &example.judged().submission).unwrap()
 }
 
-fn accept_fhir(value: &Value) -> Result<crate::instrument::Judged, SubmitError> {
+pub(super) fn accept_fhir(value: &Value) -> Result<crate::instrument::Judged, SubmitError> {
     accept(Form::Fhir, value.to_string().as_bytes(), catalogue())
 }
 
@@ -76,6 +76,14 @@ fn the_json_and_fhir_forms_of_one_submission_have_one_content_hash() {
 }
 
 #[test]
+fn a_completion_time_stored_in_lower_case_reads_back_as_fhir_writes_it() {
+    let mut stored = example().judged().submission;
+    stored.completed_at = "2026-11-22t08:00:03.5z".into();
+    let out = questionnaire_response(catalogue(), &stored).unwrap();
+    assert_eq!(out["authored"], "2026-11-22T08:00:03.5Z");
+}
+
+#[test]
 fn groups_nest_as_the_questionnaire_nests_them_and_codings_carry_system_and_display() {
     let out = response(&one_of_each()[5]);
     assert_eq!(
@@ -102,14 +110,14 @@ fn groups_nest_as_the_questionnaire_nests_them_and_codings_carry_system_and_disp
 }
 
 /// The response of the post-op example with one change.
-fn postop_with(change: impl Fn(&mut Value)) -> Value {
+pub(super) fn postop_with(change: impl Fn(&mut Value)) -> Value {
     let mut value = response(&one_of_each()[5]);
     change(&mut value);
     value
 }
 
 /// The only issue of a refused response: `(status, code, expression)`.
-fn only_issue(value: &Value) -> (u16, String, String) {
+pub(super) fn only_issue(value: &Value) -> (u16, String, String) {
     let error = accept_fhir(value).expect_err("must be refused");
     let status = error.status().as_u16();
     let reply = error.reply(Form::Fhir);
@@ -188,7 +196,7 @@ fn each_broken_rule_is_a_422_at_the_offending_element() {
             "a number as text",
             postop_with(|v| v["item"][0]["answer"][0] = json!({"valueString": "38"})),
             "value",
-            format!("{q}.item[0]"),
+            format!("{q}.item[0].answer[0].valueString"),
         ),
         (
             "a temperature out of range",
