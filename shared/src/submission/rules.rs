@@ -163,19 +163,24 @@ impl Checker {
     fn completed_at(&mut self, object: &Map<String, Value>) -> Option<String> {
         const FIELD: &str = "completedAt";
         let text = self.string(object, FIELD)?;
-        // The `time` crate also takes the space separator that RFC 3339 mentions only in a note; the grammar (and
-        // every consumer that sorts or parses these as ISO 8601) needs the `T`. Any real time passes: one ahead of
-        // the server's is a fast device clock, flagged when the envelope is made, never refused.
-        let grammar_separator = text
-            .as_bytes()
-            .get(10)
-            .is_some_and(|b| b.eq_ignore_ascii_case(&b'T'));
-        if OffsetDateTime::parse(text, &Rfc3339).is_ok() && grammar_separator {
+        // The `time` crate also takes the space separator that RFC 3339 mentions only in a note, and lower-case `t`
+        // and `z`; FHIR's dateTime (what `authored` and every export carries) takes only `T` and `Z`, at most nine
+        // fraction digits and an offset within ±14:00. Any real time passes: one ahead of the server's is a fast
+        // device clock, flagged when the envelope is made, never refused.
+        let parsed = OffsetDateTime::parse(text, &Rfc3339).ok();
+        let fraction_digits = text.split_once('.').map_or(0, |(_, rest)| {
+            rest.bytes().take_while(u8::is_ascii_digit).count()
+        });
+        let fhir_shape = text.as_bytes().get(10) == Some(&b'T')
+            && !text.contains('z')
+            && fraction_digits <= 9
+            && parsed.is_some_and(|at| at.offset().whole_minutes().abs() <= 14 * 60);
+        if fhir_shape {
             Some(text.to_owned())
         } else {
             self.report(
                 FIELD,
-                "must be an RFC 3339 date-time, such as 2026-11-22T08:00:03Z",
+                "must be an RFC 3339 date-time as FHIR writes it, such as 2026-11-22T08:00:03Z",
             );
             None
         }

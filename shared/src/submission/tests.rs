@@ -220,7 +220,7 @@ fn id_fields_follow_the_id_rule() {
 
 #[test]
 fn completed_at_must_be_a_real_rfc3339_time_but_may_run_ahead_of_the_server() {
-    let rfc = "must be an RFC 3339 date-time, such as 2026-11-22T08:00:03Z";
+    let rfc = "must be an RFC 3339 date-time as FHIR writes it, such as 2026-11-22T08:00:03Z";
     for bad in [
         "2026-11-22",
         "22/11/2026 08:00",
@@ -229,6 +229,10 @@ fn completed_at_must_be_a_real_rfc3339_time_but_may_run_ahead_of_the_server() {
         "2026-11-22 08:00:03Z",
         "2026-02-30T08:00:00Z",
         "2026-11-22T25:00:00Z",
+        "2026-11-22t08:00:03Z",
+        "2026-11-22T08:00:03z",
+        "2026-11-22T08:00:03.1234567891Z",
+        "2026-11-22T08:00:03+14:30",
     ] {
         assert_eq!(
             only_problem(with("completedAt", json!(bad))),
@@ -242,6 +246,8 @@ fn completed_at_must_be_a_real_rfc3339_time_but_may_run_ahead_of_the_server() {
         "2025-01-01T00:00:00.123Z",
         "2026-11-22T09:00:00Z",
         "2027-11-22T08:00:00Z",
+        "2026-11-22T08:00:03.123456789-12:00",
+        "2026-11-22T08:00:03+14:00",
     ] {
         assert!(
             Submission::from_value(&with("completedAt", json!(good))).is_ok(),

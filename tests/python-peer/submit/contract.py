@@ -67,11 +67,21 @@ class Submission(BaseModel):
     @classmethod
     def rfc3339(cls, value):
         try:
-            parsed = datetime.fromisoformat(value.replace("z", "Z"))
+            parsed = datetime.fromisoformat(value)
         except ValueError:
             parsed = None
-        if parsed is None or parsed.tzinfo is None or len(value) < 20 or value[10] not in "Tt":
-            raise ValueError("must be an RFC 3339 date-time, such as 2026-11-22T08:00:03Z")
+        fraction = value.split(".", 1)[1] if "." in value else ""
+        digits = len(fraction) - len(fraction.lstrip("0123456789"))
+        if (
+            parsed is None
+            or parsed.tzinfo is None
+            or len(value) < 20
+            or value[10] != "T"
+            or "z" in value
+            or digits > 9
+            or abs(parsed.utcoffset().total_seconds()) > 14 * 3600
+        ):
+            raise ValueError("must be an RFC 3339 date-time as FHIR writes it, such as 2026-11-22T08:00:03Z")
         return value
 
     @field_validator("answers")
