@@ -301,3 +301,14 @@ pub enum QueueError {
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[error("store unavailable: {0}")]
 pub struct StoreError(pub String);
+
+impl StoreError {
+    /// The error class DynamoDB gives a request it refuses as malformed or inconsistent (a start key outside the
+    /// key condition, say): the request's fault, never worth retrying.
+    pub const VALIDATION: &'static str = "ValidationException";
+
+    /// Whether the store refused the request itself, rather than failing to serve it.
+    pub fn is_refusal(&self) -> bool {
+        self.0 == Self::VALIDATION
+    }
+}

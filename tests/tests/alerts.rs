@@ -309,6 +309,19 @@ async fn staff_list_and_acknowledge_their_trials_alerts_and_no_one_else_can() {
         hidden.body
     );
     assert_eq!(get(list("closed"), Some(reader.clone())).await.status, 400);
+    // A cursor belongs to the list it was issued for: sent back with another status it is the client's 400, never
+    // a 503 that tells the client to retry the same request forever.
+    let page = get(format!("{}&limit=1", list("open")), Some(reader.clone())).await;
+    let cursor = page.body["next"]
+        .as_str()
+        .expect("a full page names its next")
+        .to_owned();
+    let other = get(
+        format!("{}&limit=1&cursor={cursor}", list("acknowledged")),
+        Some(reader.clone()),
+    )
+    .await;
+    assert_eq!(other.status, 400, "{}", other.body);
 
     let first = ack(Some(nurse.clone())).await;
     assert_eq!(first.status, 200, "{}", first.body);

@@ -31,12 +31,13 @@ async fn stored(bodies: Vec<String>) -> (MemoryStore, Vec<EventRecord>) {
 }
 
 fn postop(id: u32, temperature: f64, notes: &str) -> String {
+    let mut answers = json!({"temperature": temperature, "wound": ["none"], "nausea": false});
+    if !notes.is_empty() {
+        answers["notes"] = json!(notes);
+    }
     example()
         .id(format!("00000000-0000-4000-8000-{id:012}"))
-        .survey(
-            "postop-recovery",
-            json!({"temperature": temperature, "wound": ["none"], "nausea": false, "notes": notes}),
-        )
+        .survey("postop-recovery", answers)
         .envelope()
         .encode()
 }

@@ -4,6 +4,8 @@ use http::StatusCode;
 use serde_json::{Value, json};
 use tracing::warn;
 
+use crate::ports::StoreError;
+
 /// A refusal of the staff API.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum StaffError {
@@ -24,9 +26,23 @@ pub enum StaffError {
         /// What is wrong with it.
         problem: &'static str,
     },
+    /// The table refused the request as invalid: something in the request itself (a position that does not fit
+    /// the list), never worth retrying.
+    #[error("the request does not fit this list; start it again without a cursor")]
+    Refused(String),
     /// The table did not answer after the SDK's retries.
     #[error("the alert store is unavailable; retry")]
     Unavailable(String),
+}
+
+impl From<StoreError> for StaffError {
+    fn from(error: StoreError) -> Self {
+        if error.is_refusal() {
+            StaffError::Refused(error.0)
+        } else {
+            StaffError::Unavailable(error.0)
+        }
+    }
 }
 
 impl StaffError {
@@ -36,7 +52,7 @@ impl StaffError {
             StaffError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             StaffError::Forbidden(_) => StatusCode::FORBIDDEN,
             StaffError::NotFound => StatusCode::NOT_FOUND,
-            StaffError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            StaffError::BadRequest { .. } | StaffError::Refused(_) => StatusCode::BAD_REQUEST,
             StaffError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -47,7 +63,7 @@ impl StaffError {
             StaffError::Unauthenticated(_) => "unauthenticated",
             StaffError::Forbidden(_) => "forbidden",
             StaffError::NotFound => "not_found",
-            StaffError::BadRequest { .. } => "bad_request",
+            StaffError::BadRequest { .. } | StaffError::Refused(_) => "bad_request",
             StaffError::Unavailable(_) => "unavailable",
         }
     }
@@ -61,7 +77,9 @@ impl StaffError {
     pub fn log(&self, request_id: &str) {
         let outcome = self.code();
         match self {
-            StaffError::Unavailable(cause) => warn!(request_id, outcome, cause),
+            StaffError::Unavailable(cause) | StaffError::Refused(cause) => {
+                warn!(request_id, outcome, cause)
+            }
             other => warn!(request_id, outcome, reason = %other),
         }
     }

@@ -163,20 +163,23 @@ impl<A: Alerts + Flags> StaffService<A> {
         let after = match cursor {
             None => None,
             Some(text) => {
-                Some(decode_cursor(text).ok_or(bad("cursor", "is not a cursor this API gave"))?)
+                Some(decode_cursor(text, status).ok_or(bad(
+                    "cursor",
+                    "is not a cursor this API gave for this list (a cursor belongs to the status it was issued for)",
+                ))?)
             }
         };
         let page = self
             .alerts
             .list(trial_id, status, Page { limit, after })
             .await
-            .map_err(|e| StaffError::Unavailable(e.0))?;
+            .map_err(StaffError::from)?;
         let alerts: Vec<AlertView> = page.alerts.into_iter().map(AlertView::from).collect();
         Ok(json!({
             "trialId": trial_id,
             "status": status.map(AlertStatus::as_str),
             "alerts": alerts,
-            "next": page.next.as_ref().map(encode_cursor),
+            "next": page.next.as_ref().map(|next| encode_cursor(next, status)),
         }))
     }
 
@@ -191,7 +194,7 @@ impl<A: Alerts + Flags> StaffService<A> {
             .alerts
             .alert(alert_id)
             .await
-            .map_err(|e| StaffError::Unavailable(e.0))?
+            .map_err(StaffError::from)?
             // Another trial's alert is as absent as one that does not exist: its existence is not disclosed.
             .filter(|alert| staff.sees(&alert.trial_id))
             .ok_or(StaffError::NotFound)?;
@@ -200,7 +203,7 @@ impl<A: Alerts + Flags> StaffService<A> {
             .alerts
             .acknowledge(&alert, &staff.id, &at)
             .await
-            .map_err(|e| StaffError::Unavailable(e.0))?;
+            .map_err(StaffError::from)?;
         info!(
             alert_id = %alert_id,
             trial_id = acknowledged.trial_id,
@@ -249,7 +252,7 @@ impl<A: Alerts + Flags> StaffService<A> {
             .alerts
             .flags(trial_id, kind, limit, after)
             .await
-            .map_err(|e| StaffError::Unavailable(e.0))?;
+            .map_err(StaffError::from)?;
         let flags: Vec<FlagView> = page.flags.into_iter().map(FlagView::from).collect();
         Ok(json!({
             "trialId": trial_id,

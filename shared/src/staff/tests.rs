@@ -268,3 +268,48 @@ async fn a_data_manager_sees_conflicting_resends_and_repeats_among_the_trials_fl
     assert_eq!(ask(&store, manager.clone(), elsewhere).await.status, 403);
     assert_eq!(ask(&store, manager, route(Some("other"))).await.status, 400);
 }
+
+#[tokio::test]
+async fn a_cursor_belongs_to_the_list_it_was_issued_for_and_another_list_refuses_it_with_a_400() {
+    let store = store(3).await;
+    let both = nurse(&[READ_SCOPE, ACKNOWLEDGE_SCOPE]);
+    let first = ask(&store, both.clone(), list(Some("open"), Some("1"), None)).await;
+    let next = first.body["next"].as_str().unwrap().to_owned();
+    for (status, name) in [
+        (Some("acknowledged"), "another status"),
+        (None, "every status"),
+    ] {
+        let reply = ask(&store, both.clone(), list(status, Some("1"), Some(&next))).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{name}: {}",
+            reply.body
+        );
+        assert_eq!(reply.body["error"], "bad_request");
+    }
+    // The list it was issued for follows it, and a cursor of the whole list follows the whole list.
+    let same = ask(
+        &store,
+        both.clone(),
+        list(Some("open"), Some("1"), Some(&next)),
+    )
+    .await;
+    assert_eq!(same.status, StatusCode::OK);
+    let all = ask(&store, both.clone(), list(None, Some("1"), None)).await;
+    let all_next = all.body["next"].as_str().unwrap().to_owned();
+    let following = ask(&store, both, list(None, Some("1"), Some(&all_next))).await;
+    assert_eq!(following.status, StatusCode::OK, "{}", following.body);
+}
+
+#[test]
+fn a_request_the_store_refuses_as_invalid_is_the_clients_4xx_never_a_retry_forever_5xx() {
+    let refused = StaffError::from(crate::ports::StoreError(
+        crate::ports::StoreError::VALIDATION.into(),
+    ));
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let outage = StaffError::from(crate::ports::StoreError(
+        "ProvisionedThroughputExceededException".into(),
+    ));
+    assert_eq!(outage.status(), StatusCode::SERVICE_UNAVAILABLE);
+}

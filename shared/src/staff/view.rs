@@ -100,20 +100,31 @@ impl From<AlertItem> for AlertView {
     }
 }
 
-/// A cursor as the API hands it out: opaque (hex), and only ever a position within the trial asked for.
-pub fn encode_cursor(cursor: &Cursor) -> String {
-    hex::encode(format!("{}|{}", cursor.alert_sort, cursor.alert_id))
+/// A cursor as the API hands it out: opaque (hex), naming the list it was issued for (the status, or every status)
+/// and the position in it; only ever a position within the trial asked for.
+pub fn encode_cursor(cursor: &Cursor, status: Option<AlertStatus>) -> String {
+    let list = status.map_or("all", AlertStatus::as_str);
+    hex::encode(format!(
+        "alerts|{list}|{}|{}",
+        cursor.alert_sort, cursor.alert_id
+    ))
 }
 
-/// The cursor an API client sent back, if it is one.
-pub fn decode_cursor(text: &str) -> Option<Cursor> {
-    let bytes = hex::decode(text).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (alert_sort, alert_id) = text.rsplit_once('|')?;
-    let status_ok = ["open#", "acknowledged#"]
-        .iter()
-        .any(|prefix| alert_sort.starts_with(prefix));
-    status_ok.then_some(())?;
+/// The cursor an API client sent back, if it is one this API gave for the list of `status`: a cursor of another
+/// list (another status) is not a position in this one.
+pub fn decode_cursor(text: &str, status: Option<AlertStatus>) -> Option<Cursor> {
+    let text = String::from_utf8(hex::decode(text).ok()?).ok()?;
+    let mut parts = text.splitn(4, '|');
+    (parts.next()? == "alerts").then_some(())?;
+    let list = status.map_or("all", AlertStatus::as_str);
+    (parts.next()? == list).then_some(())?;
+    let (alert_sort, alert_id) = (parts.next()?, parts.next()?);
+    let of_status = |s: AlertStatus| alert_sort.starts_with(&format!("{}#", s.as_str()));
+    let fits = match status {
+        Some(status) => of_status(status),
+        None => of_status(AlertStatus::Open) || of_status(AlertStatus::Acknowledged),
+    };
+    fits.then_some(())?;
     Some(Cursor {
         alert_sort: alert_sort.to_owned(),
         alert_id: alert_id.parse().ok()?,
