@@ -123,9 +123,12 @@ watch: setup ## Serve both functions with `cargo lambda watch` against the local
 		--invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) \
 		--env-var QUEUE_URL=$(call STACK_OUTPUT,QueueUrl),TABLE_NAME=$(call STACK_OUTPUT,TableName)
 
-e2e: setup $(FHIR_VENV)/.installed ## Integration tests against the deployed local stack: pipeline, instruments, alerts, app paths, export and metrics, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda
-	$(E2E_ENV) cargo test --no-fail-fast --package intake-e2e --test stack --test identity --test instruments --test alerts --test real_apps --test operations --test hostile \
-		--test logs --test audit --test dead_letter --test redrive --test cargo_lambda -- --ignored --test-threads 4
+E2E_TESTS := stack identity instruments fhir_oracle alerts real_apps operations hostile logs audit dead_letter redrive \
+	cargo_lambda
+
+e2e: setup $(FHIR_VENV)/.installed ## Integration tests against the deployed local stack ([TEST=<file of tests/tests>] for one): pipeline, instruments, the FHIR oracle, alerts, app paths, export and metrics, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda
+	$(E2E_ENV) cargo test --no-fail-fast --package intake-e2e $(addprefix --test ,$(or $(TEST),$(E2E_TESTS))) \
+		-- --ignored --test-threads 4
 
 contract: $(CONTRACT_VENV)/.installed ## The deployed API against openapi.yaml, with schemathesis (needs `make local-up`)
 	cargo run --quiet --package intake-e2e --bin contract-fixtures > $(LOCAL)/contract-fixtures.json

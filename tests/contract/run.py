@@ -47,8 +47,10 @@ def call(url, body=None, token=None, method=None):
 def open_alert(outputs, patient_token, staff_token):
     """Submits a PHQ-9 whose item 9 raises an urgent alert, and waits until the staff API lists it."""
     fixtures = json.loads((ROOT / ".local" / "contract-fixtures.json").read_text())
-    submission = {**fixtures["urgentSubmission"], "submissionId": str(uuid.uuid4()),
-                  "trialId": TRIAL, "patientId": PATIENT}
+    # A timepoint of its own: a second report at one timepoint is a repeat, which shares the first one's alert.
+    submission_id = uuid.uuid4()
+    submission = {**fixtures["urgentSubmission"], "submissionId": str(submission_id),
+                  "timepoint": f"contract-alert-{submission_id.hex[:8]}", "trialId": TRIAL, "patientId": PATIENT}
     call(outputs["ApiUrl"] + "/v1/submissions", submission, patient_token)
     alert_id = uuid.uuid5(ALERT_NAMESPACE, f"{submission['submissionId']}/phq9-item9-self-harm")
     for _ in range(120):
@@ -63,7 +65,7 @@ def main():
     outputs = json.loads(Path(os.environ.get("STACK_OUTPUTS", ROOT / ".local" / "stack-outputs.json")).read_text())
     patient = call(outputs["TokenEndpoint"], {"patient_id": PATIENT, "trial_id": TRIAL})["access_token"]
     staff = call(outputs["TokenEndpoint"], {"staff_id": "S-CONTRACT-1", "trial_id": TRIAL,
-                                            "scope": "epro/alerts.read epro/alerts.acknowledge"})["access_token"]
+                                            "scope": "epro/alerts.read epro/alerts.acknowledge epro/flags.read"})["access_token"]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "hooks", "CONTRACT_PATIENT_ID": PATIENT, "CONTRACT_TRIAL_ID": TRIAL,
            "CONTRACT_FIXTURES": str(ROOT / ".local" / "contract-fixtures.json"),
            "CONTRACT_ALERT_ID": open_alert(outputs, patient, staff),

@@ -235,7 +235,21 @@ async fn an_app_answers_a_served_questionnaire_and_the_stored_response_reads_bac
     };
     let stored: SubmissionItem =
         serde_dynamo::from_item(deployed.stored_item(&survey).await).unwrap();
-    assert_eq!(stored.submission.survey_version.as_deref(), Some("1"));
+    let in_effect_now = intake::instrument::Catalogue::embedded()
+        .unwrap()
+        .current("postop-recovery")
+        .unwrap()
+        .version();
+    assert_eq!(
+        questionnaire["version"],
+        json!(in_effect_now),
+        "the version in effect is served"
+    );
+    assert_eq!(
+        stored.submission.survey_version.as_deref(),
+        questionnaire["version"].as_str(),
+        "judged against the version the app rendered"
+    );
     assert_eq!(stored.received_as, "fhir");
     assert_eq!(
         stored.submission.answers["nausea-severity"],
@@ -315,6 +329,40 @@ async fn each_broken_rule_is_refused_at_its_item_and_nothing_is_stored() {
             Box::new(|v| v["status"] = json!("in-progress")),
             "QuestionnaireResponse.status",
         ),
+        (
+            "a modifier extension the intake does not understand",
+            Box::new(|v| {
+                v["item"][0]["modifierExtension"] = json!([{"url": "http://example.org/fhir/entered-in-error", "valueBoolean": true}])
+            }),
+            "QuestionnaireResponse.item[0].modifierExtension",
+        ),
+        (
+            "text for a choice",
+            Box::new(|v| v["item"][1]["item"][0]["answer"][0] = json!({"valueString": "redness"})),
+            "QuestionnaireResponse.item[1].item[0].answer[0].valueString",
+        ),
+        (
+            "a question outside its group",
+            Box::new(|v| {
+                let wound = v["item"][1]["item"][0].clone();
+                let items = v["item"].as_array_mut().unwrap();
+                items.remove(1);
+                items.insert(1, wound);
+            }),
+            "QuestionnaireResponse.item[1]",
+        ),
+        (
+            "no problems and discharge at once (version 2)",
+            Box::new(|v| {
+                let none = json!({"valueCoding": {"system": "https://epro.example.org/fhir/CodeSystem/wound-problem", "code": "none"}});
+                let discharge = json!({"valueCoding": {"system": "https://epro.example.org/fhir/CodeSystem/wound-problem", "code": "discharge"}});
+                v["item"][1]["item"][0]["answer"] = json!([none, discharge]);
+                let canonical = v["questionnaire"].as_str().unwrap();
+                let unversioned = canonical.split('|').next().unwrap().to_owned();
+                v["questionnaire"] = json!(format!("{unversioned}|2"));
+            }),
+            "QuestionnaireResponse.item[1].item[0]",
+        ),
     ];
     for (name, change, expression) in cases {
         let mut response = valid.clone();
@@ -341,7 +389,7 @@ async fn each_broken_rule_is_refused_at_its_item_and_nothing_is_stored() {
         .id(Uuid::new_v4())
         .survey(
             "postop-recovery",
-            json!({"temperature": 45.0, "wound": ["gone"], "nausea-severity": "mild"}),
+            json!({"temperature": 45.0, "wound": ["gone"], "nausea-severity": "mild", "notes": "  \n "}),
         )
         .json();
     let reply = submit(&deployed.http, &deployed.stack, &json_body)
@@ -360,9 +408,25 @@ async fn each_broken_rule_is_refused_at_its_item_and_nothing_is_stored() {
             "answers.temperature",
             "answers.wound[0]",
             "answers.nausea",
-            "answers.nausea-severity"
+            "answers.nausea-severity",
+            "answers.notes"
         ]
     );
+    let exclusive = example()
+        .trial(&trial)
+        .patient(patient)
+        .id(Uuid::new_v4())
+        .survey(
+            "postop-recovery",
+            json!({"temperature": 37.0, "wound": ["none", "discharge"], "nausea": false}),
+        )
+        .version("2")
+        .json();
+    let reply = submit(&deployed.http, &deployed.stack, &exclusive)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(reply.body["fields"][0]["field"], "answers.wound");
 
     deployed.drained().await;
     let stored = deployed
