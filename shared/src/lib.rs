@@ -15,6 +15,10 @@
 //! - [`process`]: the process function's use case (bounded concurrency, exactly-once writes, partial batch failures).
 //! - [`timeline`]: the timeline function's use case: reports compared with the one completed before, in completion
 //!   order, whatever order they arrive in.
+//! - [`enrolment`]: a patient enrolled on a schedule version; anchors and time zone changed, withdrawal, each with
+//!   who, when and why.
+//! - [`schedule`]: schedules (FHIR `PlanDefinition`s beside the instruments), each patient's calendar in local
+//!   time, and where a submission sits on it.
 //! - [`ports`]: `Queue`, `Store`, `Alerts`, `Timeline` and `Topic`, implemented by [`aws`] with the SDKs (and in
 //!   memory by `testing`).
 //! - [`identity`]: who is calling, from the verified token's claims, failing closed.
@@ -27,6 +31,7 @@
 pub mod alert;
 pub mod aws;
 pub mod config;
+pub mod enrolment;
 pub mod envelope;
 pub mod escalate;
 pub mod fhir;
@@ -39,6 +44,7 @@ pub mod metrics;
 pub mod notify;
 pub mod ports;
 pub mod process;
+pub mod schedule;
 pub mod staff;
 pub mod submission;
 pub mod submit;

@@ -21,8 +21,10 @@ fn locked() -> Vec<(String, String, String)> {
     LOCK.lines()
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        // Alert rule sets are locked here too, and checked with the rules (`alert::tests`).
+        // Alert rule sets and schedules are locked here too, and checked with them (`alert::tests`,
+        // `schedule::tests`).
         .filter(|line| !line.starts_with(crate::alert::rules::RULES_DIR))
+        .filter(|line| !line.starts_with(crate::schedule::SCHEDULES_DIR))
         .map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
             assert_eq!(

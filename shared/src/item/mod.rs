@@ -5,7 +5,9 @@
 //! - `sk = TIMEPOINT#<surveyId>#<timepoint>`: the first submission of an instrument at a timepoint
 //!   ([`TimepointMarker`]), so a second one under a new id is flagged as a repeat;
 //! - `sk = FLAG#<kind>#<submissionId>`: something a data manager should look at ([`Flag`]);
-//! - `sk = CONFLICT#<submissionId>#<contentHash>`: a resend of that id with other content ([`ConflictItem`]).
+//! - `sk = CONFLICT#<submissionId>#<contentHash>`: a resend of that id with other content ([`ConflictItem`]);
+//! - `sk = ENROLMENT` and `sk = OCCURRENCE#<occurrenceId>#<instrument>`: the patient's enrolment on a schedule and
+//!   each survey due under it ([`EnrolmentItem`], [`OccurrenceItem`]).
 //!
 //! And one item per submission id, whatever its trial or patient: `pk = SUBMISSIONID#<submissionId>`, `sk = CLAIM`
 //! ([`IdClaim`]), written in the same transaction as the submission, so one id is one record everywhere. Each
@@ -27,6 +29,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::submission::Submission;
 
 mod alert;
+mod calendar;
 mod conflict;
 mod records;
 mod submission;
@@ -35,6 +38,10 @@ mod tests;
 mod write;
 
 pub use alert::{AlertItem, AlertStatus, CLAIMED, Comparison, PENDING, alert_key, alert_sort};
+pub use calendar::{
+    DUE_SHARDS, ENROLMENT_SK, EnrolmentItem, HistoryEntry, NextEvent, OccurrenceEvent,
+    OccurrenceItem, TermsRecord, Withdrawal, due_shard, occurrence_sort_key,
+};
 pub use conflict::ConflictItem;
 pub use records::{Flag, FlagKind, IdClaim, TimepointMarker};
 pub use submission::SubmissionItem;
@@ -133,6 +140,10 @@ pub enum RecordType {
     Alert,
     /// A report's place on its patient's timeline ([`crate::timeline::TimelineEntry`]).
     Timeline,
+    /// A patient's enrolment on a schedule ([`EnrolmentItem`]).
+    Enrolment,
+    /// One survey due for a patient ([`OccurrenceItem`]).
+    Occurrence,
 }
 
 /// The partition key of a submission id's claim.
