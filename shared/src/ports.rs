@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use crate::alert::Report;
 use crate::envelope::Envelope;
-use crate::item::{AlertItem, AlertStatus, ConflictWrite, FlagKind, SubmissionWrite};
+use crate::item::{
+    AlertItem, AlertStatus, ConflictWrite, EnrolmentItem, FlagKind, SubmissionWrite,
+};
 use crate::notify::AlertMessage;
 use crate::timeline::TimelineEntry;
 
@@ -20,12 +22,20 @@ pub trait Queue: Send + Sync + 'static {
 /// Where submissions are kept, each exactly once.
 pub trait Store: Send + Sync + 'static {
     /// Writes a new submission with everything that goes with it (the claim on its id, its timepoint marker, its
-    /// flags, its alerts), all or nothing, unless its id is already claimed, its timepoint already taken or one of
+    /// flags, the survey due it completes, its alerts), all or nothing, unless its id is already claimed, its timepoint already taken or one of
     /// its alerts already raised. Never overwrites.
     fn write_submission(
         &self,
         write: &SubmissionWrite,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+
+    /// The patient's enrolment in the trial, if any (read eventually consistent: enrolment precedes the surveys it
+    /// schedules by minutes at least).
+    fn enrolment(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+    ) -> impl Future<Output = Result<Option<EnrolmentItem>, StoreError>> + Send;
 
     /// Records a conflicting resend with the alerts its content raises, all or nothing; whether it did. Idempotent:
     /// recording the same conflict twice keeps one record and raises nothing more (`false`).

@@ -12,7 +12,7 @@ use crate::{Aws, Error, Stack};
 pub struct FlagRow {
     /// When it was raised.
     pub flagged_at: String,
-    /// `repeat`, `clock-ahead` or `conflict`.
+    /// A flag kind (`repeat`, `clock-ahead`, `conflict`, `out-of-window`, `unscheduled`, `after-withdrawal`).
     pub kind: String,
     /// The flagged submission.
     pub submission_id: String,

@@ -10,10 +10,13 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 
-use crate::item::{ConflictWrite, SubmissionWrite};
+use crate::item::{
+    ConflictWrite, ENROLMENT_SK, EnrolmentItem, OccurrenceDone, SubmissionWrite, partition_key,
+};
 use crate::ports::{Store, StoreError, WriteOutcome};
 
 use super::error_class;
@@ -52,6 +55,31 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// The survey due `done` completes, marked so in the submission's transaction. Unconditional, so it can never
+    /// cancel the submission: the first submission placed on it keeps it (`if_not_exists`), the sweep stops
+    /// looking at it (its `ScheduleDue` entry removed), and a miss recorded before stays with the history. The
+    /// occurrence exists: it was written with the enrolment revision the submission was placed against.
+    fn mark_done(&self, done: &OccurrenceDone) -> Result<TransactWriteItem, StoreError> {
+        let event = to_attributes(&done.event)?;
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(done.pk.clone()))
+            .key("sk", AttributeValue::S(done.sk.clone()))
+            .update_expression(
+                "SET doneBy = if_not_exists(doneBy, :by), doneTiming = if_not_exists(doneTiming, :timing), \
+                 doneAt = if_not_exists(doneAt, :at), history = list_append(if_not_exists(history, :none), :event) \
+                 REMOVE dueAt, dueShard",
+            )
+            .expression_attribute_values(":by", AttributeValue::S(done.submission_id.to_string()))
+            .expression_attribute_values(":timing", AttributeValue::S(done.timing.as_str().into()))
+            .expression_attribute_values(":at", AttributeValue::S(done.done_at.clone()))
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":event", AttributeValue::L(vec![AttributeValue::M(event)]))
+            .build()
+            .map_err(|e| StoreError(format!("request construction: {e}")))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     /// One attribute of the record under `pk`/`sk`, read consistently (where a cancelled transaction did not say).
     async fn read_attribute(&self, pk: &str, sk: &str, name: &str) -> Result<String, StoreError> {
         let output = self
@@ -83,6 +111,10 @@ impl DynamoStore {
         for flag in &write.flags {
             items.push(self.put_once(flag)?);
         }
+        if let Some(done) = &write.occurrence {
+            items.push(self.mark_done(done)?);
+        }
+        // The alerts come last: a cancelled transaction's reasons are read from the end for them.
         for alert in &write.alerts {
             items.push(self.put_once(alert)?);
         }
@@ -200,6 +232,29 @@ impl Store for DynamoStore {
             return Ok(WriteOutcome::AlertsRaised { existing });
         }
         Err(cancelled(&reasons))
+    }
+
+    async fn enrolment(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+    ) -> Result<Option<EnrolmentItem>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(partition_key(trial_id, patient_id)))
+            .key("sk", AttributeValue::S(ENROLMENT_SK.into()))
+            .send()
+            .await
+            .map_err(|e| StoreError(error_class(&e)))?;
+        output
+            .item
+            .map(|item| {
+                serde_dynamo::from_item(item)
+                    .map_err(|e| StoreError(format!("enrolment mapping: {e}")))
+            })
+            .transpose()
     }
 
     async fn record_conflict(&self, write: &ConflictWrite) -> Result<bool, StoreError> {

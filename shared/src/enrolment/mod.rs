@@ -18,7 +18,7 @@ use crate::schedule::{
 };
 
 pub use request::{ChangeRequest, EnrolRequest, EnrolmentError, WithdrawRequest};
-pub use revise::{OccurrenceWrite, Revision, enrol, revise};
+pub use revise::{Change, MAX_OCCURRENCES, OccurrenceWrite, Revision, enrol, revise};
 
 /// The name of the anchor that defaults to the enrolment instant.
 pub const ENROLMENT_ANCHOR: &str = "enrolment";

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
-use super::revise::Change;
 use super::*;
 use crate::item::OccurrenceItem;
 use crate::schedule::Timing;

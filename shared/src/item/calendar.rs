@@ -220,6 +220,51 @@ impl OccurrenceEvent {
     }
 }
 
+/// Where a submission sits on its patient's calendar, stored with it: how (on time, early, late, out of window,
+/// unscheduled, after withdrawal, no enrolment) and, when it answers a survey due, which and that survey's window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchedulePlacement {
+    /// How.
+    pub timing: Timing,
+    /// The survey due it answers (`day-7`, `pain-diary-3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurrence_id: Option<String>,
+    /// That survey's window opened (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opens: Option<String>,
+    /// That survey's window closed (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closes: Option<String>,
+    /// The completion time it was placed by (UTC): `completedAt`, or the receive time when the device ran ahead.
+    pub placed_at: String,
+    /// The schedule, its version and the enrolment revision it was placed against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// The enrolment revision it was placed against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolment_revision: Option<u32>,
+}
+
+/// A survey due marked completed by a submission, in the submission's transaction. The first submission placed on
+/// it keeps it (a repeat or a second label of the same survey does not take it over); a miss recorded before stays
+/// in its history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OccurrenceDone {
+    /// The patient's partition.
+    pub pk: String,
+    /// The occurrence's sort key.
+    pub sk: String,
+    /// The submission.
+    pub submission_id: Uuid,
+    /// On time, early or late.
+    pub timing: Timing,
+    /// When it was completed, as placed.
+    pub done_at: String,
+    /// The event for its history.
+    pub event: OccurrenceEvent,
+}
+
 /// The sort key of an occurrence.
 pub fn occurrence_sort_key(occurrence_id: &str, instrument: &str) -> String {
     format!("OCCURRENCE#{occurrence_id}#{instrument}")

@@ -39,8 +39,9 @@ mod write;
 
 pub use alert::{AlertItem, AlertStatus, CLAIMED, Comparison, PENDING, alert_key, alert_sort};
 pub use calendar::{
-    DUE_SHARDS, ENROLMENT_SK, EnrolmentItem, HistoryEntry, NextEvent, OccurrenceEvent,
-    OccurrenceItem, TermsRecord, Withdrawal, due_shard, occurrence_sort_key,
+    DUE_SHARDS, ENROLMENT_SK, EnrolmentItem, HistoryEntry, NextEvent, OccurrenceDone,
+    OccurrenceEvent, OccurrenceItem, SchedulePlacement, TermsRecord, Withdrawal, due_shard,
+    occurrence_sort_key,
 };
 pub use conflict::ConflictItem;
 pub use records::{Flag, FlagKind, IdClaim, TimepointMarker};

@@ -52,11 +52,24 @@ pub enum FlagKind {
     ClockAhead,
     /// A resend of a stored submission id with other content (a [`super::ConflictItem`]).
     Conflict,
+    /// A survey due, completed outside its window and its graces.
+    OutOfWindow,
+    /// No survey of this instrument was due for the patient near its completion.
+    Unscheduled,
+    /// Completed after the patient was withdrawn.
+    AfterWithdrawal,
 }
 
 impl FlagKind {
     /// Every kind.
-    pub const ALL: [FlagKind; 3] = [FlagKind::Repeat, FlagKind::ClockAhead, FlagKind::Conflict];
+    pub const ALL: [FlagKind; 6] = [
+        FlagKind::Repeat,
+        FlagKind::ClockAhead,
+        FlagKind::Conflict,
+        FlagKind::OutOfWindow,
+        FlagKind::Unscheduled,
+        FlagKind::AfterWithdrawal,
+    ];
 
     /// The name used in records and the API.
     pub fn as_str(self) -> &'static str {
@@ -64,6 +77,9 @@ impl FlagKind {
             FlagKind::Repeat => "repeat",
             FlagKind::ClockAhead => "clock-ahead",
             FlagKind::Conflict => "conflict",
+            FlagKind::OutOfWindow => "out-of-window",
+            FlagKind::Unscheduled => "unscheduled",
+            FlagKind::AfterWithdrawal => "after-withdrawal",
         }
     }
 

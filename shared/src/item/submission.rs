@@ -50,6 +50,10 @@ pub struct SubmissionItem {
     /// brings it to the timeline function, which places it in completion order ([`crate::timeline`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub on_timeline: bool,
+    /// Where it sits on the patient's calendar ([`super::SchedulePlacement`]); absent on submissions stored before
+    /// schedules existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<super::SchedulePlacement>,
 }
 
 impl SubmissionItem {
@@ -83,6 +87,7 @@ impl SubmissionItem {
             repeat_of: None,
             survey_version_resolved,
             on_timeline: false,
+            schedule: None,
         }
     }
 

@@ -4,7 +4,10 @@
 
 use uuid::Uuid;
 
-use super::{AlertItem, ConflictItem, Flag, FlagKind, IdClaim, SubmissionItem, TimepointMarker};
+use super::{
+    AlertItem, ConflictItem, Flag, FlagKind, IdClaim, OccurrenceDone, SubmissionItem,
+    TimepointMarker,
+};
 
 /// One transaction's worth of records for a new submission.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +20,8 @@ pub struct SubmissionWrite {
     pub timepoint: Option<TimepointMarker>,
     /// Its flags.
     pub flags: Vec<Flag>,
+    /// The survey due it completes on the patient's calendar.
+    pub occurrence: Option<OccurrenceDone>,
     /// The alerts its answers raise.
     pub alerts: Vec<AlertItem>,
 }
@@ -35,6 +40,7 @@ impl SubmissionWrite {
             claim: IdClaim::of(&item, at),
             timepoint: Some(TimepointMarker::of(&item, at)),
             flags,
+            occurrence: None,
             alerts: Vec::new(),
             item,
         }

@@ -8,6 +8,8 @@
 //!
 //! - `record`: one record, decoded, written once and classified;
 //! - `alerts`: the alerts a report raises by its own answers, written in its transaction;
+//! - `calendar`: the submission placed on its patient's calendar (stored with it; the survey due it completes
+//!   updated in its transaction);
 //! - `config`: the function's environment.
 
 use std::sync::Arc;
@@ -24,6 +26,9 @@ use crate::ports::Store;
 #[cfg(test)]
 mod alert_tests;
 mod alerts;
+mod calendar;
+#[cfg(test)]
+mod calendar_tests;
 mod config;
 #[cfg(test)]
 mod metric_tests;

@@ -11,6 +11,7 @@ use crate::item::{
     AlertItem, ConflictItem, ConflictWrite, SubmissionItem, SubmissionWrite, format_timestamp,
 };
 use crate::ports::{Store, StoreError, WriteOutcome};
+use crate::schedule::Schedules;
 
 /// What became of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,9 +58,9 @@ pub enum RecordError {
     /// The invocation's deadline came first.
     #[error("record not finished before the invocation's deadline")]
     OutOfTime,
-    /// The embedded alert rules do not load: a build defect that `make test` rules out. The record waits in the
-    /// queue, then the DLQ, rather than being stored without its alerts.
-    #[error("alert rules unavailable: {0}")]
+    /// The embedded alert rules or schedules do not load: a build defect that `make test` rules out. The record
+    /// waits in the queue, then the DLQ, rather than being stored without its alerts or its place on the calendar.
+    #[error("alert rules or schedules unavailable: {0}")]
     Rules(String),
 }
 
@@ -81,6 +82,14 @@ pub(super) async fn store_record<S: Store>(
     let envelope = Envelope::decode(body.ok_or(RecordError::NoBody)?)?;
     let now = format_timestamp(OffsetDateTime::now_utc());
     let mut write = SubmissionWrite::new(SubmissionItem::new(envelope, now.clone()), &now);
+    let schedules = Schedules::embedded().map_err(RecordError::Rules)?;
+    let enrolment = store
+        .enrolment(
+            &write.item.submission.trial_id,
+            &write.item.submission.patient_id,
+        )
+        .await?;
+    super::calendar::place(&mut write, enrolment.as_ref(), schedules, &now);
     let mut raised_before: Vec<Uuid> = Vec::new();
     loop {
         // Evaluated for the write as it now stands: a repeat's alerts belong to the first submission's event.

@@ -1,6 +1,6 @@
 use super::*;
 use crate::envelope::Envelope;
-use crate::item::{ConflictWrite, FlagKind, SubmissionWrite};
+use crate::item::{ConflictWrite, EnrolmentItem, FlagKind, SubmissionWrite};
 use crate::ports::{StoreError, WriteOutcome};
 use crate::testing::example;
 use crate::testing::memory::MemoryStore;
@@ -77,6 +77,14 @@ impl Store for FaultyStore {
 
     async fn record_conflict(&self, write: &ConflictWrite) -> Result<bool, StoreError> {
         self.inner.record_conflict(write).await
+    }
+
+    async fn enrolment(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+    ) -> Result<Option<EnrolmentItem>, StoreError> {
+        self.inner.enrolment(trial_id, patient_id).await
     }
 }
 

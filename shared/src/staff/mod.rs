@@ -59,7 +59,7 @@ pub enum StaffRoute<'a> {
     Flags {
         /// The trial.
         trial_id: &'a str,
-        /// `kind`: `repeat`, `clock-ahead`, `conflict`, or every kind when absent.
+        /// `kind`: a [`FlagKind`] name, or every kind when absent.
         kind: Option<&'a str>,
         /// `limit`: flags per page.
         limit: Option<&'a str>,
@@ -235,7 +235,7 @@ impl<A: Alerts + Flags> StaffService<A> {
             None => None,
             Some(name) => Some(
                 FlagKind::named(name)
-                    .ok_or(bad("kind", "must be repeat, clock-ahead or conflict"))?,
+                    .ok_or(bad("kind", "must be repeat, clock-ahead, conflict, out-of-window, unscheduled or after-withdrawal"))?,
             ),
         };
         let limit = page_size(limit)?;

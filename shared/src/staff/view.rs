@@ -135,7 +135,8 @@ pub fn decode_cursor(text: &str, status: Option<AlertStatus>) -> Option<Cursor> 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FlagView {
-    /// `repeat`, `clock-ahead` or `conflict` (a stored id resent with other content: the app was told 202).
+    /// A [`crate::item::FlagKind`] name: `conflict` is a stored id resent with other content (the app was told
+    /// 202); `out-of-window`, `unscheduled`, `after-withdrawal` place a submission on the patient's calendar.
     pub kind: &'static str,
     /// The flagged submission.
     pub submission_id: Uuid,

@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use crate::envelope::Envelope;
 use crate::item::{
-    AlertItem, ConflictItem, ConflictWrite, Flag, IdClaim, SubmissionItem, SubmissionWrite,
-    TimepointMarker,
+    AlertItem, ConflictItem, ConflictWrite, ENROLMENT_SK, EnrolmentItem, Flag, IdClaim,
+    OccurrenceDone, SubmissionItem, SubmissionWrite, TimepointMarker, partition_key,
 };
 use crate::ports::{Queue, QueueError, Store, StoreError, WriteOutcome};
 use crate::timeline::TimelineEntry;
@@ -130,6 +130,16 @@ impl MemoryStore {
         self.records("timeline")
     }
 
+    /// The record under `pk`/`sk`, if any.
+    pub fn get<T: DeserializeOwned>(&self, pk: &str, sk: &str) -> Result<Option<T>, StoreError> {
+        let items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        items
+            .get(&(pk.to_owned(), sk.to_owned()))
+            .map(|record| serde_json::from_value(record.clone()))
+            .transpose()
+            .map_err(|e| StoreError(format!("record mapping: {e}")))
+    }
+
     /// Puts `record` in the table as it is (a record another function wrote).
     pub fn insert<T: Serialize>(&self, record: &T) {
         let record = json(record);
@@ -188,9 +198,28 @@ impl Store for MemoryStore {
             .chain(write.flags.iter().map(json))
             .chain(write.alerts.iter().map(json))
             .collect();
-        self.write_all(records)
-            .map(|()| WriteOutcome::Written)
-            .map_err(|taken| StoreError(format!("TransactionCanceled: {taken:?} exists")))
+        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(taken) = records.iter().find(|r| items.contains_key(&key_of(r))) {
+            return Err(StoreError(format!(
+                "TransactionCanceled: {:?} exists",
+                key_of(taken)
+            )));
+        }
+        for record in records {
+            items.insert(key_of(&record), record);
+        }
+        if let Some(done) = &write.occurrence {
+            mark_done(&mut items, done);
+        }
+        Ok(WriteOutcome::Written)
+    }
+
+    async fn enrolment(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+    ) -> Result<Option<EnrolmentItem>, StoreError> {
+        self.get(&partition_key(trial_id, patient_id), ENROLMENT_SK)
     }
 
     async fn record_conflict(&self, write: &ConflictWrite) -> Result<bool, StoreError> {
@@ -205,4 +234,30 @@ impl Store for MemoryStore {
             Ok(()) => Ok(true),
         }
     }
+}
+
+/// The survey due `done` completes, as DynamoDB's unconditional update does it: the first submission keeps it, the
+/// history grows, the sweep's entry goes (an item that did not exist is created with these attributes only).
+fn mark_done(items: &mut BTreeMap<(String, String), Value>, done: &OccurrenceDone) {
+    let record = items
+        .entry((done.pk.clone(), done.sk.clone()))
+        .or_insert_with(|| serde_json::json!({ "pk": done.pk, "sk": done.sk }));
+    let fields = record.as_object_mut().expect("records are objects");
+    fields
+        .entry("doneBy")
+        .or_insert_with(|| done.submission_id.to_string().into());
+    fields
+        .entry("doneTiming")
+        .or_insert_with(|| done.timing.as_str().into());
+    fields
+        .entry("doneAt")
+        .or_insert_with(|| done.done_at.clone().into());
+    let history = fields
+        .entry("history")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(events) = history {
+        events.push(json(&done.event));
+    }
+    fields.remove("dueAt");
+    fields.remove("dueShard");
 }

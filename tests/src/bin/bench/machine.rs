@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use intake::item::{ConflictWrite, SubmissionWrite};
+use intake::item::{ConflictWrite, EnrolmentItem, SubmissionWrite};
 use intake::ports::{Store, StoreError, WriteOutcome};
 use intake::process::Processor;
 use intake::testing::memory::MemoryStore;
@@ -46,6 +46,14 @@ impl Store for SlowStore {
     async fn record_conflict(&self, write: &ConflictWrite) -> Result<bool, StoreError> {
         tokio::time::sleep(Duration::from_millis(20)).await;
         self.0.record_conflict(write).await
+    }
+    async fn enrolment(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+    ) -> Result<Option<EnrolmentItem>, StoreError> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.0.enrolment(trial_id, patient_id).await
     }
 }
 
