@@ -1,4 +1,4 @@
-//! ePRO intake: the rules the Lambda functions share, behind two small ports.
+//! ePRO intake: the rules the Lambda functions share, behind small ports.
 //!
 //! - [`submission`]: the v1 API contract and its validation.
 //! - [`instrument`]: the questionnaire catalogue (FHIR `Questionnaire`s, versioned, embedded), answers judged
@@ -19,7 +19,11 @@
 //!   who, when and why.
 //! - [`schedule`]: schedules (FHIR `PlanDefinition`s beside the instruments), each patient's calendar in local
 //!   time, and where a submission sits on it.
-//! - [`ports`]: `Queue`, `Store`, `Alerts`, `Timeline` and `Topic`, implemented by [`aws`] with the SDKs (and in
+//! - [`reminders`]: the reminders function's use case, a sweep every minute: a reminder when a survey's window
+//!   opens, a miss recorded (and the site told) when one closes with nothing, each once.
+//! - [`calendar`]: the calendar API's use case: staff enrol patients and change or withdraw them; compliance per
+//!   trial; a patient's own schedule.
+//! - [`ports`]: `Queue`, `Store`, `Alerts`, `Timeline`, `Enrolments`, `Sweep` and `Topic`, implemented by [`aws`] with the SDKs (and in
 //!   memory by `testing`).
 //! - [`identity`]: who is calling, from the verified token's claims, failing closed.
 //! - [`config`]: reading a function's environment, refusing bad values at start.
@@ -44,6 +48,7 @@ pub mod metrics;
 pub mod notify;
 pub mod ports;
 pub mod process;
+pub mod reminders;
 pub mod schedule;
 pub mod staff;
 pub mod submission;

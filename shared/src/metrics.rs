@@ -46,13 +46,21 @@ pub enum Metric {
     AlertsEscalated,
     /// Alerts the stream did not deliver, delivered by the sweep (escalate): the notify path is failing.
     AlertsDeliveredBySweep,
+    /// Reminders sent when a survey's window opened (reminders).
+    RemindersSent,
+    /// Surveys whose window closed without a submission, recorded missed (reminders).
+    SurveysMissed,
+    /// Missed-survey notices sent to the site topic (reminders).
+    MissedNoticesSent,
+    /// Steps of the schedule sweep that failed and wait for the next sweep (reminders).
+    SweepFailures,
     /// Containers started (every function), counted once at start.
     ColdStart,
 }
 
 impl Metric {
     /// Every metric, for the tests that hold the dashboard and alarms to these names.
-    pub const ALL: [Metric; 12] = [
+    pub const ALL: [Metric; 16] = [
         Metric::Accepted,
         Metric::Refused,
         Metric::Stored,
@@ -64,6 +72,10 @@ impl Metric {
         Metric::AlertsDelivered,
         Metric::AlertsEscalated,
         Metric::AlertsDeliveredBySweep,
+        Metric::RemindersSent,
+        Metric::SurveysMissed,
+        Metric::MissedNoticesSent,
+        Metric::SweepFailures,
         Metric::ColdStart,
     ];
 
@@ -81,6 +93,10 @@ impl Metric {
             Metric::AlertsDelivered => "AlertsDelivered",
             Metric::AlertsEscalated => "AlertsEscalated",
             Metric::AlertsDeliveredBySweep => "AlertsDeliveredBySweep",
+            Metric::RemindersSent => "RemindersSent",
+            Metric::SurveysMissed => "SurveysMissed",
+            Metric::MissedNoticesSent => "MissedNoticesSent",
+            Metric::SweepFailures => "SweepFailures",
             Metric::ColdStart => "ColdStart",
         }
     }

@@ -73,7 +73,7 @@ impl DynamoAlerts {
     }
 }
 
-fn s(text: &str) -> AttributeValue {
+pub(super) fn s(text: &str) -> AttributeValue {
     AttributeValue::S(text.to_owned())
 }
 
@@ -82,7 +82,7 @@ fn read(item: Attributes) -> Result<AlertItem, StoreError> {
 }
 
 /// `Ok(false)` when the update's condition failed, so the caller can tell "already done" from an error.
-fn applied<E, R>(
+pub(super) fn applied<E, R>(
     result: Result<E, SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>>,
 ) -> Result<bool, StoreError> {
     match result {

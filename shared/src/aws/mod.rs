@@ -6,6 +6,7 @@
 //! - `alerts`: the `Alerts` port (alert records in the same table);
 //! - `flags`: the `Flags` port (a trial's flags, through their index);
 //! - `timeline`: the `Timeline` port (timeline entries in the same table);
+//! - `calendar`: the `Enrolments` and `Sweep` ports (enrolments and surveys due in the same table);
 //! - `sns`: the `Topic` port;
 //! - `tls`: the HTTPS client they share, trusting the roots AWS endpoints chain to only.
 
@@ -17,6 +18,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 mod alerts;
+mod calendar;
 mod dynamodb;
 mod flags;
 mod sns;
@@ -25,6 +27,7 @@ mod timeline;
 mod tls;
 
 pub use alerts::{ALERTS_BY_TRIAL, DynamoAlerts, PENDING_DELIVERIES, PENDING_ESCALATIONS};
+pub use calendar::{CALENDAR_BY_TRIAL, SCHEDULE_DUE};
 pub use dynamodb::DynamoStore;
 pub use flags::FLAGS_BY_TRIAL;
 pub use sns::SnsTopic;

@@ -1,9 +1,9 @@
-//! The [`Topic`] port on SNS: the alert and escalation topics the study team subscribes to.
+//! The [`Topic`] port on SNS: the alert, escalation and missed-survey topics the study team subscribes to, and the
+//! reminder topic the push provider subscribes to.
 
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use crate::notify::AlertMessage;
-use crate::ports::{Topic, TopicError};
+use crate::ports::{Publishable, Topic, TopicError};
 
 use super::error_class;
 
@@ -29,16 +29,18 @@ fn attribute(value: &str) -> Result<MessageAttributeValue, TopicError> {
         .map_err(|e| TopicError(format!("request construction: {e}")))
 }
 
-impl Topic for SnsTopic {
-    async fn publish(&self, message: &AlertMessage) -> Result<(), TopicError> {
-        self.client
+impl<M: Publishable> Topic<M> for SnsTopic {
+    async fn publish(&self, message: &M) -> Result<(), TopicError> {
+        let mut request = self
+            .client
             .publish()
             .topic_arn(&self.topic_arn)
             .subject(message.subject())
-            .message(message.body())
-            // For subscription filter policies: a trial's team, or urgent alerts only, can subscribe to just that.
-            .message_attributes("trialId", attribute(&message.trial_id)?)
-            .message_attributes("severity", attribute(message.severity.as_str())?)
+            .message(message.body());
+        for (name, value) in message.attributes() {
+            request = request.message_attributes(name, attribute(&value)?);
+        }
+        request
             .send()
             .await
             .map(|_| ())

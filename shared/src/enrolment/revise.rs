@@ -8,8 +8,8 @@ use jiff::Timestamp;
 use super::request::{check_anchors, check_patient, check_reason, check_zone};
 use super::{ChangeRequest, ENROLMENT_ANCHOR, EnrolRequest, EnrolmentError, WithdrawRequest};
 use crate::item::{
-    ENROLMENT_SK, EnrolmentItem, HistoryEntry, OccurrenceItem, RecordType, TermsRecord, Withdrawal,
-    occurrence_sort_key, partition_key,
+    ENROLMENT_SK, EnrolmentItem, HistoryEntry, OccurrenceEvent, OccurrenceItem, RecordType,
+    TermsRecord, Withdrawal, occurrence_sort_key, partition_key,
 };
 use crate::schedule::calendar::utc;
 use crate::schedule::{Occurrence, Schedules};
@@ -28,17 +28,31 @@ pub struct Revision {
     pub occurrences: Vec<OccurrenceWrite>,
 }
 
-/// One occurrence brought in line with the calendar.
+/// One occurrence brought in line with the calendar. Each carries the occurrence as it will stand, its history
+/// with the change's event appended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OccurrenceWrite {
     /// A survey due that was not stored: written once.
     New(OccurrenceItem),
-    /// Its window moved (a change before it opened): the item carries the new window.
+    /// Its window moved (a change before it opened): written whole, unless it was completed or reminded of since.
     Moved(OccurrenceItem),
-    /// Withdrawal ended it before it was completed.
+    /// Withdrawal ended it before it was completed: `withdrawnAt` set, the sweep's entry removed.
     Withdrawn(OccurrenceItem),
-    /// A change put its window before the change: it is no longer expected.
+    /// A change put its window before the change, so it is no longer expected: `droppedAt` set, the sweep's entry
+    /// removed.
     Dropped(OccurrenceItem),
+}
+
+impl OccurrenceWrite {
+    /// The occurrence as it will stand.
+    pub fn item(&self) -> &OccurrenceItem {
+        match self {
+            OccurrenceWrite::New(item)
+            | OccurrenceWrite::Moved(item)
+            | OccurrenceWrite::Withdrawn(item)
+            | OccurrenceWrite::Dropped(item) => item,
+        }
+    }
 }
 
 /// What staff change.
@@ -81,7 +95,6 @@ pub fn enrol(
         record_type: RecordType::Enrolment,
         trial_id: trial_id.to_owned(),
         patient_id: request.patient_id.clone(),
-        enrolment_trial_id: trial_id.to_owned(),
         schedule_id: schedule.id.clone(),
         schedule_version: schedule.version.clone(),
         terms: vec![TermsRecord {
@@ -230,33 +243,71 @@ fn writes(
         stored.iter().map(|o| (o.sk.as_str(), o)).collect();
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
+    let revision = enrolment.revision;
+    let event = |item: &OccurrenceItem, name: &str, detail: String| {
+        let mut next = item.clone();
+        next.history.push(OccurrenceEvent::new(
+            at,
+            name,
+            format!("revision {revision}: {detail}"),
+        ));
+        next
+    };
     for occurrence in calendar {
         let sk = occurrence_sort_key(&occurrence.id, &occurrence.instrument);
-        let fresh = OccurrenceItem::scheduled(occurrence, owner, enrolment.revision, at);
         seen.insert(sk.clone());
         match stored.get(sk.as_str()) {
             None if occurrence.withdrawn => {}
-            None => out.push(OccurrenceWrite::New(fresh)),
+            None => out.push(OccurrenceWrite::New(OccurrenceItem::scheduled(
+                occurrence, owner, revision, at,
+            ))),
+            // A completed survey stays where and as it was completed.
+            Some(item) if item.is_done() => {}
             Some(item) if occurrence.withdrawn => {
-                if item.withdrawn_at.is_none() && !item.is_done() {
-                    out.push(OccurrenceWrite::Withdrawn((*item).clone()));
+                if item.withdrawn_at.is_none() {
+                    let mut next = event(item, "withdrawn", "the patient was withdrawn".into());
+                    next.withdrawn_at = Some(at.to_owned());
+                    next.clear_sweep();
+                    out.push(OccurrenceWrite::Withdrawn(next));
                 }
             }
             Some(item) => {
-                let moved = item.opens != fresh.opens
-                    || item.closes != fresh.closes
-                    || item.time_zone != fresh.time_zone
+                let mut next = (*item).clone();
+                next.set_window(occurrence, at);
+                let moved = next.opens != item.opens
+                    || next.closes != item.closes
+                    || next.time_zone != item.time_zone
                     || item.dropped_at.is_some();
                 if moved {
-                    out.push(OccurrenceWrite::Moved(fresh));
+                    let detail = format!(
+                        "window {} to {} ({})",
+                        next.opens, next.closes, next.time_zone
+                    );
+                    let mut next = event(&next, "moved", detail);
+                    next.revision = revision;
+                    next.dropped_at = None;
+                    out.push(OccurrenceWrite::Moved(next));
                 }
             }
         }
     }
     for item in stored.values() {
         if !seen.contains(item.sk.as_str()) && item.dropped_at.is_none() && !item.is_done() {
-            out.push(OccurrenceWrite::Dropped((*item).clone()));
+            let mut next = event(
+                item,
+                "dropped",
+                "its window would close before the change".into(),
+            );
+            next.dropped_at = Some(at.to_owned());
+            next.clear_sweep();
+            out.push(OccurrenceWrite::Dropped(next));
         }
+    }
+    if out.len() > MAX_OCCURRENCES {
+        return Err(EnrolmentError::invalid(
+            "anchors",
+            format!("would change more than {MAX_OCCURRENCES} surveys due at once"),
+        ));
     }
     Ok(out)
 }

@@ -2,7 +2,6 @@
 //!
 //! - `sk = ENROLMENT` ([`EnrolmentItem`]): the schedule version, the terms (anchors, time zone) as they changed, the
 //!   withdrawal, and who changed what, when and why. Every change rewrites it conditionally on the revision read.
-//!   `enrolmentTrialId` lists a trial's enrolments (`EnrolmentsByTrial`).
 //! - `sk = OCCURRENCE#<occurrenceId>#<instrument>` ([`OccurrenceItem`]): one survey due, its window in UTC, and what
 //!   happened to it (reminded, missed, completed by which submission, withdrawn), each once, with its history.
 //!   `calendarTrialId`/`calendarSort` list a trial's calendar (`CalendarByTrial`, for compliance); `dueShard`/`dueAt`
@@ -38,8 +37,6 @@ pub struct EnrolmentItem {
     pub trial_id: String,
     /// The patient.
     pub patient_id: String,
-    /// The trial again, for the `EnrolmentsByTrial` index.
-    pub enrolment_trial_id: String,
     /// The schedule.
     pub schedule_id: String,
     /// Its version.
@@ -342,6 +339,13 @@ impl OccurrenceItem {
         self.next_event = Some(NextEvent::Open);
         self.due_at = Some(self.opens.as_str().max(at).to_owned());
         self.due_shard = Some(due_shard(&self.trial_id, &self.patient_id));
+    }
+
+    /// Leaves the sweep nothing to do for it.
+    pub fn clear_sweep(&mut self) {
+        self.due_shard = None;
+        self.due_at = None;
+        self.next_event = None;
     }
 
     /// Whether a submission completed it.

@@ -102,3 +102,21 @@ impl AlertMessage {
         serde_json::to_string_pretty(self).expect("a message always serialises")
     }
 }
+
+impl crate::ports::Publishable for AlertMessage {
+    fn subject(&self) -> String {
+        AlertMessage::subject(self)
+    }
+
+    fn body(&self) -> String {
+        AlertMessage::body(self)
+    }
+
+    fn attributes(&self) -> Vec<(&'static str, String)> {
+        // For subscription filter policies: a trial's team, or urgent alerts only, can subscribe to just that.
+        vec![
+            ("trialId", self.trial_id.clone()),
+            ("severity", self.severity.as_str().to_owned()),
+        ]
+    }
+}

@@ -1,19 +1,29 @@
-//! An in-memory alert topic: keeps what it was sent, or refuses every message the way it was made to.
+//! An in-memory topic: keeps what it was sent, or refuses every message the way it was made to.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::notify::AlertMessage;
-use crate::ports::{Topic, TopicError};
+use crate::ports::{Publishable, Topic, TopicError};
 
 /// A topic that keeps every message it accepted.
-#[derive(Debug, Clone, Default)]
-pub struct MemoryTopic {
-    published: Arc<Mutex<Vec<AlertMessage>>>,
+#[derive(Debug, Clone)]
+pub struct MemoryTopic<M = AlertMessage> {
+    published: Arc<Mutex<Vec<M>>>,
     refusing: bool,
     delay: std::time::Duration,
 }
 
-impl MemoryTopic {
+impl<M> Default for MemoryTopic<M> {
+    fn default() -> Self {
+        MemoryTopic {
+            published: Arc::default(),
+            refusing: false,
+            delay: std::time::Duration::ZERO,
+        }
+    }
+}
+
+impl<M: Clone> MemoryTopic<M> {
     /// A topic that accepts nothing, as SNS in an outage.
     pub fn unavailable() -> Self {
         MemoryTopic {
@@ -31,7 +41,7 @@ impl MemoryTopic {
     }
 
     /// Every message accepted so far.
-    pub fn published(&self) -> Vec<AlertMessage> {
+    pub fn published(&self) -> Vec<M> {
         self.published
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -39,8 +49,8 @@ impl MemoryTopic {
     }
 }
 
-impl Topic for MemoryTopic {
-    async fn publish(&self, message: &AlertMessage) -> Result<(), TopicError> {
+impl<M: Publishable + Clone + 'static> Topic<M> for MemoryTopic<M> {
+    async fn publish(&self, message: &M) -> Result<(), TopicError> {
         if self.refusing {
             return Err(TopicError("memory topic set to refuse".into()));
         }

@@ -159,7 +159,11 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
         grants(&t, "ProcessRole"),
         [
             owned(
-                &["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"],
+                &[
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:GetItem"
+                ],
                 "SubmissionTable.Arn"
             ),
             owned(

@@ -1,8 +1,10 @@
 //! In-memory `Queue`, `Store`, `Alerts` and `Timeline`, with the same semantics as the AWS ones, for tests.
 //!
-//! - `alerts`: the alert records' port; `flags`: a trial's flags; `timeline`: the timelines' port.
+//! - `alerts`: the alert records' port; `flags`: a trial's flags; `timeline`: the timelines' port; `calendar`: the
+//!   enrolments' and the schedule sweep's ports.
 
 mod alerts;
+mod calendar;
 mod flags;
 mod timeline;
 

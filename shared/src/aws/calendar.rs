@@ -1,0 +1,370 @@
+//! The [`Enrolments`] and [`Sweep`] ports on DynamoDB: enrolments (`sk = ENROLMENT`) and surveys due
+//! (`sk = OCCURRENCE#…`) in the patient's partition, the `CalendarByTrial` index (a trial's calendar, for
+//! compliance and the wave forecast) and the sparse `ScheduleDue` index (surveys due whose next step the sweep owes,
+//! by shard and time). An enrolment revision and its surveys due are one transaction; after that each step of the
+//! sweep is one conditional update.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+
+use super::alerts::{applied, s};
+use super::dynamodb::{WRITE_ONCE, to_attributes};
+use super::error_class;
+use crate::enrolment::{OccurrenceWrite, Revision};
+use crate::item::{ENROLMENT_SK, EnrolmentItem, NextEvent, OccurrenceItem, partition_key};
+use crate::ports::{Claim, Enrolments, Notice, StoreError, Sweep};
+
+use super::DynamoStore;
+
+/// The index of a trial's surveys due, every patient.
+pub const CALENDAR_BY_TRIAL: &str = "CalendarByTrial";
+/// The sparse index of surveys due whose next step the sweep owes.
+pub const SCHEDULE_DUE: &str = "ScheduleDue";
+
+type Attributes = HashMap<String, AttributeValue>;
+
+fn next(event: NextEvent) -> AttributeValue {
+    s(match event {
+        NextEvent::Open => "open",
+        NextEvent::Close => "close",
+        NextEvent::MissedNotice => "missed-notice",
+    })
+}
+
+fn occurrences(items: Vec<Attributes>) -> Result<Vec<OccurrenceItem>, StoreError> {
+    serde_dynamo::from_items(items).map_err(|e| StoreError(format!("a survey due reads back: {e}")))
+}
+
+fn request(error: impl std::fmt::Display) -> StoreError {
+    StoreError(format!("request construction: {error}"))
+}
+
+impl DynamoStore {
+    fn key(item: &OccurrenceItem) -> Attributes {
+        [
+            ("pk".to_owned(), s(&item.pk)),
+            ("sk".to_owned(), s(&item.sk)),
+        ]
+        .into()
+    }
+
+    /// A put of `record` under `condition`.
+    fn put_if<T: serde::Serialize>(
+        &self,
+        record: &T,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_attributes(record)?))
+            .condition_expression(condition);
+        for (name, value) in values {
+            put = put.expression_attribute_values(*name, value.clone());
+        }
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(request)?)
+            .build())
+    }
+
+    /// Withdrawn or dropped: the time set, the change's event appended, the sweep's entry removed; unless a
+    /// submission completed it since it was read.
+    fn end(
+        &self,
+        item: &OccurrenceItem,
+        field: &str,
+        at: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let event = item
+            .history
+            .last()
+            .map(to_attributes)
+            .transpose()?
+            .unwrap_or_default();
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(item)))
+            .update_expression(
+                "SET #field = if_not_exists(#field, :at), history = list_append(history, :event) \
+                 REMOVE dueAt, dueShard, nextEvent",
+            )
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(doneBy)")
+            .expression_attribute_names("#field", field)
+            .expression_attribute_values(":at", s(at))
+            .expression_attribute_values(
+                ":event",
+                AttributeValue::L(vec![AttributeValue::M(event)]),
+            )
+            .build()
+            .map_err(request)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    async fn query_all(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<OccurrenceItem>, StoreError> {
+        let pages: Vec<_> = query
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| StoreError(error_class(&e)))?;
+        occurrences(pages)
+    }
+}
+
+impl Enrolments for DynamoStore {
+    async fn enrolment(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+    ) -> Result<Option<EnrolmentItem>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(&partition_key(trial_id, patient_id)))
+            .key("sk", s(ENROLMENT_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError(error_class(&e)))?;
+        output
+            .item
+            .map(|item| {
+                serde_dynamo::from_item(item)
+                    .map_err(|e| StoreError(format!("an enrolment reads back: {e}")))
+            })
+            .transpose()
+    }
+
+    async fn occurrences(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+    ) -> Result<Vec<OccurrenceItem>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :occurrence)")
+            .expression_attribute_values(":pk", s(&partition_key(trial_id, patient_id)))
+            .expression_attribute_values(":occurrence", s("OCCURRENCE#"))
+            .consistent_read(true);
+        self.query_all(query).await
+    }
+
+    async fn write(&self, revision: &Revision) -> Result<bool, StoreError> {
+        let mut items = vec![match revision.replaces {
+            None => self.put_if(&revision.enrolment, WRITE_ONCE, &[])?,
+            Some(replaces) => self.put_if(
+                &revision.enrolment,
+                "revision = :replaces",
+                &[(":replaces", AttributeValue::N(replaces.to_string()))],
+            )?,
+        }];
+        for write in &revision.occurrences {
+            items.push(match write {
+                OccurrenceWrite::New(item) => self.put_if(item, WRITE_ONCE, &[])?,
+                // Not open when the change was made, so never reminded of; unless the sweep or a submission got
+                // there between the read and this write.
+                OccurrenceWrite::Moved(item) => self.put_if(
+                    item,
+                    "attribute_exists(pk) AND attribute_not_exists(doneBy) AND attribute_not_exists(remindedAt) \
+                     AND attribute_not_exists(reminderClaim)",
+                    &[],
+                )?,
+                OccurrenceWrite::Withdrawn(item) => {
+                    self.end(item, "withdrawnAt", item.withdrawn_at.as_deref().unwrap_or_default())?
+                }
+                OccurrenceWrite::Dropped(item) => {
+                    self.end(item, "droppedAt", item.dropped_at.as_deref().unwrap_or_default())?
+                }
+            });
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error) => match error.as_service_error() {
+                // A condition failed or a concurrent write met one of these items: someone else came first.
+                Some(service) if service.is_transaction_canceled_exception() => Ok(false),
+                _ => Err(StoreError(error_class(&error))),
+            },
+        }
+    }
+
+    async fn calendar(&self, trial_id: &str) -> Result<Vec<OccurrenceItem>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(CALENDAR_BY_TRIAL)
+            .key_condition_expression("calendarTrialId = :trial")
+            .expression_attribute_values(":trial", s(trial_id));
+        self.query_all(query).await
+    }
+}
+
+impl Sweep for DynamoStore {
+    async fn due(&self, shard: u32, until: &str) -> Result<Vec<OccurrenceItem>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(SCHEDULE_DUE)
+            .key_condition_expression("dueShard = :shard AND dueAt <= :until")
+            .expression_attribute_values(":shard", s(&shard.to_string()))
+            .expression_attribute_values(":until", s(until));
+        self.query_all(query).await
+    }
+
+    async fn claim(
+        &self,
+        item: &OccurrenceItem,
+        notice: Notice,
+        claim: &Claim,
+    ) -> Result<bool, StoreError> {
+        let (owed, claim_name, claimed_at) = match notice {
+            Notice::Reminder => (
+                "nextEvent = :next AND opens = :opens AND attribute_not_exists(remindedAt) \
+                 AND attribute_not_exists(doneBy) AND attribute_not_exists(withdrawnAt)",
+                "reminderClaim",
+                "reminderClaimedAt",
+            ),
+            Notice::Missed => (
+                "nextEvent = :next AND opens = :opens AND attribute_not_exists(noticedAt)",
+                "noticeClaim",
+                "noticeClaimedAt",
+            ),
+        };
+        let event = match notice {
+            Notice::Reminder => NextEvent::Open,
+            Notice::Missed => NextEvent::MissedNotice,
+        };
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(item)))
+            .update_expression("SET #claim = :claim, #claimedAt = :at")
+            .condition_expression(format!(
+                "{owed} AND (attribute_not_exists(#claim) OR #claimedAt < :stale)"
+            ))
+            .expression_attribute_names("#claim", claim_name)
+            .expression_attribute_names("#claimedAt", claimed_at)
+            .expression_attribute_values(":next", next(event))
+            .expression_attribute_values(":opens", s(&item.opens))
+            .expression_attribute_values(":claim", s(&claim.id))
+            .expression_attribute_values(":at", s(&claim.at))
+            .expression_attribute_values(":stale", s(&claim.stale_before));
+        applied(update.send().await)
+    }
+
+    async fn complete(
+        &self,
+        item: &OccurrenceItem,
+        notice: Notice,
+        claim_id: &str,
+        at: &str,
+    ) -> Result<bool, StoreError> {
+        let (expression, claim_name, event) = match notice {
+            // From now on the sweep waits for the window to close.
+            Notice::Reminder => (
+                "SET remindedAt = :at, nextEvent = :close, dueAt = :closes, history = list_append(history, :event) \
+                 REMOVE reminderClaim, reminderClaimedAt",
+                "reminderClaim",
+                ("reminded", "reminder topic"),
+            ),
+            Notice::Missed => (
+                "SET noticedAt = :at, history = list_append(history, :event) \
+                 REMOVE noticeClaim, noticeClaimedAt, dueAt, dueShard, nextEvent",
+                "noticeClaim",
+                ("noticed", "missed-survey topic"),
+            ),
+        };
+        let event = to_attributes(&crate::item::OccurrenceEvent::new(
+            at,
+            event.0,
+            event.1.into(),
+        ))?;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(item)))
+            .update_expression(expression)
+            .condition_expression("#claim = :claim")
+            .expression_attribute_names("#claim", claim_name)
+            .expression_attribute_values(":claim", s(claim_id))
+            .expression_attribute_values(":at", s(at))
+            .expression_attribute_values(
+                ":event",
+                AttributeValue::L(vec![AttributeValue::M(event)]),
+            );
+        if notice == Notice::Reminder {
+            update = update
+                .expression_attribute_values(":close", next(NextEvent::Close))
+                .expression_attribute_values(":closes", s(&item.closes));
+        }
+        applied(update.send().await)
+    }
+
+    async fn release(
+        &self,
+        item: &OccurrenceItem,
+        notice: Notice,
+        claim_id: &str,
+    ) -> Result<(), StoreError> {
+        let (claim_name, claimed_at) = match notice {
+            Notice::Reminder => ("reminderClaim", "reminderClaimedAt"),
+            Notice::Missed => ("noticeClaim", "noticeClaimedAt"),
+        };
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(item)))
+            .update_expression("REMOVE #claim, #claimedAt")
+            .condition_expression("#claim = :claim")
+            .expression_attribute_names("#claim", claim_name)
+            .expression_attribute_names("#claimedAt", claimed_at)
+            .expression_attribute_values(":claim", s(claim_id));
+        applied(update.send().await).map(|_| ())
+    }
+
+    async fn record_missed(&self, item: &OccurrenceItem, at: &str) -> Result<bool, StoreError> {
+        let event = crate::item::OccurrenceEvent::new(
+            at,
+            "missed",
+            format!("window closed {}", item.closes),
+        );
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(item)))
+            .update_expression(
+                "SET missedAt = :at, nextEvent = :notice, dueAt = :at, history = list_append(history, :event)",
+            )
+            .condition_expression(
+                "nextEvent IN (:open, :close) AND closes = :closes AND closes <= :at \
+                 AND attribute_not_exists(doneBy) AND attribute_not_exists(missedAt) \
+                 AND attribute_not_exists(withdrawnAt) AND attribute_not_exists(droppedAt)",
+            )
+            .expression_attribute_values(":at", s(at))
+            .expression_attribute_values(":notice", next(NextEvent::MissedNotice))
+            .expression_attribute_values(":open", next(NextEvent::Open))
+            .expression_attribute_values(":close", next(NextEvent::Close))
+            .expression_attribute_values(":closes", s(&item.closes))
+            .expression_attribute_values(":event", AttributeValue::L(vec![AttributeValue::M(to_attributes(&event)?)]));
+        applied(update.send().await)
+    }
+}

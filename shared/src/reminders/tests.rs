@@ -1,0 +1,259 @@
+//! The sweep sends each reminder and each missed-survey notice once and records each miss once, however many sweeps
+//! overlap; leaves completed, withdrawn and moved surveys alone; and retries what a topic refused.
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::*;
+use crate::enrolment::{Change, OccurrenceWrite, WithdrawRequest, enrol, revise};
+use crate::ports::Enrolments;
+use crate::schedule::Schedules;
+use crate::testing::memory::MemoryStore;
+use crate::testing::topic::MemoryTopic;
+
+/// Enrolled on the drill at 10:00:00 UTC: check-in open 10:01–10:03, follow-ups 10:03–10:05 and 10:05–10:07.
+const ENROLLED: &str = "2026-12-04T10:00:00Z";
+
+type Sweeper = Reminders<MemoryStore, MemoryTopic<ScheduleMessage>, MemoryTopic<ScheduleMessage>>;
+
+fn at(hms: &str) -> OffsetDateTime {
+    let text = format!("2026-12-04T{hms}Z");
+    OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339).unwrap()
+}
+
+async fn enrolled(
+    patients: usize,
+) -> (
+    MemoryStore,
+    Sweeper,
+    MemoryTopic<ScheduleMessage>,
+    MemoryTopic<ScheduleMessage>,
+) {
+    let store = MemoryStore::default();
+    for n in 0..patients {
+        let request = serde_json::from_value(json!({
+            "patientId": format!("P-{n}"), "scheduleId": "burst-drill", "timeZone": "America/New_York"
+        }))
+        .unwrap();
+        let revision = enrol(
+            "T-1",
+            request,
+            "nurse-1",
+            ENROLLED.parse().unwrap(),
+            Schedules::embedded().unwrap(),
+        )
+        .unwrap();
+        assert!(store.write(&revision).await.unwrap());
+    }
+    let (reminders, missed) = (MemoryTopic::default(), MemoryTopic::default());
+    let sweeper = Reminders::new(store.clone(), reminders.clone(), missed.clone());
+    (store, sweeper, reminders, missed)
+}
+
+#[tokio::test]
+async fn a_reminder_goes_out_once_when_a_window_opens_however_many_sweeps_overlap() {
+    let (_, sweeper, reminders, _) = enrolled(20).await;
+    assert_eq!(
+        sweeper.sweep(at("10:00:30")).await.unwrap().reminded,
+        0,
+        "nothing open yet"
+    );
+    let (a, b, c) = tokio::join!(
+        sweeper.sweep(at("10:01:05")),
+        sweeper.sweep(at("10:01:06")),
+        sweeper.sweep(at("10:01:07"))
+    );
+    let sent = a.unwrap().reminded + b.unwrap().reminded + c.unwrap().reminded;
+    assert_eq!(sent, 20);
+    let published = reminders.published();
+    assert_eq!(published.len(), 20);
+    let mut patients: Vec<&str> = published.iter().map(|m| m.patient_id.as_str()).collect();
+    patients.sort_unstable();
+    patients.dedup();
+    assert_eq!(patients.len(), 20, "one reminder per patient");
+    let message = &published[0];
+    assert_eq!(
+        (message.kind, message.timepoint.as_str()),
+        ("due", "check-in")
+    );
+    assert_eq!(message.opens, "2026-12-04T10:01:00.000Z");
+    assert_eq!(
+        message.opens_local,
+        "2026-12-04T05:01:00-05:00[America/New_York]"
+    );
+    assert_eq!(sweeper.sweep(at("10:02:00")).await.unwrap().reminded, 0);
+}
+
+#[tokio::test]
+async fn a_window_that_closes_with_nothing_is_missed_once_and_the_site_told_once() {
+    let (store, sweeper, reminders, missed) = enrolled(5).await;
+    sweeper.sweep(at("10:01:05")).await.unwrap();
+    let (a, b) = tokio::join!(sweeper.sweep(at("10:03:05")), sweeper.sweep(at("10:03:06")));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.missed + b.missed, a.noticed + b.noticed), (5, 5));
+    assert_eq!(missed.published().len(), 5);
+    assert!(
+        missed
+            .published()
+            .iter()
+            .all(|m| m.kind == "missed" && m.timepoint == "check-in")
+    );
+    // The first follow-up opened at 10:03: reminded in the same sweeps.
+    assert_eq!(
+        reminders
+            .published()
+            .iter()
+            .filter(|m| m.timepoint == "follow-up-1")
+            .count(),
+        5
+    );
+    let check_in = store
+        .occurrence_items()
+        .into_iter()
+        .find(|o| o.occurrence_id == "check-in")
+        .unwrap();
+    assert!(check_in.missed_at.is_some() && check_in.noticed_at.is_some());
+    assert_eq!(check_in.due_at, None, "nothing left for the sweep");
+    let events: Vec<&str> = check_in.history.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(events, ["scheduled", "reminded", "missed", "noticed"]);
+}
+
+#[tokio::test]
+async fn a_sweep_that_never_ran_while_a_window_was_open_records_the_miss_without_a_late_reminder() {
+    let (_, sweeper, reminders, missed) = enrolled(1).await;
+    let report = sweeper.sweep(at("10:03:30")).await.unwrap();
+    assert_eq!(report.missed, 1);
+    assert!(
+        reminders
+            .published()
+            .iter()
+            .all(|m| m.timepoint != "check-in"),
+        "no reminder for a closed window"
+    );
+    assert_eq!(missed.published().len(), 1);
+}
+
+#[tokio::test]
+async fn a_completed_survey_gets_no_reminder_and_no_miss() {
+    let (store, sweeper, reminders, missed) = enrolled(1).await;
+    // The patient filled the check-in early (in the grace before it opened): the process function marks it done.
+    let mut check_in = store
+        .occurrence_items()
+        .into_iter()
+        .find(|o| o.occurrence_id == "check-in")
+        .unwrap();
+    check_in.done_by = Some(uuid::Uuid::nil());
+    check_in.done_timing = Some(crate::schedule::Timing::Early);
+    check_in.clear_sweep();
+    store.insert(&check_in);
+    sweeper.sweep(at("10:01:05")).await.unwrap();
+    sweeper.sweep(at("10:03:05")).await.unwrap();
+    assert!(
+        reminders
+            .published()
+            .iter()
+            .all(|m| m.timepoint != "check-in")
+    );
+    assert!(missed.published().is_empty());
+}
+
+#[tokio::test]
+async fn a_withdrawn_patient_is_reminded_of_nothing_more() {
+    let (store, sweeper, reminders, missed) = enrolled(1).await;
+    sweeper.sweep(at("10:01:05")).await.unwrap();
+    let current = store.enrolment("T-1", "P-0").await.unwrap().unwrap();
+    let occurrences = store.occurrences("T-1", "P-0").await.unwrap();
+    let withdrawal = Change::Withdraw(WithdrawRequest {
+        reason: "withdrew consent".into(),
+        at: None,
+    });
+    let now = "2026-12-04T10:02:00Z".parse().unwrap();
+    let revision = revise(
+        &current,
+        &occurrences,
+        withdrawal,
+        "pi-1",
+        now,
+        Schedules::embedded().unwrap(),
+    )
+    .unwrap();
+    assert!(
+        revision
+            .occurrences
+            .iter()
+            .all(|w| matches!(w, OccurrenceWrite::Withdrawn(_)))
+    );
+    assert!(store.write(&revision).await.unwrap());
+    sweeper.sweep(at("10:03:05")).await.unwrap();
+    sweeper.sweep(at("10:07:05")).await.unwrap();
+    assert_eq!(
+        reminders.published().len(),
+        1,
+        "the check-in reminder sent before the withdrawal only"
+    );
+    assert!(
+        missed.published().is_empty(),
+        "a withdrawn window is not a missed one"
+    );
+}
+
+#[tokio::test]
+async fn a_reminder_the_topic_refused_is_sent_by_the_next_sweep_once() {
+    let store = MemoryStore::default();
+    let request = serde_json::from_value(json!({
+        "patientId": "P-0", "scheduleId": "burst-drill", "timeZone": "Europe/Berlin"
+    }))
+    .unwrap();
+    let revision = enrol(
+        "T-1",
+        request,
+        "nurse-1",
+        ENROLLED.parse().unwrap(),
+        Schedules::embedded().unwrap(),
+    )
+    .unwrap();
+    store.write(&revision).await.unwrap();
+    let down = Reminders::new(
+        store.clone(),
+        MemoryTopic::unavailable(),
+        MemoryTopic::<ScheduleMessage>::default(),
+    );
+    let report = down.sweep(at("10:01:05")).await.unwrap();
+    assert_eq!((report.reminded, report.failed), (0, 1));
+    let topic = MemoryTopic::default();
+    let up = Reminders::new(
+        store.clone(),
+        topic.clone(),
+        MemoryTopic::<ScheduleMessage>::default(),
+    );
+    assert_eq!(up.sweep(at("10:01:10")).await.unwrap().reminded, 1);
+    assert_eq!(up.sweep(at("10:01:15")).await.unwrap().reminded, 0);
+    assert_eq!(topic.published().len(), 1);
+}
+
+#[tokio::test]
+async fn a_window_moved_after_the_sweep_read_it_is_not_reminded_at_its_old_time() {
+    let (store, sweeper, reminders, _) = enrolled(1).await;
+    let stale = store
+        .occurrence_items()
+        .into_iter()
+        .find(|o| o.occurrence_id == "check-in")
+        .unwrap();
+    let mut moved = stale.clone();
+    moved.opens = "2026-12-04T11:01:00.000Z".into();
+    moved.due_at = Some(moved.opens.clone());
+    store.insert(&moved);
+    let claim = Claim::taken(at("10:01:05"));
+    assert!(
+        !Sweep::claim(&store, &stale, Notice::Reminder, &claim)
+            .await
+            .unwrap()
+    );
+    sweeper.sweep(at("10:01:05")).await.unwrap();
+    assert!(
+        reminders
+            .published()
+            .iter()
+            .all(|m| m.timepoint != "check-in")
+    );
+}
