@@ -23,7 +23,7 @@ export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(TOOLS_VENV)/bin:$(PATH)
 
 FUNCTION_PACKAGES := --package submit --package process --package catalogue --package notify --package escalate --package alerts \
-	--package timeline
+	--package timeline --package calendar --package reminders
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),--arm64,--x86-64)
 E2E_ENV = $(LOCAL_ENV) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
 

@@ -96,6 +96,8 @@ STACKS = {
             "EscalateFunction": LAMBDA_BUILD / "escalate" / "bootstrap",
             "AlertsFunction": LAMBDA_BUILD / "alerts" / "bootstrap",
             "TimelineFunction": LAMBDA_BUILD / "timeline" / "bootstrap",
+            "CalendarFunction": LAMBDA_BUILD / "calendar" / "bootstrap",
+            "RemindersFunction": LAMBDA_BUILD / "reminders" / "bootstrap",
         },
         LOCAL_PARAMETERS,
     ),

@@ -34,6 +34,7 @@
 
 pub mod alert;
 pub mod aws;
+pub mod calendar;
 pub mod config;
 pub mod enrolment;
 pub mod envelope;

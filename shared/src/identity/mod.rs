@@ -12,7 +12,10 @@ use time::{Duration, OffsetDateTime};
 
 mod staff;
 
-pub use staff::{ACKNOWLEDGE_SCOPE, FLAGS_SCOPE, READ_SCOPE, STAFF_CLAIM, Staff, StaffPolicy};
+pub use staff::{
+    ACKNOWLEDGE_SCOPE, ENROLMENT_READ_SCOPE, ENROLMENT_WRITE_SCOPE, FLAGS_SCOPE, READ_SCOPE,
+    STAFF_CLAIM, Staff, StaffPolicy,
+};
 
 /// The authorizer's claims, every value a string (API Gateway renders a list as `[a b c]`).
 #[derive(Debug, Clone, Copy)]

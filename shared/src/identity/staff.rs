@@ -12,6 +12,10 @@ pub const READ_SCOPE: &str = "epro/alerts.read";
 pub const ACKNOWLEDGE_SCOPE: &str = "epro/alerts.acknowledge";
 /// The default scope that lets a data manager list a trial's flags (repeats, fast clocks, conflicting resends).
 pub const FLAGS_SCOPE: &str = "epro/flags.read";
+/// The default scope that lets study staff enrol patients on a schedule, change their terms and withdraw them.
+pub const ENROLMENT_WRITE_SCOPE: &str = "epro/enrolment.write";
+/// The default scope that lets study staff read enrolments and a trial's compliance.
+pub const ENROLMENT_READ_SCOPE: &str = "epro/enrolment.read";
 
 /// Which claims name a staff member and their trials, which scopes grant what, and how long a token may live.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -99,6 +99,30 @@ fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
             "GET /v1/trials/{trialId}/flags",
             "integrations/${AlertsIntegration}",
         ),
+        (
+            "POST /v1/trials/{trialId}/enrolments",
+            "integrations/${CalendarIntegration}",
+        ),
+        (
+            "GET /v1/trials/{trialId}/enrolments/{patientId}",
+            "integrations/${CalendarIntegration}",
+        ),
+        (
+            "PATCH /v1/trials/{trialId}/enrolments/{patientId}",
+            "integrations/${CalendarIntegration}",
+        ),
+        (
+            "POST /v1/trials/{trialId}/enrolments/{patientId}/withdrawal",
+            "integrations/${CalendarIntegration}",
+        ),
+        (
+            "GET /v1/trials/{trialId}/compliance",
+            "integrations/${CalendarIntegration}",
+        ),
+        (
+            "GET /v1/patients/me/schedule",
+            "integrations/${CalendarIntegration}",
+        ),
     ];
     for (key, target) in expected {
         assert!(
@@ -158,6 +182,31 @@ fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
             "FlagListInvokePermission",
             "AlertsFunction",
             "/*/GET/v1/trials/*/flags",
+        ),
+        (
+            "CalendarStaffPostInvokePermission",
+            "CalendarFunction",
+            "/*/POST/v1/trials/*/enrolments*",
+        ),
+        (
+            "CalendarStaffGetInvokePermission",
+            "CalendarFunction",
+            "/*/GET/v1/trials/*/enrolments/*",
+        ),
+        (
+            "CalendarStaffPatchInvokePermission",
+            "CalendarFunction",
+            "/*/PATCH/v1/trials/*/enrolments/*",
+        ),
+        (
+            "ComplianceInvokePermission",
+            "CalendarFunction",
+            "/*/GET/v1/trials/*/compliance",
+        ),
+        (
+            "PatientScheduleInvokePermission",
+            "CalendarFunction",
+            "/*/GET/v1/patients/me/schedule",
         ),
     ] {
         let p = props(&t, permission);
@@ -275,11 +324,48 @@ fn staff_routes_require_their_scope_at_the_authorizer_and_patient_routes_none() 
         ["AlertAcknowledgeScope"]
     );
     assert_eq!(scopes("FlagListRoute"), ["FlagReadScope"]);
+    for (route, scope) in [
+        ("EnrolRoute", "EnrolmentWriteScope"),
+        ("EnrolmentChangeRoute", "EnrolmentWriteScope"),
+        ("WithdrawalRoute", "EnrolmentWriteScope"),
+        ("EnrolmentReadRoute", "EnrolmentReadScope"),
+        ("ComplianceRoute", "EnrolmentReadScope"),
+    ] {
+        assert_eq!(scopes(route), [scope], "{route}");
+    }
+    assert_eq!(
+        t["Parameters"]["EnrolmentWriteScope"]["Default"],
+        intake::identity::ENROLMENT_WRITE_SCOPE
+    );
+    assert_eq!(
+        t["Parameters"]["EnrolmentReadScope"]["Default"],
+        intake::identity::ENROLMENT_READ_SCOPE
+    );
+    let calendar_env = &props(&t, "CalendarFunction")["Environment"]["Variables"];
+    for (variable, parameter) in [
+        ("ENROLMENT_WRITE_SCOPE", "EnrolmentWriteScope"),
+        ("ENROLMENT_READ_SCOPE", "EnrolmentReadScope"),
+        ("STAFF_CLAIM", "StaffClaim"),
+        ("TRIAL_CLAIM", "TrialClaim"),
+        ("PATIENT_CLAIM", "PatientClaim"),
+        ("MAX_TOKEN_LIFETIME_SECONDS", "MaxTokenLifetimeSeconds"),
+    ] {
+        assert_eq!(
+            intrinsic(&calendar_env[variable], "!Ref"),
+            parameter,
+            "{variable}"
+        );
+    }
     assert_eq!(
         t["Parameters"]["FlagReadScope"]["Default"],
         intake::identity::FLAGS_SCOPE
     );
-    for patient_route in ["SubmitRoute", "FhirSubmitRoute", "QuestionnaireBundleRoute"] {
+    for patient_route in [
+        "SubmitRoute",
+        "FhirSubmitRoute",
+        "QuestionnaireBundleRoute",
+        "PatientScheduleRoute",
+    ] {
         assert!(scopes(patient_route).is_empty(), "{patient_route}");
     }
     assert_eq!(

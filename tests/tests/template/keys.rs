@@ -95,8 +95,13 @@ fn queues_and_table_use_the_data_key_and_every_log_group_the_log_key() {
         .iter()
         .filter(|(_, r)| r["Type"] == "AWS::Logs::LogGroup")
         .collect();
-    assert_eq!(groups.len(), 8, "seven functions and the API");
-    for topic in ["AlertTopic", "EscalationTopic"] {
+    assert_eq!(groups.len(), 10, "nine functions and the API");
+    for topic in [
+        "AlertTopic",
+        "EscalationTopic",
+        "ReminderTopic",
+        "MissedSurveyTopic",
+    ] {
         assert_eq!(
             intrinsic(&props(&t, topic)["KmsMasterKeyId"], "!Ref"),
             "DataKey",
@@ -175,6 +180,8 @@ fn administrators_manage_the_keys_but_only_the_functions_and_operators_can_decry
             ("DataKey", "AlertsRole.Arn".to_owned(), None),
             ("DataKey", "EscalateRole.Arn".to_owned(), None),
             ("DataKey", "TimelineRole.Arn".to_owned(), None),
+            ("DataKey", "CalendarRole.Arn".to_owned(), None),
+            ("DataKey", "RemindersRole.Arn".to_owned(), None),
             (
                 "DataKey",
                 "OperatorRoleArn".to_owned(),

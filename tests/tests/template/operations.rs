@@ -148,7 +148,7 @@ fn every_function_has_an_errors_alarm() {
         .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
         .map(|(name, _)| name.as_str().unwrap())
         .collect();
-    assert_eq!(functions.len(), 7);
+    assert_eq!(functions.len(), 9);
     for function in functions {
         let alarm = find(&alarms, "AWS/Lambda", "Errors", function);
         assert_eq!(number(&alarm["Threshold"]), 1, "{function}");

@@ -5,7 +5,7 @@ use serde_norway::Value;
 use crate::{intrinsic, props, resource, template};
 
 /// The functions and their roles.
-const FUNCTIONS: [(&str, &str); 7] = [
+const FUNCTIONS: [(&str, &str); 9] = [
     ("SubmitFunction", "SubmitRole"),
     ("ProcessFunction", "ProcessRole"),
     ("CatalogueFunction", "CatalogueRole"),
@@ -13,6 +13,8 @@ const FUNCTIONS: [(&str, &str); 7] = [
     ("EscalateFunction", "EscalateRole"),
     ("AlertsFunction", "AlertsRole"),
     ("TimelineFunction", "TimelineRole"),
+    ("CalendarFunction", "CalendarRole"),
+    ("RemindersFunction", "RemindersRole"),
 ];
 
 fn list(value: &Value) -> Vec<String> {
@@ -243,6 +245,39 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
             owned(&logs, "TimelineLogGroup.Arn"),
         ]
     );
+    assert_eq!(
+        grants(&t, "CalendarRole"),
+        [
+            owned(
+                &[
+                    "dynamodb:GetItem",
+                    "dynamodb:Query",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem"
+                ],
+                "SubmissionTable.Arn"
+            ),
+            owned(
+                &["dynamodb:Query"],
+                "${SubmissionTable.Arn}/index/CalendarByTrial"
+            ),
+            owned(&logs, "CalendarLogGroup.Arn"),
+        ],
+        "enrolments and their surveys due, a trial's calendar; no submission is listed"
+    );
+    assert_eq!(
+        grants(&t, "RemindersRole"),
+        [
+            owned(
+                &["dynamodb:Query"],
+                "${SubmissionTable.Arn}/index/ScheduleDue"
+            ),
+            owned(&["dynamodb:UpdateItem"], "SubmissionTable.Arn"),
+            owned(&["sns:Publish"], "Ref ReminderTopic, Ref MissedSurveyTopic"),
+            owned(&logs, "RemindersLogGroup.Arn"),
+        ],
+        "the sweep claims and records steps; it reads nothing but the due index"
+    );
 }
 
 #[test]
@@ -258,6 +293,8 @@ fn functions_and_the_event_source_start_only_once_their_permissions_exist() {
         ("AlertsFunction", "AlertsPolicy"),
         ("TimelineFunction", "TimelinePolicy"),
         ("TimelineEventSource", "TimelinePolicy"),
+        ("CalendarFunction", "CalendarPolicy"),
+        ("RemindersFunction", "RemindersPolicy"),
     ] {
         assert_eq!(resource(&t, dependant)["DependsOn"], policy, "{dependant}");
     }
