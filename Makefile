@@ -95,10 +95,11 @@ template-check: setup $(SCAN_VENV)/.installed ## sam validate --lint, cfn-lint, 
 	$(SCAN_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 	cargo test --package intake-e2e --test template
 
-fhir-check: $(FHIR_VENV)/.installed ## Every Questionnaire served and every QuestionnaireResponse and OperationOutcome emitted, validated by fhir.resources
+fhir-check: $(FHIR_VENV)/.installed ## Every Questionnaire and schedule (PlanDefinition) served and every QuestionnaireResponse and OperationOutcome emitted, validated by fhir.resources
 	rm -rf $(LOCAL)/fhir-examples
 	cargo run --quiet --package intake-e2e --bin fhir-examples -- $(LOCAL)/fhir-examples
-	$(FHIR_VENV)/bin/python tests/fhir/validate.py shared/instruments/questionnaires $(LOCAL)/fhir-examples
+	$(FHIR_VENV)/bin/python tests/fhir/validate.py shared/instruments/questionnaires shared/instruments/schedules \
+		$(LOCAL)/fhir-examples
 
 report-check: ## The burst report's HTML page, rendered by headless Chromium (apt-get install chromium)
 	@command -v chromium >/dev/null || { echo "report-check needs Chromium: apt-get install chromium"; exit 1; }
@@ -123,7 +124,7 @@ watch: setup ## Serve both functions with `cargo lambda watch` against the local
 		--invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) \
 		--env-var QUEUE_URL=$(call STACK_OUTPUT,QueueUrl),TABLE_NAME=$(call STACK_OUTPUT,TableName)
 
-E2E_TESTS := stack identity instruments fhir_oracle alerts real_apps operations hostile logs audit dead_letter redrive \
+E2E_TESTS := stack identity instruments fhir_oracle alerts real_apps schedules operations hostile logs audit dead_letter redrive \
 	cargo_lambda
 
 e2e: setup $(FHIR_VENV)/.installed ## Integration tests against the deployed local stack ([TEST=<file of tests/tests>] for one): pipeline, instruments, the FHIR oracle, alerts, app paths, export and metrics, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda

@@ -17,6 +17,7 @@ RESOURCES = {
     "QuestionnaireResponse": "questionnaireresponse",
     "OperationOutcome": "operationoutcome",
     "Bundle": "bundle",
+    "PlanDefinition": "plandefinition",
 }
 
 

@@ -136,6 +136,30 @@ pub async fn get_from(
     exchange(request, token).await
 }
 
+/// Sends `method` to `path` below the API URL with a JSON body (when not null) and, when given, `If-Match`.
+pub async fn json_to(
+    http: &reqwest::Client,
+    stack: &Stack,
+    (method, path): (reqwest::Method, &str),
+    token: Option<&str>,
+    if_match: Option<&str>,
+    body: &Value,
+) -> Result<ApiReply, Error> {
+    let mut request = http.request(
+        method,
+        format!("{}{path}", stack.api_url.trim_end_matches('/')),
+    );
+    if !body.is_null() {
+        request = request
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
+    }
+    if let Some(etag) = if_match {
+        request = request.header(reqwest::header::IF_MATCH, etag);
+    }
+    exchange(request, token).await
+}
+
 /// Sends `request` (with the token, if any) and reads the reply, timed.
 async fn exchange(
     mut request: reqwest::RequestBuilder,

@@ -17,7 +17,7 @@ pub mod stubs;
 pub mod survey;
 
 pub use api::{
-    ApiReply, TokenRequest, get_from, http_client, mint_token, post, post_to, send, submit,
+    ApiReply, TokenRequest, get_from, http_client, json_to, mint_token, post, post_to, send, submit,
 };
 pub use intake_ops::{Aws, Error, Stack};
 pub use survey::Survey;

@@ -50,6 +50,10 @@ pub struct Stack {
     pub alert_topic_arn: Option<String>,
     /// The topic escalations go to.
     pub escalation_topic_arn: Option<String>,
+    /// The topic reminders go to when a survey window opens.
+    pub reminder_topic_arn: Option<String>,
+    /// The topic missed-survey notices go to.
+    pub missed_survey_topic_arn: Option<String>,
     /// Where undeliverable alert batches are parked.
     pub alert_delivery_failure_queue_url: Option<String>,
     /// The fault proxy's control URL, on a stack deployed by `make faults`.
