@@ -141,11 +141,14 @@ test: check ## Every check: lint, unit, template, then the stack up, integration
 
 # The emulator serves ~8 function processes per core; more clients than that only queue up in it.
 DEMO_ARGS ?= --concurrency 16
+DRILL_ARGS ?= --concurrency 16
 
-demo: local-up ## A burst of 10,000 submissions from 2,000 patients on the local stack, then an audit
+demo: local-up ## A burst of 10,000 submissions from 2,000 patients, then 2,000 patients driven by their schedule's reminders; each audited
 	@echo "Building the load generator (the first time takes a few minutes)…"
-	cargo build --package intake-e2e --bin burst
+	cargo build --package intake-e2e --bin burst --bin schedule-drill
 	$(E2E_ENV) cargo run --quiet --package intake-e2e --bin burst -- $(DEMO_ARGS)
+	@echo "Next: the schedule drill (about 11 minutes: its windows are minutes long, and open in three waves)…"
+	$(E2E_ENV) cargo run --quiet --package intake-e2e --bin schedule-drill -- $(DRILL_ARGS)
 	@echo "The local stack is still running (outputs in $(LOCAL)/stack-outputs.json). Stop it with: make local-down"
 
 bench: local-up $(PEER_BUILD)/.built $(PEER_VENV)/.installed ## Benchmarks, beside the Python/Powertools peer: a table of figures, costs, also in bench-results.json (never part of `make test`)

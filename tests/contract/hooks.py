@@ -58,6 +58,15 @@ def _questionnaire(case):
             parameters["version"] = "1"
 
 
+def _schedule(case):
+    """A schema-valid read names a published schedule (and version)."""
+    parameters = case.path_parameters or {}
+    if "id" in parameters:
+        parameters["id"] = CHOOSE.choice(["postop-followup", "burst-drill"])
+        if "version" in parameters:
+            parameters["version"] = "1"
+
+
 def _staff(case):
     """A schema-valid staff request names the staff member's trial and a real alert of it."""
     parameters = case.path_parameters or {}
@@ -77,6 +86,9 @@ def map_case(context, case):
         return case
     if case.operation.path.startswith("/v1/fhir/Questionnaire/") and _positive(case):
         _questionnaire(case)
+        return case
+    if case.operation.path.startswith("/v1/fhir/PlanDefinition/") and _positive(case):
+        _schedule(case)
         return case
     body = case.body
     if not isinstance(body, dict):

@@ -7,12 +7,14 @@ pub mod alert_audit;
 pub mod api;
 pub mod audit;
 pub mod deployed;
+pub mod drill;
 pub mod faults;
 pub mod flow;
 pub mod hostile;
 pub mod inbox;
 pub mod load;
 pub mod report;
+pub mod schedule_report;
 pub mod stubs;
 pub mod survey;
 

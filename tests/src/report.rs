@@ -70,7 +70,7 @@ td {{ font-variant-numeric: tabular-nums; }}
     ))
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -79,14 +79,16 @@ fn escape(text: &str) -> String {
 const SIZE: (u32, u32) = (960, 320);
 
 /// A white chart-sized SVG canvas drawing into `svg`.
-fn canvas(svg: &mut String) -> Result<DrawingArea<SVGBackend<'_>, plotters::coord::Shift>, String> {
+pub(crate) fn canvas(
+    svg: &mut String,
+) -> Result<DrawingArea<SVGBackend<'_>, plotters::coord::Shift>, String> {
     let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     Ok(root)
 }
 
 /// Every chart's frame: the same margins and axis label room, so the three line up on the page.
-fn frame<'a, 'b>(
+pub(crate) fn frame<'a, 'b>(
     root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
 ) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
     let mut builder = ChartBuilder::on(root);

@@ -1,10 +1,13 @@
-//! The catalogue Lambda: serves the instrument definitions apps render, as FHIR, from the catalogue embedded at
-//! build time. `GET /v1/fhir/Questionnaire` (a Bundle of current versions), `…/{id}` (current version),
-//! `…/{id}/_history/{version}` (a published version). It needs no AWS permission at all.
+//! The catalogue Lambda: serves the instrument definitions apps render and the schedules they follow, as FHIR,
+//! from the catalogue embedded at build time. `GET /v1/fhir/Questionnaire` (a Bundle of current versions), `…/{id}`
+//! (current version), `…/{id}/_history/{version}` (a published version); the same for `PlanDefinition`. It needs no
+//! AWS permission at all.
 
+use intake::fhir::plan_definition;
 use intake::fhir::questionnaire::{Answer, answer};
 use intake::instrument::Catalogue;
 use intake::metrics::Metrics;
+use intake::schedule::Schedules;
 use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
@@ -14,10 +17,11 @@ async fn main() -> Result<(), Error> {
     intake::logging::init();
     let metrics = Metrics::for_this_function()?;
     let catalogue = Catalogue::embedded()?;
+    let schedules = Schedules::embedded()?;
     run(service_fn(|request: Request| {
         let metrics = &metrics;
         async move {
-            let response = handle(catalogue, &request);
+            let response = handle((catalogue, schedules), &request);
             let context = request.lambda_context();
             metrics.flush(&context.request_id, context.xray_trace_id.as_deref());
             Ok::<_, Error>(response)
@@ -26,7 +30,7 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
-fn handle(catalogue: &Catalogue, request: &Request) -> Response<Body> {
+fn handle((catalogue, schedules): (&Catalogue, &Schedules), request: &Request) -> Response<Body> {
     let verified = matches!(
         request.request_context_ref(),
         Some(RequestContext::ApiGatewayV2(context))
@@ -37,13 +41,17 @@ fn handle(catalogue: &Catalogue, request: &Request) -> Response<Body> {
         .headers()
         .get(IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok());
-    to_response(answer(
-        catalogue,
-        verified,
-        parameters.first("id"),
-        parameters.first("version"),
-        if_none_match,
-    ))
+    let (id, version) = (parameters.first("id"), parameters.first("version"));
+    if request.uri().path().starts_with("/v1/fhir/PlanDefinition") {
+        return to_response(plan_definition::answer(
+            schedules,
+            verified,
+            id,
+            version,
+            if_none_match,
+        ));
+    }
+    to_response(answer(catalogue, verified, id, version, if_none_match))
 }
 
 fn to_response(answer: Answer) -> Response<Body> {
@@ -83,9 +91,33 @@ mod tests {
         }
     }
 
+    fn definitions() -> (&'static Catalogue, &'static Schedules) {
+        (
+            Catalogue::embedded().unwrap(),
+            Schedules::embedded().unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_schedule_is_served_as_a_plan_definition() {
+        let response = handle(
+            definitions(),
+            &request(|e| {
+                e["rawPath"] = json!("/v1/fhir/PlanDefinition/postop-followup/_history/1");
+                e["pathParameters"] = json!({"id": "postop-followup", "version": "1"});
+            }),
+        );
+        assert_eq!(response.status(), 200);
+        let body = json(&response);
+        assert_eq!(
+            (body["resourceType"].as_str(), body["id"].as_str()),
+            (Some("PlanDefinition"), Some("postop-followup"))
+        );
+    }
+
     #[test]
     fn the_sample_event_reads_the_current_phq9() {
-        let response = handle(Catalogue::embedded().unwrap(), &request(|_| {}));
+        let response = handle(definitions(), &request(|_| {}));
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()[CONTENT_TYPE], "application/fhir+json");
         assert!(response.headers().contains_key(ETAG));
@@ -94,9 +126,8 @@ mod tests {
 
     #[test]
     fn a_version_comes_from_the_history_path_and_the_bundle_from_the_bare_path() {
-        let catalogue = Catalogue::embedded().unwrap();
         let versioned = handle(
-            catalogue,
+            definitions(),
             &request(|e| {
                 e["rawPath"] = json!("/v1/fhir/Questionnaire/qol-daily/_history/1");
                 e["pathParameters"] = json!({"id": "qol-daily", "version": "1"});
@@ -110,7 +141,7 @@ mod tests {
                 .contains("immutable")
         );
         let bundle = handle(
-            catalogue,
+            definitions(),
             &request(|e| {
                 e["rawPath"] = json!("/v1/fhir/Questionnaire");
                 e.as_object_mut().unwrap().remove("pathParameters");
@@ -122,7 +153,7 @@ mod tests {
     #[test]
     fn a_request_without_verified_claims_is_refused() {
         let response = handle(
-            Catalogue::embedded().unwrap(),
+            definitions(),
             &request(|e| {
                 e["requestContext"]
                     .as_object_mut()

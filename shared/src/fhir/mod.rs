@@ -4,13 +4,15 @@
 //! - [`outcome`]: the `OperationOutcome` resource;
 //! - [`response`]: a `QuestionnaireResponse` read into the v1 submission it carries;
 //! - [`render`]: a stored submission rendered as a `QuestionnaireResponse`;
-//! - [`questionnaire`]: the catalogue as `Questionnaire` resources and a `Bundle`, with their `ETag`s.
+//! - [`questionnaire`]: the catalogue as `Questionnaire` resources and a `Bundle`, with their `ETag`s;
+//! - [`plan_definition`]: the schedules as `PlanDefinition` resources, the same way.
 
 use std::collections::BTreeMap;
 
 use crate::submission::FieldProblem;
 
 pub mod outcome;
+pub mod plan_definition;
 pub mod questionnaire;
 pub mod render;
 pub mod response;

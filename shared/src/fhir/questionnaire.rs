@@ -38,6 +38,21 @@ pub fn answer(
     version: Option<&str>,
     if_none_match: Option<&str>,
 ) -> Answer {
+    let served = || match id {
+        None => Ok(bundle(catalogue)),
+        Some(id) => read(catalogue, id, version),
+    };
+    respond(caller_verified, "questionnaire", served, if_none_match)
+}
+
+/// The answer to a read of a published definition (`noun`: what it is, for the not-found message): `401` without
+/// an identity, `404` for what is not published, else `200`, or `304` when `If-None-Match` names its tag.
+pub(crate) fn respond(
+    caller_verified: bool,
+    noun: &str,
+    served: impl FnOnce() -> Result<Served, Unknown>,
+    if_none_match: Option<&str>,
+) -> Answer {
     let refuse = |status: StatusCode, code: &'static str, diagnostics: String| Answer {
         status,
         body: Some(operation_outcome(&[Issue::error(code, diagnostics, None)]).to_string()),
@@ -52,25 +67,22 @@ pub fn answer(
             "a verified identity is required".into(),
         );
     }
-    let served = match id {
-        None => bundle(catalogue),
-        Some(id) => match read(catalogue, id, version) {
-            Ok(served) => served,
-            Err(Unknown::Instrument) => {
-                return refuse(
-                    StatusCode::NOT_FOUND,
-                    "not-found",
-                    "no questionnaire has this id".into(),
-                );
-            }
-            Err(Unknown::Version(versions)) => {
-                return refuse(
-                    StatusCode::NOT_FOUND,
-                    "not-found",
-                    format!("no such version; published: {}", versions.join(", ")),
-                );
-            }
-        },
+    let served = match served() {
+        Ok(served) => served,
+        Err(Unknown::Instrument) => {
+            return refuse(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                format!("no {noun} has this id"),
+            );
+        }
+        Err(Unknown::Version(versions)) => {
+            return refuse(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                format!("no such version; published: {}", versions.join(", ")),
+            );
+        }
     };
     let fresh = if_none_match.is_some_and(|tags| {
         tags.split(',')
@@ -142,7 +154,7 @@ pub fn bundle(catalogue: &Catalogue) -> Served {
 }
 
 /// A quoted strong ETag from a hash (its first 32 hex digits suffice to tell versions apart).
-fn etag(hash: &str) -> String {
+pub(crate) fn etag(hash: &str) -> String {
     let digits = hash.trim_start_matches("sha256:");
     format!("\"{}\"", &digits[..digits.len().min(32)])
 }

@@ -62,6 +62,11 @@ impl Schedules {
         self.versions.values().flatten()
     }
 
+    /// Every published version of `id`, oldest first.
+    pub fn versions(&self, id: &str) -> &[Schedule] {
+        self.versions.get(id).map(Vec::as_slice).unwrap_or_default()
+    }
+
     /// Version `version` of `id`, or its newest active version when none is named.
     pub fn get(&self, id: &str, version: Option<&str>) -> Option<&Schedule> {
         let versions = self.versions.get(id)?;

@@ -88,6 +88,18 @@ fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
             "integrations/${CatalogueIntegration}",
         ),
         (
+            "GET /v1/fhir/PlanDefinition",
+            "integrations/${CatalogueIntegration}",
+        ),
+        (
+            "GET /v1/fhir/PlanDefinition/{id}",
+            "integrations/${CatalogueIntegration}",
+        ),
+        (
+            "GET /v1/fhir/PlanDefinition/{id}/_history/{version}",
+            "integrations/${CatalogueIntegration}",
+        ),
+        (
             "GET /v1/trials/{trialId}/alerts",
             "integrations/${AlertsIntegration}",
         ),
@@ -167,6 +179,11 @@ fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
             "CatalogueInvokePermission",
             "CatalogueFunction",
             "/*/GET/v1/fhir/Questionnaire*",
+        ),
+        (
+            "PlanDefinitionInvokePermission",
+            "CatalogueFunction",
+            "/*/GET/v1/fhir/PlanDefinition*",
         ),
         (
             "AlertListInvokePermission",
