@@ -186,8 +186,10 @@ timeline: ## Place a trial's reports on their timelines again, after TimelineFai
 # The busiest reminder wave ePRO platforms quote: 50,000 submissions a second at its peak. Durations ×10: the local
 # emulator answers in about a millisecond where AWS's SQS and DynamoDB take several.
 WAVE ?= --patients 1500000 --surveys-each 1 --window 60 --shape peaked --duration-factor 10
-capacity: ## What AWS needs for a known reminder wave, and what it costs (WAVE="--patients N --window S …"; default: 50,000/s at the peak)
-	cargo run --quiet --package intake-ops --bin capacity -- $(WAVE)
+FORECAST_EXAMPLE := --enrolments infra/ops/capacity/enrolments-example.json --window 120 --duration-factor 10 --show 6
+capacity: ## What AWS needs for a known reminder wave, and its cost (WAVE="--patients N --window S …"); the waves a schedule will cause (FORECAST="--enrolments FILE" or "--trial ID"; FORECAST=example)
+	$(OPS_ENV) cargo run --quiet --package intake-ops --bin capacity -- \
+		$(if $(filter example,$(FORECAST)),$(FORECAST_EXAMPLE),$(or $(FORECAST),$(WAVE)))
 
 redrive: ## Move dead letters back after a fix ([STACK=<name>] [REDRIVE_ARGS=--dry-run to count only])
 	$(OPS_ENV) cargo run --quiet --package intake-ops --bin redrive -- $(OPS_STACK) $(REDRIVE_ARGS)

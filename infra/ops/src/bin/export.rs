@@ -1,5 +1,5 @@
 //! `export --trial <id>`: a trial's submissions as CSV for analysts (one file per instrument version) and as FHIR
-//! `QuestionnaireResponse` NDJSON, into a folder.
+//! `QuestionnaireResponse` NDJSON, into a folder; with CSV, its schedule compliance too (surveys due, figures).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use intake::instrument::Catalogue;
-use intake_ops::export::{by_instrument, load, write};
+use intake_ops::export::{by_instrument, compliance, load, write};
 use intake_ops::{Aws, StackChoice};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -69,7 +69,20 @@ async fn main() -> ExitCode {
             Format::Fhir => (false, true),
             Format::All => (true, true),
         };
-        let written = write(&folder, &items, Catalogue::embedded()?, csv, fhir)?;
+        let mut written = write(&folder, &items, Catalogue::embedded()?, csv, fhir)?;
+        if csv {
+            let store =
+                intake::aws::DynamoStore::new(aws.dynamodb.clone(), stack.table_name.clone());
+            let calendar = intake::ports::Enrolments::calendar(&store, &args.trial)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !calendar.is_empty() {
+                let now = intake::item::format_timestamp(time::OffsetDateTime::now_utc());
+                written
+                    .files
+                    .extend(compliance::write(&folder, &calendar, &now)?);
+            }
+        }
         Ok::<_, intake_ops::Error>((items, written))
     }
     .await;

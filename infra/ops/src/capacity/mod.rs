@@ -6,10 +6,11 @@
 //! - [`rules`]: the scaling rules and default quotas of each hop, each with its source;
 //! - [`plan`]: a second-by-second model of a spike through API, submit, queue, process and table, and the plan it
 //!   leads to: quotas to raise, what to pre-warm and when, and the cost of the spike.
-
-//! - [`report`]: the plan as an operator reads it.
+//! - [`report`]: the plan as an operator reads it;
+//! - [`forecast`]: the waves a trial's schedule will cause (from enrolments or a deployed trial's calendar).
 
 pub mod cost;
+pub mod forecast;
 pub mod plan;
 pub mod prices;
 pub mod report;

@@ -235,3 +235,64 @@ pub fn render(inputs: &Inputs, plan: &Plan) -> String {
     ));
     lines.join("\n") + "\n"
 }
+
+/// One forecast wave in a few lines: when, how many, from which zones; whether the defaults carry it, and if not,
+/// when to pre-warm and what to set.
+pub fn render_wave(
+    number: usize,
+    wave: &super::forecast::Wave,
+    inputs: &Inputs,
+    plan: &Plan,
+) -> String {
+    let (d, s) = (&plan.defaults, &plan.setup);
+    let zones: Vec<String> = wave
+        .by_zone
+        .iter()
+        .map(|(zone, k)| format!("{zone} {}", n(*k as f64)))
+        .collect();
+    let timepoints: Vec<String> = wave
+        .timepoints
+        .iter()
+        .map(|(t, k)| format!("{t} {}", n(*k as f64)))
+        .collect();
+    let mut lines = vec![format!(
+        "\n  Wave {number} · {} · {} surveys ({}) · {}",
+        wave.opens.strftime("%Y-%m-%d %H:%M UTC"),
+        n(wave.surveys as f64),
+        zones.join(", "),
+        timepoints.join(", ")
+    )];
+    let carried = d.api_throttled + d.submit_throttled == 0.0 && d.oldest_message_seconds <= 60.0;
+    if carried {
+        lines.push(format!(
+            "    the defaults carry it: peak {}/s, nothing refused, no message older than {} s",
+            n(inputs.spike.peak_rate()),
+            n(d.oldest_message_seconds)
+        ));
+    } else {
+        let lead = PREWARM_LEAD_MINUTES;
+        let prewarm = wave.opens - jiff::SignedDuration::from_mins(lead as i64);
+        lines.push(format!(
+            "    with the defaults: {} refused, {} cold starts, oldest message {} s",
+            n(d.api_throttled + d.submit_throttled),
+            n(d.submit_cold_starts),
+            n(d.oldest_message_seconds)
+        ));
+        let pollers = match s.event_source {
+            EventSourceMode::Provisioned {
+                minimum_pollers, ..
+            } => format!(" ProcessMinimumPollers={}", raw(minimum_pollers)),
+            EventSourceMode::Standard { .. } => String::new(),
+        };
+        lines.push(format!(
+            "    pre-warm at {} (T − {lead:.0} min): SubmitProvisionedConcurrency={}{pollers}; days ahead: \
+             TableWarmWriteUnitsPerSecond={}, ThrottlingRateLimit={}; cost ${:.2}",
+            prewarm.strftime("%Y-%m-%d %H:%M UTC"),
+            raw(s.submit_provisioned),
+            raw(s.table_writes),
+            raw(s.api_rate),
+            plan.cost_usd + plan.provisioned_usd
+        ));
+    }
+    lines.join("\n") + "\n"
+}

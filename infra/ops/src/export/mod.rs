@@ -1,10 +1,12 @@
 //! A trial's submissions out, for analysts and for FHIR systems: listed through the by-trial index (keys only,
 //! paginated), read 100 at a time, then written as one CSV per instrument version (`table`) and as
-//! `QuestionnaireResponse` NDJSON (`fhir`), each line rendered against the version the patient filled in.
+//! `QuestionnaireResponse` NDJSON (`fhir`), each line rendered against the version the patient filled in; and the
+//! trial's schedule compliance (`compliance`).
 //!
 //! This reads the live table with ordinary queries, which suits a trial of up to a few hundred thousand
 //! submissions. For larger ones, or a snapshot at a point in time, use DynamoDB's export to S3 (README).
 
+pub mod compliance;
 pub mod fhir;
 pub mod table;
 #[cfg(test)]
