@@ -30,8 +30,8 @@ pub trait Store: Send + Sync + 'static {
         write: &SubmissionWrite,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
 
-    /// The patient's enrolment in the trial, if any (read eventually consistent: enrolment precedes the surveys it
-    /// schedules by minutes at least).
+    /// The patient's enrolment in the trial, if any, read consistently (a submission is placed on the calendar as
+    /// it stands; the write then checks it still does).
     fn enrolment(
         &self,
         trial_id: &str,
@@ -378,6 +378,9 @@ pub enum WriteOutcome {
         /// The first submission.
         first: uuid::Uuid,
     },
+    /// Nothing was written: the patient's enrolment changed since the submission was placed on its calendar.
+    /// Place it again.
+    CalendarChanged,
     /// Nothing was written: these alerts are raised already (a repeat meeting a rule its first submission met).
     /// Write it again without them.
     AlertsRaised {

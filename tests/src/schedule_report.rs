@@ -114,9 +114,10 @@ fn compliance_chart(by_timepoint: &[(String, Counted)]) -> Result<String, String
     let mut svg = String::new();
     {
         let root = canvas(&mut svg)?;
-        let slots = by_timepoint.len().max(1) as u32;
+        // A segmented range a..b has a segment for each of a..=b.
+        let last = by_timepoint.len().saturating_sub(1) as u32;
         let mut chart = frame(&root)
-            .build_cartesian_2d((0..slots).into_segmented(), 0..top + top / 10 + 1)
+            .build_cartesian_2d((0..last).into_segmented(), 0..top + top / 10 + 1)
             .map_err(|e| e.to_string())?;
         let names: Vec<String> = by_timepoint.iter().map(|(name, _)| name.clone()).collect();
         chart

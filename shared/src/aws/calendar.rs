@@ -21,6 +21,9 @@ use super::DynamoStore;
 pub const CALENDAR_BY_TRIAL: &str = "CalendarByTrial";
 /// The sparse index of surveys due whose next step the sweep owes.
 pub const SCHEDULE_DUE: &str = "ScheduleDue";
+/// The most steps one sweep takes from one shard: a backlog larger than a sweep can work through in its time (a
+/// sweep that stopped for hours) is taken oldest first over the next minutes' sweeps.
+const MAX_DUE_PER_SHARD: usize = 2_000;
 
 type Attributes = HashMap<String, AttributeValue>;
 
@@ -69,7 +72,8 @@ impl DynamoStore {
     }
 
     /// Withdrawn or dropped: the time set, the change's event appended, the sweep's entry removed; unless a
-    /// submission completed it since it was read.
+    /// submission completed it since it was read, or a sweep is sending its reminder this very moment (the change is
+    /// refused and made again a moment later, so no reminder follows a withdrawal).
     fn end(
         &self,
         item: &OccurrenceItem,
@@ -89,7 +93,9 @@ impl DynamoStore {
                 "SET #field = if_not_exists(#field, :at), history = list_append(history, :event) \
                  REMOVE dueAt, dueShard, nextEvent",
             )
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(doneBy)")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(doneBy) AND attribute_not_exists(reminderClaim)",
+            )
             .expression_attribute_names("#field", field)
             .expression_attribute_values(":at", s(at))
             .expression_attribute_values(
@@ -101,18 +107,20 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
+    /// Every item `query` finds, up to `most`.
     async fn query_all(
         &self,
         query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        most: usize,
     ) -> Result<Vec<OccurrenceItem>, StoreError> {
-        let pages: Vec<_> = query
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| StoreError(error_class(&e)))?;
-        occurrences(pages)
+        let mut stream = query.into_paginator().items().send();
+        let mut items = Vec::new();
+        while items.len() < most
+            && let Some(item) = stream.next().await
+        {
+            items.push(item.map_err(|e| StoreError(error_class(&e)))?);
+        }
+        occurrences(items)
     }
 }
 
@@ -154,7 +162,7 @@ impl Enrolments for DynamoStore {
             .expression_attribute_values(":pk", s(&partition_key(trial_id, patient_id)))
             .expression_attribute_values(":occurrence", s("OCCURRENCE#"))
             .consistent_read(true);
-        self.query_all(query).await
+        self.query_all(query, usize::MAX).await
     }
 
     async fn write(&self, revision: &Revision) -> Result<bool, StoreError> {
@@ -194,8 +202,16 @@ impl Enrolments for DynamoStore {
         {
             Ok(_) => Ok(true),
             Err(error) => match error.as_service_error() {
-                // A condition failed or a concurrent write met one of these items: someone else came first.
-                Some(service) if service.is_transaction_canceled_exception() => Ok(false),
+                // A condition failed or a concurrent write met one of these items: someone else came first. Any
+                // other reason (throttling, a validation error) is a failure, not a conflict.
+                Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
+                    cancelled,
+                )) if cancelled.cancellation_reasons().iter().all(|r| {
+                    matches!(r.code(), None | Some("None" | "ConditionalCheckFailed" | "TransactionConflict"))
+                }) =>
+                {
+                    Ok(false)
+                }
                 _ => Err(StoreError(error_class(&error))),
             },
         }
@@ -209,7 +225,7 @@ impl Enrolments for DynamoStore {
             .index_name(CALENDAR_BY_TRIAL)
             .key_condition_expression("calendarTrialId = :trial")
             .expression_attribute_values(":trial", s(trial_id));
-        self.query_all(query).await
+        self.query_all(query, usize::MAX).await
     }
 }
 
@@ -223,7 +239,7 @@ impl Sweep for DynamoStore {
             .key_condition_expression("dueShard = :shard AND dueAt <= :until")
             .expression_attribute_values(":shard", s(&shard.to_string()))
             .expression_attribute_values(":until", s(until));
-        self.query_all(query).await
+        self.query_all(query, MAX_DUE_PER_SHARD).await
     }
 
     async fn claim(
@@ -290,31 +306,41 @@ impl Sweep for DynamoStore {
                 ("noticed", "missed-survey topic"),
             ),
         };
-        let event = to_attributes(&crate::item::OccurrenceEvent::new(
-            at,
-            event.0,
-            event.1.into(),
-        ))?;
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(item)))
-            .update_expression(expression)
-            .condition_expression("#claim = :claim")
-            .expression_attribute_names("#claim", claim_name)
-            .expression_attribute_values(":claim", s(claim_id))
-            .expression_attribute_values(":at", s(at))
-            .expression_attribute_values(
-                ":event",
-                AttributeValue::L(vec![AttributeValue::M(event)]),
-            );
-        if notice == Notice::Reminder {
-            update = update
-                .expression_attribute_values(":close", next(NextEvent::Close))
-                .expression_attribute_values(":closes", s(&item.closes));
+        let event = AttributeValue::L(vec![AttributeValue::M(to_attributes(
+            &crate::item::OccurrenceEvent::new(at, event.0, event.1.into()),
+        )?)]);
+        let update = |expression: &str, condition: &str| {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(Self::key(item)))
+                .update_expression(expression)
+                .condition_expression(condition)
+                .expression_attribute_names("#claim", claim_name)
+                .expression_attribute_values(":claim", s(claim_id))
+                .expression_attribute_values(":at", s(at))
+                .expression_attribute_values(":event", event.clone())
+        };
+        if notice == Notice::Missed {
+            return applied(update(expression, "#claim = :claim").send().await);
         }
-        applied(update.send().await)
+        // The sweep waits for the window to close next, unless another sweep recorded the miss meanwhile (a slow
+        // publish across the close): then the reminder is recorded sent, and the miss's notice is left to come.
+        let moved_on = update(expression, "#claim = :claim AND nextEvent = :open")
+            .expression_attribute_values(":open", next(NextEvent::Open))
+            .expression_attribute_values(":close", next(NextEvent::Close))
+            .expression_attribute_values(":closes", s(&item.closes))
+            .send()
+            .await;
+        if applied(moved_on)? {
+            return Ok(true);
+        }
+        let recorded = update(
+            "SET remindedAt = :at, history = list_append(history, :event) \
+             REMOVE reminderClaim, reminderClaimedAt",
+            "#claim = :claim",
+        );
+        applied(recorded.send().await)
     }
 
     async fn release(

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure,
+    AttributeValue, CancellationReason, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
 };
 
@@ -110,6 +110,17 @@ impl DynamoStore {
         }
         for flag in &write.flags {
             items.push(self.put_once(flag)?);
+        }
+        if let Some((pk, revision)) = &write.placed_against {
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(pk.clone()))
+                .key("sk", AttributeValue::S(ENROLMENT_SK.into()))
+                .condition_expression("revision = :revision")
+                .expression_attribute_values(":revision", AttributeValue::N(revision.to_string()))
+                .build()
+                .map_err(|e| StoreError(format!("request construction: {e}")))?;
+            items.push(TransactWriteItem::builder().condition_check(check).build());
         }
         if let Some(done) = &write.occurrence {
             items.push(self.mark_done(done)?);
@@ -219,6 +230,11 @@ impl Store for DynamoStore {
                 .map_err(|_| StoreError("a marker with a malformed id".into()))?;
             return Ok(WriteOutcome::TimepointTaken { first });
         }
+        // After the flags: the check of the enrolment the submission was placed against.
+        let placed = 2 + usize::from(write.timepoint.is_some()) + write.flags.len();
+        if write.placed_against.is_some() && failed(reasons.get(placed)) {
+            return Ok(WriteOutcome::CalendarChanged);
+        }
         // The alerts come last: a repeat's alert already raised by its first submission.
         let first_alert = reasons.len().saturating_sub(write.alerts.len());
         let existing: Vec<uuid::Uuid> = write
@@ -245,6 +261,7 @@ impl Store for DynamoStore {
             .table_name(&self.table)
             .key("pk", AttributeValue::S(partition_key(trial_id, patient_id)))
             .key("sk", AttributeValue::S(ENROLMENT_SK.into()))
+            .consistent_read(true)
             .send()
             .await
             .map_err(|e| StoreError(error_class(&e)))?;

@@ -38,6 +38,9 @@ pub enum CalendarApiError {
         /// The revision the caller changed.
         expected: u32,
     },
+    /// `If-Match` names a weak tag, which never matches (If-Match compares strongly).
+    #[error("If-Match compares strongly: send the ETag as read (\"3\"), not a weak one")]
+    WeakTag,
     /// The table did not answer after the SDK's retries.
     #[error("the enrolment store is unavailable; retry")]
     Unavailable(String),
@@ -77,7 +80,9 @@ impl CalendarApiError {
             CalendarApiError::NotFound(_) => StatusCode::NOT_FOUND,
             CalendarApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
             CalendarApiError::Conflict(_) => StatusCode::CONFLICT,
-            CalendarApiError::Stale { .. } => StatusCode::PRECONDITION_FAILED,
+            CalendarApiError::Stale { .. } | CalendarApiError::WeakTag => {
+                StatusCode::PRECONDITION_FAILED
+            }
             CalendarApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -90,7 +95,7 @@ impl CalendarApiError {
             CalendarApiError::NotFound(_) => "not_found",
             CalendarApiError::Invalid { .. } => "bad_request",
             CalendarApiError::Conflict(_) => "conflict",
-            CalendarApiError::Stale { .. } => "stale",
+            CalendarApiError::Stale { .. } | CalendarApiError::WeakTag => "stale",
             CalendarApiError::Unavailable(_) => "unavailable",
         }
     }

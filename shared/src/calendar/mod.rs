@@ -210,7 +210,7 @@ impl<E: Enrolments> CalendarService<E> {
                         "the patient is enrolled in this trial already",
                     ));
                 }
-                let reply = self.written(revision, &now, &request.request_id).await?;
+                let reply = self.written(revision, &[], &now, &request.request_id);
                 Ok(CalendarReply {
                     status: StatusCode::CREATED,
                     ..reply
@@ -221,8 +221,7 @@ impl<E: Enrolments> CalendarService<E> {
                 patient_id,
             } => {
                 let staff = self.staff(&request, trial_id, &self.policy.write_scope)?;
-                let mut body: ChangeRequest = parse(request.body)?;
-                body.expected_revision = if_match(request.if_match)?;
+                let body: ChangeRequest = parse(request.body)?;
                 self.change(
                     trial_id,
                     patient_id,
@@ -239,14 +238,6 @@ impl<E: Enrolments> CalendarService<E> {
             } => {
                 let staff = self.staff(&request, trial_id, &self.policy.write_scope)?;
                 let body: WithdrawRequest = parse(request.body)?;
-                let expected = if_match(request.if_match)?;
-                let (current, _) = self.current(trial_id, patient_id).await?;
-                if let Some(expected) = expected.filter(|e| *e != current.revision) {
-                    return Err(CalendarApiError::Stale {
-                        current: current.revision,
-                        expected,
-                    });
-                }
                 self.change(
                     trial_id,
                     patient_id,
@@ -272,10 +263,7 @@ impl<E: Enrolments> CalendarService<E> {
             .staff
             .staff(request.claims, request.now)
             .map_err(CalendarApiError::Unauthenticated)?;
-        // Whoever may change enrolments may read them.
-        let granted = staff.may(scope)
-            || (scope == self.policy.read_scope && staff.may(&self.policy.write_scope));
-        if !granted {
+        if !staff.may(scope) {
             return Err(CalendarApiError::Forbidden(
                 "the token does not grant this route's scope",
             ));
@@ -294,6 +282,12 @@ impl<E: Enrolments> CalendarService<E> {
         patient_id: &str,
     ) -> Result<(crate::item::EnrolmentItem, Vec<crate::item::OccurrenceItem>), CalendarApiError>
     {
+        // A path id that is no patient id (a `#` would reach into the key) names no enrolment.
+        if !crate::instrument::check::is_id(patient_id) {
+            return Err(CalendarApiError::NotFound(
+                "no enrolment of this patient in this trial",
+            ));
+        }
         let enrolment =
             self.store
                 .enrolment(trial_id, patient_id)
@@ -315,6 +309,14 @@ impl<E: Enrolments> CalendarService<E> {
         request: &CalendarRequest<'_>,
     ) -> Result<CalendarReply, CalendarApiError> {
         let (current, occurrences) = self.current(trial_id, patient_id).await?;
+        // The change is made against the revision the caller read, when they say which (checked against this very
+        // read, which the write is conditional on).
+        if let Some(expected) = if_match(request.if_match)?.filter(|e| *e != current.revision) {
+            return Err(CalendarApiError::Stale {
+                current: current.revision,
+                expected,
+            });
+        }
         let revision = revise(
             &current,
             &occurrences,
@@ -328,21 +330,23 @@ impl<E: Enrolments> CalendarService<E> {
                 "the enrolment or one of its surveys changed meanwhile; read it again",
             ));
         }
-        self.written(
+        Ok(self.written(
             revision,
+            &occurrences,
             &format_timestamp(request.now),
             &request.request_id,
-        )
-        .await
+        ))
     }
 
-    /// The reply to a change written: the enrolment as it now stands.
-    async fn written(
+    /// The reply to a change written: the enrolment as it now stands, from what was read before (`before`) and what
+    /// the change wrote (no second read: the change is stored whatever a read would do).
+    fn written(
         &self,
         revision: Revision,
+        before: &[crate::item::OccurrenceItem],
         now: &str,
         request_id: &str,
-    ) -> Result<CalendarReply, CalendarApiError> {
+    ) -> CalendarReply {
         let enrolment = revision.enrolment;
         let change = enrolment
             .history
@@ -365,14 +369,17 @@ impl<E: Enrolments> CalendarService<E> {
             surveys_written = revision.occurrences.len(),
             "enrolment changed"
         );
-        let occurrences = self
-            .store
-            .occurrences(&enrolment.trial_id, &enrolment.patient_id)
-            .await?;
-        Ok(ok(
+        let mut occurrences: std::collections::BTreeMap<&str, &crate::item::OccurrenceItem> =
+            before.iter().map(|o| (o.sk.as_str(), o)).collect();
+        for write in &revision.occurrences {
+            occurrences.insert(write.item().sk.as_str(), write.item());
+        }
+        let occurrences: Vec<crate::item::OccurrenceItem> =
+            occurrences.into_values().cloned().collect();
+        ok(
             json!(EnrolmentView::of(&enrolment, &occurrences, now)),
             Some(etag(enrolment.revision)),
-        ))
+        )
     }
 }
 
@@ -388,21 +395,22 @@ fn etag(revision: u32) -> String {
     format!("\"{revision}\"")
 }
 
-/// The revision an `If-Match` names: `"3"`, `W/"3"` or `3`.
+/// The revision an `If-Match` names (`"3"`), none for `*` or no header. ETags here are strong and If-Match
+/// compares strongly (RFC 9110): a weak tag (`W/"3"`) never matches, so it is answered 412 like a stale one.
 fn if_match(header: Option<&str>) -> Result<Option<u32>, CalendarApiError> {
-    let Some(value) = header else {
+    let Some(value) = header.map(str::trim).filter(|v| *v != "*") else {
         return Ok(None);
     };
-    value
-        .trim()
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .parse()
-        .map(Some)
-        .map_err(|_| CalendarApiError::Invalid {
-            field: "If-Match".into(),
-            problem: "must be the ETag of the enrolment read (\"3\")".into(),
-        })
+    let revision = |tag: &str| tag.trim_matches('"').parse::<u32>().ok();
+    match value.strip_prefix("W/") {
+        Some(_) => Err(CalendarApiError::WeakTag),
+        None => revision(value)
+            .map(Some)
+            .ok_or_else(|| CalendarApiError::Invalid {
+                field: "If-Match".into(),
+                problem: "must be the ETag of the enrolment read (\"3\")".into(),
+            }),
+    }
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, CalendarApiError> {
@@ -414,7 +422,8 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, CalendarApiError> {
     }
     serde_json::from_slice(body).map_err(|e| CalendarApiError::Invalid {
         field: "body".into(),
-        // serde's message names the field and the line, never echoes a value beyond an unknown field's name.
+        // serde's message names the field and may quote the value sent: it goes back to the caller who sent it, and
+        // is never logged (the log names the field only).
         problem: format!("is not the expected JSON: {e}"),
     })
 }

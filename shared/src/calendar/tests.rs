@@ -366,3 +366,27 @@ async fn compliance_counts_each_survey_once_by_timepoint_instrument_and_patient(
         json!(["check-in/pain-nrs", "follow-up-1/qol-daily"])
     );
 }
+
+#[tokio::test]
+async fn if_match_compares_strongly_and_a_path_that_is_no_patient_id_names_no_enrolment() {
+    let api = Api::new();
+    api.enrol("P-1", "Europe/Berlin").await;
+    let now = "2026-12-04T10:00:20Z";
+    let who = nurse(at(now));
+    let route = CalendarRoute::Change {
+        trial_id: "T-1",
+        patient_id: "P-1",
+    };
+    let body = json!({ "timeZone": "Asia/Tokyo", "reason": "travels" });
+    let (status, reply, _) = api
+        .call(&who, route, body.clone(), Some("W/\"1\""), now)
+        .await;
+    assert_eq!(status, 412, "a weak tag never matches: {reply}");
+    let (status, reply, _) = api.call(&who, route, body.clone(), Some("*"), now).await;
+    assert_eq!(status, 200, "any current revision: {reply}");
+    let odd = CalendarRoute::Read {
+        trial_id: "T-1",
+        patient_id: "P-1#OCCURRENCE",
+    };
+    assert_eq!(api.call(&who, odd, Value::Null, None, now).await.0, 404);
+}

@@ -86,7 +86,7 @@ pub struct HistoryEntry {
     pub at: String,
     /// Who (the staff member's id).
     pub by: String,
-    /// What: `enrolled`, `anchors-changed`, `time-zone-changed`, `withdrawn`.
+    /// What: `enrolled`, `terms-changed` (anchors or time zone), `withdrawn`.
     pub change: String,
     /// The values before and after, in words.
     pub detail: String,
@@ -130,6 +130,9 @@ pub struct OccurrenceItem {
     pub timepoint: String,
     /// The instrument due.
     pub instrument: String,
+    /// Every instrument due at this timepoint: the first one's record carries the timepoint's one reminder.
+    #[serde(default)]
+    pub instruments: Vec<String>,
     /// When it is due, UTC.
     pub due: String,
     /// From here, early.
@@ -295,6 +298,7 @@ impl OccurrenceItem {
             occurrence_id: occurrence.id.clone(),
             timepoint: occurrence.timepoint.clone(),
             instrument: occurrence.instrument.clone(),
+            instruments: occurrence.instruments.clone(),
             due: utc(occurrence.due),
             early_from: String::new(),
             opens: String::new(),
@@ -335,10 +339,24 @@ impl OccurrenceItem {
         self.closes = utc(occurrence.window.closes);
         self.grace_ends = utc(occurrence.window.grace_ends);
         self.time_zone = occurrence.zone.clone();
-        // A window that opened before it was scheduled (an enrolment after it opened) is reminded of at once.
-        self.next_event = Some(NextEvent::Open);
-        self.due_at = Some(self.opens.as_str().max(at).to_owned());
+        // One reminder a timepoint, however many instruments are due at it: the first instrument's record sends it
+        // (naming them all); the others wait for their window to close. A window that opened before it was
+        // scheduled (an enrolment after it opened) is reminded of at once.
+        if self.reminds() {
+            self.next_event = Some(NextEvent::Open);
+            self.due_at = Some(self.opens.as_str().max(at).to_owned());
+        } else {
+            self.next_event = Some(NextEvent::Close);
+            self.due_at = Some(self.closes.clone());
+        }
         self.due_shard = Some(due_shard(&self.trial_id, &self.patient_id));
+    }
+
+    /// Whether its record carries its timepoint's reminder: the first instrument due there.
+    pub fn reminds(&self) -> bool {
+        self.instruments
+            .first()
+            .is_none_or(|first| *first == self.instrument)
     }
 
     /// Leaves the sweep nothing to do for it.

@@ -22,6 +22,8 @@ pub struct SubmissionWrite {
     pub flags: Vec<Flag>,
     /// The survey due it completes on the patient's calendar.
     pub occurrence: Option<OccurrenceDone>,
+    /// The enrolment it was placed against (its partition and revision): the write checks it is still current.
+    pub placed_against: Option<(String, u32)>,
     /// The alerts its answers raise.
     pub alerts: Vec<AlertItem>,
 }
@@ -41,6 +43,7 @@ impl SubmissionWrite {
             timepoint: Some(TimepointMarker::of(&item, at)),
             flags,
             occurrence: None,
+            placed_against: None,
             alerts: Vec::new(),
             item,
         }

@@ -11,6 +11,13 @@ use crate::item::{
 use crate::schedule::calendar::utc;
 use crate::schedule::{Schedules, Timing};
 
+/// The flags a placement raises.
+const PLACEMENT_FLAGS: [FlagKind; 3] = [
+    FlagKind::OutOfWindow,
+    FlagKind::Unscheduled,
+    FlagKind::AfterWithdrawal,
+];
+
 /// Places `write` on the calendar of `enrolment` (none: the patient is not enrolled in the trial), at `at`.
 pub(super) fn place(
     write: &mut SubmissionWrite,
@@ -18,6 +25,12 @@ pub(super) fn place(
     schedules: &Schedules,
     at: &str,
 ) {
+    // Placed afresh each time: the enrolment may have changed since the last attempt.
+    write
+        .flags
+        .retain(|flag| !PLACEMENT_FLAGS.contains(&flag.kind));
+    write.occurrence = None;
+    write.placed_against = enrolment.map(|e| (e.pk.clone(), e.revision));
     let item = &write.item;
     // A device clock that ran ahead is not believed: the server's receive time places it.
     let completed = match item.clock_ahead_seconds {

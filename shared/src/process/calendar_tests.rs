@@ -263,3 +263,81 @@ fn record(n: u32, submission: crate::testing::example::ExampleSubmission) -> Sqs
     record.body = Some(submission.envelope().encode());
     record
 }
+
+/// A store whose enrolment is withdrawn by staff just after the process function read it, before its write.
+struct WithdrawnMeanwhile {
+    inner: MemoryStore,
+    withdrawn: std::sync::atomic::AtomicBool,
+}
+
+impl crate::ports::Store for WithdrawnMeanwhile {
+    async fn write_submission(
+        &self,
+        write: &crate::item::SubmissionWrite,
+    ) -> Result<crate::ports::WriteOutcome, crate::ports::StoreError> {
+        if !self
+            .withdrawn
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            let current = self.inner.enrolment(TRIAL_ID, PATIENT_ID).await?.unwrap();
+            let withdrawal = Change::Withdraw(WithdrawRequest {
+                reason: "withdrew consent".into(),
+                at: Some("2026-11-20T12:00:00Z".into()),
+            });
+            let now = "2026-11-20T13:00:00Z".parse().unwrap();
+            let revision = revise(
+                &current,
+                &[],
+                withdrawal,
+                "pi-1",
+                now,
+                Schedules::embedded().unwrap(),
+            )
+            .unwrap();
+            self.inner.insert(&revision.enrolment);
+        }
+        self.inner.write_submission(write).await
+    }
+
+    async fn record_conflict(
+        &self,
+        write: &crate::item::ConflictWrite,
+    ) -> Result<bool, crate::ports::StoreError> {
+        self.inner.record_conflict(write).await
+    }
+
+    async fn enrolment(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+    ) -> Result<Option<crate::item::EnrolmentItem>, crate::ports::StoreError> {
+        self.inner.enrolment(trial_id, patient_id).await
+    }
+}
+
+#[tokio::test]
+async fn an_enrolment_changed_between_placement_and_write_places_the_submission_again() {
+    let store = enrolled();
+    let racing = WithdrawnMeanwhile {
+        inner: store.clone(),
+        withdrawn: false.into(),
+    };
+    let report = Processor::new(racing, 4)
+        .process(vec![phq9(
+            6,
+            "day-7",
+            "2026-11-22T08:00:03Z",
+            "2026-11-22T08:00:04.000Z",
+        )])
+        .await;
+    assert_eq!(report.stored, 1);
+    assert_eq!(
+        timing(&store, 6),
+        Timing::AfterWithdrawal,
+        "placed against the enrolment as it now stands"
+    );
+    assert!(
+        occurrence(&store, "day-7").get("doneBy").is_none(),
+        "a withdrawn survey is not completed"
+    );
+}

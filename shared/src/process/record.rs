@@ -74,6 +74,10 @@ impl RecordError {
     }
 }
 
+/// How often a submission is placed again when its patient's enrolment changed meanwhile, before the record goes back
+/// to the queue.
+const MAX_PLACEMENTS: u32 = 3;
+
 /// Decodes a record's body and writes its submission once.
 pub(super) async fn store_record<S: Store>(
     store: &S,
@@ -83,13 +87,13 @@ pub(super) async fn store_record<S: Store>(
     let now = format_timestamp(OffsetDateTime::now_utc());
     let mut write = SubmissionWrite::new(SubmissionItem::new(envelope, now.clone()), &now);
     let schedules = Schedules::embedded().map_err(RecordError::Rules)?;
-    let enrolment = store
-        .enrolment(
-            &write.item.submission.trial_id,
-            &write.item.submission.patient_id,
-        )
-        .await?;
+    let (trial_id, patient_id) = (
+        write.item.submission.trial_id.clone(),
+        write.item.submission.patient_id.clone(),
+    );
+    let enrolment = store.enrolment(&trial_id, &patient_id).await?;
     super::calendar::place(&mut write, enrolment.as_ref(), schedules, &now);
+    let mut placements = 1;
     let mut raised_before: Vec<Uuid> = Vec::new();
     loop {
         // Evaluated for the write as it now stands: a repeat's alerts belong to the first submission's event.
@@ -122,6 +126,18 @@ pub(super) async fn store_record<S: Store>(
                 // The first submission met these rules already: one clinical event, one alert.
                 write.note_alerts_of_first(&existing);
                 raised_before.extend(existing);
+            }
+            // Staff changed the enrolment (moved a window, withdrew the patient) between the read and the write.
+            WriteOutcome::CalendarChanged if placements < MAX_PLACEMENTS => {
+                let enrolment = store.enrolment(&trial_id, &patient_id).await?;
+                super::calendar::place(&mut write, enrolment.as_ref(), schedules, &now);
+                placements += 1;
+            }
+            WriteOutcome::CalendarChanged => {
+                return Err(StoreError(
+                    "the enrolment kept changing while the submission was placed".into(),
+                )
+                .into());
             }
             WriteOutcome::TimepointTaken { .. } | WriteOutcome::AlertsRaised { .. } => {
                 return Err(StoreError("a repeat was refused its own records".into()).into());

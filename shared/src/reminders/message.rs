@@ -27,8 +27,8 @@ pub struct ScheduleMessage {
     pub patient_id: String,
     /// The timepoint the app sends with the survey (`day-7`, `pain-diary-3`).
     pub timepoint: String,
-    /// The instrument due.
-    pub instrument: String,
+    /// The instruments: for a reminder, every one due at the timepoint; for a miss, the one missed.
+    pub instruments: Vec<String>,
     /// The window, UTC.
     pub opens: String,
     /// The window, UTC.
@@ -61,7 +61,10 @@ impl ScheduleMessage {
             trial_id: item.trial_id.clone(),
             patient_id: item.patient_id.clone(),
             timepoint: item.occurrence_id.clone(),
-            instrument: item.instrument.clone(),
+            instruments: match notice {
+                Notice::Reminder if !item.instruments.is_empty() => item.instruments.clone(),
+                _ => vec![item.instrument.clone()],
+            },
             opens_local: at(&item.opens),
             closes_local: at(&item.closes),
             opens: item.opens.clone(),
@@ -77,10 +80,9 @@ impl Publishable for ScheduleMessage {
         } else {
             "Survey missed"
         };
-        format!(
-            "[ePRO] {what}: {} {} ({})",
-            self.instrument, self.timepoint, self.trial_id
-        )
+        let subject = format!("[ePRO] {what}: {} ({})", self.timepoint, self.trial_id);
+        // SNS refuses a subject of 100 characters or more; a timepoint and a trial id may be 64 each.
+        subject.chars().take(99).collect()
     }
 
     fn body(&self) -> String {

@@ -257,3 +257,81 @@ async fn a_window_moved_after_the_sweep_read_it_is_not_reminded_at_its_old_time(
             .all(|m| m.timepoint != "check-in")
     );
 }
+
+#[tokio::test]
+async fn a_timepoint_with_two_instruments_is_one_reminder_naming_both_and_each_miss_is_its_own() {
+    let store = MemoryStore::default();
+    let request = serde_json::from_value(json!({
+        "patientId": "P-0", "scheduleId": "postop-followup", "timeZone": "Europe/Berlin",
+        "anchors": { "surgery": "2026-12-10" }
+    }))
+    .unwrap();
+    let enrolled = "2026-12-04T10:00:00Z".parse().unwrap();
+    let revision = enrol(
+        "T-1",
+        request,
+        "nurse-1",
+        enrolled,
+        Schedules::embedded().unwrap(),
+    )
+    .unwrap();
+    store.write(&revision).await.unwrap();
+    let (reminders, missed) = (MemoryTopic::default(), MemoryTopic::default());
+    let sweeper = Reminders::new(store.clone(), reminders.clone(), missed.clone());
+    // Day 30 (9 January, 08:00 Berlin) opens two days early and closes three days late.
+    let opened = OffsetDateTime::parse(
+        "2027-01-07T07:00:30Z",
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    sweeper.sweep(opened).await.unwrap();
+    let day30: Vec<ScheduleMessage> = reminders
+        .published()
+        .into_iter()
+        .filter(|m| m.timepoint == "day-30")
+        .collect();
+    assert_eq!(day30.len(), 1, "{day30:?}");
+    assert_eq!(day30[0].instruments, ["phq-9", "postop-recovery"]);
+    let closed = OffsetDateTime::parse(
+        "2027-01-12T07:00:30Z",
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    sweeper.sweep(closed).await.unwrap();
+    let mut missed_day30: Vec<Vec<String>> = missed
+        .published()
+        .into_iter()
+        .filter(|m| m.timepoint == "day-30")
+        .map(|m| m.instruments)
+        .collect();
+    missed_day30.sort();
+    assert_eq!(
+        missed_day30,
+        [vec!["phq-9".to_owned()], vec!["postop-recovery".to_owned()]]
+    );
+}
+
+#[test]
+fn a_subject_stays_under_what_sns_accepts_whatever_the_ids() {
+    use crate::ports::Publishable;
+    let long = "X".repeat(64);
+    let store_item = {
+        let request = serde_json::from_value(json!({
+            "patientId": long, "scheduleId": "burst-drill", "timeZone": "UTC"
+        }))
+        .unwrap();
+        let revision = enrol(
+            &long,
+            request,
+            "n",
+            ENROLLED.parse().unwrap(),
+            Schedules::embedded().unwrap(),
+        )
+        .unwrap();
+        revision.occurrences[0].item().clone()
+    };
+    for notice in [Notice::Reminder, Notice::Missed] {
+        let subject = ScheduleMessage::of(notice, &store_item).subject();
+        assert!(subject.chars().count() < 100, "{subject}");
+    }
+}

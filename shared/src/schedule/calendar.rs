@@ -63,6 +63,8 @@ pub struct Occurrence {
     pub timepoint: String,
     /// The instrument due.
     pub instrument: String,
+    /// Every instrument due at this timepoint, in the schedule's order (one reminder names them all).
+    pub instruments: Vec<String>,
     /// When it is due (the window's reference point).
     pub due: Timestamp,
     /// Its window.
@@ -164,12 +166,8 @@ fn under(
             .anchors
             .get(&timepoint.anchor)
             .ok_or_else(|| CalendarError::MissingAnchor(timepoint.anchor.clone()))?;
-        let first = first_due(timepoint, *anchor, &zone)?;
         for n in 1..=timepoint.count() {
-            let due = match timepoint.repeat {
-                None => first.clone(),
-                Some(repeat) => add(&first, repeat.every.span(i64::from(n) - 1))?,
-            };
+            let due = due(timepoint, n, *anchor, &zone)?;
             let opens = add(&due, timepoint.window.0.span(1))?;
             let closes = add(&due, timepoint.window.1.span(1))?;
             let window = Window {
@@ -183,6 +181,7 @@ fn under(
                     id: timepoint.occurrence_id(n),
                     timepoint: timepoint.id.clone(),
                     instrument: instrument.clone(),
+                    instruments: timepoint.instruments.clone(),
                     due: due.timestamp(),
                     window,
                     zone: terms.zone.clone(),
@@ -195,10 +194,13 @@ fn under(
     Ok(all)
 }
 
-/// The first due time: the anchor, plus the offset (calendar days in the zone), at the timepoint's local time of day
-/// if it has one. A local time a daylight-saving change skips is taken after the gap; one it repeats, the first time.
-fn first_due(
+/// The `n`-th due time (from 1): the anchor, plus the offset and `n - 1` periods (days and weeks as calendar days
+/// in the zone), then the timepoint's local time of day if it has one. A local time a daylight-saving change skips
+/// is taken after the gap, one it repeats the first time; either way for that day only: the next day is at the
+/// time of day again.
+fn due(
     timepoint: &Timepoint,
+    n: u32,
     anchor: AnchorValue,
     zone: &TimeZone,
 ) -> Result<Zoned, CalendarError> {
@@ -208,7 +210,10 @@ fn first_due(
             .map_err(|_| CalendarError::OutOfRange)?,
         AnchorValue::Instant(at) => at.to_zoned(zone.clone()),
     };
-    let due = add(&start, timepoint.offset.span(1))?;
+    let mut due = add(&start, timepoint.offset.span(1))?;
+    if let Some(repeat) = timepoint.repeat {
+        due = add(&due, repeat.every.span(i64::from(n) - 1))?;
+    }
     match timepoint.time_of_day {
         None => Ok(due),
         Some(time) => due

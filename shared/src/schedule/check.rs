@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 
 use super::calendar::{AnchorValue, Terms, occurrences};
-use super::definition::{Schedule, unread_elements};
+use super::definition::Schedule;
+use super::resource::unread_elements;
 use super::{SCHEDULES_DIR, Schedules};
 use crate::instrument::Catalogue;
 use crate::instrument::check::is_id;
@@ -130,6 +131,18 @@ pub fn schedule(schedule: &Schedule, catalogue: &Catalogue) -> Vec<String> {
                 ));
             }
         }
+    }
+    // An enrolment writes its surveys due in one transaction with itself.
+    let surveys: u64 = schedule
+        .timepoints
+        .iter()
+        .map(|t| u64::from(t.count()) * t.instruments.len() as u64)
+        .sum();
+    if surveys > crate::enrolment::MAX_OCCURRENCES as u64 {
+        problems.push(format!(
+            "{surveys} surveys due a patient: at most {} can be enrolled at once",
+            crate::enrolment::MAX_OCCURRENCES
+        ));
     }
     if problems.is_empty() {
         problems.extend(overlaps(schedule));

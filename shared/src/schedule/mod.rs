@@ -2,6 +2,7 @@
 //!
 //! - [`definition`]: a schedule as published (a FHIR `PlanDefinition`, Vulcan style), read into anchors and
 //!   timepoints.
+//! - `resource`: the subset of a FHIR `PlanDefinition` read, and the check that a definition holds nothing else.
 //! - [`check`]: what every published schedule must satisfy (`make test`).
 //! - [`calendar`]: a patient's occurrences (each survey due and its window) from a schedule and the enrolment's
 //!   terms, however they changed.
@@ -14,6 +15,7 @@ pub mod calendar;
 pub mod check;
 pub mod definition;
 pub mod placement;
+mod resource;
 #[cfg(test)]
 mod tests;
 

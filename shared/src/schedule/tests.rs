@@ -439,6 +439,45 @@ fn an_unknown_zone_or_a_missing_anchor_is_an_error_not_a_guess() {
 type Plant = (&'static str, Box<dyn Fn(&mut Value)>, &'static str);
 
 #[test]
+fn a_daily_time_that_daylight_saving_skips_moves_that_day_only() {
+    // A diary at 02:30 in Berlin: on 28 March 2027 clocks jump from 02:00 to 03:00.
+    let diary = planted(|v| {
+        let action = v["action"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|a| a["id"] == "pain-diary")
+            .unwrap();
+        action["timingTiming"]["repeat"]["timeOfDay"] = json!(["02:30:00"]);
+    });
+    // The first diary falls on that day (surgery on the 27th, diaries from the next day).
+    let calendar = occurrences(
+        &diary,
+        &[terms("2027-03-20T00:00:00Z", "2027-03-27", "Europe/Berlin")],
+        None,
+    )
+    .unwrap();
+    let due = |id: &str| {
+        let o = calendar.iter().find(|o| o.id == id).unwrap();
+        local(o.due, "Europe/Berlin")
+    };
+    assert_eq!(
+        due("pain-diary-1"),
+        "2027-03-28T03:30:00+02:00[Europe/Berlin]",
+        "after the gap"
+    );
+    assert_eq!(
+        due("pain-diary-2"),
+        "2027-03-29T02:30:00+02:00[Europe/Berlin]",
+        "back at the time of day"
+    );
+    assert_eq!(
+        due("pain-diary-3"),
+        "2027-03-30T02:30:00+02:00[Europe/Berlin]"
+    );
+}
+
+#[test]
 fn each_check_fails_on_the_schedule_it_guards() {
     let problems = |change: &dyn Fn(&mut Value)| check::schedule(&planted(change), catalogue());
     let cases: Vec<Plant> = vec![
@@ -488,6 +527,11 @@ fn each_check_fails_on_the_schedule_it_guards() {
             "no end to a repetition",
             Box::new(|v| v["action"][3]["timingTiming"]["repeat"]["count"] = json!(0)),
             "count must be 1 to 366",
+        ),
+        (
+            "a year of daily diaries, more than one enrolment can write",
+            Box::new(|v| v["action"][3]["timingTiming"]["repeat"]["count"] = json!(200)),
+            "surveys due a patient: at most 99 can be enrolled at once",
         ),
         (
             "an element the calendar would ignore",

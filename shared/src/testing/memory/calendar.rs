@@ -89,7 +89,7 @@ impl Enrolments for MemoryStore {
                     c.done_by.is_none() && c.reminded_at.is_none() && c.reminder_claim.is_none()
                 }
                 (OccurrenceWrite::Withdrawn(_) | OccurrenceWrite::Dropped(_), Some(c)) => {
-                    c.done_by.is_none()
+                    c.done_by.is_none() && c.reminder_claim.is_none()
                 }
                 (_, None) => false,
             };
@@ -108,7 +108,8 @@ impl Enrolments for MemoryStore {
                     Some(mut current),
                 ) => {
                     current.withdrawn_at = current.withdrawn_at.or(item.withdrawn_at.clone());
-                    current.dropped_at = item.dropped_at.clone();
+                    // As DynamoDB's `if_not_exists`: a time once set stays.
+                    current.dropped_at = current.dropped_at.or(item.dropped_at.clone());
                     current.history.extend(item.history.last().cloned());
                     current.clear_sweep();
                     put(&mut items, json(&current));
@@ -171,7 +172,9 @@ impl Sweep for MemoryStore {
                 taken
             }
             Notice::Missed => {
-                let owed = o.next_event == Some(NextEvent::MissedNotice) && o.noticed_at.is_none();
+                let owed = o.next_event == Some(NextEvent::MissedNotice)
+                    && o.noticed_at.is_none()
+                    && o.opens == item.opens;
                 let taken =
                     owed && free(o.notice_claim.as_ref(), o.notice_claimed_at.as_ref(), claim);
                 if taken {
@@ -193,8 +196,11 @@ impl Sweep for MemoryStore {
         Ok(self.update_occurrence(item, |o| match notice {
             Notice::Reminder if o.reminder_claim.as_deref() == Some(claim_id) => {
                 o.reminded_at = Some(at.to_owned());
-                o.next_event = Some(NextEvent::Close);
-                o.due_at = Some(o.closes.clone());
+                // Unless another sweep recorded the miss meanwhile: its notice stays to come.
+                if o.next_event == Some(NextEvent::Open) {
+                    o.next_event = Some(NextEvent::Close);
+                    o.due_at = Some(item.closes.clone());
+                }
                 o.reminder_claim = None;
                 o.reminder_claimed_at = None;
                 o.history.push(OccurrenceEvent::new(

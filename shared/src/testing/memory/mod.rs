@@ -194,6 +194,13 @@ impl Store for MemoryStore {
                 return Ok(WriteOutcome::AlertsRaised { existing });
             }
         }
+        if let Some((pk, revision)) = &write.placed_against {
+            let items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+            let stored = items.get(&(pk.clone(), ENROLMENT_SK.to_owned()));
+            if stored.and_then(|e| e["revision"].as_u64()) != Some(u64::from(*revision)) {
+                return Ok(WriteOutcome::CalendarChanged);
+            }
+        }
         let records: Vec<Value> = [claim, json(&write.item)]
             .into_iter()
             .chain(marker)
