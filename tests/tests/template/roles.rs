@@ -163,6 +163,7 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
             owned(
                 &[
                     "dynamodb:PutItem",
+                    "dynamodb:ConditionCheckItem",
                     "dynamodb:UpdateItem",
                     "dynamodb:GetItem"
                 ],
