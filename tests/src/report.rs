@@ -125,6 +125,15 @@ fn flow_chart(timeline: &Timeline) -> Result<String, String> {
         .iter()
         .map(|(name, times, color)| (*name, per_second(times, seconds), *color))
         .collect();
+    per_second_chart(&counts, seconds, "seconds since the first request")
+}
+
+/// Lines of counts per second, each with its name and colour, over `seconds`.
+pub(crate) fn per_second_chart(
+    counts: &[(&str, Vec<u32>, RGBColor)],
+    seconds: usize,
+    x_desc: &str,
+) -> Result<String, String> {
     let top = counts
         .iter()
         .flat_map(|(_, c, _)| c.iter())
@@ -140,18 +149,19 @@ fn flow_chart(timeline: &Timeline) -> Result<String, String> {
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
-            .x_desc("seconds since the first request")
+            .x_desc(x_desc)
             .y_desc("per second")
             .draw()
             .map_err(|e| e.to_string())?;
         for (name, per, color) in counts {
+            let color = *color;
             chart
                 .draw_series(LineSeries::new(
                     per.iter().enumerate().map(|(s, n)| (s as u32, *n)),
                     color.stroke_width(2),
                 ))
                 .map_err(|e| e.to_string())?
-                .label(name)
+                .label(*name)
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
                 });

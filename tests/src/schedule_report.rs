@@ -5,7 +5,7 @@
 use plotters::prelude::*;
 
 use crate::drill::Counted;
-use crate::report::{canvas, escape, frame, per_second};
+use crate::report::{canvas, escape, frame, per_second, per_second_chart};
 
 /// The page: a title, the audit's rows, the wave, compliance by timepoint.
 pub fn html(
@@ -54,7 +54,7 @@ fn wave_chart(reminders: &[f64], sent: &[f64]) -> Result<String, String> {
         .chain(sent)
         .fold(0.0f64, |a, b| a.max(*b))
         .ceil() as usize;
-    let series = [
+    let counts = [
         (
             "reminders received",
             per_second(reminders, seconds),
@@ -62,46 +62,7 @@ fn wave_chart(reminders: &[f64], sent: &[f64]) -> Result<String, String> {
         ),
         ("surveys sent", per_second(sent, seconds), BLUE),
     ];
-    let top = series
-        .iter()
-        .flat_map(|(_, c, _)| c.iter())
-        .copied()
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let mut svg = String::new();
-    {
-        let root = canvas(&mut svg)?;
-        let mut chart = frame(&root)
-            .build_cartesian_2d(0..seconds.max(1) as u32, 0..top + top / 10 + 1)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds since the first enrolment")
-            .y_desc("per second")
-            .draw()
-            .map_err(|e| e.to_string())?;
-        for (name, per, color) in series {
-            chart
-                .draw_series(LineSeries::new(
-                    per.iter().enumerate().map(|(s, n)| (s as u32, *n)),
-                    color.stroke_width(2),
-                ))
-                .map_err(|e| e.to_string())?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())?;
-    }
-    Ok(svg)
+    per_second_chart(&counts, seconds, "seconds since the first enrolment")
 }
 
 fn compliance_chart(by_timepoint: &[(String, Counted)]) -> Result<String, String> {

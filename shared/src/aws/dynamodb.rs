@@ -14,9 +14,7 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem, Update,
 };
 
-use crate::item::{
-    ConflictWrite, ENROLMENT_SK, EnrolmentItem, OccurrenceDone, SubmissionWrite, partition_key,
-};
+use crate::item::{ConflictWrite, ENROLMENT_SK, EnrolmentItem, OccurrenceDone, SubmissionWrite};
 use crate::ports::{Store, StoreError, WriteOutcome};
 
 use super::error_class;
@@ -255,23 +253,8 @@ impl Store for DynamoStore {
         trial_id: &str,
         patient_id: &str,
     ) -> Result<Option<EnrolmentItem>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(partition_key(trial_id, patient_id)))
-            .key("sk", AttributeValue::S(ENROLMENT_SK.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError(error_class(&e)))?;
-        output
-            .item
-            .map(|item| {
-                serde_dynamo::from_item(item)
-                    .map_err(|e| StoreError(format!("enrolment mapping: {e}")))
-            })
-            .transpose()
+        // The same consistent read the calendar API makes.
+        crate::ports::Enrolments::enrolment(self, trial_id, patient_id).await
     }
 
     async fn record_conflict(&self, write: &ConflictWrite) -> Result<bool, StoreError> {

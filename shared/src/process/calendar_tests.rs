@@ -37,6 +37,30 @@ fn enrolled() -> MemoryStore {
     store
 }
 
+/// Staff withdraw the example patient, from 20 November 12:00 UTC (before day 7's window).
+async fn withdraw(store: &MemoryStore) {
+    let current = store
+        .enrolment(TRIAL_ID, PATIENT_ID)
+        .await
+        .unwrap()
+        .unwrap();
+    let withdrawal = Change::Withdraw(WithdrawRequest {
+        reason: "withdrew consent".into(),
+        at: Some("2026-11-20T12:00:00Z".into()),
+    });
+    let now = "2026-11-20T13:00:00Z".parse().unwrap();
+    let revision = revise(
+        &current,
+        &[],
+        withdrawal,
+        "pi-1",
+        now,
+        Schedules::embedded().unwrap(),
+    )
+    .unwrap();
+    store.insert(&revision.enrolment);
+}
+
 fn phq9(n: u32, timepoint: &str, completed_at: &str, received_at: &str) -> SqsMessage {
     ahead_phq9(n, timepoint, completed_at, received_at, None)
 }
@@ -194,26 +218,7 @@ async fn an_instrument_the_schedule_does_not_ask_for_is_unscheduled_and_a_patien
 #[tokio::test]
 async fn a_survey_after_withdrawal_is_stored_flagged_and_still_raises_its_alerts() {
     let store = enrolled();
-    let current = store
-        .enrolment(TRIAL_ID, PATIENT_ID)
-        .await
-        .unwrap()
-        .unwrap();
-    let withdrawal = Change::Withdraw(WithdrawRequest {
-        reason: "withdrew consent".into(),
-        at: Some("2026-11-20T12:00:00Z".into()),
-    });
-    let now = "2026-11-20T13:00:00Z".parse().unwrap();
-    let revision = revise(
-        &current,
-        &[],
-        withdrawal,
-        "pi-1",
-        now,
-        Schedules::embedded().unwrap(),
-    )
-    .unwrap();
-    store.insert(&revision.enrolment);
+    withdraw(&store).await;
     let mut self_harm = phq9(
         4,
         "day-7",
@@ -279,22 +284,7 @@ impl crate::ports::Store for WithdrawnMeanwhile {
             .withdrawn
             .swap(true, std::sync::atomic::Ordering::SeqCst)
         {
-            let current = self.inner.enrolment(TRIAL_ID, PATIENT_ID).await?.unwrap();
-            let withdrawal = Change::Withdraw(WithdrawRequest {
-                reason: "withdrew consent".into(),
-                at: Some("2026-11-20T12:00:00Z".into()),
-            });
-            let now = "2026-11-20T13:00:00Z".parse().unwrap();
-            let revision = revise(
-                &current,
-                &[],
-                withdrawal,
-                "pi-1",
-                now,
-                Schedules::embedded().unwrap(),
-            )
-            .unwrap();
-            self.inner.insert(&revision.enrolment);
+            withdraw(&self.inner).await;
         }
         self.inner.write_submission(write).await
     }

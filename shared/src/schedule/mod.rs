@@ -13,6 +13,8 @@ use std::sync::LazyLock;
 
 pub mod calendar;
 pub mod check;
+#[cfg(test)]
+mod check_tests;
 pub mod definition;
 pub mod placement;
 mod resource;

@@ -1,31 +1,25 @@
-//! The shipped schedules pass every check and are locked; then the calendar's hard cases (daylight saving, travel,
-//! an anchor moved after some surveys were done, the last repetition, windows that touch, withdrawal) and the
-//! placement of submissions; then each check planted once, to see it fail.
+//! The calendar's hard cases (daylight saving, travel, an anchor moved after some surveys were done, the last
+//! repetition, windows that touch, withdrawal) and the placement of submissions. The checks' own tests, and the
+//! helpers' other users, are in `check_tests`.
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use super::Schedules;
 use super::calendar::{AnchorValue, Terms, local, occurrences, utc};
 use super::definition::Schedule;
 use super::placement::{Timing, place};
-use super::{Schedules, check};
 use crate::instrument::Catalogue;
-use crate::instrument::catalogue::canonical_hash;
 
-const LOCK: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/instruments/catalogue.lock"
-));
-
-fn schedules() -> &'static Schedules {
+pub(super) fn schedules() -> &'static Schedules {
     Schedules::embedded().expect("the embedded schedules parse")
 }
 
-fn catalogue() -> &'static Catalogue {
+pub(super) fn catalogue() -> &'static Catalogue {
     Catalogue::embedded().unwrap()
 }
 
-fn followup() -> &'static Schedule {
+pub(super) fn followup() -> &'static Schedule {
     schedules().get("postop-followup", Some("1")).unwrap()
 }
 
@@ -56,50 +50,11 @@ fn window(calendar: &[super::Occurrence], id: &str, instrument: &str) -> (String
 }
 
 /// A schedule built from the shipped follow-up, changed by `change`.
-fn planted(change: impl Fn(&mut Value)) -> Schedule {
+pub(super) fn planted(change: impl Fn(&mut Value)) -> Schedule {
     let mut value: Value = serde_json::from_str(followup().source).unwrap();
     change(&mut value);
     let source: &'static str = Box::leak(value.to_string().into_boxed_str());
     Schedule::parse(source, "schedules/postop-followup/1.json").unwrap()
-}
-
-#[test]
-fn the_shipped_schedules_pass_every_check() {
-    let problems = check::schedules(schedules(), catalogue());
-    assert!(problems.is_empty(), "{problems:#?}");
-    assert!(schedules().get("postop-followup", None).is_some());
-    assert!(schedules().get("burst-drill", None).is_some());
-}
-
-#[test]
-fn every_published_schedule_is_locked_and_unchanged() {
-    for schedule in schedules().all() {
-        let line = format!(
-            "{}{} {} {}",
-            super::SCHEDULES_DIR,
-            schedule.id,
-            schedule.version,
-            canonical_hash(schedule.source)
-        );
-        assert!(
-            LOCK.lines().any(|l| l == line),
-            "{} is not in catalogue.lock as published (or changed after it was): a new version is published by \
-             adding:\n{line}",
-            schedule.path
-        );
-    }
-    for line in LOCK.lines().filter(|l| l.starts_with(super::SCHEDULES_DIR)) {
-        let mut fields = line.split_whitespace();
-        let id = fields
-            .next()
-            .unwrap()
-            .trim_start_matches(super::SCHEDULES_DIR);
-        let version = fields.next().unwrap();
-        assert!(
-            schedules().get(id, Some(version)).is_some(),
-            "schedule {id} version {version} is in catalogue.lock but gone: published versions stay"
-        );
-    }
 }
 
 #[test]
@@ -435,9 +390,6 @@ fn an_unknown_zone_or_a_missing_anchor_is_an_error_not_a_guess() {
     );
 }
 
-/// A planted fault: what it is, how it changes the schedule, and the problem the check must report.
-type Plant = (&'static str, Box<dyn Fn(&mut Value)>, &'static str);
-
 #[test]
 fn a_daily_time_that_daylight_saving_skips_moves_that_day_only() {
     // A diary at 02:30 in Berlin: on 28 March 2027 clocks jump from 02:00 to 03:00.
@@ -474,97 +426,5 @@ fn a_daily_time_that_daylight_saving_skips_moves_that_day_only() {
     assert_eq!(
         due("pain-diary-3"),
         "2027-03-30T02:30:00+02:00[Europe/Berlin]"
-    );
-}
-
-#[test]
-fn each_check_fails_on_the_schedule_it_guards() {
-    let problems = |change: &dyn Fn(&mut Value)| check::schedule(&planted(change), catalogue());
-    let cases: Vec<Plant> = vec![
-        (
-            "an instrument the catalogue lacks",
-            Box::new(|v| {
-                v["action"][1]["definitionCanonical"] =
-                    json!("https://epro.example.org/fhir/Questionnaire/sf-36")
-            }),
-            "sf-36 is not an instrument of the catalogue",
-        ),
-        (
-            "day 7 widened into day 30's window (both PHQ-9)",
-            Box::new(|v| {
-                v["action"][1]["relatedAction"][0]["extension"][0]["valueRange"]["high"]["value"] =
-                    json!(22)
-            }),
-            "the windows of day-7 and day-30 (phq-9) overlap",
-        ),
-        (
-            "a daily diary with a 25-hour window",
-            Box::new(|v| {
-                v["action"][3]["relatedAction"][0]["extension"][0]["valueRange"]["high"]["value"] =
-                    json!(25)
-            }),
-            "(pain-nrs) overlap",
-        ),
-        (
-            "a window that closes before it opens",
-            Box::new(|v| {
-                v["action"][1]["relatedAction"][0]["extension"][0]["valueRange"]["high"]["value"] =
-                    json!(-2)
-            }),
-            "the window runs from at most 0",
-        ),
-        (
-            "a negative offset",
-            Box::new(|v| v["action"][1]["relatedAction"][0]["offsetDuration"]["value"] = json!(-7)),
-            "the offset counts forward",
-        ),
-        (
-            "a time of day on an hourly offset",
-            Box::new(|v| v["action"][1]["relatedAction"][0]["offsetDuration"]["code"] = json!("h")),
-            "a time of day needs an offset in days or weeks",
-        ),
-        (
-            "no end to a repetition",
-            Box::new(|v| v["action"][3]["timingTiming"]["repeat"]["count"] = json!(0)),
-            "count must be 1 to 366",
-        ),
-        (
-            "a year of daily diaries, more than one enrolment can write",
-            Box::new(|v| v["action"][3]["timingTiming"]["repeat"]["count"] = json!(200)),
-            "surveys due a patient: at most 99 can be enrolled at once",
-        ),
-        (
-            "an element the calendar would ignore",
-            Box::new(|v| v["action"][3]["timingTiming"]["repeat"]["dayOfWeek"] = json!(["mon"])),
-            "timingTiming.repeat.dayOfWeek is not something the calendar reads",
-        ),
-        (
-            "a second day-7",
-            Box::new(|v| {
-                let copy = v["action"][1].clone();
-                v["action"].as_array_mut().unwrap().push(copy);
-            }),
-            "occurrence id day-7 is used twice",
-        ),
-    ];
-    for (name, change, expected) in cases {
-        let found = problems(&*change);
-        assert!(
-            found.iter().any(|p| p.contains(expected)),
-            "{name}: expected {expected:?} in {found:#?}"
-        );
-    }
-    assert!(
-        Schedule::parse(
-            Box::leak(
-                followup()
-                    .source
-                    .replace("AcceptableOffsetRangeSoa", "Elsewhere")
-                    .into_boxed_str()
-            ),
-            "x"
-        )
-        .is_err(),
-        "a timepoint without its window does not parse"
     );
 }

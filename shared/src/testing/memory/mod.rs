@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::envelope::Envelope;
 use crate::item::{
     AlertItem, ConflictItem, ConflictWrite, ENROLMENT_SK, EnrolmentItem, Flag, IdClaim,
-    OccurrenceDone, SubmissionItem, SubmissionWrite, TimepointMarker, partition_key,
+    OccurrenceDone, SubmissionItem, SubmissionWrite, TimepointMarker,
 };
 use crate::ports::{Queue, QueueError, Store, StoreError, WriteOutcome};
 use crate::timeline::TimelineEntry;
@@ -228,7 +228,7 @@ impl Store for MemoryStore {
         trial_id: &str,
         patient_id: &str,
     ) -> Result<Option<EnrolmentItem>, StoreError> {
-        self.get(&partition_key(trial_id, patient_id), ENROLMENT_SK)
+        crate::ports::Enrolments::enrolment(self, trial_id, patient_id).await
     }
 
     async fn record_conflict(&self, write: &ConflictWrite) -> Result<bool, StoreError> {
