@@ -1,4 +1,4 @@
-//! The escalate function's configuration, one field per row of the README's configuration table.
+//! The escalate function's configuration, one field per row of the configuration table (docs/configuration.md).
 
 use time::Duration;
 

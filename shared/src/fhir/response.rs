@@ -1,7 +1,7 @@
 //! A FHIR R4 `QuestionnaireResponse` read into the v1 submission it carries, so both forms meet the same rules
 //! and make the same canonical content (a JSON and a FHIR copy of one submission are duplicates, not conflicts).
 //!
-//! The mapping (README, `openapi.yaml`): `identifier` `urn:uuid:<submissionId>` (system `urn:ietf:rfc:3986`);
+//! The mapping (docs/api.md, `openapi.yaml`): `identifier` `urn:uuid:<submissionId>` (system `urn:ietf:rfc:3986`);
 //! `questionnaire` the canonical `url|version` (version optional: the current one); `subject.reference`
 //! `Patient/<patientId>`; `authored` is `completedAt`; the trial and timepoint are extensions
 //! `<base>/StructureDefinition/trial` and `…/timepoint` (`valueString`); each answered item becomes

@@ -1,4 +1,4 @@
-//! The DynamoDB layout (part of the contract; the README documents it).
+//! The DynamoDB layout (part of the contract; docs/data.md documents it).
 //!
 //! One table. A patient's records share a partition, `pk = TRIAL#<trialId>#PATIENT#<patientId>`:
 //! - `sk = SUBMISSION#<submissionId>`: the submission, written once ([`SubmissionItem`]);

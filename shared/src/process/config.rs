@@ -1,4 +1,4 @@
-//! The process function's configuration, one field per row of the README's configuration table.
+//! The process function's configuration, one field per row of the configuration table (docs/configuration.md).
 
 use crate::config::{ConfigError, Env};
 

@@ -1,4 +1,4 @@
-//! The alerts (staff API) function's configuration, one field per row of the README's configuration table.
+//! The alerts (staff API) function's configuration, one field per row of the configuration table (docs/configuration.md).
 
 use time::Duration;
 

@@ -1,4 +1,4 @@
-//! The submit function's configuration, one field per row of the README's configuration table.
+//! The submit function's configuration, one field per row of the configuration table (docs/configuration.md).
 
 use time::Duration;
 

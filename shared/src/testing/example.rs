@@ -1,4 +1,4 @@
-//! The contract's example submission (the one in the README), and variations on it: the fixture every test,
+//! The contract's example submission (the one in docs/api.md), and variations on it: the fixture every test,
 //! bench and corpus starts from, so the example is written out once.
 
 use serde_json::{Value, json};
@@ -20,13 +20,13 @@ pub const PATIENT_ID: &str = "P-000123";
 /// The API Gateway request id the example envelope carries.
 pub const REQUEST_ID: &str = "req-1";
 
-/// A submission body under construction, starting from the README's example.
+/// A submission body under construction, starting from the contract's example (docs/api.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExampleSubmission {
     body: Value,
 }
 
-/// The README's example submission.
+/// The contract's example submission (docs/api.md).
 pub fn example() -> ExampleSubmission {
     ExampleSubmission {
         body: json!({

@@ -1,6 +1,6 @@
 //! What tells the on-call engineer, before a patient's answers are at risk: an alarm for each way the flow can
 //! fail, each paging the ops topic with a threshold that fires on the first sign; one dashboard of the flow whose
-//! custom metrics are the ones the functions emit; and a README section for each alarm.
+//! custom metrics are the ones the functions emit; and a runbook entry (docs/operations.md) for each alarm.
 
 use intake::metrics::{Metric, NAMESPACE};
 use serde_norway::Value;
@@ -193,15 +193,21 @@ fn the_dashboard_shows_the_flow_with_the_metrics_the_functions_emit() {
 
 #[test]
 fn the_readme_says_what_to_do_when_each_alarm_fires() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let readme = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/operations.md"
+    ))
+    .unwrap();
     let section = readme
         .split("## When an alarm fires")
         .nth(1)
-        .expect("README has a \"When an alarm fires\" section");
+        .expect("docs/operations.md has a \"When an alarm fires\" section");
     let t = template();
     for (name, _) in alarms(&t) {
         let heading = format!("`{name}`");
-        assert!(section.contains(&heading), "README: nothing on {name}");
+        assert!(
+            section.contains(&heading),
+            "docs/operations.md: nothing on {name}"
+        );
     }
 }

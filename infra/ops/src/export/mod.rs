@@ -4,7 +4,7 @@
 //! trial's schedule compliance (`compliance`).
 //!
 //! This reads the live table with ordinary queries, which suits a trial of up to a few hundred thousand
-//! submissions. For larger ones, or a snapshot at a point in time, use DynamoDB's export to S3 (README).
+//! submissions. For larger ones, or a snapshot at a point in time, use DynamoDB's export to S3 (docs/data.md).
 
 pub mod compliance;
 pub mod fhir;
