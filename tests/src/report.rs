@@ -33,6 +33,19 @@ pub fn per_second(times: &[f64], seconds: usize) -> Vec<u32> {
 
 /// The page: a title, the audit's rows (label, value) and the three charts.
 pub fn html(title: &str, rows: &[(String, String)], timeline: &Timeline) -> Result<String, String> {
+    Ok(page(
+        title,
+        rows,
+        &[
+            ("Flow per second", flow_chart(timeline)?),
+            ("Queue depth", depth_chart(timeline)?),
+            ("Latency of each response", latency_chart(timeline)?),
+        ],
+    ))
+}
+
+/// A self-contained report page: a title, rows (label, value), then each chart under its heading.
+pub(crate) fn page(title: &str, rows: &[(String, String)], charts: &[(&str, String)]) -> String {
     let table: String = rows
         .iter()
         .map(|(label, value)| {
@@ -43,7 +56,11 @@ pub fn html(title: &str, rows: &[(String, String)], timeline: &Timeline) -> Resu
             )
         })
         .collect();
-    Ok(format!(
+    let charts: String = charts
+        .iter()
+        .map(|(heading, svg)| format!("<h2>{}</h2>\n{svg}\n", escape(heading)))
+        .collect();
+    format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>
@@ -55,19 +72,10 @@ td {{ font-variant-numeric: tabular-nums; }}
 <body>
 <h1>{title}</h1>
 <table>{table}</table>
-<h2>Flow per second</h2>
-{flow}
-<h2>Queue depth</h2>
-{depth}
-<h2>Latency of each response</h2>
-{latency}
-</body></html>
+{charts}</body></html>
 "#,
         title = escape(title),
-        flow = flow_chart(timeline)?,
-        depth = depth_chart(timeline)?,
-        latency = latency_chart(timeline)?,
-    ))
+    )
 }
 
 pub(crate) fn escape(text: &str) -> String {

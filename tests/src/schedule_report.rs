@@ -5,7 +5,7 @@
 use plotters::prelude::*;
 
 use crate::drill::Counted;
-use crate::report::{canvas, escape, frame, per_second, per_second_chart};
+use crate::report::{canvas, frame, page, per_second, per_second_chart};
 
 /// The page: a title, the audit's rows, the wave, compliance by timepoint.
 pub fn html(
@@ -14,37 +14,13 @@ pub fn html(
     (reminders, sent): (&[f64], &[f64]),
     by_timepoint: &[(String, Counted)],
 ) -> Result<String, String> {
-    let table: String = rows
-        .iter()
-        .map(|(label, value)| {
-            format!(
-                "<tr><th>{}</th><td>{}</td></tr>",
-                escape(label),
-                escape(value)
-            )
-        })
-        .collect();
-    Ok(format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width: 1000px; }}
-h1 {{ font-size: 1.4rem; }} h2 {{ font-size: 1.1rem; margin-top: 2rem; }}
-table {{ border-collapse: collapse; }} th {{ text-align: left; font-weight: normal; color: #555; padding: 2px 1.5rem 2px 0; }}
-td {{ font-variant-numeric: tabular-nums; }}
-</style></head>
-<body>
-<h1>{title}</h1>
-<table>{table}</table>
-<h2>The wave reminders cause</h2>
-{wave}
-<h2>Compliance by timepoint</h2>
-{compliance}
-</body></html>
-"#,
-        title = escape(title),
-        wave = wave_chart(reminders, sent)?,
-        compliance = compliance_chart(by_timepoint)?,
+    Ok(page(
+        title,
+        rows,
+        &[
+            ("The wave reminders cause", wave_chart(reminders, sent)?),
+            ("Compliance by timepoint", compliance_chart(by_timepoint)?),
+        ],
     ))
 }
 

@@ -21,6 +21,23 @@ fn at(hms: &str) -> OffsetDateTime {
     OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339).unwrap()
 }
 
+/// Enrols `patient` of trial T-1 on the drill at [`ENROLLED`], in `zone`.
+async fn on_the_drill(store: &MemoryStore, patient: &str, zone: &str) {
+    let request = serde_json::from_value(json!({
+        "patientId": patient, "scheduleId": "burst-drill", "timeZone": zone
+    }))
+    .unwrap();
+    let revision = enrol(
+        "T-1",
+        request,
+        "nurse-1",
+        ENROLLED.parse().unwrap(),
+        Schedules::embedded().unwrap(),
+    )
+    .unwrap();
+    assert!(store.write(&revision).await.unwrap());
+}
+
 async fn enrolled(
     patients: usize,
 ) -> (
@@ -31,19 +48,7 @@ async fn enrolled(
 ) {
     let store = MemoryStore::default();
     for n in 0..patients {
-        let request = serde_json::from_value(json!({
-            "patientId": format!("P-{n}"), "scheduleId": "burst-drill", "timeZone": "America/New_York"
-        }))
-        .unwrap();
-        let revision = enrol(
-            "T-1",
-            request,
-            "nurse-1",
-            ENROLLED.parse().unwrap(),
-            Schedules::embedded().unwrap(),
-        )
-        .unwrap();
-        assert!(store.write(&revision).await.unwrap());
+        on_the_drill(&store, &format!("P-{n}"), "America/New_York").await;
     }
     let (reminders, missed) = (MemoryTopic::default(), MemoryTopic::default());
     let sweeper = Reminders::new(store.clone(), reminders.clone(), missed.clone());
@@ -200,19 +205,7 @@ async fn a_withdrawn_patient_is_reminded_of_nothing_more() {
 #[tokio::test]
 async fn a_reminder_the_topic_refused_is_sent_by_the_next_sweep_once() {
     let store = MemoryStore::default();
-    let request = serde_json::from_value(json!({
-        "patientId": "P-0", "scheduleId": "burst-drill", "timeZone": "Europe/Berlin"
-    }))
-    .unwrap();
-    let revision = enrol(
-        "T-1",
-        request,
-        "nurse-1",
-        ENROLLED.parse().unwrap(),
-        Schedules::embedded().unwrap(),
-    )
-    .unwrap();
-    store.write(&revision).await.unwrap();
+    on_the_drill(&store, "P-0", "Europe/Berlin").await;
     let down = Reminders::new(
         store.clone(),
         MemoryTopic::unavailable(),
