@@ -1,5 +1,7 @@
 //! One logging setup for every function: JSON lines at the level Lambda's logging controls set
-//! (`AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO), for our own code only.
+//! (`AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO), for our own code only. Each line carries its own UTC
+//! timestamp and the invocation's span (`requestId`, `xrayTraceId`): a line copied out of CloudWatch still says
+//! when it was written and leads back to its request.
 //!
 //! The Lambda runtime logs every raw event at TRACE (answers, and the `Authorization` header), and the HTTP, SDK
 //! and signing layers log requests and headers at DEBUG and TRACE. So only our own targets follow the configured
@@ -48,30 +50,43 @@ where
         .with_current_span(true)
         .with_span_list(false)
         .with_target(true)
-        .without_time()
         .with_writer(writer)
         .with_filter(configured.and(caps));
     Registry::default().with(layer)
 }
 
+/// A subscriber's output kept in memory, for tests that check what is logged.
 #[cfg(test)]
-mod tests {
+pub(crate) mod capture {
     use std::sync::{Arc, Mutex};
 
-    use super::*;
+    /// The lines written so far, shared with every writer the subscriber makes.
+    #[derive(Clone, Default)]
+    pub(crate) struct Capture(Arc<Mutex<Vec<u8>>>);
 
-    /// Everything a subscriber with `directives` writes while `log` runs.
-    fn captured(directives: &str, log: impl FnOnce()) -> String {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let writer = {
-            let buffer = Arc::clone(&buffer);
-            move || Capture(Arc::clone(&buffer))
-        };
-        tracing::subscriber::with_default(subscriber(writer, directives), log);
-        String::from_utf8(buffer.lock().unwrap().clone()).unwrap()
+    impl Capture {
+        /// The function's subscriber, writing here.
+        pub(crate) fn subscriber(
+            &self,
+            directives: &str,
+        ) -> impl tracing::Subscriber + Send + Sync {
+            let capture = self.clone();
+            super::subscriber(move || capture.clone(), directives)
+        }
+
+        /// Everything written.
+        pub(crate) fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+
+        /// Every line written, parsed.
+        pub(crate) fn lines(&self) -> Vec<serde_json::Value> {
+            self.text()
+                .lines()
+                .map(|line| serde_json::from_str(line).unwrap())
+                .collect()
+        }
     }
-
-    struct Capture(Arc<Mutex<Vec<u8>>>);
 
     impl std::io::Write for Capture {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -81,6 +96,19 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capture::Capture;
+    use super::*;
+
+    /// Everything a subscriber with `directives` writes while `log` runs.
+    fn captured(directives: &str, log: impl FnOnce()) -> String {
+        let capture = Capture::default();
+        tracing::subscriber::with_default(capture.subscriber(directives), log);
+        capture.text()
     }
 
     #[test]
@@ -127,5 +155,27 @@ mod tests {
         let line: serde_json::Value = serde_json::from_str(lines.trim()).unwrap();
         assert_eq!(line["outcome"], "accepted");
         assert_eq!(line["level"], "INFO");
+    }
+
+    #[test]
+    fn every_line_carries_a_utc_timestamp_and_the_invocations_request_and_trace_ids() {
+        let lines = captured("INFO", || {
+            let invocation = tracing::info_span!(
+                target: "lambda_runtime::layers::trace",
+                "Lambda runtime invoke",
+                requestId = "req-1",
+                xrayTraceId = "Root=1-trace"
+            );
+            let _entered = invocation.enter();
+            tracing::info!(target: "intake", "inside");
+        });
+        let line: serde_json::Value = serde_json::from_str(lines.trim()).unwrap();
+        let timestamp = line["timestamp"].as_str().expect("a timestamp");
+        assert!(
+            timestamp.parse::<jiff::Timestamp>().is_ok() && timestamp.ends_with('Z'),
+            "{timestamp}"
+        );
+        assert_eq!(line["span"]["requestId"], "req-1");
+        assert_eq!(line["span"]["xrayTraceId"], "Root=1-trace");
     }
 }

@@ -33,6 +33,7 @@ async fn the_submit_use_case_refuses_every_hostile_body_and_enqueues_nothing() {
                 form: Form::Json,
                 content_type: request.content_type.as_deref(),
                 body: delivered.as_bytes(),
+                client: None,
                 request_id: "hostile".into(),
                 received_at: OffsetDateTime::now_utc(),
             })

@@ -8,7 +8,7 @@ use intake::instrument::Catalogue;
 use intake::metrics::Metrics;
 use intake::ports::Queue;
 use intake::submit::{Form, Reply, SubmitConfig, SubmitRequest, SubmitService};
-use lambda_http::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use lambda_http::http::header::{CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
 use time::OffsetDateTime;
@@ -67,6 +67,10 @@ async fn handle<Q: Queue>(
                 .get(CONTENT_TYPE)
                 .and_then(|value| value.to_str().ok()),
             body: request.body(),
+            client: request
+                .headers()
+                .get(USER_AGENT)
+                .and_then(|value| value.to_str().ok()),
             request_id,
             received_at,
         })

@@ -18,7 +18,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsMessage};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
-use tracing::{error, info, warn};
+use tracing::{Instrument, error, info, warn};
 
 use crate::metrics::{self, Metric};
 use crate::ports::Store;
@@ -98,26 +98,31 @@ impl<S: Store> Processor<S> {
                 let enqueued_at = enqueued_at(&record).filter(|_| index % stride == 0);
                 // The submit invocation's X-Ray trace, which SQS carried: a failure's log leads to its request.
                 let trace = record.attributes.get("AWSTraceHeader").cloned();
-                let task = tokio::spawn(async move {
-                    let work = async {
-                        let _permit = permits
-                            .acquire_owned()
+                let task = tokio::spawn(
+                    async move {
+                        let work = async {
+                            let _permit = permits
+                                .acquire_owned()
+                                .await
+                                .expect("the semaphore is never closed");
+                            let outcome =
+                                record::store_record(store.as_ref(), record.body.as_deref()).await;
+                            if let (Ok(Outcome::Stored { .. } | Outcome::Repeat { .. }), Some(at)) =
+                                (&outcome, enqueued_at)
+                            {
+                                metrics::milliseconds(Metric::QueueToStoreLatency, since_ms(at));
+                            }
+                            outcome
+                        };
+                        // A write cut off here may or may not have landed; the redelivery finds out (duplicate).
+                        tokio::time::timeout_at(deadline, work)
                             .await
-                            .expect("the semaphore is never closed");
-                        let outcome =
-                            record::store_record(store.as_ref(), record.body.as_deref()).await;
-                        if let (Ok(Outcome::Stored { .. } | Outcome::Repeat { .. }), Some(at)) =
-                            (&outcome, enqueued_at)
-                        {
-                            metrics::milliseconds(Metric::QueueToStoreLatency, since_ms(at));
-                        }
-                        outcome
-                    };
-                    // A write cut off here may or may not have landed; the redelivery finds out (duplicate).
-                    tokio::time::timeout_at(deadline, work)
-                        .await
-                        .unwrap_or(Err(RecordError::OutOfTime))
-                });
+                            .unwrap_or(Err(RecordError::OutOfTime))
+                    }
+                    // A spawned task starts outside every span: hand it the invocation's, so each line it logs
+                    // (conflict, alert, failure) carries the request id and trace id.
+                    .instrument(tracing::Span::current()),
+                );
                 // SQS always sets a message id. Were one missing, its failure would be reported with an empty
                 // identifier, which Lambda treats as "the whole batch failed": a retry, never a silent drop.
                 (record.message_id.unwrap_or_default(), trace, task)

@@ -354,3 +354,29 @@ async fn a_fast_device_clock_is_stored_with_its_skew_and_flagged() {
     assert_eq!(store.submissions()[0].clock_ahead_seconds, Some(3_600));
     assert_eq!(store.flags()[0].kind, FlagKind::ClockAhead);
 }
+
+#[tokio::test]
+async fn a_records_own_log_line_carries_the_invocations_request_and_trace_ids() {
+    let store = MemoryStore::default();
+    let processor = Processor::new(store.clone(), 4);
+    processor.process(vec![good("m1", 1)]).await;
+    let capture = crate::logging::capture::Capture::default();
+    let _logging = tracing::subscriber::set_default(capture.subscriber("INFO"));
+    let invocation = tracing::info_span!(
+        "Lambda runtime invoke",
+        requestId = "req-7",
+        xrayTraceId = "Root=1-7"
+    );
+    // A conflicting resend: its warning is written inside the record's own task.
+    processor
+        .process(vec![record("m2", &envelope(&id(1), 9).encode())])
+        .instrument(invocation)
+        .await;
+    let lines = capture.lines();
+    let conflict = lines
+        .iter()
+        .find(|line| line["submission_id"] == id(1).as_str())
+        .expect("the conflict is logged");
+    assert_eq!(conflict["span"]["requestId"], "req-7", "{conflict}");
+    assert_eq!(conflict["span"]["xrayTraceId"], "Root=1-7");
+}

@@ -165,24 +165,41 @@ impl SubmitError {
         }
     }
 
-    /// Logs the refusal with ids and counts only: never the body, which holds answers.
-    pub fn log(&self, request_id: &str) {
+    /// Logs the refusal with ids, counts and the paths of the broken fields: never the body, which holds answers.
+    /// `client` is the app's `User-Agent`, so a spike of refusals leads to the release that sends them.
+    pub fn log(&self, request_id: &str, client: Option<&str>) {
         let outcome = self.code();
+        let client = client.map(|agent| bounded(agent, MAX_LOGGED_PATH));
         match self {
-            SubmitError::Unauthenticated(reason) => warn!(request_id, outcome, reason),
+            SubmitError::Unauthenticated(reason) => warn!(request_id, client, outcome, reason),
             SubmitError::UnsupportedMediaType { .. } | SubmitError::Malformed(_) => {
-                warn!(request_id, outcome)
+                warn!(request_id, client, outcome)
             }
-            SubmitError::TooLarge { bytes } => warn!(request_id, outcome, bytes),
-            SubmitError::Invalid(problems) => warn!(request_id, outcome, problems = problems.len()),
-            SubmitError::Unstructured(issues) | SubmitError::Unprocessable(issues) => {
-                warn!(request_id, outcome, problems = issues.len())
-            }
+            SubmitError::TooLarge { bytes } => warn!(request_id, client, outcome, bytes),
+            SubmitError::Invalid(problems) => warn!(
+                request_id,
+                client,
+                outcome,
+                problems = problems.len(),
+                fields = logged_fields(problems.iter().map(|problem| problem.field.as_str()))
+            ),
+            SubmitError::Unstructured(issues) | SubmitError::Unprocessable(issues) => warn!(
+                request_id,
+                client,
+                outcome,
+                problems = issues.len(),
+                fields = logged_fields(
+                    issues
+                        .iter()
+                        .flat_map(|issue| &issue.expression)
+                        .map(String::as_str)
+                )
+            ),
             SubmitError::Forbidden {
                 submission_id,
                 reason,
             } => {
-                warn!(request_id, submission_id = %submission_id, outcome, reason)
+                warn!(request_id, client, submission_id = %submission_id, outcome, reason)
             }
             SubmitError::Unavailable {
                 submission_id,
@@ -192,10 +209,28 @@ impl SubmitError {
                 submission_id,
                 cause,
             } => {
-                error!(request_id, submission_id = %submission_id, outcome, error = %cause)
+                error!(request_id, client, submission_id = %submission_id, outcome, error = %cause)
             }
         }
     }
+}
+
+/// The longest field path or client name a log line repeats; an app's own key names could be long.
+const MAX_LOGGED_PATH: usize = 120;
+/// How many broken fields a log line names; the count says how many there were.
+const MAX_LOGGED_FIELDS: usize = 20;
+
+/// The broken fields' paths (`answers.pain`, `QuestionnaireResponse.item[2].answer[0]`): where, never what.
+fn logged_fields<'a>(paths: impl Iterator<Item = &'a str>) -> String {
+    paths
+        .take(MAX_LOGGED_FIELDS)
+        .map(|path| bounded(path, MAX_LOGGED_PATH))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn bounded(text: &str, max_chars: usize) -> String {
+    text.chars().take(max_chars).collect()
 }
 
 #[cfg(test)]

@@ -39,6 +39,8 @@ pub struct SubmitRequest<'a> {
     pub content_type: Option<&'a str>,
     /// The body as received.
     pub body: &'a [u8],
+    /// The `User-Agent` header: which app and version sent it, so a refusal spike can be traced to a release.
+    pub client: Option<&'a str>,
     /// API Gateway's request id, to follow the submission through the logs.
     pub request_id: String,
     /// The server's receive time.
@@ -136,7 +138,7 @@ impl<Q: Queue> SubmitService<Q> {
             }
             Err(refusal) => {
                 metrics::refused(refusal.code());
-                refusal.log(&request.request_id);
+                refusal.log(&request.request_id, request.client);
                 refusal.reply(request.form)
             }
         }

@@ -27,6 +27,7 @@ async fn submit_as(
             form: Form::Json,
             content_type,
             body,
+            client: Some("epro-app/2.4.1"),
             request_id: "req-1".into(),
             received_at: NOW,
         })
@@ -170,6 +171,7 @@ async fn submit_form(queue: &MemoryQueue, form: Form, content_type: &str, body: 
             form,
             content_type: Some(content_type),
             body,
+            client: Some("epro-app/2.4.1"),
             request_id: "req-1".into(),
             received_at: NOW,
         })
@@ -299,4 +301,31 @@ fn each_acknowledgement_and_each_refusal_by_reason_is_counted() {
     assert_eq!(counted.counter("Refused{reason=malformed_json}"), 2);
     assert_eq!(counted.counter("Refused{reason=unauthenticated}"), 1);
     assert_eq!(counted.counters.len(), 3, "{counted:?}");
+}
+
+#[tokio::test]
+async fn a_refusal_logs_which_fields_broke_and_which_app_sent_them_never_the_values() {
+    let capture = crate::logging::capture::Capture::default();
+    let _logging = tracing::subscriber::set_default(capture.subscriber("TRACE"));
+    let body = example()
+        .answer("pain", json!(4711))
+        .answer("mood", json!("canary: my neighbour hit me"))
+        .bytes();
+    let reply = submit(&MemoryQueue::default(), &body).await;
+    assert_eq!(reply.status, 400);
+
+    let text = capture.text();
+    let refusal = capture
+        .lines()
+        .into_iter()
+        .find(|line| line["outcome"] == "invalid_submission")
+        .expect("the refusal is logged");
+    let fields = refusal["fields"].as_str().expect("the broken fields");
+    assert!(
+        fields.contains("answers.pain") && fields.contains("answers.mood"),
+        "{refusal}"
+    );
+    assert_eq!(refusal["problems"], 2);
+    assert_eq!(refusal["client"], "epro-app/2.4.1");
+    assert!(!text.contains("4711") && !text.contains("canary"), "{text}");
 }
