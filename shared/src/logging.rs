@@ -102,7 +102,6 @@ pub(crate) mod capture {
 #[cfg(test)]
 mod tests {
     use super::capture::Capture;
-    use super::*;
 
     /// Everything a subscriber with `directives` writes while `log` runs.
     fn captured(directives: &str, log: impl FnOnce()) -> String {
