@@ -54,13 +54,16 @@ pub enum Metric {
     MissedNoticesSent,
     /// Steps of the schedule sweep that failed and wait for the next sweep (reminders).
     SweepFailures,
+    /// Sweeps that ran to their end (escalate, reminders): the heartbeat. None for five minutes pages, because a
+    /// sweep that stopped running (a disabled schedule, a broken deploy) fails without an error of its own.
+    SweepsCompleted,
     /// Containers started (every function), counted once at start.
     ColdStart,
 }
 
 impl Metric {
     /// Every metric, for the tests that hold the dashboard and alarms to these names.
-    pub const ALL: [Metric; 16] = [
+    pub const ALL: [Metric; 17] = [
         Metric::Accepted,
         Metric::Refused,
         Metric::Stored,
@@ -76,6 +79,7 @@ impl Metric {
         Metric::SurveysMissed,
         Metric::MissedNoticesSent,
         Metric::SweepFailures,
+        Metric::SweepsCompleted,
         Metric::ColdStart,
     ];
 
@@ -97,6 +101,7 @@ impl Metric {
             Metric::SurveysMissed => "SurveysMissed",
             Metric::MissedNoticesSent => "MissedNoticesSent",
             Metric::SweepFailures => "SweepFailures",
+            Metric::SweepsCompleted => "SweepsCompleted",
             Metric::ColdStart => "ColdStart",
         }
     }

@@ -85,6 +85,7 @@ impl<A: Alerts, T: Topic> Escalator<A, T> {
         report.escalated = done;
         report.settled += settled;
         metrics::add(Metric::AlertsEscalated, done);
+        metrics::add(Metric::SweepsCompleted, 1);
         Ok(report)
     }
 

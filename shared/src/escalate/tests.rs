@@ -216,3 +216,21 @@ async fn an_alert_the_stream_never_delivered_is_delivered_by_the_sweep_once_and_
             .all(|a| a.notified_at.is_some() && a.delivery.is_none())
     );
 }
+
+#[test]
+fn a_sweep_that_ran_to_its_end_beats_the_heart_and_one_that_failed_does_not() {
+    let sweep = |topic: MemoryTopic| async move {
+        let (store, alerts) = alerts().await;
+        let due = raised(&alerts) + Duration::minutes(16);
+        Escalator::new(store, topic, Duration::minutes(15))
+            .sweep(due)
+            .await
+    };
+    let (swept, counted) = crate::metrics::recorded::run(sweep(MemoryTopic::default()));
+    assert_eq!(swept.unwrap().escalated, 1);
+    assert_eq!(counted.counter("SweepsCompleted"), 1);
+
+    let (swept, counted) = crate::metrics::recorded::run(sweep(MemoryTopic::unavailable()));
+    assert!(swept.is_err(), "the topic refused the escalation");
+    assert_eq!(counted.counter("SweepsCompleted"), 0);
+}

@@ -93,6 +93,7 @@ impl<S: Sweep, R: Topic<ScheduleMessage>, M: Topic<ScheduleMessage>> Reminders<S
         metrics::add(Metric::SurveysMissed, report.missed);
         metrics::add(Metric::MissedNoticesSent, report.noticed);
         metrics::add(Metric::SweepFailures, report.failed);
+        metrics::add(Metric::SweepsCompleted, 1);
         info!(
             reminded = report.reminded,
             missed = report.missed,

@@ -328,3 +328,13 @@ fn a_subject_stays_under_what_sns_accepts_whatever_the_ids() {
         assert!(subject.chars().count() < 100, "{subject}");
     }
 }
+
+#[test]
+fn every_sweep_that_ran_to_its_end_beats_the_heart_even_with_nothing_due() {
+    let (swept, counted) = crate::metrics::recorded::run(async {
+        let (_, sweeper, _, _) = enrolled(1).await;
+        sweeper.sweep(at("09:00:00")).await
+    });
+    assert_eq!(swept.unwrap().reminded, 0, "nothing was due");
+    assert_eq!(counted.counter("SweepsCompleted"), 1);
+}

@@ -14,6 +14,19 @@ use crate::submission::{FieldProblem, MAX_BODY_BYTES};
 /// Seconds a client should wait before retrying when the queue is unavailable.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 
+/// The codes of refusals answered 4xx, each counted as the `Refused` metric's `reason`: the template's refusal-rate
+/// alarms watch every one of them (the 5xx one, `unavailable`, is the API's 5xx alarm's).
+pub const CLIENT_REFUSALS: [&str; 8] = [
+    "unauthenticated",
+    "unsupported_media_type",
+    "payload_too_large",
+    "malformed_json",
+    "malformed_resource",
+    "invalid_submission",
+    "not_queueable",
+    "forbidden",
+];
+
 /// Why the submit use case refused a request.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SubmitError {
@@ -236,6 +249,18 @@ fn bounded(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_refusal_of_the_callers_doing_is_listed_for_the_alarms() {
+        for (refusal, status, code) in every_refusal() {
+            assert_eq!(refusal.code(), code);
+            assert_eq!(
+                CLIENT_REFUSALS.contains(&code),
+                status < 500,
+                "{code} ({status})"
+            );
+        }
+    }
 
     fn every_refusal() -> Vec<(SubmitError, u16, &'static str)> {
         let id = Uuid::nil();

@@ -26,7 +26,7 @@ mod identity;
 
 pub use accept::{Form, accept};
 pub use config::SubmitConfig;
-pub use error::{RETRY_AFTER_SECONDS, Reply, SubmitError};
+pub use error::{CLIENT_REFUSALS, RETRY_AFTER_SECONDS, Reply, SubmitError};
 
 /// The parts of an HTTP request the use case looks at.
 #[derive(Debug)]

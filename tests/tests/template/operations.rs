@@ -5,7 +5,7 @@
 use intake::metrics::{Metric, NAMESPACE};
 use serde_norway::Value;
 
-use super::{intrinsic, number, props, template};
+use super::{intrinsic, number, props, resource, template};
 
 fn alarms(t: &Value) -> Vec<(String, &Value)> {
     t["Resources"]
@@ -63,8 +63,14 @@ fn every_alarm_pages_the_ops_topic_and_clears_there_too() {
                 "{name}: {actions}"
             );
         }
-        // No data means nothing happened (no dead letters, no errors), not an outage of the metric.
-        assert_eq!(alarm["TreatMissingData"], "notBreaching", "{name}");
+        // No data means nothing happened (no dead letters, no errors), not an outage of the metric; except for a
+        // heartbeat, whose silence is the failure.
+        let silence = if alarm["MetricName"] == "SweepsCompleted" {
+            "breaching"
+        } else {
+            "notBreaching"
+        };
+        assert_eq!(alarm["TreatMissingData"], silence, "{name}");
         let description = alarm["AlarmDescription"].as_str().unwrap();
         assert!(
             description.contains("When an alarm fires"),
@@ -138,6 +144,135 @@ fn each_way_the_flow_fails_has_an_alarm_that_fires_on_the_first_sign() {
 }
 
 #[test]
+fn a_sweep_that_stops_running_pages_within_five_minutes() {
+    let t = template();
+    let alarms = alarms(&t);
+    assert!(Metric::ALL.iter().any(|m| m.name() == "SweepsCompleted"));
+    for sweeper in ["EscalateFunction", "RemindersFunction"] {
+        let alarm = find(&alarms, NAMESPACE, "SweepsCompleted", sweeper);
+        assert_eq!(
+            alarm["ComparisonOperator"], "LessThanThreshold",
+            "{sweeper}"
+        );
+        assert_eq!(number(&alarm["Threshold"]), 1, "{sweeper}");
+        assert_eq!(alarm["Statistic"], "Sum", "{sweeper}");
+        assert!(
+            number(&alarm["Period"]) * number(&alarm["EvaluationPeriods"]) <= 300,
+            "{sweeper}: within five minutes"
+        );
+    }
+}
+
+#[test]
+fn every_topic_that_reaches_people_pages_when_sns_cannot_deliver() {
+    let t = template();
+    let alarms = alarms(&t);
+    let topics: Vec<&str> = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::SNS::Topic")
+        .map(|(name, _)| name.as_str().unwrap())
+        // The ops topic carries these alarms: its own failures cannot page through it.
+        .filter(|name| *name != "OpsTopic")
+        .collect();
+    assert_eq!(topics.len(), 4, "{topics:?}");
+    for topic in topics {
+        let alarm = find(&alarms, "AWS/SNS", "NumberOfNotificationsFailed", topic);
+        assert_eq!(
+            intrinsic(&alarm["Dimensions"][0]["Value"], "!GetAtt"),
+            format!("{topic}.TopicName")
+        );
+        assert_eq!(alarm["Dimensions"][0]["Name"], "TopicName");
+        assert_eq!(number(&alarm["Threshold"]), 1, "{topic}");
+        assert_eq!(alarm["ComparisonOperator"], "GreaterThanOrEqualToThreshold");
+    }
+}
+
+#[test]
+fn a_spike_of_refusals_pages_whatever_the_reason() {
+    let t = template();
+    let mut watched = Vec::new();
+    for (name, alarm) in alarms(&t) {
+        let Some(queries) = alarm["Metrics"].as_sequence() else {
+            continue;
+        };
+        let expressions: Vec<&str> = queries
+            .iter()
+            .filter_map(|q| q["Expression"].as_str())
+            .collect();
+        for query in queries {
+            let stat = &query["MetricStat"];
+            if stat["Metric"]["MetricName"] != "Refused" {
+                continue;
+            }
+            let dimensions = stat["Metric"]["Dimensions"].as_sequence().unwrap();
+            assert_eq!(intrinsic(&dimensions[0]["Value"], "!Ref"), "SubmitFunction");
+            assert_eq!(dimensions[1]["Name"], intake::metrics::REASON);
+            watched.push(dimensions[1]["Value"].as_str().unwrap().to_owned());
+            let id = query["Id"].as_str().unwrap();
+            assert!(
+                expressions
+                    .iter()
+                    .any(|e| e.contains(&format!("FILL({id}, 0)"))),
+                "{name}: {id} is counted, and a reason with no refusals counts 0"
+            );
+        }
+        let rate = queries
+            .iter()
+            .find(|q| q["ReturnData"] == true)
+            .expect("one expression is the alarm's");
+        let expression = rate["Expression"].as_str().unwrap();
+        assert!(
+            expression.starts_with("IF(requests >= "),
+            "{name}: a floor of requests, so three refusals at night do not page"
+        );
+        assert_eq!(
+            intrinsic(&alarm["Threshold"], "!Ref"),
+            "RefusalRateAlarmPercent"
+        );
+    }
+    watched.sort();
+    let mut refusals = intake::submit::CLIENT_REFUSALS.map(str::to_owned).to_vec();
+    refusals.sort();
+    assert_eq!(watched, refusals, "every 4xx refusal reason, each once");
+}
+
+#[test]
+fn the_questions_on_call_asks_are_saved_queries_over_fields_the_functions_log() {
+    let t = template();
+    // Each query and the fields it must read: the logging tests show the functions write them.
+    let saved = [
+        (
+            "SubmissionJourneyQuery",
+            ["submission_id", "span.requestId"],
+        ),
+        ("RefusalsByReasonQuery", ["outcome", "client"]),
+        ("FailedRecordsQuery", ["message_id", "span.xrayTraceId"]),
+    ];
+    for (name, fields) in saved {
+        assert_eq!(resource(&t, name)["Type"], "AWS::Logs::QueryDefinition");
+        assert_eq!(resource(&t, name)["Condition"], "HasSavedQueries");
+        let query = props(&t, name)["QueryString"].as_str().unwrap();
+        for field in fields {
+            assert!(query.contains(field), "{name}: {field}");
+        }
+        assert!(
+            !props(&t, name)["LogGroupNames"]
+                .as_sequence()
+                .unwrap()
+                .is_empty()
+        );
+    }
+    assert!(
+        props(&t, "RefusalsByReasonQuery")["QueryString"]
+            .as_str()
+            .unwrap()
+            .contains("by outcome, client, fields")
+    );
+}
+
+#[test]
 fn every_function_has_an_errors_alarm() {
     let t = template();
     let alarms = alarms(&t);
@@ -202,12 +337,29 @@ fn the_readme_says_what_to_do_when_each_alarm_fires() {
         .split("## When an alarm fires")
         .nth(1)
         .expect("docs/operations.md has a \"When an alarm fires\" section");
+    let makefile =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Makefile")).unwrap();
     let t = template();
     for (name, _) in alarms(&t) {
         let heading = format!("`{name}`");
-        assert!(
-            section.contains(&heading),
-            "docs/operations.md: nothing on {name}"
-        );
+        // The alarm's entry: the bullet that names it in bold.
+        let entry = section
+            .split("\n- **")
+            .find(|entry| entry.split("**").next().unwrap().contains(&heading))
+            .unwrap_or_else(|| panic!("docs/operations.md: nothing on {name}"));
+        // Its first command, one an operator can paste: a make target that exists, or the AWS CLI.
+        let command = entry
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .find(|code| code.starts_with("make ") || code.starts_with("aws "))
+            .unwrap_or_else(|| panic!("docs/operations.md: {name} names no command"));
+        if let Some(target) = command.strip_prefix("make ") {
+            let target = target.split_whitespace().next().unwrap();
+            assert!(
+                makefile.contains(&format!("\n{target}:")),
+                "{name}: make {target} is not a target"
+            );
+        }
     }
 }
