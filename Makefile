@@ -27,7 +27,10 @@ FUNCTION_PACKAGES := --package submit --package process --package catalogue --pa
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),--arm64,--x86-64)
 E2E_ENV = $(LOCAL_ENV) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
 
-.PHONY: help setup build check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export timeline capacity redrive report-check clean
+OPS_TOOLS := flags export redrive timeline capacity
+ARCHS ?= x86-64 arm64
+
+.PHONY: help setup build ops-tools check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export timeline capacity redrive report-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -79,6 +82,18 @@ setup: $(AWS_VENV)/.installed $(TOOLS_VENV)/.installed ## Install MiniStack, car
 
 build: setup ## Release-build the functions for this machine with cargo-lambda (target/lambda/*/bootstrap)
 	cargo lambda build --release $(HOST_ARCH) $(FUNCTION_PACKAGES)
+
+# The operator tools as static-enough binaries (glibc 2.17, through cargo-lambda's zig) for an on-call laptop or a
+# bastion with no Rust toolchain: dist/linux-<arch>/<tool>. Each one's --help runs here as a check.
+ops-tools: setup ## Release binaries of flags, export, redrive, timeline, capacity for Linux x86-64 and arm64 in dist/ ([ARCHS=x86-64])
+	for arch in $(ARCHS); do \
+		cargo lambda build --release --$$arch --package intake-ops --lambda-dir target/ops-tools/$$arch && \
+		mkdir -p dist/linux-$$arch && \
+		for tool in $(OPS_TOOLS); do cp target/ops-tools/$$arch/$$tool/bootstrap dist/linux-$$arch/$$tool; done; \
+	done
+	@host=$(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86-64); \
+	if [ -d dist/linux-$$host ]; then for tool in $(OPS_TOOLS); do dist/linux-$$host/$$tool --help >/dev/null; done; fi
+	@ls -l dist/linux-*/
 
 lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check
@@ -196,4 +211,4 @@ redrive: ## Move dead letters back after a fix ([STACK=<name>] [REDRIVE_ARGS=--d
 
 clean: local-down ## Stop the local AWS and remove build output and venvs
 	cargo clean
-	rm -rf $(LOCAL) .aws-sam
+	rm -rf $(LOCAL) .aws-sam dist

@@ -62,8 +62,8 @@ LOCAL_PARAMETERS = {
     "LogRetentionDays": "1",
     # The most verbose level the template allows: the log test proves nothing sensitive is written even then.
     "LogLevel": "TRACE",
-    # MiniStack does not implement AWS::Logs::QueryDefinition (CloudFormation refuses the unknown type).
-    "SavedQueries": "false",
+    # MiniStack implements neither AWS::Logs::QueryDefinition nor metric-math alarms: the template leaves them out.
+    "LocalEmulator": "true",
     # Escalate an urgent alert after half a minute, so the escalation test waits a minute or two, not a quarter hour.
     "EscalateAfterSeconds": "30",
     # The stream delivers in about a second; the sweep steps in for an alert still undelivered after 20 s.

@@ -1,12 +1,16 @@
-//! No PHI in the logs: answers, free text, patient ids and bearer tokens travel through both functions on every
-//! path that logs (accepted, invalid, forbidden, conflicting resend), with the stack at its most verbose level
-//! (`TRACE`), and then not one of them may appear in CloudWatch Logs. Only submission, request and trial ids and
-//! counts may. The test first proves it is reading the right logs: it waits until they name every accepted id.
+//! No PHI in the logs: answers, free text, patient ids and bearer tokens travel through every function on every
+//! path that logs (accepted, invalid, forbidden, conflicting resend; a dangerous answer through notify and the
+//! timeline; the catalogue; a nurse's alert list and enrolment with a typed reason; the sweeps), with the stack at
+//! its most verbose level (`TRACE`), and then not one of them may appear in any of the stack's log groups. Only
+//! submission, request and trial ids and counts may. The test first proves it is reading the right logs: it waits
+//! until they name every accepted id and every function has written.
 
 use std::time::Duration;
 
 use intake_e2e::deployed::Deployed;
-use intake_e2e::{Survey, TokenRequest, mint_token, post, post_to, send, submit};
+use intake_e2e::{
+    Survey, TokenRequest, get_from, json_to, mint_token, post, post_to, send, submit,
+};
 use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -126,35 +130,125 @@ async fn no_answer_or_free_text_reaches_the_logs() {
         .unwrap();
     assert_eq!(reply.status, 400);
 
-    deployed.drained().await;
+    // The other functions, each on a path that carries the canaries.
+    let token = mint_token(http, stack, &TokenRequest::patient(&patient(0), &trial))
+        .await
+        .unwrap();
+    let questionnaire = get_from(
+        http,
+        stack,
+        "/v1/fhir/Questionnaire/postop-recovery",
+        Some(&token),
+    )
+    .await
+    .unwrap();
+    assert_eq!(questionnaire.status, 200, "the catalogue");
+    // A dangerous answer with free text: notify delivers its alerts, the timeline places the report.
+    let mut fever = Survey::of(
+        "postop-recovery",
+        &trial,
+        &patient(1),
+        "day-7",
+        &mut fastrand::Rng::with_seed(5),
+    );
+    fever.body["answers"] =
+        json!({"temperature": 39.4, "wound": ["discharge"], "nausea": false, "notes": comment});
+    assert_eq!(submit(http, stack, &fever.body).await.unwrap().status, 202);
+    accepted.push(fever);
+    // A pain report: its rules compare it with the previous one, so the timeline function places it.
+    let mut pain = Survey::of(
+        "pain-nrs",
+        &trial,
+        &patient(1),
+        "day-7",
+        &mut fastrand::Rng::with_seed(6),
+    );
+    pain.body["answers"] = json!({"pain": 3});
+    assert_eq!(submit(http, stack, &pain.body).await.unwrap().status, 202);
+    accepted.push(pain);
+    // A nurse enrols a patient with a typed reason, and reads the trial's alerts and compliance.
+    let nurse = mint_token(
+        http,
+        stack,
+        &TokenRequest::staff(
+            "nurse-logs",
+            &[&trial],
+            "epro/alerts.read epro/enrolment.write epro/enrolment.read",
+        ),
+    )
+    .await
+    .unwrap();
+    canaries.push(nurse.rsplit('.').next().unwrap().to_owned());
+    let anchor = OffsetDateTime::now_utc() - time::Duration::seconds(150);
+    let enrolment = json!({
+        "patientId": patient(2), "scheduleId": "burst-drill", "timeZone": "Europe/Berlin",
+        "anchors": { "enrolment": anchor.format(&time::format_description::well_known::Rfc3339).unwrap() },
+        "reason": entry
+    });
+    let path = format!("/v1/trials/{trial}/enrolments");
+    let enrolled = json_to(
+        http,
+        stack,
+        (reqwest::Method::POST, &path),
+        Some(&nurse),
+        None,
+        &enrolment,
+    )
+    .await
+    .unwrap();
+    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
+    let schedule = mint_token(http, stack, &TokenRequest::patient(&patient(2), &trial))
+        .await
+        .unwrap();
+    let mine = get_from(http, stack, "/v1/patients/me/schedule", Some(&schedule))
+        .await
+        .unwrap();
+    assert_eq!(mine.status, 200, "{}", mine.body);
 
-    // The logs arrive asynchronously: wait until they name every accepted submission and the conflict.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    deployed.drained().await;
+    for path in [
+        format!("/v1/trials/{trial}/alerts"),
+        format!("/v1/trials/{trial}/compliance"),
+    ] {
+        let read = get_from(http, stack, &path, Some(&nurse)).await.unwrap();
+        assert_eq!(read.status, 200, "{path}: {}", read.body);
+    }
+    let groups = log_groups();
+    assert!(
+        groups.len() >= 10,
+        "every function's and the API's: {groups:?}"
+    );
+
+    // The logs arrive asynchronously, and the sweeps run once a minute: wait until the logs name every accepted
+    // submission and the conflict, and every function has written.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(150);
     let lines = loop {
-        let mut lines = aws
-            .log_lines(&stack.submit_log_group_name, since)
-            .await
-            .unwrap();
-        lines.extend(
-            aws.log_lines(&stack.process_log_group_name, since)
-                .await
-                .unwrap(),
-        );
+        let mut lines = Vec::new();
+        let mut silent = Vec::new();
+        for group in &groups {
+            let written = aws.log_lines(group, since).await.unwrap();
+            // (The API's access log is checked too, but the emulator may not write one.)
+            if written.is_empty() && group.starts_with("/aws/lambda/") {
+                silent.push(group.as_str());
+            }
+            lines.extend(written);
+        }
         let every_id_logged = accepted.iter().all(|s| {
             lines
                 .iter()
                 .any(|line| line.contains(&s.submission_id.to_string()))
         });
         let conflict_logged = lines.iter().any(|line| line.contains("conflicting resend"));
-        if every_id_logged && conflict_logged {
+        if every_id_logged && conflict_logged && silent.is_empty() {
             break lines;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the logs never named every accepted submission ({} lines read)",
+            "the logs never named every accepted submission ({} lines read), or these groups stayed silent: \
+             {silent:?}",
             lines.len()
         );
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     };
     for canary in &canaries {
         let leaks: Vec<&String> = lines
@@ -186,4 +280,18 @@ async fn no_answer_or_free_text_reaches_the_logs() {
         "{} log lines checked at TRACE, no answer, free text, patient id or token among them",
         lines.len()
     );
+}
+
+/// Every log group the stack declares (its outputs `*LogGroupName`): each function's, and the API's access log.
+fn log_groups() -> Vec<String> {
+    let path = std::env::var("STACK_OUTPUTS").expect("make e2e sets STACK_OUTPUTS");
+    let outputs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    outputs
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(key, _)| key.ends_with("LogGroupName"))
+        .map(|(_, group)| group.as_str().unwrap().to_owned())
+        .collect()
 }

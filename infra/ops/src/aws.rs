@@ -274,43 +274,11 @@ impl Aws {
         Ok(found)
     }
 
-    /// The bodies of every message in a queue, without consuming them (see [`peek_all`]).
+    /// The bodies of every message in a queue, each once, without consuming them (see
+    /// [`crate::redrive::peek_all`]).
     pub async fn peek_all(&self, queue_url: &str) -> Result<Vec<String>, Error> {
-        peek_all(&self.sqs, queue_url).await
+        crate::redrive::peek_all(&self.sqs, queue_url, |_| {}).await
     }
-}
-
-/// The bodies of every message in a queue, without consuming them: each is received once, then made visible
-/// again at once.
-pub async fn peek_all(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<Vec<String>, Error> {
-    let mut bodies = Vec::new();
-    let mut handles = Vec::new();
-    loop {
-        let received = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .visibility_timeout(30)
-            .wait_time_seconds(1)
-            .send()
-            .await?;
-        if received.messages().is_empty() {
-            break;
-        }
-        for message in received.messages() {
-            bodies.push(message.body().unwrap_or_default().to_owned());
-            handles.extend(message.receipt_handle().map(str::to_owned));
-        }
-    }
-    for handle in handles {
-        sqs.change_message_visibility()
-            .queue_url(queue_url)
-            .receipt_handle(handle)
-            .visibility_timeout(0)
-            .send()
-            .await?;
-    }
-    Ok(bodies)
 }
 
 /// A string attribute, or empty.

@@ -358,11 +358,11 @@ impl<E: Enrolments> CalendarService<E> {
             .last()
             .map(|h| h.by.as_str())
             .unwrap_or_default();
-        // Ids and the kind of change: the anchors and zone stay in the record.
+        // The request, the trial and the kind of change, never the patient (ids of people stay out of logs, as on
+        // every other path): the request id leads to the record, which holds the anchors, zone and history.
         info!(
             request_id,
             trial_id = enrolment.trial_id,
-            patient_id = enrolment.patient_id,
             revision = enrolment.revision,
             by,
             change,

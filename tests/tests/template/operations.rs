@@ -252,7 +252,7 @@ fn the_questions_on_call_asks_are_saved_queries_over_fields_the_functions_log() 
     ];
     for (name, fields) in saved {
         assert_eq!(resource(&t, name)["Type"], "AWS::Logs::QueryDefinition");
-        assert_eq!(resource(&t, name)["Condition"], "HasSavedQueries");
+        assert_eq!(resource(&t, name)["Condition"], "HasFullCloudWatch");
         let query = props(&t, name)["QueryString"].as_str().unwrap();
         for field in fields {
             assert!(query.contains(field), "{name}: {field}");
@@ -270,6 +270,28 @@ fn the_questions_on_call_asks_are_saved_queries_over_fields_the_functions_log() 
             .unwrap()
             .contains("by outcome, client, fields")
     );
+}
+
+#[test]
+fn a_local_emulator_leaves_out_only_what_it_cannot_run() {
+    let t = template();
+    let conditioned: Vec<(&str, &str)> = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Condition"] == "HasFullCloudWatch")
+        .map(|(name, r)| (name.as_str().unwrap(), r["Type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(conditioned.len(), 5, "{conditioned:?}");
+    for (name, kind) in conditioned {
+        let metric_math =
+            kind == "AWS::CloudWatch::Alarm" && props(&t, name)["Metrics"].as_sequence().is_some();
+        assert!(
+            kind == "AWS::Logs::QueryDefinition" || metric_math,
+            "{name} ({kind}) would be missing from the local stack"
+        );
+    }
+    assert_eq!(t["Parameters"]["LocalEmulator"]["Default"], "false");
 }
 
 #[test]

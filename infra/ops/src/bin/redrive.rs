@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use intake_ops::redrive::{Action, Method, Redrive, redrive};
+use intake_ops::redrive::{Action, Method, Redrive, count, redrive};
 use intake_ops::{Aws, Error, StackChoice};
 
 /// Moves the dead-letter queue's messages back to the submission queue.
@@ -38,12 +38,20 @@ async fn run(args: &Args, aws: &Aws) -> Result<(String, String, Redrive), Error>
             )
         }
     };
-    let action = if args.dry_run {
-        Action::Count
+    let report = if args.dry_run {
+        // Each message is held hidden while the count goes on, so none is counted twice; all reappear at the end.
+        let progress = indicatif::ProgressBar::new_spinner()
+            .with_style(indicatif::ProgressStyle::with_template(
+                "{spinner} {pos} {msg}",
+            )?)
+            .with_message("dead letters read (held hidden until the count ends)");
+        progress.enable_steady_tick(std::time::Duration::from_millis(200));
+        let counted = count(&aws.sqs, &from, |read| progress.set_position(read as u64)).await;
+        progress.finish_and_clear();
+        counted?
     } else {
-        Action::Move(args.method)
+        redrive(&aws.sqs, &from, &to, Action::Move(args.method)).await?
     };
-    let report = redrive(&aws.sqs, &from, &to, action).await?;
     Ok((from, to, report))
 }
 

@@ -8,6 +8,7 @@
 mod batches;
 mod copy;
 mod move_task;
+mod peek;
 #[cfg(test)]
 mod tests;
 
@@ -15,6 +16,8 @@ use std::collections::BTreeMap;
 
 use intake::envelope::Envelope;
 use serde::Serialize;
+
+pub use peek::peek_all;
 
 use crate::Error;
 
@@ -78,7 +81,21 @@ fn kind(body: &str) -> String {
     }
 }
 
-/// Counts the dead letters in `from` ([`Action::Count`]), or moves them all to `to`.
+/// Counts and classifies the dead letters in `from`, each once, leaving them in place; `progress` is told how
+/// many were read so far.
+pub async fn count(
+    sqs: &aws_sdk_sqs::Client,
+    from: &str,
+    progress: impl FnMut(usize),
+) -> Result<Redrive, Error> {
+    let mut report = Redrive::default();
+    for body in peek_all(sqs, from, progress).await? {
+        report.classify(&body);
+    }
+    Ok(report)
+}
+
+/// Counts the dead letters in `from` exactly ([`Action::Count`], leaving them in place), or moves them all to `to`.
 pub async fn redrive(
     sqs: &aws_sdk_sqs::Client,
     from: &str,
@@ -86,13 +103,7 @@ pub async fn redrive(
     action: Action,
 ) -> Result<Redrive, Error> {
     match action {
-        Action::Count => {
-            let mut report = Redrive::default();
-            for body in crate::aws::peek_all(sqs, from).await? {
-                report.classify(&body);
-            }
-            Ok(report)
-        }
+        Action::Count => count(sqs, from, |_| {}).await,
         Action::Move(Method::Copy) => copy::copy(sqs, from, to).await,
         Action::Move(Method::MoveTask) => {
             move_task::move_all(sqs, from, to).await?.ok_or_else(|| {

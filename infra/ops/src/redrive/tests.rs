@@ -233,3 +233,71 @@ async fn a_message_too_long_even_alone_stays_in_the_dead_letter_queue_reported()
     assert_eq!((report.found, report.moved, report.left), (2, 0, 2));
     assert_eq!(delete.num_calls(), 0, "nothing sent, nothing deleted");
 }
+
+/// Receives of ids `ids` (one receive each), then nothing.
+fn receives(ids: &'static [&'static [&'static str]]) -> Rule {
+    let mut rule = mock!(Client::receive_message).sequence();
+    for batch in ids {
+        rule = rule.output(move || {
+            ReceiveMessageOutput::builder()
+                .set_messages(Some(
+                    batch
+                        .iter()
+                        .map(|id| {
+                            Message::builder()
+                                .message_id(*id)
+                                .body(format!("body of {id}"))
+                                .receipt_handle(format!("handle of {id}"))
+                                .build()
+                        })
+                        .collect(),
+                ))
+                .build()
+        });
+    }
+    rule.output(|| ReceiveMessageOutput::builder().build())
+        .repeatedly()
+        .build()
+}
+
+#[tokio::test]
+async fn a_count_sees_each_message_once_even_delivered_twice_and_leaves_every_one_visible() {
+    use aws_sdk_sqs::operation::change_message_visibility_batch::ChangeMessageVisibilityBatchOutput;
+    use std::sync::{Arc, Mutex};
+
+    let released = Arc::new(Mutex::new(Vec::new()));
+    let release = {
+        let released = Arc::clone(&released);
+        mock!(Client::change_message_visibility_batch).then_compute_output(move |request| {
+            for entry in request.entries() {
+                assert_eq!(
+                    entry.visibility_timeout(),
+                    Some(0),
+                    "only the final release"
+                );
+                released
+                    .lock()
+                    .unwrap()
+                    .push(entry.receipt_handle().to_owned());
+            }
+            ChangeMessageVisibilityBatchOutput::builder()
+                .set_successful(Some(vec![]))
+                .set_failed(Some(vec![]))
+                .build()
+                .unwrap()
+        })
+    };
+    // Twelve messages; "m3" comes back in a later receive (SQS delivers at least once).
+    let ids: &[&[&str]] = &[
+        &["m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9"],
+        &["m3", "m10", "m11"],
+    ];
+    let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, [&receives(ids), &release]);
+    let report = redrive(&sqs, DLQ, QUEUE, Action::Count).await.unwrap();
+    assert_eq!(report.found, 12);
+    assert_eq!(report.moved, 0);
+    let mut released = released.lock().unwrap().clone();
+    released.sort();
+    released.dedup();
+    assert_eq!(released.len(), 12, "every message made visible again");
+}
