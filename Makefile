@@ -89,7 +89,8 @@ ops-tools: setup ## Release binaries of flags, export, redrive, timeline, capaci
 	for arch in $(ARCHS); do \
 		cargo lambda build --release --$$arch --package intake-ops --lambda-dir target/ops-tools/$$arch && \
 		mkdir -p dist/linux-$$arch && \
-		for tool in $(OPS_TOOLS); do cp target/ops-tools/$$arch/$$tool/bootstrap dist/linux-$$arch/$$tool; done; \
+		for tool in $(OPS_TOOLS); do cp target/ops-tools/$$arch/$$tool/bootstrap dist/linux-$$arch/$$tool || exit 1; done \
+		|| exit 1; \
 	done
 	@host=$(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86-64); \
 	if [ -d dist/linux-$$host ]; then for tool in $(OPS_TOOLS); do dist/linux-$$host/$$tool --help >/dev/null; done; fi

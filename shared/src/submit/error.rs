@@ -233,11 +233,22 @@ const MAX_LOGGED_PATH: usize = 120;
 /// How many broken fields a log line names; the count says how many there were.
 const MAX_LOGGED_FIELDS: usize = 20;
 
-/// The broken fields' paths (`answers.pain`, `QuestionnaireResponse.item[2].answer[0]`): where, never what.
+/// The broken fields' paths (`answers.pain`, `QuestionnaireResponse.item[2].answer[0]`): where, never what. A path
+/// holds keys the app chose, so one that is not made of identifier characters (a sentence typed where a key
+/// belongs) is logged as `<unrecognised>`.
 fn logged_fields<'a>(paths: impl Iterator<Item = &'a str>) -> String {
     paths
         .take(MAX_LOGGED_FIELDS)
-        .map(|path| bounded(path, MAX_LOGGED_PATH))
+        .map(|path| {
+            let identifier = path
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-[]()'=".contains(c));
+            if identifier {
+                bounded(path, MAX_LOGGED_PATH)
+            } else {
+                "<unrecognised>".to_owned()
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }

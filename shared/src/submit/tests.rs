@@ -328,4 +328,13 @@ async fn a_refusal_logs_which_fields_broke_and_which_app_sent_them_never_the_val
     assert_eq!(refusal["problems"], 2);
     assert_eq!(refusal["client"], "epro-app/2.4.1");
     assert!(!text.contains("4711") && !text.contains("canary"), "{text}");
+
+    // A sentence where a key belongs (an app bug) is not repeated either.
+    let body = example().answer("canary he hit me", json!(1)).bytes();
+    assert_eq!(submit(&MemoryQueue::default(), &body).await.status, 400);
+    let text = capture.text();
+    assert!(
+        text.contains("<unrecognised>") && !text.contains("canary"),
+        "{text}"
+    );
 }

@@ -12,8 +12,9 @@ use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry;
 
 use crate::Error;
 
-/// How long a received message stays hidden; extended well before it lapses.
-const HIDDEN_FOR: Duration = Duration::from_secs(120);
+/// How long a received message stays hidden: long enough that extending a large queue's worth of messages (ten
+/// to a call) finishes well before it lapses; extended every third of it.
+const HIDDEN_FOR: Duration = Duration::from_secs(900);
 /// Empty long-poll receives in a row that mean nothing visible is left.
 const EMPTY_RECEIVES_TO_END: usize = 2;
 
@@ -85,6 +86,7 @@ async fn set_visibility<'a>(
     visibility: Duration,
 ) -> Result<(), Error> {
     let held: Vec<&Held> = held.collect();
+    let (mut unchanged, mut cause) = (0, None);
     for batch in held.chunks(10) {
         let entries = batch
             .iter()
@@ -97,21 +99,28 @@ async fn set_visibility<'a>(
                     .build()
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let changed = sqs
+        // Every batch is tried, even after one failed: a release must free all it can.
+        match sqs
             .change_message_visibility_batch()
             .queue_url(queue_url)
             .set_entries(Some(entries))
             .send()
-            .await?;
-        if let Some(failed) = changed.failed().first() {
-            return Err(format!(
-                "{} message(s) kept their visibility ({}): they reappear within {} s",
-                changed.failed().len(),
-                failed.code,
-                HIDDEN_FOR.as_secs()
-            )
-            .into());
+            .await
+        {
+            Ok(changed) => unchanged += changed.failed().len(),
+            Err(error) => {
+                unchanged += batch.len();
+                cause = Some(error.to_string());
+            }
         }
+    }
+    if unchanged > 0 {
+        return Err(format!(
+            "{unchanged} message(s) kept their visibility ({}): they reappear within {} s",
+            cause.unwrap_or_else(|| "refused".into()),
+            HIDDEN_FOR.as_secs()
+        )
+        .into());
     }
     Ok(())
 }
