@@ -18,6 +18,9 @@ use tracing_subscriber::{Layer, Registry};
 /// The targets that follow the configured level: this crate, where every function's rules and logs live.
 pub const OURS: &str = "intake";
 
+/// Where the Lambda runtime opens each invocation's span.
+const INVOCATION_SPAN: &str = "lambda_runtime::layers::trace";
+
 /// The most any other target may say.
 pub const LIBRARY_CAP: LevelFilter = LevelFilter::INFO;
 
@@ -38,9 +41,16 @@ pub fn subscriber<W>(writer: W, directives: &str) -> impl tracing::Subscriber + 
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
+    // The runtime's invocation span (`requestId`, `xrayTraceId`) is opened at INFO: kept at every level, so a WARN
+    // or ERROR line still leads back to its request. It holds ids only.
     let configured = EnvFilter::builder()
         .with_default_directive(LevelFilter::INFO.into())
-        .parse_lossy(directives.to_lowercase());
+        .parse_lossy(directives.to_lowercase())
+        .add_directive(
+            format!("{INVOCATION_SPAN}=info")
+                .parse()
+                .expect("a valid directive"),
+        );
     let caps = Targets::new()
         .with_default(LIBRARY_CAP)
         .with_target(OURS, LevelFilter::TRACE);
@@ -158,6 +168,20 @@ mod tests {
 
     #[test]
     fn every_line_carries_a_utc_timestamp_and_the_invocations_request_and_trace_ids() {
+        for level in ["INFO", "WARN", "ERROR"] {
+            let lines = captured(level, || {
+                let invocation = tracing::info_span!(
+                    target: "lambda_runtime::layers::trace",
+                    "Lambda runtime invoke",
+                    requestId = "req-1",
+                    xrayTraceId = "Root=1-trace"
+                );
+                let _entered = invocation.enter();
+                tracing::error!(target: "intake", "inside");
+            });
+            let line: serde_json::Value = serde_json::from_str(lines.trim()).unwrap();
+            assert_eq!(line["span"]["requestId"], "req-1", "at {level}: {line}");
+        }
         let lines = captured("INFO", || {
             let invocation = tracing::info_span!(
                 target: "lambda_runtime::layers::trace",

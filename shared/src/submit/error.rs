@@ -182,7 +182,11 @@ impl SubmitError {
     /// `client` is the app's `User-Agent`, so a spike of refusals leads to the release that sends them.
     pub fn log(&self, request_id: &str, client: Option<&str>) {
         let outcome = self.code();
-        let client = client.map(|agent| bounded(agent, MAX_LOGGED_PATH));
+        // The first product token only (`epro-app/2.4.1`): the rest of a User-Agent (device, OS build) helps
+        // fingerprint a person.
+        let client = client
+            .and_then(|agent| agent.split_whitespace().next())
+            .map(|product| bounded(product, MAX_LOGGED_PATH));
         match self {
             SubmitError::Unauthenticated(reason) => warn!(request_id, client, outcome, reason),
             SubmitError::UnsupportedMediaType { .. } | SubmitError::Malformed(_) => {

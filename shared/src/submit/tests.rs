@@ -27,7 +27,7 @@ async fn submit_as(
             form: Form::Json,
             content_type,
             body,
-            client: Some("epro-app/2.4.1"),
+            client: Some("epro-app/2.4.1 (iPhone15,2; iOS 18.1; build 4471)"),
             request_id: "req-1".into(),
             received_at: NOW,
         })
@@ -171,7 +171,7 @@ async fn submit_form(queue: &MemoryQueue, form: Form, content_type: &str, body: 
             form,
             content_type: Some(content_type),
             body,
-            client: Some("epro-app/2.4.1"),
+            client: Some("epro-app/2.4.1 (iPhone15,2; iOS 18.1; build 4471)"),
             request_id: "req-1".into(),
             received_at: NOW,
         })

@@ -232,6 +232,15 @@ fn a_spike_of_refusals_pages_whatever_the_reason() {
             "RefusalRateAlarmPercent"
         );
     }
+    // And the refusals no function sees: the API's own 4xx (the authorizer's 401s, throttling's 429s).
+    let api = props(&t, "Api4xxRateAlarm")["Metrics"]
+        .as_sequence()
+        .unwrap();
+    let stats: Vec<&str> = api
+        .iter()
+        .filter_map(|q| q["MetricStat"]["Metric"]["MetricName"].as_str())
+        .collect();
+    assert_eq!(stats, ["Count", "4xx"]);
     watched.sort();
     let mut refusals = intake::submit::CLIENT_REFUSALS.map(str::to_owned).to_vec();
     refusals.sort();
@@ -282,7 +291,7 @@ fn a_local_emulator_leaves_out_only_what_it_cannot_run() {
         .filter(|(_, r)| r["Condition"] == "HasFullCloudWatch")
         .map(|(name, r)| (name.as_str().unwrap(), r["Type"].as_str().unwrap()))
         .collect();
-    assert_eq!(conditioned.len(), 5, "{conditioned:?}");
+    assert_eq!(conditioned.len(), 6, "{conditioned:?}");
     for (name, kind) in conditioned {
         let metric_math =
             kind == "AWS::CloudWatch::Alarm" && props(&t, name)["Metrics"].as_sequence().is_some();
