@@ -24,13 +24,17 @@ export PATH := $(CURDIR)/$(TOOLS_VENV)/bin:$(PATH)
 
 FUNCTION_PACKAGES := --package submit --package process --package catalogue --package notify --package escalate --package alerts \
 	--package timeline --package calendar --package reminders
-HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),--arm64,--x86-64)
+HOST_ARCH_NAME := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86-64)
+HOST_ARCH := --$(HOST_ARCH_NAME)
+# The operator tools build with the functions: one cargo invocation, so they share every compiled dependency and
+# `make ops-tools` for this machine's architecture only copies them.
+BUILD_PACKAGES := $(FUNCTION_PACKAGES) --package intake-ops
 E2E_ENV = $(LOCAL_ENV) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
 
 OPS_TOOLS := flags export redrive timeline capacity
 ARCHS ?= x86-64 arm64
 
-.PHONY: help setup build ops-tools check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export timeline capacity redrive report-check clean
+.PHONY: help setup build ops-tools stack-running check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export timeline capacity redrive report-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -80,20 +84,21 @@ $(TOOLS_VENV)/.installed: infra/requirements-tools.txt
 setup: $(AWS_VENV)/.installed $(TOOLS_VENV)/.installed ## Install MiniStack, cargo-lambda and SAM CLI into .local/
 	@{ cargo clippy --version && cargo fmt --version; } >/dev/null 2>&1 || rustup component add clippy rustfmt
 
-build: setup ## Release-build the functions for this machine with cargo-lambda (target/lambda/*/bootstrap)
-	cargo lambda build --release $(HOST_ARCH) $(FUNCTION_PACKAGES)
+build: setup ## Release-build the functions and the operator tools for this machine with cargo-lambda (target/lambda/*/bootstrap)
+	cargo lambda build --release $(HOST_ARCH) $(BUILD_PACKAGES)
 
 # The operator tools as static-enough binaries (glibc 2.17, through cargo-lambda's zig) for an on-call laptop or a
 # bastion with no Rust toolchain: dist/linux-<arch>/<tool>. Each one's --help runs here as a check.
 ops-tools: setup ## Release binaries of flags, export, redrive, timeline, capacity for Linux x86-64 and arm64 in dist/ ([ARCHS=x86-64])
 	for arch in $(ARCHS); do \
-		cargo lambda build --release --$$arch --package intake-ops --lambda-dir target/ops-tools/$$arch && \
+		cargo lambda build --release --$$arch $(BUILD_PACKAGES) --lambda-dir target/ops-tools/$$arch && \
 		mkdir -p dist/linux-$$arch && \
 		for tool in $(OPS_TOOLS); do cp target/ops-tools/$$arch/$$tool/bootstrap dist/linux-$$arch/$$tool || exit 1; done \
 		|| exit 1; \
 	done
-	@host=$(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86-64); \
-	if [ -d dist/linux-$$host ]; then for tool in $(OPS_TOOLS); do dist/linux-$$host/$$tool --help >/dev/null; done; fi
+	@if [ -d dist/linux-$(HOST_ARCH_NAME) ]; then \
+		for tool in $(OPS_TOOLS); do dist/linux-$(HOST_ARCH_NAME)/$$tool --help >/dev/null || exit 1; done; \
+		echo "each tool's --help runs (dist/linux-$(HOST_ARCH_NAME))"; fi
 	@ls -l dist/linux-*/
 
 lint: ## cargo fmt --check and clippy -D warnings
@@ -121,7 +126,14 @@ report-check: ## The burst report's HTML page, rendered by headless Chromium (ap
 	@command -v chromium >/dev/null || { echo "report-check needs Chromium: apt-get install chromium"; exit 1; }
 	cargo test --package intake-e2e --test report -- --ignored
 
-check: lint unit template-check fhir-check report-check ## Everything that needs no local AWS
+# What the machine must have (a C compiler, Python with venv, Rust, Chromium for `test`), checked before any build.
+prerequisites-%:
+	@bash infra/prerequisites.sh $*
+
+stack-running: setup
+	@LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) running
+
+check: prerequisites-test lint unit template-check fhir-check report-check ## Everything that needs no local AWS
 
 local-up: build ## Start MiniStack, deploy template.yaml to it, write .local/stack-outputs.json
 	LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) up
@@ -143,23 +155,26 @@ watch: setup ## Serve both functions with `cargo lambda watch` against the local
 E2E_TESTS := stack identity instruments fhir_oracle alerts real_apps schedules operations hostile logs audit dead_letter redrive \
 	cargo_lambda
 
-e2e: setup $(FHIR_VENV)/.installed ## Integration tests against the deployed local stack ([TEST=<file of tests/tests>] for one): pipeline, instruments, the FHIR oracle, alerts, app paths, export and metrics, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda
+e2e: setup $(FHIR_VENV)/.installed stack-running ## Integration tests against the deployed local stack ([TEST=<file of tests/tests>] for one): pipeline, instruments, the FHIR oracle, alerts, app paths, export and metrics, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda
 	$(E2E_ENV) cargo test --no-fail-fast --package intake-e2e $(addprefix --test ,$(or $(TEST),$(E2E_TESTS))) \
 		-- --ignored --test-threads 4
 
-contract: $(CONTRACT_VENV)/.installed ## The deployed API against openapi.yaml, with schemathesis (needs `make local-up`)
+contract: $(CONTRACT_VENV)/.installed stack-running ## The deployed API against openapi.yaml, with schemathesis (needs `make local-up`)
 	cargo run --quiet --package intake-e2e --bin contract-fixtures > $(LOCAL)/contract-fixtures.json
 	$(E2E_ENV) $(CONTRACT_VENV)/bin/python tests/contract/run.py
 
 test: check ## Every check: lint, unit, template, then the stack up, integration and contract tests, the stack down
-	$(MAKE) local-up
-	status=0; $(MAKE) e2e contract || status=$$?; $(MAKE) local-down; exit $$status
+	@yours=0; LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) running 2>/dev/null && yours=1; \
+	$(MAKE) local-up && $(MAKE) ops-tools ARCHS=$(HOST_ARCH_NAME) || exit $$?; \
+	status=0; $(MAKE) e2e contract || status=$$?; \
+	if [ $$yours = 1 ]; then echo "The local stack you started stays up (redeployed with this build)."; \
+	else $(MAKE) local-down; fi; exit $$status
 
 # The emulator serves ~8 function processes per core; more clients than that only queue up in it.
 DEMO_ARGS ?= --concurrency 16
 DRILL_ARGS ?= --concurrency 16
 
-demo: local-up ## A burst of 10,000 submissions from 2,000 patients, then 2,000 patients driven by their schedule's reminders; each audited
+demo: prerequisites-demo local-up ## A burst of 10,000 submissions from 2,000 patients, then 2,000 patients driven by their schedule's reminders; each audited
 	@echo "Building the load generator (the first time takes a few minutes)…"
 	cargo build --package intake-e2e --bin burst --bin schedule-drill
 	$(E2E_ENV) cargo run --quiet --package intake-e2e --bin burst -- $(DEMO_ARGS)
@@ -210,6 +225,7 @@ capacity: ## What AWS needs for a known reminder wave, and its cost (WAVE="--pat
 redrive: ## Move dead letters back after a fix ([STACK=<name>] [REDRIVE_ARGS=--dry-run to count only])
 	$(OPS_ENV) cargo run --quiet --package intake-ops --bin redrive -- $(OPS_STACK) $(REDRIVE_ARGS)
 
-clean: local-down ## Stop the local AWS and remove build output and venvs
+clean: ## Stop the local AWS and remove build output and venvs
+	if [ -x $(AWS_VENV)/bin/python ]; then LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) down; fi
 	cargo clean
 	rm -rf $(LOCAL) .aws-sam dist

@@ -381,7 +381,8 @@ def write_outputs(stack, deployed):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "running"],
+                        help="running: exit 0 when a deployed local stack answers, else say how to start one")
     parser.add_argument("--stack", choices=sorted(STACKS), default="intake", help="which stack `up` deploys")
     arguments = parser.parse_args()
     command = arguments.command
@@ -389,6 +390,9 @@ def main():
         deploy(STACKS[arguments.stack])
     elif command == "down":
         stop_all()
+    elif command == "running":
+        if not (reachable() and OUTPUTS_FILE.exists()):
+            sys.exit(f"No local stack answers at {endpoint()}: start it with `make local-up`")
     else:
         print(OUTPUTS_FILE.read_text() if OUTPUTS_FILE.exists() else "no local stack deployed")
 

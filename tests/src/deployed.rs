@@ -22,8 +22,11 @@ pub struct Deployed {
 }
 
 impl Deployed {
-    /// The stack `make local-up` deployed (or the one `$STACK_OUTPUTS` names).
+    /// The stack `make local-up` deployed (or the one `$STACK_OUTPUTS` names). Refuses to start unless the SDK
+    /// points at a local endpoint: a plain `cargo test -- --ignored` would otherwise send the developer's own AWS
+    /// credentials to real AWS with the local stack's names.
     pub async fn load() -> Self {
+        local_endpoint_only(std::env::var("AWS_ENDPOINT_URL").ok().as_deref());
         Deployed {
             stack: Stack::load().expect("stack outputs: deploy with `make local-up`"),
             aws: Aws::load().await,
@@ -74,5 +77,36 @@ where
             "condition not met within {timeout:?}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Panics unless `endpoint` (the SDK's `AWS_ENDPOINT_URL`) is on this machine.
+pub fn local_endpoint_only(endpoint: Option<&str>) {
+    let host = endpoint
+        .and_then(|url| url.split("://").nth(1))
+        .and_then(|rest| rest.split(['/', ':']).next());
+    assert!(
+        matches!(host, Some("127.0.0.1" | "localhost")),
+        "integration tests talk to the local stack only: run them with `make e2e [TEST=<file>]`, which points the \
+         SDK at it with the emulator's credentials (AWS_ENDPOINT_URL is {endpoint:?}; your AWS profile is never used)"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_endpoint_only;
+
+    #[test]
+    fn the_integration_tests_run_against_this_machine_only() {
+        local_endpoint_only(Some("http://127.0.0.1:4566"));
+        local_endpoint_only(Some("http://localhost:4566/"));
+        for elsewhere in [
+            None,
+            Some("https://dynamodb.eu-west-1.amazonaws.com"),
+            Some("http://127.0.0.1.example.com:4566"),
+        ] {
+            let refused = std::panic::catch_unwind(|| local_endpoint_only(elsewhere));
+            assert!(refused.is_err(), "{elsewhere:?}");
+        }
     }
 }
