@@ -69,11 +69,19 @@ async fn a_trials_export_has_each_submission_once_in_its_instruments_table_and_a
     for (instrument, count) in [("phq-9", 3), ("gad-7", 2), ("pain-nrs", 1)] {
         let rows = csv_rows(&folder.join(format!("{instrument}-v1.csv")));
         assert_eq!(rows.len(), count, "{instrument}");
+        let codebook = csv_rows(&folder.join(format!("{instrument}-v1.codebook.csv")));
+        assert_eq!(
+            codebook.len(),
+            rows[0].len(),
+            "{instrument}: a codebook row per column"
+        );
         for survey in surveys.iter().filter(|s| s.body["surveyId"] == instrument) {
             let row = rows
                 .iter()
                 .find(|r| r["submissionId"] == survey.submission_id.to_string())
                 .unwrap_or_else(|| panic!("{} missing from {instrument}", survey.submission_id));
+            assert_eq!(row["surveyVersion"], "1", "{instrument}");
+            assert!(!row["storedAt"].is_empty(), "{instrument}");
             for (link_id, answer) in survey.body["answers"].as_object().unwrap() {
                 let expected = match answer {
                     Value::String(text) => text.clone(),

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use intake::instrument::Catalogue;
-use intake_ops::export::{by_instrument, compliance, load, write};
+use intake_ops::export::{by_instrument, compliance, load, manifest, write};
 use intake_ops::{Aws, StackChoice};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -83,6 +83,11 @@ async fn main() -> ExitCode {
                     .extend(compliance::write(&folder, &calendar, &now)?);
             }
         }
+        // The manifest last: it names every file above, with its SHA-256.
+        let command = std::env::args().collect::<Vec<_>>().join(" ");
+        let now = intake::item::format_timestamp(time::OffsetDateTime::now_utc());
+        let manifest = manifest::write(&folder, &args.trial, &command, &now, &written.files)?;
+        written.files.push((manifest, written.files.len()));
         Ok::<_, intake_ops::Error>((items, written))
     }
     .await;

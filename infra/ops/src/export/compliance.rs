@@ -17,8 +17,7 @@ pub fn write(
 ) -> Result<Vec<(PathBuf, usize)>, Error> {
     std::fs::create_dir_all(folder)?;
     let due = folder.join("surveys-due.csv");
-    let mut writer = csv::Writer::from_path(&due)?;
-    writer.write_record([
+    let header = [
         "patientId",
         "timepoint",
         "instrument",
@@ -31,7 +30,7 @@ pub fn write(
         "missedAt",
         "completedBy",
         "completedAt",
-    ])?;
+    ];
     let mut sorted: Vec<&OccurrenceItem> = calendar.iter().collect();
     sorted.sort_by(|a, b| {
         (&a.patient_id, &a.opens, &a.occurrence_id).cmp(&(
@@ -40,9 +39,9 @@ pub fn write(
             &b.occurrence_id,
         ))
     });
-    for item in &sorted {
-        let text = |value: &Option<String>| value.clone().unwrap_or_default();
-        writer.write_record([
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    let rows = sorted.iter().map(|item| {
+        [
             item.patient_id.clone(),
             item.occurrence_id.clone(),
             item.instrument.clone(),
@@ -55,28 +54,12 @@ pub fn write(
             text(&item.missed_at),
             item.done_by.map(|id| id.to_string()).unwrap_or_default(),
             text(&item.done_at),
-        ])?;
-    }
-    writer.flush()?;
+        ]
+    });
+    let due_rows = super::spreadsheet::write_csv(&due, &header, rows)?;
     let figures = compliance(calendar, now);
     let summary = folder.join("compliance.csv");
-    let mut writer = csv::Writer::from_path(&summary)?;
-    writer.write_record([
-        "by",
-        "key",
-        "expected",
-        "onTime",
-        "early",
-        "late",
-        "missed",
-        "pending",
-        "upcoming",
-        "withdrawn",
-        "rate",
-    ])?;
-    let mut rows = 0;
-    let mut row = |by: &str, key: &str, f: &Figures| -> Result<(), Error> {
-        let rate = f.rate.map(|r| format!("{r:.4}")).unwrap_or_default();
+    let row = |by: &str, key: &str, f: &Figures| {
         let counts = [
             f.expected,
             f.on_time,
@@ -89,20 +72,37 @@ pub fn write(
         ];
         let mut record = vec![by.to_owned(), key.to_owned()];
         record.extend(counts.iter().map(usize::to_string));
-        record.push(rate);
-        writer.write_record(&record)?;
-        rows += 1;
-        Ok(())
+        record.push(f.rate.map(|r| format!("{r:.4}")).unwrap_or_default());
+        record
     };
-    row("trial", "all", &figures.overall)?;
-    for r in &figures.by_timepoint {
-        row("timepoint", &r.key, &r.figures)?;
-    }
-    for r in &figures.by_instrument {
-        row("instrument", &r.key, &r.figures)?;
-    }
-    writer.flush()?;
-    Ok(vec![(due, sorted.len()), (summary, rows)])
+    let rows = std::iter::once(row("trial", "all", &figures.overall))
+        .chain(
+            figures
+                .by_timepoint
+                .iter()
+                .map(|r| row("timepoint", &r.key, &r.figures)),
+        )
+        .chain(
+            figures
+                .by_instrument
+                .iter()
+                .map(|r| row("instrument", &r.key, &r.figures)),
+        );
+    let header = [
+        "by",
+        "key",
+        "expected",
+        "onTime",
+        "early",
+        "late",
+        "missed",
+        "pending",
+        "upcoming",
+        "withdrawn",
+        "rate",
+    ];
+    let summary_rows = super::spreadsheet::write_csv(&summary, &header, rows)?;
+    Ok(vec![(due, due_rows), (summary, summary_rows)])
 }
 
 #[cfg(test)]

@@ -1,13 +1,17 @@
 //! A trial's submissions out, for analysts and for FHIR systems: listed through the by-trial index (keys only,
 //! paginated), read 100 at a time, then written as one CSV per instrument version (`table`) and as
 //! `QuestionnaireResponse` NDJSON (`fhir`), each line rendered against the version the patient filled in; and the
-//! trial's schedule compliance (`compliance`).
+//! trial's schedule compliance (`compliance`). Beside each table, its `codebook`; every CSV cell safe to open in a
+//! spreadsheet (`spreadsheet`); and a `manifest` of the files with their SHA-256.
 //!
 //! This reads the live table with ordinary queries, which suits a trial of up to a few hundred thousand
 //! submissions. For larger ones, or a snapshot at a point in time, use DynamoDB's export to S3 (docs/data.md).
 
+pub mod codebook;
 pub mod compliance;
 pub mod fhir;
+pub mod manifest;
+pub mod spreadsheet;
 pub mod table;
 #[cfg(test)]
 mod tests;
@@ -65,15 +69,15 @@ pub fn write(
     std::fs::create_dir_all(folder)?;
     let mut written = Written::default();
     if csv {
-        for (stem, table) in table::tables(items, catalogue) {
-            let path = folder.join(format!("{stem}.csv"));
-            let mut writer = ::csv::Writer::from_path(&path)?;
-            writer.write_record(&table.header)?;
-            for row in &table.rows {
-                writer.write_record(row)?;
+        for (stem, sheet) in table::tables(items, catalogue) {
+            for (path, table) in [
+                (folder.join(format!("{stem}.csv")), &sheet.data),
+                (folder.join(format!("{stem}.codebook.csv")), &sheet.codebook),
+            ] {
+                let header: Vec<&str> = table.header.iter().map(String::as_str).collect();
+                let rows = spreadsheet::write_csv(&path, &header, &table.rows)?;
+                written.files.push((path, rows));
             }
-            writer.flush()?;
-            written.files.push((path, table.rows.len()));
         }
     }
     if fhir {

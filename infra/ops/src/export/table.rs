@@ -1,6 +1,8 @@
 //! A trial's submissions as analysts' tables: one per instrument version, one row per submission, one column per
 //! answerable item in the questionnaire's order, then the scores. Answers are kept as stored: a choice is its code
-//! (`LA6569-3`), several choices are joined with `;`, an unanswered item is empty.
+//! (`LA6569-3`), several entries are joined with `;` (a `;` or `\` inside an entry is written `\;` or `\\`, so a
+//! diary entry with a semicolon never reads as two), an unanswered item is empty. Each table's codebook says what
+//! every column holds.
 
 use std::collections::BTreeMap;
 
@@ -8,16 +10,52 @@ use intake::instrument::Catalogue;
 use intake::item::SubmissionItem;
 use intake::submission::Answer;
 
-/// The columns every table starts with.
-pub const FIXED: [&str; 7] = [
-    "submissionId",
-    "patientId",
-    "timepoint",
-    "completedAt",
-    "receivedAt",
-    "receivedAs",
-    "repeatOf",
+/// The columns every table starts with, and what each holds (the codebook repeats it).
+pub const FIXED: [(&str, &str); 12] = [
+    (
+        "submissionId",
+        "the submission's id (UUID), chosen by the app",
+    ),
+    ("patientId", "the patient's study id"),
+    (
+        "surveyVersion",
+        "the instrument version the patient filled in",
+    ),
+    (
+        "timepoint",
+        "the timepoint the app labelled it with (day-7)",
+    ),
+    (
+        "completedAt",
+        "when the patient completed it, by the device's clock (RFC 3339)",
+    ),
+    ("receivedAt", "when the API accepted it (UTC, RFC 3339)"),
+    (
+        "storedAt",
+        "when it was written to the table (UTC, RFC 3339)",
+    ),
+    ("receivedAs", "json or fhir: the form the app sent"),
+    (
+        "repeatOf",
+        "the earlier submission of the same timepoint it repeats, if any",
+    ),
+    (
+        "flags",
+        "what a data manager should check, joined with ;: repeat, clock-ahead (the device's clock ran ahead)",
+    ),
+    (
+        "scheduleStatus",
+        "where it sits on the patient's calendar: on-time, early, late, out-of-window, unscheduled, \
+         after-withdrawal, no-enrolment; empty before schedules existed",
+    ),
+    (
+        "surveyDue",
+        "the survey due it completes (day-7), when it completes one",
+    ),
 ];
+
+/// The column holding the arrival time, by which rows are ordered.
+const RECEIVED_AT: usize = 5;
 
 /// One file's worth: a header and its rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,9 +64,16 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
+/// An instrument version's submissions and the codebook that says what each of its columns holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sheet {
+    pub data: Table,
+    pub codebook: Table,
+}
+
 /// The tables of `items`, by file stem (`phq-9-v1`). Submissions from before instruments (no version) share one
 /// table per instrument (`pain-unversioned`) whose item columns are the answers' ids, sorted.
-pub fn tables(items: &[SubmissionItem], catalogue: &Catalogue) -> BTreeMap<String, Table> {
+pub fn tables(items: &[SubmissionItem], catalogue: &Catalogue) -> BTreeMap<String, Sheet> {
     let mut groups: BTreeMap<(String, Option<String>), Vec<&SubmissionItem>> = BTreeMap::new();
     for item in items {
         let s = &item.submission;
@@ -40,11 +85,11 @@ pub fn tables(items: &[SubmissionItem], catalogue: &Catalogue) -> BTreeMap<Strin
     groups
         .into_iter()
         .map(|((survey, version), members)| {
-            let (stem, questions, scores) = match catalogue
+            let instrument = catalogue
                 .get(&survey, version.as_deref())
                 .ok()
-                .filter(|_| version.is_some())
-            {
+                .filter(|_| version.is_some());
+            let (stem, questions, scores) = match instrument {
                 Some(instrument) => (
                     format!("{survey}-v{}", instrument.version()),
                     instrument
@@ -66,13 +111,17 @@ pub fn tables(items: &[SubmissionItem], catalogue: &Catalogue) -> BTreeMap<Strin
                     (format!("{survey}-unversioned"), ids, Vec::new())
                 }
             };
-            (stem, table(&members, &questions, &scores))
+            let sheet = Sheet {
+                data: table(&members, &questions, &scores),
+                codebook: super::codebook::codebook(instrument, &questions),
+            };
+            (stem, sheet)
         })
         .collect()
 }
 
 fn table(members: &[&SubmissionItem], questions: &[String], scores: &[String]) -> Table {
-    let mut header: Vec<String> = FIXED.iter().map(|c| (*c).to_owned()).collect();
+    let mut header: Vec<String> = FIXED.iter().map(|(c, _)| (*c).to_owned()).collect();
     header.extend(questions.iter().cloned());
     for score in scores {
         header.push(format!("score:{score}"));
@@ -82,14 +131,31 @@ fn table(members: &[&SubmissionItem], questions: &[String], scores: &[String]) -
         .iter()
         .map(|item| {
             let s = &item.submission;
+            let mut flags = Vec::new();
+            if item.repeat_of.is_some() {
+                flags.push("repeat");
+            }
+            if item.clock_ahead_seconds.is_some() {
+                flags.push("clock-ahead");
+            }
+            let placement = item.schedule.as_ref();
             let mut row = vec![
                 s.submission_id.to_string(),
                 s.patient_id.clone(),
+                s.survey_version.clone().unwrap_or_default(),
                 s.timepoint.clone(),
                 s.completed_at.clone(),
                 item.received_at.clone(),
+                item.stored_at.clone(),
                 item.received_as.clone(),
                 item.repeat_of.map(|r| r.to_string()).unwrap_or_default(),
+                flags.join(";"),
+                placement
+                    .map(|p| p.timing.as_str().to_owned())
+                    .unwrap_or_default(),
+                placement
+                    .and_then(|p| p.occurrence_id.clone())
+                    .unwrap_or_default(),
             ];
             row.extend(
                 questions
@@ -105,7 +171,7 @@ fn table(members: &[&SubmissionItem], questions: &[String], scores: &[String]) -
         })
         .collect();
     // Arrival order, as the by-trial index lists them; the id breaks ties so the file is reproducible.
-    rows.sort_by(|a, b| (&a[4], &a[0]).cmp(&(&b[4], &b[0])));
+    rows.sort_by(|a, b| (&a[RECEIVED_AT], &a[0]).cmp(&(&b[RECEIVED_AT], &b[0])));
     Table { header, rows }
 }
 
@@ -114,6 +180,10 @@ fn cell(answer: &Answer) -> String {
         Answer::Number(number) => number.to_string(),
         Answer::Flag(flag) => flag.to_string(),
         Answer::Text(text) => text.clone(),
-        Answer::Choices(choices) => choices.join(";"),
+        Answer::Choices(entries) => entries
+            .iter()
+            .map(|entry| entry.replace('\\', "\\\\").replace(';', "\\;"))
+            .collect::<Vec<_>>()
+            .join(";"),
     }
 }

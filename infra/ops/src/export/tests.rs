@@ -38,22 +38,29 @@ fn each_instrument_version_is_a_table_with_a_column_per_item_in_questionnaire_or
         tables.keys().collect::<Vec<_>>(),
         ["phq-9-v1", "qol-daily-v2"]
     );
-    let phq = &tables["phq-9-v1"];
+    let phq = &tables["phq-9-v1"].data;
     let header: Vec<&str> = phq.header.iter().map(String::as_str).collect();
-    assert_eq!(&header[..7], table::FIXED);
-    assert_eq!(header[7], "44250-9", "the display item has no column");
-    assert_eq!(header[15], "44260-8");
-    assert_eq!(header[16], "69722-7");
+    let fixed: Vec<&str> = table::FIXED.iter().map(|(column, _)| *column).collect();
+    let first = fixed.len();
+    assert_eq!(&header[..first], fixed);
+    assert_eq!(header[first], "44250-9", "the display item has no column");
+    assert_eq!(header[first + 8], "44260-8");
+    assert_eq!(header[first + 9], "69722-7");
     assert!(header.contains(&"score:total"), "{header:?}");
     assert_eq!(phq.rows.len(), 2);
     assert_eq!(phq.rows[0][1], "P-000001", "arrival order");
-    assert_eq!(phq.rows[0][15], "LA6569-3");
-    assert_eq!(phq.rows[1][15], "LA6568-5");
-    assert_eq!(phq.rows[0][16], "", "an unanswered item is an empty cell");
+    assert_eq!(phq.rows[0][2], "1", "the instrument version");
+    assert_eq!(phq.rows[0][first + 8], "LA6569-3");
+    assert_eq!(phq.rows[1][first + 8], "LA6568-5");
+    assert_eq!(
+        phq.rows[0][first + 9],
+        "",
+        "an unanswered item is an empty cell"
+    );
     let total = header.iter().position(|h| *h == "score:total").unwrap();
     assert_eq!(phq.rows[0][total], "9", "eight items at 1 and item 9 at 1");
     assert!(phq.rows.iter().all(|r| r.len() == header.len()));
-    let qol = &tables["qol-daily-v2"];
+    let qol = &tables["qol-daily-v2"].data;
     let symptoms = qol.header.iter().position(|h| h == "symptoms").unwrap();
     assert_eq!(
         qol.rows[0][symptoms], "cough;fever",
@@ -67,9 +74,9 @@ fn a_submission_from_before_instruments_gets_a_table_of_its_own_and_no_fhir_line
     legacy.submission.survey_version = None;
     let items = [legacy, phq9(1, "LA6569-3", "2026-11-22T08:00:01.000Z")];
     let tables = table::tables(&items, catalogue());
-    let unversioned = &tables["qol-daily-unversioned"];
+    let unversioned = &tables["qol-daily-unversioned"].data;
     assert_eq!(
-        &unversioned.header[7..],
+        &unversioned.header[table::FIXED.len()..],
         ["comment", "fatigue", "nausea", "pain", "symptoms"]
     );
     let (lines, not_fhir) = fhir::ndjson(&items, catalogue());
@@ -81,4 +88,110 @@ fn a_submission_from_before_instruments_gets_a_table_of_its_own_and_no_fhir_line
         "urn:uuid:00000000-0000-4000-8000-000000000001"
     );
     assert!(lines[0].ends_with('\n') && !lines[0].trim_end().contains('\n'));
+}
+
+#[test]
+fn several_entries_stay_several_whatever_they_contain() {
+    let envelope = example()
+        .survey(
+            "ae-diary",
+            serde_json::json!({"events": ["headache; then nausea", "fell", "a \\ b"]}),
+        )
+        .envelope();
+    let tables = table::tables(&[stored(envelope, "2026-11-22T08:00:01.000Z")], catalogue());
+    let diary = &tables.values().next().unwrap().data;
+    let events = diary.header.iter().position(|h| h == "events").unwrap();
+    let cell = &diary.rows[0][events];
+    assert_eq!(cell, "headache\\; then nausea;fell;a \\\\ b");
+    // Split on the unescaped separators only: three entries, the first with its semicolon.
+    let mut entries = vec![String::new()];
+    let mut chars = cell.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => entries.last_mut().unwrap().extend(chars.next()),
+            ';' => entries.push(String::new()),
+            other => entries.last_mut().unwrap().push(other),
+        }
+    }
+    assert_eq!(entries, ["headache; then nausea", "fell", "a \\ b"]);
+}
+
+#[test]
+fn each_table_has_a_codebook_with_every_column_its_question_and_its_coded_options() {
+    let tables = table::tables(
+        &[phq9(1, "LA6569-3", "2026-11-22T08:00:01.000Z")],
+        catalogue(),
+    );
+    let sheet = &tables["phq-9-v1"];
+    let described: Vec<&str> = sheet.codebook.rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        described,
+        sheet
+            .data
+            .header
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        "one codebook row per column, in order"
+    );
+    let item9 = sheet
+        .codebook
+        .rows
+        .iter()
+        .find(|r| r[0] == "44260-8")
+        .unwrap();
+    assert!(item9[1].contains("better off dead"), "{item9:?}");
+    assert_eq!(item9[2], "choice");
+    assert!(
+        item9[4].contains("LA6569-3 = Several days [score 1]"),
+        "{item9:?}"
+    );
+    let band = sheet
+        .codebook
+        .rows
+        .iter()
+        .find(|r| r[0] == "score:total:band")
+        .unwrap();
+    assert!(band[4].contains("20–27 = severe"), "{band:?}");
+}
+
+#[test]
+fn an_export_folder_has_a_manifest_naming_each_file_with_its_rows_and_sha256_and_no_live_formula() {
+    let folder = std::env::temp_dir().join(format!("export-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    let envelope = example()
+        .answer(
+            "comment",
+            serde_json::json!("=HYPERLINK(\"http://evil\",\"see\")"),
+        )
+        .envelope();
+    let items = [stored(envelope, "2026-11-22T08:00:01.000Z")];
+    let written = super::write(&folder, &items, catalogue(), true, false).unwrap();
+    let path = super::manifest::write(
+        &folder,
+        "T-1",
+        "export --trial T-1",
+        "2026-12-05T04:00:00Z",
+        &written.files,
+    )
+    .unwrap();
+    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let files = manifest["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{manifest}");
+    for file in files {
+        let bytes = std::fs::read(folder.join(file["name"].as_str().unwrap())).unwrap();
+        use sha2::Digest;
+        assert_eq!(file["sha256"], hex::encode(sha2::Sha256::digest(&bytes)));
+    }
+    assert_eq!(files[0]["name"], "qol-daily-v2.csv");
+    assert_eq!(files[0]["rows"], 1);
+    assert_eq!(manifest["command"], "export --trial T-1");
+    assert!(manifest["transforms"].as_array().unwrap().len() >= 2);
+    let data = std::fs::read_to_string(folder.join("qol-daily-v2.csv")).unwrap();
+    assert!(data.contains("'=HYPERLINK"), "{data}");
+    assert!(
+        !data.contains(",=HYPERLINK") && !data.contains(",\"=HYPERLINK"),
+        "{data}"
+    );
+    std::fs::remove_dir_all(folder).unwrap();
 }
