@@ -11,7 +11,8 @@ use intake::instrument::Catalogue;
 use intake::metrics::{FUNCTION, Metric, NAMESPACE, REASON};
 use intake_e2e::deployed::{Deployed, fresh_trial};
 use intake_e2e::{Survey, TokenRequest, mint_token, post, send};
-use intake_ops::export::{load, write};
+use intake_ops::export::deidentify::{Deidentifier, Precision};
+use intake_ops::export::{load, secret, write};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -110,6 +111,50 @@ async fn a_trials_export_has_each_submission_once_in_its_instruments_table_and_a
         Path::new(FHIR_PYTHON).exists(),
         "fhir.resources is not installed: run `make fhir-check`"
     );
+    let judged = std::process::Command::new(FHIR_PYTHON)
+        .arg(VALIDATE)
+        .arg(&resources)
+        .output()
+        .unwrap();
+    assert!(
+        judged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&judged.stderr)
+    );
+    std::fs::remove_dir_all(&folder).unwrap();
+
+    // De-identified: the trial's key is created in Secrets Manager on the first export and the same after it; the
+    // NDJSON stays valid FHIR, and names no patient.
+    let (secrets, namespace) = (&deployed.aws.secrets, &deployed.stack.table_name);
+    let key = secret::trial_key(secrets, namespace, &trial).await.unwrap();
+    assert!(key.len() >= 32, "{} bytes", key.len());
+    let again = secret::trial_key(secrets, namespace, &trial).await.unwrap();
+    assert_eq!(key, again, "one key per trial: pseudonyms stay stable");
+    let deidentifier = Deidentifier::new(&key, Precision::Day);
+    let deidentified: Vec<_> = items
+        .iter()
+        .map(|item| deidentifier.item(item, Catalogue::embedded().unwrap()))
+        .collect();
+    let folder = std::env::temp_dir().join(format!("export-{trial}-deidentified"));
+    write(
+        &folder,
+        &deidentified,
+        Catalogue::embedded().unwrap(),
+        true,
+        true,
+    )
+    .unwrap();
+    let ndjson = std::fs::read_to_string(folder.join("QuestionnaireResponse.ndjson")).unwrap();
+    assert_eq!(ndjson.lines().count(), surveys.len());
+    for survey in &surveys {
+        assert!(!ndjson.contains(survey.body["patientId"].as_str().unwrap()));
+        assert!(!ndjson.contains(&survey.submission_id.to_string()));
+    }
+    let resources = folder.join("fhir");
+    std::fs::create_dir_all(&resources).unwrap();
+    for (n, line) in ndjson.lines().enumerate() {
+        std::fs::write(resources.join(format!("{n}.json")), line).unwrap();
+    }
     let judged = std::process::Command::new(FHIR_PYTHON)
         .arg(VALIDATE)
         .arg(&resources)

@@ -22,6 +22,8 @@ pub struct Aws {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// CloudFormation, to find a stack's outputs.
     pub cloudformation: aws_sdk_cloudformation::Client,
+    /// Secrets Manager, for the keys of de-identified exports.
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl Aws {
@@ -33,6 +35,7 @@ impl Aws {
             sqs: aws_sdk_sqs::Client::new(&config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
             cloudformation: aws_sdk_cloudformation::Client::new(&config),
+            secrets: aws_sdk_secretsmanager::Client::new(&config),
         }
     }
 

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use intake::instrument::Catalogue;
-use intake_ops::export::{by_instrument, compliance, load, manifest, write};
+use intake_ops::export::deidentify::{Deidentifier, Precision, transforms};
+use intake_ops::export::{by_instrument, compliance, load, manifest, secret, write};
 use intake_ops::{Aws, StackChoice};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -34,15 +35,26 @@ struct Args {
     out: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::All)]
     format: Format,
+    /// De-identify: pseudonymous ids under the trial's key (Secrets Manager), one date shift per patient, times
+    /// reduced, free text removed (default folder: export/<trial>-deidentified).
+    #[arg(long)]
+    deidentify: bool,
+    /// How much of each time a de-identified export keeps.
+    #[arg(long, value_enum, default_value_t = Precision::Day, requires = "deidentify")]
+    time_precision: Precision,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let folder = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("export").join(&args.trial));
+    let folder = args.out.clone().unwrap_or_else(|| {
+        let name = if args.deidentify {
+            format!("{}-deidentified", args.trial)
+        } else {
+            args.trial.clone()
+        };
+        PathBuf::from("export").join(name)
+    });
     let bar = ProgressBar::new_spinner().with_style(
         ProgressStyle::with_template("  {spinner} {msg} [{bar:30}] {pos}/{len}")
             .expect("valid template")
@@ -69,8 +81,22 @@ async fn main() -> ExitCode {
             Format::Fhir => (false, true),
             Format::All => (true, true),
         };
-        let mut written = write(&folder, &items, Catalogue::embedded()?, csv, fhir)?;
-        if csv {
+        let catalogue = Catalogue::embedded()?;
+        let mut more = Vec::new();
+        let items = if args.deidentify {
+            let key = secret::trial_key(&aws.secrets, &stack.table_name, &args.trial).await?;
+            let deidentifier = Deidentifier::new(&key, args.time_precision);
+            more = transforms(args.time_precision);
+            items
+                .iter()
+                .map(|item| deidentifier.item(item, catalogue))
+                .collect()
+        } else {
+            items
+        };
+        let mut written = write(&folder, &items, catalogue, csv, fhir)?;
+        // The compliance files name patients and dates: not part of a de-identified export.
+        if csv && !args.deidentify {
             let store =
                 intake::aws::DynamoStore::new(aws.dynamodb.clone(), stack.table_name.clone());
             let calendar = intake::ports::Enrolments::calendar(&store, &args.trial)
@@ -86,13 +112,13 @@ async fn main() -> ExitCode {
         // The manifest last: it names every file above, with its SHA-256.
         let command = std::env::args().collect::<Vec<_>>().join(" ");
         let now = intake::item::format_timestamp(time::OffsetDateTime::now_utc());
-        let manifest = manifest::write(&folder, &args.trial, &command, &now, &written.files)?;
-        written.files.push((manifest, written.files.len()));
-        Ok::<_, intake_ops::Error>((items, written))
+        let made = (args.trial.as_str(), command.as_str(), now.as_str());
+        let manifest = manifest::write(&folder, made, &written.files, &more)?;
+        Ok::<_, intake_ops::Error>((items, written, manifest))
     }
     .await;
     match result {
-        Ok((items, written)) => {
+        Ok((items, written, manifest)) => {
             println!("{} submission(s) of trial {}", items.len(), args.trial);
             for (instrument, count) in by_instrument(&items) {
                 println!("  {instrument:<28} {count}");
@@ -100,6 +126,10 @@ async fn main() -> ExitCode {
             for (path, rows) in &written.files {
                 println!("  wrote {} ({rows} row(s))", path.display());
             }
+            println!(
+                "  wrote {} (each file above with its SHA-256)",
+                manifest.display()
+            );
             if written.not_fhir > 0 {
                 println!(
                     "  {} submission(s) from before instruments have no FHIR form; they are in the CSV",

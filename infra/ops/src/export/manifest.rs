@@ -27,7 +27,7 @@ pub struct Manifest {
     pub written_at: String,
     pub tool: String,
     pub files: Vec<File>,
-    pub transforms: Vec<&'static str>,
+    pub transforms: Vec<String>,
 }
 
 /// One file of the export.
@@ -38,13 +38,12 @@ pub struct File {
     pub sha256: String,
 }
 
-/// Writes the manifest of `files` (each with its rows) into `folder`.
+/// Writes the manifest of `files` (each with its rows) into `folder`, listing [`TRANSFORMS`] and `more`.
 pub fn write(
     folder: &Path,
-    trial_id: &str,
-    command: &str,
-    written_at: &str,
+    (trial_id, command, written_at): (&str, &str, &str),
     files: &[(PathBuf, usize)],
+    more: &[String],
 ) -> Result<PathBuf, Error> {
     let files = files
         .iter()
@@ -65,7 +64,11 @@ pub fn write(
         written_at: written_at.to_owned(),
         tool: format!("intake-ops export {}", env!("CARGO_PKG_VERSION")),
         files,
-        transforms: TRANSFORMS.to_vec(),
+        transforms: TRANSFORMS
+            .iter()
+            .map(|t| (*t).to_owned())
+            .chain(more.iter().cloned())
+            .collect(),
     };
     let path = folder.join(FILE);
     std::fs::write(&path, serde_json::to_string_pretty(&manifest)? + "\n")?;

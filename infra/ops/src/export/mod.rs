@@ -9,8 +9,12 @@
 
 pub mod codebook;
 pub mod compliance;
+pub mod deidentify;
+#[cfg(test)]
+mod deidentify_tests;
 pub mod fhir;
 pub mod manifest;
+pub mod secret;
 pub mod spreadsheet;
 pub mod table;
 #[cfg(test)]

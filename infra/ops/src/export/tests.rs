@@ -167,14 +167,8 @@ fn an_export_folder_has_a_manifest_naming_each_file_with_its_rows_and_sha256_and
         .envelope();
     let items = [stored(envelope, "2026-11-22T08:00:01.000Z")];
     let written = super::write(&folder, &items, catalogue(), true, false).unwrap();
-    let path = super::manifest::write(
-        &folder,
-        "T-1",
-        "export --trial T-1",
-        "2026-12-05T04:00:00Z",
-        &written.files,
-    )
-    .unwrap();
+    let made = ("T-1", "export --trial T-1", "2026-12-05T04:00:00Z");
+    let path = super::manifest::write(&folder, made, &written.files, &[]).unwrap();
     let manifest: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let files = manifest["files"].as_array().unwrap();
     assert_eq!(files.len(), 2, "{manifest}");
