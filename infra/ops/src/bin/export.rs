@@ -8,7 +8,9 @@ use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use intake::instrument::Catalogue;
 use intake_ops::export::deidentify::{Deidentifier, Precision, transforms};
-use intake_ops::export::{by_instrument, compliance, load, manifest, secret, write};
+use intake_ops::export::{
+    by_instrument, compliance, is_quarantined, load, manifest, secret, write,
+};
 use intake_ops::{Aws, StackChoice};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -130,6 +132,12 @@ async fn main() -> ExitCode {
                 "  wrote {} (each file above with its SHA-256)",
                 manifest.display()
             );
+            if written.quarantined > 0 {
+                println!(
+                    "  {} submission(s) completed after their patient's withdrawal are apart, in quarantined/",
+                    written.quarantined
+                );
+            }
             if written.not_fhir > 0 {
                 println!(
                     "  {} submission(s) from before instruments have no FHIR form; they are in the CSV",

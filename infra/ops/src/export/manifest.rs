@@ -49,10 +49,12 @@ pub fn write(
         .iter()
         .map(|(path, rows)| {
             Ok(File {
+                // Relative to the export's folder (`quarantined/phq-9-v1.csv`).
                 name: path
-                    .file_name()
-                    .map(|name| name.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
+                    .strip_prefix(folder)
+                    .unwrap_or(path)
+                    .to_string_lossy()
+                    .into_owned(),
                 rows: *rows,
                 sha256: hex::encode(Sha256::digest(std::fs::read(path)?)),
             })

@@ -35,6 +35,19 @@ pub struct Written {
     pub files: Vec<(PathBuf, usize)>,
     /// Submissions that could not be rendered as FHIR (from before instruments: no version).
     pub not_fhir: usize,
+    /// Submissions completed after their patient's withdrawal: kept, written apart under `quarantined/`.
+    pub quarantined: usize,
+}
+
+/// The folder, inside an export, for submissions completed after their patient was withdrawn.
+pub const QUARANTINED: &str = "quarantined";
+
+/// Whether a stored submission was completed after its patient's withdrawal: stored and alerted on (safety goes
+/// on), but not research data.
+pub fn is_quarantined(item: &SubmissionItem) -> bool {
+    item.schedule
+        .as_ref()
+        .is_some_and(|placement| placement.timing == intake::schedule::Timing::AfterWithdrawal)
 }
 
 /// Every submission of `trial_id`, in arrival order. `listed` and `read` report progress (counts so far).
@@ -62,8 +75,35 @@ pub async fn load(
     Ok(items)
 }
 
-/// Writes `items` under `folder` as CSV tables and/or FHIR NDJSON.
+/// Writes `items` under `folder` as CSV tables and/or FHIR NDJSON; those completed after their patient's
+/// withdrawal go under `folder/quarantined/` instead, in the same forms, so that no analysis set includes them by
+/// accident and none is lost.
 pub fn write(
+    folder: &Path,
+    items: &[SubmissionItem],
+    catalogue: &Catalogue,
+    csv: bool,
+    fhir: bool,
+) -> Result<Written, Error> {
+    let (quarantined, research): (Vec<SubmissionItem>, Vec<SubmissionItem>) =
+        items.iter().cloned().partition(is_quarantined);
+    let mut written = write_set(folder, &research, catalogue, csv, fhir)?;
+    if !quarantined.is_empty() {
+        let apart = write_set(
+            &folder.join(QUARANTINED),
+            &quarantined,
+            catalogue,
+            csv,
+            fhir,
+        )?;
+        written.files.extend(apart.files);
+        written.not_fhir += apart.not_fhir;
+        written.quarantined = quarantined.len();
+    }
+    Ok(written)
+}
+
+fn write_set(
     folder: &Path,
     items: &[SubmissionItem],
     catalogue: &Catalogue,

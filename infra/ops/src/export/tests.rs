@@ -189,3 +189,35 @@ fn an_export_folder_has_a_manifest_naming_each_file_with_its_rows_and_sha256_and
     );
     std::fs::remove_dir_all(folder).unwrap();
 }
+
+#[test]
+fn a_submission_after_withdrawal_is_kept_apart_in_quarantine_never_in_the_research_files() {
+    let folder = std::env::temp_dir().join(format!("export-quarantine-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    let before = phq9(1, "LA6569-3", "2026-11-22T08:00:01.000Z");
+    let mut after = phq9(2, "LA6568-5", "2026-11-23T08:00:01.000Z");
+    after.schedule = Some(intake::item::SchedulePlacement {
+        timing: intake::schedule::Timing::AfterWithdrawal,
+        occurrence_id: None,
+        opens: None,
+        closes: None,
+        placed_at: "2026-11-23T08:00:00.000Z".into(),
+        schedule: None,
+        enrolment_revision: Some(2),
+    });
+    let written = super::write(&folder, &[before, after], catalogue(), true, true).unwrap();
+    assert_eq!(written.quarantined, 1);
+    let research = std::fs::read_to_string(folder.join("phq-9-v1.csv")).unwrap();
+    let apart = std::fs::read_to_string(folder.join("quarantined/phq-9-v1.csv")).unwrap();
+    assert!(
+        research.contains("P-000001") && !research.contains("P-000002"),
+        "{research}"
+    );
+    assert!(
+        apart.contains("P-000002") && apart.contains("after-withdrawal"),
+        "{apart}"
+    );
+    let ndjson = std::fs::read_to_string(folder.join("QuestionnaireResponse.ndjson")).unwrap();
+    assert_eq!(ndjson.lines().count(), 1);
+    std::fs::remove_dir_all(folder).unwrap();
+}
