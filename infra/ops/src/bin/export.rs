@@ -89,8 +89,12 @@ async fn main() -> ExitCode {
             let key = secret::trial_key(&aws.secrets, &stack.table_name, &args.trial).await?;
             let deidentifier = Deidentifier::new(&key, args.time_precision);
             more = transforms(args.time_precision);
+            more.push(
+                "submissions completed after their patient's withdrawal: not exported".into(),
+            );
             items
                 .iter()
+                .filter(|item| !is_quarantined(item))
                 .map(|item| deidentifier.item(item, catalogue))
                 .collect()
         } else {
