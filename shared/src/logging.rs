@@ -166,23 +166,9 @@ mod tests {
         assert_eq!(line["level"], "INFO");
     }
 
-    #[test]
-    fn every_line_carries_a_utc_timestamp_and_the_invocations_request_and_trace_ids() {
-        for level in ["INFO", "WARN", "ERROR"] {
-            let lines = captured(level, || {
-                let invocation = tracing::info_span!(
-                    target: "lambda_runtime::layers::trace",
-                    "Lambda runtime invoke",
-                    requestId = "req-1",
-                    xrayTraceId = "Root=1-trace"
-                );
-                let _entered = invocation.enter();
-                tracing::error!(target: "intake", "inside");
-            });
-            let line: serde_json::Value = serde_json::from_str(lines.trim()).unwrap();
-            assert_eq!(line["span"]["requestId"], "req-1", "at {level}: {line}");
-        }
-        let lines = captured("INFO", || {
+    /// The one line a subscriber at `level` writes for an ERROR event inside an invocation's span.
+    fn logged_in_an_invocation(level: &str) -> serde_json::Value {
+        let lines = captured(level, || {
             let invocation = tracing::info_span!(
                 target: "lambda_runtime::layers::trace",
                 "Lambda runtime invoke",
@@ -190,15 +176,22 @@ mod tests {
                 xrayTraceId = "Root=1-trace"
             );
             let _entered = invocation.enter();
-            tracing::info!(target: "intake", "inside");
+            tracing::error!(target: "intake", "inside");
         });
-        let line: serde_json::Value = serde_json::from_str(lines.trim()).unwrap();
-        let timestamp = line["timestamp"].as_str().expect("a timestamp");
-        assert!(
-            timestamp.parse::<jiff::Timestamp>().is_ok() && timestamp.ends_with('Z'),
-            "{timestamp}"
-        );
-        assert_eq!(line["span"]["requestId"], "req-1");
-        assert_eq!(line["span"]["xrayTraceId"], "Root=1-trace");
+        serde_json::from_str(lines.trim()).unwrap()
+    }
+
+    #[test]
+    fn every_line_carries_a_utc_timestamp_and_the_invocations_request_and_trace_ids() {
+        for level in ["INFO", "WARN", "ERROR"] {
+            let line = logged_in_an_invocation(level);
+            assert_eq!(line["span"]["requestId"], "req-1", "at {level}: {line}");
+            assert_eq!(line["span"]["xrayTraceId"], "Root=1-trace", "at {level}");
+            let timestamp = line["timestamp"].as_str().expect("a timestamp");
+            assert!(
+                timestamp.parse::<jiff::Timestamp>().is_ok() && timestamp.ends_with('Z'),
+                "{timestamp}"
+            );
+        }
     }
 }

@@ -99,28 +99,8 @@ async fn a_trials_export_has_each_submission_once_in_its_instruments_table_and_a
     }
 
     // FHIR: one resource per line, each a QuestionnaireResponse that fhir.resources accepts.
-    let ndjson = std::fs::read_to_string(folder.join("QuestionnaireResponse.ndjson")).unwrap();
-    let lines: Vec<&str> = ndjson.lines().collect();
-    assert_eq!(lines.len(), surveys.len());
-    let resources = folder.join("fhir");
-    std::fs::create_dir_all(&resources).unwrap();
-    for (n, line) in lines.iter().enumerate() {
-        std::fs::write(resources.join(format!("{n}.json")), line).unwrap();
-    }
-    assert!(
-        Path::new(FHIR_PYTHON).exists(),
-        "fhir.resources is not installed: run `make fhir-check`"
-    );
-    let judged = std::process::Command::new(FHIR_PYTHON)
-        .arg(VALIDATE)
-        .arg(&resources)
-        .output()
-        .unwrap();
-    assert!(
-        judged.status.success(),
-        "{}",
-        String::from_utf8_lossy(&judged.stderr)
-    );
+    let ndjson = valid_fhir_lines(&folder);
+    assert_eq!(ndjson.lines().count(), surveys.len());
     std::fs::remove_dir_all(&folder).unwrap();
 
     // De-identified: the trial's key is created in Secrets Manager on the first export and the same after it; the
@@ -144,17 +124,27 @@ async fn a_trials_export_has_each_submission_once_in_its_instruments_table_and_a
         true,
     )
     .unwrap();
-    let ndjson = std::fs::read_to_string(folder.join("QuestionnaireResponse.ndjson")).unwrap();
+    let ndjson = valid_fhir_lines(&folder);
     assert_eq!(ndjson.lines().count(), surveys.len());
     for survey in &surveys {
         assert!(!ndjson.contains(survey.body["patientId"].as_str().unwrap()));
         assert!(!ndjson.contains(&survey.submission_id.to_string()));
     }
+    std::fs::remove_dir_all(&folder).unwrap();
+}
+
+/// The export's `QuestionnaireResponse.ndjson` in `folder`, once fhir.resources has accepted every line.
+fn valid_fhir_lines(folder: &Path) -> String {
+    let ndjson = std::fs::read_to_string(folder.join("QuestionnaireResponse.ndjson")).unwrap();
     let resources = folder.join("fhir");
     std::fs::create_dir_all(&resources).unwrap();
     for (n, line) in ndjson.lines().enumerate() {
         std::fs::write(resources.join(format!("{n}.json")), line).unwrap();
     }
+    assert!(
+        Path::new(FHIR_PYTHON).exists(),
+        "fhir.resources is not installed: run `make fhir-check`"
+    );
     let judged = std::process::Command::new(FHIR_PYTHON)
         .arg(VALIDATE)
         .arg(&resources)
@@ -165,7 +155,7 @@ async fn a_trials_export_has_each_submission_once_in_its_instruments_table_and_a
         "{}",
         String::from_utf8_lossy(&judged.stderr)
     );
-    std::fs::remove_dir_all(&folder).unwrap();
+    ndjson
 }
 
 /// The EMF documents among `lines`, by metric name: (dimension names, value, the document).
