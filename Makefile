@@ -163,12 +163,16 @@ contract: $(CONTRACT_VENV)/.installed stack-running ## The deployed API against 
 	cargo run --quiet --package intake-e2e --bin contract-fixtures > $(LOCAL)/contract-fixtures.json
 	$(E2E_ENV) $(CONTRACT_VENV)/bin/python tests/contract/run.py
 
+# A stack you started stays up (redeployed with this build); one `make test` started, even one an interrupted run
+# left behind (its marker file), is stopped at the end, whatever failed.
+TEST_MARKER := $(LOCAL)/stack-started-by-make-test
 test: check ## Every check: lint, unit, template, then the stack up, integration and contract tests, the stack down
-	@yours=0; LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) running 2>/dev/null && yours=1; \
-	$(MAKE) local-up && $(MAKE) ops-tools ARCHS=$(HOST_ARCH_NAME) || exit $$?; \
-	status=0; $(MAKE) e2e contract || status=$$?; \
+	@yours=0; \
+	if LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) running 2>/dev/null && [ ! -f $(TEST_MARKER) ]; then \
+		yours=1; else mkdir -p $(LOCAL) && touch $(TEST_MARKER); fi; \
+	status=0; { $(MAKE) local-up && $(MAKE) ops-tools ARCHS=$(HOST_ARCH_NAME) && $(MAKE) e2e contract; } || status=$$?; \
 	if [ $$yours = 1 ]; then echo "The local stack you started stays up (redeployed with this build)."; \
-	else $(MAKE) local-down; fi; exit $$status
+	else $(MAKE) local-down; rm -f $(TEST_MARKER); fi; exit $$status
 
 # The emulator serves ~8 function processes per core; more clients than that only queue up in it.
 DEMO_ARGS ?= --concurrency 16

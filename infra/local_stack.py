@@ -254,6 +254,7 @@ def stop_all():
     stop("fault proxy", FAULT_PROXY_PID_FILE)
     stop("OIDC issuer", ISSUER_PID_FILE)
     ISSUER_KEY_FILE.unlink(missing_ok=True)  # the next stack gets a fresh key
+    OUTPUTS_FILE.unlink(missing_ok=True)  # nothing may take a stopped stack's outputs for a running one
 
 
 def zipped(path):

@@ -17,12 +17,17 @@ need_package() { # command, package, what it is for
 
 need_package make make "the build"
 need_package cc gcc "a C compiler for aws-lc and ring"
-need_package python3 python3 "MiniStack, cargo-lambda and SAM CLI run in Python venvs"
-if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+if ! command -v python3 >/dev/null 2>&1; then
+    missing+=("python3 >= 3.11 with venv (MiniStack, cargo-lambda, SAM CLI run in venvs): apt-get install python3 python3-venv")
+    packages+=(python3 python3-venv)
+elif ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    missing+=("python3 >= 3.11 (have $(python3 -V 2>&1)): install a newer Python, or put one first on PATH")
+elif ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
     missing+=("python3 venv (the venvs under .local/): apt-get install python3-venv")
     packages+=(python3-venv)
 fi
 if [ "$purpose" = test ]; then
+    # Debian's package; on Ubuntu it is chromium-browser (a snap).
     need_package chromium chromium "the burst report's render check"
 fi
 
@@ -34,10 +39,12 @@ elif ! rustc --version | awk '{split($2, v, "."); exit !(v[1] > 1 || (v[1] == 1 
     rust_problem="Rust >= 1.94.1 (have $(rustc --version | cut -d' ' -f2)): rustup update stable"
 fi
 
-if [ ${#packages[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+if [ ${#packages[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+    && [ -z "${PREREQUISITES_INSTALLED:-}" ]; then
     echo "Installing ${packages[*]} (apt-get, as root)…"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null \
-        && missing=()
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+    # Check again from the start: what the packages brought, and what they did not.
+    PREREQUISITES_INSTALLED=1 exec bash "$0" "$purpose"
 fi
 [ -n "$rust_problem" ] && missing+=("$rust_problem")
 if [ ${#missing[@]} -gt 0 ]; then

@@ -26,7 +26,7 @@ impl Deployed {
     /// points at a local endpoint: a plain `cargo test -- --ignored` would otherwise send the developer's own AWS
     /// credentials to real AWS with the local stack's names.
     pub async fn load() -> Self {
-        local_endpoint_only(std::env::var("AWS_ENDPOINT_URL").ok().as_deref());
+        local_endpoint_only(std::env::vars());
         Deployed {
             stack: Stack::load().expect("stack outputs: deploy with `make local-up`"),
             aws: Aws::load().await,
@@ -80,15 +80,31 @@ where
     }
 }
 
-/// Panics unless `endpoint` (the SDK's `AWS_ENDPOINT_URL`) is on this machine.
-pub fn local_endpoint_only(endpoint: Option<&str>) {
-    let host = endpoint
-        .and_then(|url| url.split("://").nth(1))
-        .and_then(|rest| rest.split(['/', ':']).next());
+/// Panics unless the SDK's endpoint settings among `environment` point at this machine only: `AWS_ENDPOINT_URL`
+/// set to a loopback host, every service-specific `AWS_ENDPOINT_URL_<SERVICE>` too, and nothing telling the SDK to
+/// ignore them.
+pub fn local_endpoint_only(environment: impl IntoIterator<Item = (String, String)>) {
+    let environment: Vec<(String, String)> = environment.into_iter().collect();
+    let local = |url: &str| {
+        reqwest::Url::parse(url).is_ok_and(|url| {
+            url.username().is_empty()
+                && matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+        })
+    };
+    let general = environment.iter().find(|(k, _)| k == "AWS_ENDPOINT_URL");
+    let ignored = environment
+        .iter()
+        .any(|(k, v)| k == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" && v.eq_ignore_ascii_case("true"));
+    let elsewhere: Vec<&(String, String)> = environment
+        .iter()
+        .filter(|(k, v)| k.starts_with("AWS_ENDPOINT_URL") && !local(v))
+        .collect();
     assert!(
-        matches!(host, Some("127.0.0.1" | "localhost")),
+        general.is_some() && elsewhere.is_empty() && !ignored,
         "integration tests talk to the local stack only: run them with `make e2e [TEST=<file>]`, which points the \
-         SDK at it with the emulator's credentials (AWS_ENDPOINT_URL is {endpoint:?}; your AWS profile is never used)"
+         SDK at it with the emulator's credentials (AWS_ENDPOINT_URL is {:?}; not local: {elsewhere:?}; your AWS \
+         profile is never used)",
+        general.map(|(_, v)| v)
     );
 }
 
@@ -96,16 +112,38 @@ pub fn local_endpoint_only(endpoint: Option<&str>) {
 mod tests {
     use super::local_endpoint_only;
 
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
     #[test]
     fn the_integration_tests_run_against_this_machine_only() {
-        local_endpoint_only(Some("http://127.0.0.1:4566"));
-        local_endpoint_only(Some("http://localhost:4566/"));
+        local_endpoint_only(env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")]));
+        local_endpoint_only(env(&[("AWS_ENDPOINT_URL", "http://localhost:4566/")]));
         for elsewhere in [
-            None,
-            Some("https://dynamodb.eu-west-1.amazonaws.com"),
-            Some("http://127.0.0.1.example.com:4566"),
+            env(&[]),
+            env(&[(
+                "AWS_ENDPOINT_URL",
+                "https://dynamodb.eu-west-1.amazonaws.com",
+            )]),
+            env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1.example.com:4566")]),
+            env(&[("AWS_ENDPOINT_URL", "http://localhost:1@evil.example")]),
+            env(&[
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+                (
+                    "AWS_ENDPOINT_URL_DYNAMODB",
+                    "https://dynamodb.us-east-1.amazonaws.com",
+                ),
+            ]),
+            env(&[
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+                ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+            ]),
         ] {
-            let refused = std::panic::catch_unwind(|| local_endpoint_only(elsewhere));
+            let refused = std::panic::catch_unwind(|| local_endpoint_only(elsewhere.clone()));
             assert!(refused.is_err(), "{elsewhere:?}");
         }
     }

@@ -64,7 +64,14 @@ async fn a_trials_export_has_each_submission_once_in_its_instruments_table_and_a
         .unwrap();
     assert_eq!(items.len(), surveys.len());
     let folder = std::env::temp_dir().join(format!("export-{trial}"));
-    let written = write(&folder, &items, Catalogue::embedded().unwrap(), true, true).unwrap();
+    let written = write(
+        &folder,
+        &items,
+        Catalogue::embedded().unwrap(),
+        (true, true),
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!(written.not_fhir, 0);
 
     for (instrument, count) in [("phq-9", 3), ("gad-7", 2), ("pain-nrs", 1)] {
@@ -120,8 +127,8 @@ async fn a_trials_export_has_each_submission_once_in_its_instruments_table_and_a
         &folder,
         &deidentified,
         Catalogue::embedded().unwrap(),
-        true,
-        true,
+        (true, true),
+        &Default::default(),
     )
     .unwrap();
     let ndjson = valid_fhir_lines(&folder);

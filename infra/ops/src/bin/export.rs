@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use intake::instrument::Catalogue;
 use intake_ops::export::deidentify::{Deidentifier, Precision, transforms};
 use intake_ops::export::{
-    by_instrument, compliance, is_quarantined, load, manifest, secret, write,
+    by_instrument, compliance, is_quarantined, load, manifest, secret, withdrawals, write,
 };
 use intake_ops::{Aws, StackChoice};
 
@@ -64,6 +64,16 @@ async fn main() -> ExitCode {
     );
     bar.set_message("listing the trial's submissions");
     let result = async {
+        // A de-identified export must not sit beside identified files it does not list.
+        if args.deidentify
+            && std::fs::read_dir(&folder).is_ok_and(|mut entries| entries.next().is_some())
+        {
+            return Err(format!(
+                "{} is not empty: a de-identified export needs a folder of its own",
+                folder.display()
+            )
+            .into());
+        }
         let aws = Aws::load().await;
         let stack = args.stack.resolve(&aws).await?;
         let items = load(
@@ -84,6 +94,7 @@ async fn main() -> ExitCode {
             Format::All => (true, true),
         };
         let catalogue = Catalogue::embedded()?;
+        let withdrawn = withdrawals(&aws, &stack, &args.trial, &items).await?;
         let mut more = Vec::new();
         let items = if args.deidentify {
             let key = secret::trial_key(&aws.secrets, &stack.table_name, &args.trial).await?;
@@ -94,13 +105,13 @@ async fn main() -> ExitCode {
             );
             items
                 .iter()
-                .filter(|item| !is_quarantined(item))
+                .filter(|item| !is_quarantined(item, &withdrawn))
                 .map(|item| deidentifier.item(item, catalogue))
                 .collect()
         } else {
             items
         };
-        let mut written = write(&folder, &items, catalogue, csv, fhir)?;
+        let mut written = write(&folder, &items, catalogue, (csv, fhir), &withdrawn)?;
         // The compliance files name patients and dates: not part of a de-identified export.
         if csv && !args.deidentify {
             let store =

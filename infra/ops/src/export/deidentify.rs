@@ -14,6 +14,9 @@ use jiff::{SignedDuration, Timestamp};
 use sha2::Sha256;
 use uuid::Uuid;
 
+/// What replaces an app's own timepoint label (FHIR strings may not be empty).
+pub const WITHHELD: &str = "withheld";
+
 /// How much of a time is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Precision {
@@ -38,6 +41,8 @@ pub fn transforms(precision: Precision) -> Vec<String> {
             format!("{precision:?}").to_lowercase()
         ),
         "free text removed: answers to text and string items, and text answers of unversioned submissions".into(),
+        "timepoint kept only when it is a survey due of the trial's schedule, else `withheld` (an app's own label may hold a date)"
+            .into(),
         "not exported: request ids, content hashes, the schedule compliance files (they name patients)".into(),
     ]
 }
@@ -108,6 +113,15 @@ impl Deidentifier {
         s.submission_id = self.submission(item.submission.submission_id);
         s.patient_id = self.patient(patient);
         s.completed_at = self.time(patient, &item.submission.completed_at);
+        // The app chooses the timepoint's label, and a label can hold a date: kept only when it is the survey due
+        // of the trial's own schedule.
+        let scheduled = item
+            .schedule
+            .as_ref()
+            .and_then(|p| p.occurrence_id.as_deref());
+        if scheduled != Some(item.submission.timepoint.as_str()) {
+            s.timepoint = WITHHELD.to_owned();
+        }
         let free_text = free_text_items(item, catalogue);
         s.answers.retain(|link_id, answer| match &free_text {
             Some(items) => !items.contains(link_id),

@@ -58,7 +58,14 @@ fn everything_written(items: &[SubmissionItem]) -> String {
         items.len()
     ));
     let _ = std::fs::remove_dir_all(&folder);
-    let written = super::write(&folder, items, catalogue(), true, true).unwrap();
+    let written = super::write(
+        &folder,
+        items,
+        catalogue(),
+        (true, true),
+        &Default::default(),
+    )
+    .unwrap();
     assert!(written.files.len() >= 5, "{:?}", written.files);
     let text = written
         .files

@@ -42,12 +42,33 @@ pub struct Written {
 /// The folder, inside an export, for submissions completed after their patient was withdrawn.
 pub const QUARANTINED: &str = "quarantined";
 
+/// When each withdrawn patient of the trial was withdrawn (UTC, as their enrolment records it), by patient id.
+pub type Withdrawals = BTreeMap<String, String>;
+
 /// Whether a stored submission was completed after its patient's withdrawal: stored and alerted on (safety goes
-/// on), but not research data.
-pub fn is_quarantined(item: &SubmissionItem) -> bool {
-    item.schedule
-        .as_ref()
-        .is_some_and(|placement| placement.timing == intake::schedule::Timing::AfterWithdrawal)
+/// on), but not research data. Judged against the enrolment as it stands at export time, not only as it stood
+/// when the submission was placed: a withdrawal recorded later, or backdated, quarantines what it covers.
+pub fn is_quarantined(item: &SubmissionItem, withdrawals: &Withdrawals) -> bool {
+    let placement = item.schedule.as_ref();
+    if placement.is_some_and(|p| p.timing == intake::schedule::Timing::AfterWithdrawal) {
+        return true;
+    }
+    let Some(withdrawn) = withdrawals.get(&item.submission.patient_id) else {
+        return false;
+    };
+    // The server-checked completion time when placed, else the device's; the receive time if neither reads.
+    let completed = placement
+        .map(|p| p.placed_at.as_str())
+        .unwrap_or(&item.submission.completed_at);
+    let instant = |at: &str| at.parse::<jiff::Timestamp>().ok();
+    match (
+        instant(completed).or_else(|| instant(&item.received_at)),
+        instant(withdrawn),
+    ) {
+        (Some(completed), Some(withdrawn)) => completed >= withdrawn,
+        // A time that does not read: kept apart rather than risk research data after a withdrawal.
+        _ => true,
+    }
 }
 
 /// Every submission of `trial_id`, in arrival order. `listed` and `read` report progress (counts so far).
@@ -75,6 +96,32 @@ pub async fn load(
     Ok(items)
 }
 
+/// When each of `items`' patients was withdrawn, for those who were: their enrolments, read as they stand.
+pub async fn withdrawals(
+    aws: &Aws,
+    stack: &Stack,
+    trial_id: &str,
+    items: &[SubmissionItem],
+) -> Result<Withdrawals, Error> {
+    use intake::ports::Store;
+    let store = intake::aws::DynamoStore::new(aws.dynamodb.clone(), stack.table_name.clone());
+    let patients: std::collections::BTreeSet<&str> = items
+        .iter()
+        .map(|i| i.submission.patient_id.as_str())
+        .collect();
+    let mut withdrawn = Withdrawals::new();
+    for patient in patients {
+        let enrolment = store
+            .enrolment(trial_id, patient)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(withdrawal) = enrolment.and_then(|e| e.withdrawal) {
+            withdrawn.insert(patient.to_owned(), withdrawal.at);
+        }
+    }
+    Ok(withdrawn)
+}
+
 /// Writes `items` under `folder` as CSV tables and/or FHIR NDJSON; those completed after their patient's
 /// withdrawal go under `folder/quarantined/` instead, in the same forms, so that no analysis set includes them by
 /// accident and none is lost.
@@ -82,11 +129,13 @@ pub fn write(
     folder: &Path,
     items: &[SubmissionItem],
     catalogue: &Catalogue,
-    csv: bool,
-    fhir: bool,
+    (csv, fhir): (bool, bool),
+    withdrawals: &Withdrawals,
 ) -> Result<Written, Error> {
-    let (quarantined, research): (Vec<SubmissionItem>, Vec<SubmissionItem>) =
-        items.iter().cloned().partition(is_quarantined);
+    let (quarantined, research): (Vec<SubmissionItem>, Vec<SubmissionItem>) = items
+        .iter()
+        .cloned()
+        .partition(|item| is_quarantined(item, withdrawals));
     let mut written = write_set(folder, &research, catalogue, csv, fhir)?;
     if !quarantined.is_empty() {
         let apart = write_set(

@@ -6,6 +6,9 @@ use aws_sdk_secretsmanager::Client;
 
 use crate::Error;
 
+/// The shortest key accepted: 256 bits' worth of characters.
+const MIN_KEY_BYTES: usize = 32;
+
 /// The secret's name for `trial` of the deployment `namespace` (its table name: one per stack).
 pub fn name(namespace: &str, trial: &str) -> String {
     format!("epro-intake/{namespace}/deidentification/{trial}")
@@ -27,7 +30,11 @@ pub async fn trial_key(secrets: &Client, namespace: &str, trial: &str) -> Result
         .create_secret()
         .name(&name)
         .description("Keys the pseudonyms and date shifts of this trial's de-identified exports. Never rotate: pseudonyms would change.")
-        .secret_string(random.random_password().unwrap_or_default())
+        .secret_string(
+            random
+                .random_password()
+                .ok_or("Secrets Manager returned no random password")?,
+        )
         .send()
         .await;
     match created {
@@ -46,7 +53,22 @@ pub async fn trial_key(secrets: &Client, namespace: &str, trial: &str) -> Result
 
 async fn read(secrets: &Client, name: &str) -> Result<Option<Vec<u8>>, Error> {
     match secrets.get_secret_value().secret_id(name).send().await {
-        Ok(value) => Ok(value.secret_string().map(|s| s.as_bytes().to_vec())),
+        Ok(value) => {
+            let key = value
+                .secret_string()
+                .unwrap_or_default()
+                .as_bytes()
+                .to_vec();
+            // A short key would make every pseudonym guessable: refuse it rather than export under it.
+            if key.len() < MIN_KEY_BYTES {
+                return Err(format!(
+                    "the secret {name} holds {} bytes; a de-identification key needs at least {MIN_KEY_BYTES}",
+                    key.len()
+                )
+                .into());
+            }
+            Ok(Some(key))
+        }
         Err(error)
             if error
                 .as_service_error()

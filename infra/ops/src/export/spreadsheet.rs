@@ -14,14 +14,25 @@ const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 /// `cell` as a spreadsheet will show it, never run it.
 pub fn neutralised(cell: &str) -> Cow<'_, str> {
     let formula = cell.starts_with(FORMULA_STARTS);
-    if formula && cell.parse::<f64>().is_err() {
+    if formula && !is_decimal(cell) {
         Cow::Owned(format!("'{cell}"))
     } else {
         Cow::Borrowed(cell)
     }
 }
 
-/// Writes `header` and `rows` to `path`, every cell neutralised.
+/// A plain decimal number (`-3`, `+1.5`): what a spreadsheet reads as a number, never as a formula. Stricter than
+/// Rust's float parser, which also takes `inf` and `NaN`.
+fn is_decimal(cell: &str) -> bool {
+    let digits = cell.strip_prefix(['-', '+']).unwrap_or(cell);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    !whole.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Writes `header` and `rows` to `path`, every cell neutralised, the header's too (an unversioned table's columns
+/// are keys an app chose).
 pub fn write_csv<R, C>(path: &Path, header: &[&str], rows: R) -> Result<usize, Error>
 where
     R: IntoIterator<Item = C>,
@@ -29,7 +40,7 @@ where
     C::Item: AsRef<str>,
 {
     let mut writer = csv::Writer::from_path(path)?;
-    writer.write_record(header)?;
+    writer.write_record(header.iter().map(|cell| neutralised(cell).into_owned()))?;
     let mut count = 0;
     for row in rows {
         let cells: Vec<String> = row
@@ -56,6 +67,9 @@ mod tests {
             "@SUM(A1)",
             "\t=1",
             "\r=1",
+            "-inf",
+            "+NaN",
+            "-1e5",
         ] {
             assert_eq!(neutralised(formula), format!("'{formula}"), "{formula:?}");
         }

@@ -166,7 +166,14 @@ fn an_export_folder_has_a_manifest_naming_each_file_with_its_rows_and_sha256_and
         )
         .envelope();
     let items = [stored(envelope, "2026-11-22T08:00:01.000Z")];
-    let written = super::write(&folder, &items, catalogue(), true, false).unwrap();
+    let written = super::write(
+        &folder,
+        &items,
+        catalogue(),
+        (true, false),
+        &Default::default(),
+    )
+    .unwrap();
     let made = ("T-1", "export --trial T-1", "2026-12-05T04:00:00Z");
     let path = super::manifest::write(&folder, made, &written.files, &[]).unwrap();
     let manifest: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -205,7 +212,14 @@ fn a_submission_after_withdrawal_is_kept_apart_in_quarantine_never_in_the_resear
         schedule: None,
         enrolment_revision: Some(2),
     });
-    let written = super::write(&folder, &[before, after], catalogue(), true, true).unwrap();
+    let written = super::write(
+        &folder,
+        &[before, after],
+        catalogue(),
+        (true, true),
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!(written.quarantined, 1);
     let research = std::fs::read_to_string(folder.join("phq-9-v1.csv")).unwrap();
     let apart = std::fs::read_to_string(folder.join("quarantined/phq-9-v1.csv")).unwrap();
@@ -220,4 +234,28 @@ fn a_submission_after_withdrawal_is_kept_apart_in_quarantine_never_in_the_resear
     let ndjson = std::fs::read_to_string(folder.join("QuestionnaireResponse.ndjson")).unwrap();
     assert_eq!(ndjson.lines().count(), 1);
     std::fs::remove_dir_all(folder).unwrap();
+}
+
+#[test]
+fn a_withdrawal_recorded_after_the_submission_was_placed_still_quarantines_what_it_covers() {
+    let before = phq9(1, "LA6569-3", "2026-11-22T08:00:01.000Z");
+    let after = phq9(1, "LA6568-5", "2026-11-23T08:00:01.000Z");
+    let withdrawals =
+        super::Withdrawals::from([("P-000001".to_owned(), after.submission.completed_at.clone())]);
+    assert!(!super::is_quarantined(&before, &Default::default()));
+    assert!(
+        super::is_quarantined(&after, &withdrawals),
+        "completed at the withdrawal"
+    );
+    let earlier =
+        super::Withdrawals::from([("P-000001".to_owned(), "2099-01-01T00:00:00Z".to_owned())]);
+    assert!(
+        !super::is_quarantined(&after, &earlier),
+        "completed before it"
+    );
+    let unreadable = super::Withdrawals::from([("P-000001".to_owned(), "not a time".to_owned())]);
+    assert!(
+        super::is_quarantined(&before, &unreadable),
+        "when in doubt, apart"
+    );
 }
