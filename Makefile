@@ -31,7 +31,9 @@ HOST_ARCH := --$(HOST_ARCH_NAME)
 BUILD_PACKAGES := $(FUNCTION_PACKAGES) --package intake-ops
 E2E_ENV = $(LOCAL_ENV) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
 
-OPS_TOOLS := flags export redrive timeline capacity
+# Named apart from the functions: one cargo invocation builds both, and two binaries of one name would overwrite
+# each other (the timeline function and the tool that replays timelines).
+OPS_TOOLS := flags export redrive replay-timeline capacity
 ARCHS ?= x86-64 arm64
 
 .PHONY: help setup build ops-tools stack-running check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export timeline capacity redrive report-check clean
@@ -89,7 +91,7 @@ build: setup ## Release-build the functions and the operator tools for this mach
 
 # The operator tools as static-enough binaries (glibc 2.17, through cargo-lambda's zig) for an on-call laptop or a
 # bastion with no Rust toolchain: dist/linux-<arch>/<tool>. Each one's --help runs here as a check.
-ops-tools: setup ## Release binaries of flags, export, redrive, timeline, capacity for Linux x86-64 and arm64 in dist/ ([ARCHS=x86-64])
+ops-tools: setup ## Release binaries of flags, export, redrive, replay-timeline, capacity for Linux x86-64 and arm64 in dist/ ([ARCHS=x86-64])
 	for arch in $(ARCHS); do \
 		cargo lambda build --release --$$arch $(BUILD_PACKAGES) --lambda-dir target/ops-tools/$$arch && \
 		mkdir -p dist/linux-$$arch && \
@@ -216,7 +218,7 @@ export: ## A trial's submissions as CSV per instrument version and FHIR NDJSON (
 
 timeline: ## Place a trial's reports on their timelines again, after TimelineFailureAlarm (TRIAL=<trialId> [STACK=<name>])
 	@test -n "$(TRIAL)" || { echo "usage: make timeline TRIAL=<trialId> [STACK=<deployed stack>]"; exit 2; }
-	$(OPS_ENV) cargo run --quiet --package intake-ops --bin timeline -- $(OPS_STACK) --trial $(TRIAL)
+	$(OPS_ENV) cargo run --quiet --package intake-ops --bin replay-timeline -- $(OPS_STACK) --trial $(TRIAL)
 
 # The busiest reminder wave ePRO platforms quote: 50,000 submissions a second at its peak. Durations ×10: the local
 # emulator answers in about a millisecond where AWS's SQS and DynamoDB take several.

@@ -1,5 +1,5 @@
-//! `timeline --trial <id>`: places a trial's reports on their timelines again, after the timeline function could
-//! not (a batch parked in its failure queue), and says what that raised.
+//! `replay-timeline --trial <id>` (`make timeline`): places a trial's reports on their timelines again, after the timeline
+//! function could not (a batch parked in its failure queue), and says what that raised.
 
 use std::process::ExitCode;
 
