@@ -33,10 +33,10 @@ E2E_ENV = $(LOCAL_ENV) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(
 
 # Named apart from the functions: one cargo invocation builds both, and two binaries of one name would overwrite
 # each other (the timeline function and the tool that replays timelines).
-OPS_TOOLS := flags export redrive replay-timeline capacity
+OPS_TOOLS := flags export redrive replay-timeline capacity migrate
 ARCHS ?= x86-64 arm64
 
-.PHONY: help setup build ops-tools stack-running check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export timeline capacity redrive report-check clean
+.PHONY: help setup build ops-tools stack-running check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export timeline capacity redrive migrate report-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -91,7 +91,7 @@ build: setup ## Release-build the functions and the operator tools for this mach
 
 # The operator tools as static-enough binaries (glibc 2.17, through cargo-lambda's zig) for an on-call laptop or a
 # bastion with no Rust toolchain: dist/linux-<arch>/<tool>. Each one's --help runs here as a check.
-ops-tools: setup ## Release binaries of flags, export, redrive, replay-timeline, capacity for Linux x86-64 and arm64 in dist/ ([ARCHS=x86-64])
+ops-tools: setup ## Release binaries of flags, export, redrive, replay-timeline, capacity, migrate for Linux x86-64 and arm64 in dist/ ([ARCHS=x86-64])
 	for arch in $(ARCHS); do \
 		cargo lambda build --release --$$arch $(BUILD_PACKAGES) --lambda-dir target/ops-tools/$$arch && \
 		mkdir -p dist/linux-$$arch && \
@@ -155,7 +155,7 @@ watch: setup ## Serve both functions with `cargo lambda watch` against the local
 		--env-var QUEUE_URL=$(call STACK_OUTPUT,QueueUrl),TABLE_NAME=$(call STACK_OUTPUT,TableName)
 
 E2E_TESTS := stack identity instruments fhir_oracle alerts real_apps schedules operations hostile logs audit dead_letter redrive \
-	cargo_lambda
+	migrate cargo_lambda
 
 e2e: setup $(FHIR_VENV)/.installed stack-running ## Integration tests against the deployed local stack ([TEST=<file of tests/tests>] for one): pipeline, instruments, the FHIR oracle, alerts, app paths, export and metrics, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda
 	$(E2E_ENV) cargo test --no-fail-fast --package intake-e2e $(addprefix --test ,$(or $(TEST),$(E2E_TESTS))) \
@@ -230,6 +230,9 @@ capacity: ## What AWS needs for a known reminder wave, and its cost (WAVE="--pat
 
 redrive: ## Move dead letters back after a fix ([STACK=<name>] [REDRIVE_ARGS=--dry-run to count only])
 	$(OPS_ENV) cargo run --quiet --package intake-ops --bin redrive -- $(OPS_STACK) $(REDRIVE_ARGS)
+
+migrate: ## Bring a table's stored items to the current layout after an upgrade: a dry run unless MIGRATE_ARGS=--apply ([STACK=<name>])
+	$(OPS_ENV) cargo run --quiet --package intake-ops --bin migrate -- $(OPS_STACK) $(MIGRATE_ARGS)
 
 clean: ## Stop the local AWS and remove build output and venvs
 	if [ -x $(AWS_VENV)/bin/python ]; then LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) down; fi

@@ -6,10 +6,22 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
-use intake::item::{partition_key, trial_shards};
+use intake::item::{BY_TRIAL_INDEX, partition_key, trial_shards};
+
 use time::OffsetDateTime;
 
+use crate::migrate::Ledger;
+use crate::migrate::by_trial_shard::{self, PRE_SHARDING_INDEX};
 use crate::{Error, Stack};
+
+/// The by-trial index a reader should query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByTrialIndex {
+    /// `ByTrialShardReceivedAt`, keyed by `trialShard`.
+    Sharded,
+    /// `ByTrialReceivedAt`, keyed by `trialId`: kept through an upgrade until `0001-by-trial-shard` has run.
+    PreSharding,
+}
 
 /// SDK clients for the stack, configured the standard way (region, credentials, `AWS_ENDPOINT_URL`).
 #[derive(Debug, Clone)]
@@ -172,22 +184,31 @@ impl Aws {
         Ok(started.elapsed())
     }
 
-    /// The (pk, sk) of every submission of a trial in arrival order, from the `ByTrialReceivedAt` index: each of the
-    /// trial's shards queried at once, then merged by `receivedAt`.
+    /// The (pk, sk) of every submission of a trial in arrival order, from the by-trial index that lists them all
+    /// ([`Aws::by_trial_index`]): each of the trial's shards queried at once, then merged by `receivedAt`.
     pub async fn trial_submission_keys(
         &self,
         stack: &Stack,
         trial_id: &str,
     ) -> Result<Vec<(String, String)>, Error> {
+        let (index, key, partitions) = match self.by_trial_index(stack).await? {
+            ByTrialIndex::Sharded => (
+                BY_TRIAL_INDEX,
+                "trialShard",
+                trial_shards(trial_id).collect(),
+            ),
+            ByTrialIndex::PreSharding => (PRE_SHARDING_INDEX, "trialId", vec![trial_id.to_owned()]),
+        };
         let mut queries = tokio::task::JoinSet::new();
-        for shard in trial_shards(trial_id) {
+        for partition in partitions {
             let query = self
                 .dynamodb
                 .query()
                 .table_name(&stack.table_name)
-                .index_name("ByTrialReceivedAt")
-                .key_condition_expression("trialShard = :s")
-                .expression_attribute_values(":s", AttributeValue::S(shard));
+                .index_name(index)
+                .key_condition_expression("#key = :p")
+                .expression_attribute_names("#key", key)
+                .expression_attribute_values(":p", AttributeValue::S(partition));
             queries.spawn(async move { query.into_paginator().items().send().try_collect().await });
         }
         let mut listed = Vec::new();
@@ -200,6 +221,33 @@ impl Aws {
             );
         }
         Ok(arrival_order(listed))
+    }
+
+    /// Which by-trial index lists every submission: the sharded one, unless the table still has the pre-sharding
+    /// index and the migration that shards earlier submissions has not finished (see docs/operations.md, layout
+    /// migrations).
+    pub async fn by_trial_index(&self, stack: &Stack) -> Result<ByTrialIndex, Error> {
+        let table = self
+            .dynamodb
+            .describe_table()
+            .table_name(&stack.table_name)
+            .send()
+            .await
+            .map_err(|e| DisplayErrorContext(e).to_string())?;
+        let has_pre_sharding = table
+            .table
+            .and_then(|t| t.global_secondary_indexes)
+            .unwrap_or_default()
+            .iter()
+            .any(|index| index.index_name() == Some(PRE_SHARDING_INDEX));
+        if !has_pre_sharding {
+            return Ok(ByTrialIndex::Sharded);
+        }
+        let ledger = Ledger::new(&self.dynamodb, &stack.table_name);
+        Ok(match ledger.entry(by_trial_shard::ID).await? {
+            Some(entry) if entry.is_done() => ByTrialIndex::Sharded,
+            _ => ByTrialIndex::PreSharding,
+        })
     }
 
     /// The (pk, sk) of every conflicting resend recorded in a trial, from the `FlagsByTrial` index.

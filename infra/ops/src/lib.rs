@@ -1,7 +1,7 @@
 //! Operations tools for a deployed intake stack (local or on AWS): where it is ([`stack`]), read-only views of its
 //! queues, table and logs ([`aws`]), a trial's flagged submissions ([`flags`]), its data out as CSV and FHIR
-//! ([`export`]), moving dead letters back after an incident ([`redrive`]), and placing a trial's reports on their
-//! timelines again ([`timeline`]).
+//! ([`export`]), moving dead letters back after an incident ([`redrive`]), placing a trial's reports on their
+//! timelines again ([`timeline`]), and layout migrations of the items a table holds ([`migrate`]).
 //!
 //! The integration tests and the burst driver build on the same pieces, so what an operator runs is what the tests
 //! exercise.
@@ -10,6 +10,7 @@ pub mod aws;
 pub mod capacity;
 pub mod export;
 pub mod flags;
+pub mod migrate;
 pub mod redrive;
 pub mod stack;
 pub mod timeline;

@@ -15,7 +15,7 @@
 //! that transaction too.
 //!
 //! Submission items carry `trialShard` (`<trialId>#<nn>`, one of [`BY_TRIAL_SHARDS`] per trial, chosen by the
-//! submission id) and `receivedAt` at top level, which the `ByTrialReceivedAt` index lists: one trial's burst spreads
+//! submission id) and `receivedAt` at top level, which the `ByTrialShardReceivedAt` index lists: one trial's burst spreads
 //! over that many index partitions instead of one (about 1,000 writes a second each), and a reader lists the trial
 //! in arrival order by querying each shard and merging ([`trial_shards`]). Flags
 //! and conflicts carry `flagTrialId` and `flaggedAt`, which the `FlagsByTrial` index lists; alerts carry `trialId` and
@@ -48,7 +48,12 @@ pub use records::{Flag, FlagKind, IdClaim, TimepointMarker};
 pub use submission::SubmissionItem;
 pub use write::{ConflictWrite, SubmissionWrite};
 
-/// Index partitions one trial's submissions spread over in `ByTrialReceivedAt`. Part of the layout: changing it
+/// The index listing a trial's submissions in arrival order, over [`BY_TRIAL_SHARDS`] partitions per trial. A new
+/// name, not the pre-sharding index re-keyed: an index never changes its key under its name (a live table cannot
+/// do that, and its readers would see a partial index).
+pub const BY_TRIAL_INDEX: &str = "ByTrialShardReceivedAt";
+
+/// Index partitions one trial's submissions spread over in [`BY_TRIAL_INDEX`]. Part of the layout: changing it
 /// needs every submission re-indexed. 64 partitions take about 64,000 index writes a second for one trial.
 pub const BY_TRIAL_SHARDS: u32 = 64;
 

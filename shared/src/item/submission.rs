@@ -17,7 +17,7 @@ pub struct SubmissionItem {
     pub sk: String,
     /// Always [`RecordType::Submission`].
     pub record_type: RecordType,
-    /// `<trialId>#<nn>`: the `ByTrialReceivedAt` index key ([`trial_shard`]).
+    /// `<trialId>#<nn>`: the `ByTrialShardReceivedAt` index key ([`trial_shard`]).
     pub trial_shard: String,
     /// Every submission field, at top level.
     #[serde(flatten)]

@@ -104,7 +104,7 @@ fn the_table_and_its_by_trial_index_can_be_warmed_ahead_of_a_wave_and_are_left_a
         .as_sequence()
         .unwrap()
         .iter()
-        .find(|index| index["IndexName"] == "ByTrialReceivedAt")
+        .find(|index| index["IndexName"] == intake::item::BY_TRIAL_INDEX)
         .expect("the by-trial index");
     let warm = only_when(&index["WarmThroughput"], "HasIndexWarmThroughput");
     assert_eq!(

@@ -6,6 +6,7 @@ mod api;
 mod capacity;
 mod functions;
 mod keys;
+mod layout;
 mod operations;
 mod pipeline;
 mod roles;

@@ -140,7 +140,7 @@ fn the_table_is_on_demand_recoverable_and_protected() {
         .collect();
     assert_eq!(keys, [("pk", "HASH"), ("sk", "RANGE")]);
     let index = &table["GlobalSecondaryIndexes"][0];
-    assert_eq!(index["IndexName"], "ByTrialReceivedAt");
+    assert_eq!(index["IndexName"], intake::item::BY_TRIAL_INDEX);
     assert_eq!(index["KeySchema"][0]["AttributeName"], "trialShard");
     assert_eq!(index["KeySchema"][1]["AttributeName"], "receivedAt");
 }

@@ -1,0 +1,56 @@
+//! `0001-by-trial-shard`: submissions stored before the by-trial index was sharded carry `trialId` and `receivedAt`
+//! but no `trialShard`, so `ByTrialShardReceivedAt` does not list them and an export on that index would miss them.
+//! This adds `trialShard` to each, computed as the process function computes it for new ones.
+
+use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
+use aws_sdk_dynamodb::types::AttributeValue;
+use intake::item::trial_shard;
+
+use super::{Change, Item, Migration};
+
+/// See the module documentation.
+pub struct ByTrialShard;
+
+/// Its ledger id.
+pub const ID: &str = "0001-by-trial-shard";
+
+/// The by-trial index of the layout before sharding (keyed by `trialId`), under the name it had. A stack upgraded
+/// from that layout keeps it (`KeepPreShardingIndex=true`) until this migration has run; readers use it until then.
+pub const PRE_SHARDING_INDEX: &str = "ByTrialReceivedAt";
+
+const SUBMISSION: &str = "SUBMISSION#";
+
+impl Migration for ByTrialShard {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn summary(&self) -> &'static str {
+        "adds trialShard to submissions stored before the by-trial index was sharded, so ByTrialShardReceivedAt lists them"
+    }
+
+    fn candidates(&self, scan: ScanFluentBuilder) -> ScanFluentBuilder {
+        scan.filter_expression(
+            "begins_with(sk, :submission) AND attribute_exists(trialId) AND attribute_not_exists(trialShard)",
+        )
+        .expression_attribute_values(":submission", AttributeValue::S(SUBMISSION.into()))
+        .projection_expression("pk, sk, trialId, trialShard")
+    }
+
+    fn change(&self, item: &Item) -> Option<Change> {
+        let text = |name: &str| item.get(name).and_then(|value| value.as_s().ok());
+        if item.contains_key("trialShard") {
+            return None;
+        }
+        let sk = text("sk")?;
+        let submission_id = sk.strip_prefix(SUBMISSION)?.parse::<uuid::Uuid>().ok()?;
+        Some(Change {
+            pk: text("pk")?.clone(),
+            sk: sk.clone(),
+            add: vec![(
+                "trialShard",
+                AttributeValue::S(trial_shard(text("trialId")?, &submission_id)),
+            )],
+        })
+    }
+}
