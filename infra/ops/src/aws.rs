@@ -6,21 +6,22 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
-use intake::item::{BY_TRIAL_INDEX, partition_key, trial_shards};
+use intake::item::{partition_key, trial_shards};
 
 use time::OffsetDateTime;
 
 use crate::migrate::Ledger;
-use crate::migrate::by_trial_shard::{self, PRE_SHARDING_INDEX};
+use crate::migrate::by_trial_shard::{self, PRE_SHARDING_KEY, SHARDED_KEY};
+use crate::migrate::indexes::{indexes, keyed};
 use crate::{Error, Stack};
 
-/// The by-trial index a reader should query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The by-trial index a reader should query, by its name on this table.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ByTrialIndex {
-    /// `ByTrialShardReceivedAt`, keyed by `trialShard`.
-    Sharded,
-    /// `ByTrialReceivedAt`, keyed by `trialId`: kept through an upgrade until `0001-by-trial-shard` has run.
-    PreSharding,
+    /// Keyed by `trialShard` (`ByTrialShardReceivedAt`).
+    Sharded(String),
+    /// Keyed by `trialId` (`ByTrialReceivedAt`): kept through an upgrade until `0001-by-trial-shard` is done.
+    PreSharding(String),
 }
 
 /// SDK clients for the stack, configured the standard way (region, credentials, `AWS_ENDPOINT_URL`).
@@ -192,12 +193,12 @@ impl Aws {
         trial_id: &str,
     ) -> Result<Vec<(String, String)>, Error> {
         let (index, key, partitions) = match self.by_trial_index(stack).await? {
-            ByTrialIndex::Sharded => (
-                BY_TRIAL_INDEX,
-                "trialShard",
-                trial_shards(trial_id).collect(),
-            ),
-            ByTrialIndex::PreSharding => (PRE_SHARDING_INDEX, "trialId", vec![trial_id.to_owned()]),
+            ByTrialIndex::Sharded(index) => {
+                (index, SHARDED_KEY.0, trial_shards(trial_id).collect())
+            }
+            ByTrialIndex::PreSharding(index) => {
+                (index, PRE_SHARDING_KEY.0, vec![trial_id.to_owned()])
+            }
         };
         let mut queries = tokio::task::JoinSet::new();
         for partition in partitions {
@@ -205,7 +206,7 @@ impl Aws {
                 .dynamodb
                 .query()
                 .table_name(&stack.table_name)
-                .index_name(index)
+                .index_name(&index)
                 .key_condition_expression("#key = :p")
                 .expression_attribute_names("#key", key)
                 .expression_attribute_values(":p", AttributeValue::S(partition));
@@ -223,31 +224,36 @@ impl Aws {
         Ok(arrival_order(listed))
     }
 
-    /// Which by-trial index lists every submission: the sharded one, unless the table still has the pre-sharding
-    /// index and the migration that shards earlier submissions has not finished (see docs/operations.md, layout
-    /// migrations).
+    /// Which by-trial index lists every submission now: the sharded one once it is built, unless the table still
+    /// has the pre-sharding one and the migration that shards earlier submissions is not done. Refuses rather than
+    /// read an index that would miss some (docs/operations.md, "Layout migrations").
     pub async fn by_trial_index(&self, stack: &Stack) -> Result<ByTrialIndex, Error> {
-        let table = self
-            .dynamodb
-            .describe_table()
-            .table_name(&stack.table_name)
-            .send()
-            .await
-            .map_err(|e| DisplayErrorContext(e).to_string())?;
-        let has_pre_sharding = table
-            .table
-            .and_then(|t| t.global_secondary_indexes)
-            .unwrap_or_default()
-            .iter()
-            .any(|index| index.index_name() == Some(PRE_SHARDING_INDEX));
-        if !has_pre_sharding {
-            return Ok(ByTrialIndex::Sharded);
-        }
+        let indexes = indexes(&self.dynamodb, &stack.table_name).await?;
+        let sharded = keyed(&indexes, SHARDED_KEY.0, SHARDED_KEY.1);
+        let pre_sharding = keyed(&indexes, PRE_SHARDING_KEY.0, PRE_SHARDING_KEY.1);
         let ledger = Ledger::new(&self.dynamodb, &stack.table_name);
-        Ok(match ledger.entry(by_trial_shard::ID).await? {
-            Some(entry) if entry.is_done() => ByTrialIndex::Sharded,
-            _ => ByTrialIndex::PreSharding,
-        })
+        let migration = ledger.entry(by_trial_shard::ID).await?;
+        let done = migration.as_ref().is_some_and(|entry| entry.is_done());
+        if let Some(pre_sharding) = pre_sharding.filter(|index| index.active)
+            && !(done && sharded.is_some_and(|index| index.active))
+        {
+            return Ok(ByTrialIndex::PreSharding(pre_sharding.name.clone()));
+        }
+        match sharded {
+            None => Err(format!("table {} has no by-trial index", stack.table_name).into()),
+            Some(index) if !index.active => Err(format!(
+                "the index {} is still being built: try again when describe-table shows it ACTIVE",
+                index.name
+            )
+            .into()),
+            Some(_) if migration.is_some() && !done => Err(format!(
+                "migration {} is not finished and the pre-sharding index is gone: a listing would miss earlier \
+                 submissions; run `make migrate MIGRATE_ARGS=--apply` first",
+                by_trial_shard::ID
+            )
+            .into()),
+            Some(index) => Ok(ByTrialIndex::Sharded(index.name.clone())),
+        }
     }
 
     /// The (pk, sk) of every conflicting resend recorded in a trial, from the `FlagsByTrial` index.

@@ -17,7 +17,10 @@ pub struct SubmissionItem {
     pub sk: String,
     /// Always [`RecordType::Submission`].
     pub record_type: RecordType,
-    /// `<trialId>#<nn>`: the `ByTrialShardReceivedAt` index key ([`trial_shard`]).
+    /// `<trialId>#<nn>`: the `ByTrialShardReceivedAt` index key ([`trial_shard`]). Always written; absent (empty
+    /// here, and never written empty: an index key cannot be) on submissions stored before the index was sharded,
+    /// until `make migrate` gives them theirs.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub trial_shard: String,
     /// Every submission field, at top level.
     #[serde(flatten)]

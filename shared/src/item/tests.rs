@@ -134,6 +134,17 @@ fn reads_back_what_it_wrote() {
 }
 
 #[test]
+fn a_submission_stored_before_sharding_reads_without_a_shard_and_is_never_written_with_an_empty_one()
+ {
+    let mut attributes: HashMap<String, AttributeValue> = serde_dynamo::to_item(item()).unwrap();
+    attributes.remove("trialShard");
+    let read: SubmissionItem = serde_dynamo::from_item(attributes.clone()).unwrap();
+    assert_eq!(read.trial_shard, "");
+    let written: HashMap<String, AttributeValue> = serde_dynamo::to_item(&read).unwrap();
+    assert_eq!(written, attributes);
+}
+
+#[test]
 fn every_number_reads_back_exactly_as_it_was_validated() {
     let answers = json!({ "a": 4.0, "b": -0.0, "c": 1e19, "d": 1e20, "e": 0.1, "f": -7, "g": u64::MAX, "h": 1e-130, "i": 1e125 });
     let original = SubmissionItem::new(envelope(answers), "2026-11-22T08:00:02.000Z".into());

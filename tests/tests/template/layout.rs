@@ -1,6 +1,6 @@
 //! The table's indexes as a live table can change: an index never takes a new key under a name it once had (the
-//! update would fail, or readers would query a half-built index), and the upgrade from the pre-sharding layout
-//! adds or removes one index per deploy.
+//! update would fail, or readers would query a half-built index), and the upgrade from a table whose by-trial index
+//! predates sharding adds or removes one index per deploy.
 
 use serde_norway::Value;
 
@@ -8,6 +8,8 @@ use crate::{intrinsic, props, template};
 
 /// Every key an index of this table has ever had, by name: (name, partition key, sort key). Append-only: a new
 /// key is a new name (and a migration, docs/operations.md "Layout migrations").
+/// (b4c74e8 once re-keyed ByTrialReceivedAt to trialShard; that layout never left the local stack, and the name
+/// means its first key again.)
 const EVERY_INDEX_KEY: &[(&str, &str, &str)] = &[
     ("ByTrialReceivedAt", "trialId", "receivedAt"),
     ("ByTrialShardReceivedAt", "trialShard", "receivedAt"),

@@ -20,6 +20,9 @@ struct Args {
     /// Items read per scan page (progress is saved after each).
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(i32).range(1..=1000))]
     page_size: i32,
+    /// Stop after this many pages (e.g. at the end of a maintenance window); the next run resumes there.
+    #[arg(long)]
+    max_pages: Option<u32>,
 }
 
 fn spinner(message: String) -> Result<indicatif::ProgressBar, Error> {
@@ -67,6 +70,9 @@ async fn plan(
             entry.changed
         ),
         None => println!("  {}: never run: {}", migration.id(), migration.summary()),
+    }
+    if let Some(reason) = migrate::not_ready(&aws.dynamodb, table, migration).await? {
+        println!("    not ready: {reason}");
     }
     let progress = spinner(format!("{}: counting…", migration.id()))?;
     let counts = migrate::dry_run(&aws.dynamodb, table, migration, options, |counts| {
@@ -116,7 +122,11 @@ async fn apply(
     println!(
         "  {}: {} over {} run(s): {}",
         migration.id(),
-        if finished { "done" } else { "paused" },
+        if finished {
+            "done"
+        } else {
+            "paused (run it again to go on)"
+        },
         entry.runs,
         tally(&counts, "changed")
     );
@@ -128,7 +138,7 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     let options = Options {
         page_size: args.page_size,
-        max_pages: None,
+        max_pages: args.max_pages,
     };
     let result = async {
         let aws = Aws::load().await;

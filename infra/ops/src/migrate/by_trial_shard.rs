@@ -20,6 +20,11 @@ pub const PRE_SHARDING_INDEX: &str = "ByTrialReceivedAt";
 
 const SUBMISSION: &str = "SUBMISSION#";
 
+/// The key of the sharded by-trial index (`ByTrialShardReceivedAt` in the template).
+pub const SHARDED_KEY: (&str, &str) = ("trialShard", "receivedAt");
+/// The key of the pre-sharding one (`ByTrialReceivedAt`).
+pub const PRE_SHARDING_KEY: (&str, &str) = ("trialId", "receivedAt");
+
 impl Migration for ByTrialShard {
     fn id(&self) -> &'static str {
         ID
@@ -27,6 +32,10 @@ impl Migration for ByTrialShard {
 
     fn summary(&self) -> &'static str {
         "adds trialShard to submissions stored before the by-trial index was sharded, so ByTrialShardReceivedAt lists them"
+    }
+
+    fn fills(&self) -> Option<(&'static str, &'static str)> {
+        Some(SHARDED_KEY)
     }
 
     fn candidates(&self, scan: ScanFluentBuilder) -> ScanFluentBuilder {

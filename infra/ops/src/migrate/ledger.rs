@@ -34,6 +34,14 @@ pub struct LedgerEntry {
     pub unchanged: u64,
     /// Candidates it left alone because they did not read as the migration expects (reported, never guessed at).
     pub skipped: u64,
+    /// Which pass over the table the run is on (from 1). A pass that found something to change is followed by
+    /// another, and the migration is done only after a pass that found nothing: what an old release still running
+    /// wrote behind the scan is caught.
+    #[serde(default)]
+    pub pass: u32,
+    /// Candidates the current pass has found so far (changed or already changed by someone else).
+    #[serde(default)]
+    pub pass_found: u64,
     /// Runs that worked on it, including an interrupted one.
     pub runs: u32,
     /// UTC: the first run's start, the last save, the end.
@@ -122,6 +130,7 @@ impl<'a> Ledger<'a> {
             Some(entry) => entry,
             None => LedgerEntry {
                 status: RUNNING.into(),
+                pass: 1,
                 started_at: at.clone(),
                 ..LedgerEntry::default()
             },

@@ -5,6 +5,7 @@
 //! and readers know when a new index is complete.
 
 pub mod by_trial_shard;
+pub mod indexes;
 pub mod ledger;
 mod run;
 #[cfg(test)]
@@ -16,7 +17,7 @@ use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 pub use ledger::{Ledger, LedgerEntry};
-pub use run::{Counts, Options, Outcome, dry_run, migrate};
+pub use run::{Counts, Options, Outcome, dry_run, migrate, not_ready};
 
 /// A stored item, as DynamoDB returns it.
 pub type Item = HashMap<String, AttributeValue>;
@@ -27,6 +28,9 @@ pub trait Migration: Sync {
     fn id(&self) -> &'static str;
     /// What it does and why, for the operator.
     fn summary(&self) -> &'static str;
+    /// The (partition, sort) key of the index this migration fills, which must exist and be built before it runs
+    /// (its deploy comes first), if any.
+    fn fills(&self) -> Option<(&'static str, &'static str)>;
     /// Narrows the table scan to candidate items (a filter and the attributes `change` reads).
     fn candidates(&self, scan: ScanFluentBuilder) -> ScanFluentBuilder;
     /// What to add to one item, or `None` if it needs nothing.

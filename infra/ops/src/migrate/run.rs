@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
 
+use super::indexes::{indexes, keyed};
 use super::ledger::{Claim, Ledger, LedgerEntry};
 use super::{Change, Item, Migration};
 use crate::Error;
@@ -81,7 +82,30 @@ pub async fn dry_run(
     }
 }
 
-/// Runs `migration` over `table` as run `owner`, resuming where the ledger says an earlier run stopped.
+/// Why `migration` cannot run on `table` yet, if it cannot: the index it fills is missing or still being built.
+pub async fn not_ready(
+    dynamodb: &Client,
+    table: &str,
+    migration: &dyn Migration,
+) -> Result<Option<String>, Error> {
+    let Some((partition, sort)) = migration.fills() else {
+        return Ok(None);
+    };
+    let indexes = indexes(dynamodb, table).await?;
+    Ok(match keyed(&indexes, partition, sort) {
+        Some(index) if index.active => None,
+        Some(index) => Some(format!(
+            "the index it fills, {}, is still being built: run it when describe-table shows it ACTIVE",
+            index.name
+        )),
+        None => Some(format!(
+            "the table has no index keyed by ({partition}, {sort}) yet: deploy the release that adds it first"
+        )),
+    })
+}
+
+/// Runs `migration` over `table` as run `owner`, resuming where the ledger says an earlier run stopped. Refused
+/// until the index it fills is built ([`not_ready`]); done only after a whole pass finds nothing left to change.
 pub async fn migrate(
     dynamodb: &Client,
     table: &str,
@@ -92,6 +116,9 @@ pub async fn migrate(
 ) -> Result<Outcome, Error> {
     let ledger = Ledger::new(dynamodb, table);
     let id = migration.id();
+    if let Some(reason) = not_ready(dynamodb, table, migration).await? {
+        return Err(format!("{id} cannot run yet: {reason}").into());
+    }
     let mut entry = match ledger.claim(id, owner, OffsetDateTime::now_utc()).await? {
         Claim::Done(entry) => return Ok(Outcome::AlreadyDone(entry)),
         Claim::Claimed(entry) => entry,
@@ -137,6 +164,7 @@ async fn pages(
         let (items, read, next) = page(dynamodb, table, migration, options, cursor).await?;
         let mut counts = apply(dynamodb, table, migration, items).await?;
         counts.read = read;
+        entry.pass_found += counts.changed + counts.unchanged;
         entry.read += counts.read;
         entry.changed += counts.changed;
         entry.unchanged += counts.unchanged;
@@ -149,9 +177,15 @@ async fn pages(
         });
         pages += 1;
         match next {
-            None => {
+            None if entry.pass_found == 0 => {
                 ledger.finish(id, entry, OffsetDateTime::now_utc()).await?;
                 return Ok(Outcome::Finished(entry.clone()));
+            }
+            None => {
+                entry.pass += 1;
+                entry.pass_found = 0;
+                entry.cursor = None;
+                ledger.save(id, entry, OffsetDateTime::now_utc()).await?;
             }
             Some(next) => {
                 entry.cursor = Some(
