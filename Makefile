@@ -36,7 +36,7 @@ E2E_ENV = $(LOCAL_ENV) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(
 OPS_TOOLS := flags export redrive replay-timeline capacity migrate
 ARCHS ?= x86-64 arm64
 
-.PHONY: help setup build ops-tools stack-running check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export timeline capacity redrive migrate report-check clean
+.PHONY: help setup build ops-tools stack-running stack-free check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export timeline capacity redrive migrate report-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -198,7 +198,14 @@ bench: local-up $(PEER_BUILD)/.built $(PEER_VENV)/.installed ## Benchmarks, besi
 
 FAULT_PROXY_PORT ?= 4570
 
-faults: build ## Fault runs: DynamoDB throttling/5xx/timeouts, SQS outage, killed workers, DLQ redrive; each audited
+# The fault runs redeploy the local AWS behind a fault proxy: they need it to themselves, so they stop at once
+# rather than tear down a stack you started (one an interrupted `make test` left behind is theirs to replace).
+stack-free: setup
+	@if LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) running >/dev/null 2>&1 && [ ! -f $(TEST_MARKER) ]; then \
+		echo "make faults redeploys the local AWS behind a fault proxy and stops it after: stop yours first (make local-down)"; \
+		exit 1; fi
+
+faults: stack-free build ## Fault runs: DynamoDB throttling/5xx/timeouts, SQS outage, killed workers, DLQ redrive; each audited
 	$(MAKE) local-down
 	FAULT_PROXY_PORT=$(FAULT_PROXY_PORT) LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) up
 	status=0; $(E2E_ENV) cargo test --package intake-e2e --test faults -- --ignored --test-threads 1 --nocapture \
