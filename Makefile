@@ -36,7 +36,7 @@ E2E_ENV = $(LOCAL_ENV) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(
 OPS_TOOLS := flags export redrive replay-timeline capacity migrate
 ARCHS ?= x86-64 arm64
 
-.PHONY: help setup build ops-tools stack-running stack-free check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export timeline capacity redrive migrate report-check clean
+.PHONY: help setup build ops-tools stack-running check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export timeline capacity redrive migrate report-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -137,7 +137,9 @@ stack-running: setup
 
 check: prerequisites-test lint unit template-check fhir-check report-check ## Everything that needs no local AWS
 
+# A stack you start is yours, even where an interrupted `make test` left its marker (`make test` keeps it).
 local-up: build ## Start MiniStack, deploy template.yaml to it, write .local/stack-outputs.json
+	$(if $(KEEP_TEST_MARKER),,rm -f $(TEST_MARKER))
 	LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) up
 
 local-down: ## Stop the local AWS
@@ -172,7 +174,7 @@ test: check ## Every check: lint, unit, template, then the stack up, integration
 	@yours=0; \
 	if LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) running 2>/dev/null && [ ! -f $(TEST_MARKER) ]; then \
 		yours=1; else mkdir -p $(LOCAL) && touch $(TEST_MARKER); fi; \
-	status=0; { $(MAKE) local-up && $(MAKE) ops-tools ARCHS=$(HOST_ARCH_NAME) && $(MAKE) e2e contract; } || status=$$?; \
+	status=0; { $(MAKE) local-up KEEP_TEST_MARKER=1 && $(MAKE) ops-tools ARCHS=$(HOST_ARCH_NAME) && $(MAKE) e2e contract; } || status=$$?; \
 	if [ $$yours = 1 ]; then echo "The local stack you started stays up (redeployed with this build)."; \
 	else $(MAKE) local-down; rm -f $(TEST_MARKER); fi; exit $$status
 
@@ -200,13 +202,13 @@ FAULT_PROXY_PORT ?= 4570
 
 # The fault runs redeploy the local AWS behind a fault proxy: they need it to themselves, so they stop at once
 # rather than tear down a stack you started (one an interrupted `make test` left behind is theirs to replace).
-stack-free: setup
+faults: setup ## Fault runs: DynamoDB throttling/5xx/timeouts, SQS outage, killed workers, DLQ redrive; each audited
 	@if LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) running >/dev/null 2>&1 && [ ! -f $(TEST_MARKER) ]; then \
 		echo "make faults redeploys the local AWS behind a fault proxy and stops it after: stop yours first (make local-down)"; \
 		exit 1; fi
-
-faults: stack-free build ## Fault runs: DynamoDB throttling/5xx/timeouts, SQS outage, killed workers, DLQ redrive; each audited
+	$(MAKE) build
 	$(MAKE) local-down
+	rm -f $(TEST_MARKER)
 	FAULT_PROXY_PORT=$(FAULT_PROXY_PORT) LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) up
 	status=0; $(E2E_ENV) cargo test --package intake-e2e --test faults -- --ignored --test-threads 1 --nocapture \
 		|| status=$$?; $(MAKE) local-down; exit $$status

@@ -331,27 +331,20 @@ async fn a_table_from_before_sharding_upgrades_and_migrates_with_every_submissio
         ByTrialIndex::PreSharding(_)
     ));
 
-    // An old release still running stores one more behind the scan (its patient's partition, before its items).
-    let behind = earlier
-        .iter()
-        .find(|item| {
-            let key = (
-                item["pk"].as_s().unwrap().clone(),
-                item["sk"].as_s().unwrap().clone(),
-            );
-            paused
-                .cursor
-                .as_ref()
-                .is_some_and(|cursor| (&cursor["pk"], &cursor["sk"]) >= (&key.0, &key.1))
-        })
-        .expect("a submission the paused run has passed");
-    let patient = behind["patientId"].as_s().unwrap();
+    // An old release still running stores one more behind the scan, under any scan order: in the partition the
+    // run stopped in, sorted before the item it stopped at.
+    let cursor = paused.cursor.as_ref().expect("a saved place");
+    let patient = cursor["pk"]
+        .split_once("#PATIENT#")
+        .map(|(_, patient)| patient.to_owned())
+        .expect("the run stopped in a patient's partition");
     let lowest = uuid::Uuid::parse_str("00000000-0000-4000-8000-000000000000").unwrap();
+    assert!(format!("SUBMISSION#{lowest}") < cursor["sk"]);
     let late = store(
         &aws,
         &stack,
         &trial,
-        patient,
+        &patient,
         lowest,
         "2026-11-22T08:59:00.000Z".into(),
         false,

@@ -12,17 +12,10 @@ use time::OffsetDateTime;
 
 use crate::migrate::Ledger;
 use crate::migrate::by_trial_shard::{self, PRE_SHARDING_KEY, SHARDED_KEY};
-use crate::migrate::indexes::{indexes, keyed};
+use crate::migrate::indexes::indexes;
 use crate::{Error, Stack};
 
-/// The by-trial index a reader should query, by its name on this table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ByTrialIndex {
-    /// Keyed by `trialShard` (`ByTrialShardReceivedAt`).
-    Sharded(String),
-    /// Keyed by `trialId` (`ByTrialReceivedAt`): kept through an upgrade until `0001-by-trial-shard` is done.
-    PreSharding(String),
-}
+pub use crate::migrate::by_trial_shard::ByTrialIndex;
 
 /// SDK clients for the stack, configured the standard way (region, credentials, `AWS_ENDPOINT_URL`).
 #[derive(Debug, Clone)]
@@ -229,31 +222,10 @@ impl Aws {
     /// read an index that would miss some (docs/operations.md, "Layout migrations").
     pub async fn by_trial_index(&self, stack: &Stack) -> Result<ByTrialIndex, Error> {
         let indexes = indexes(&self.dynamodb, &stack.table_name).await?;
-        let sharded = keyed(&indexes, SHARDED_KEY.0, SHARDED_KEY.1);
-        let pre_sharding = keyed(&indexes, PRE_SHARDING_KEY.0, PRE_SHARDING_KEY.1);
         let ledger = Ledger::new(&self.dynamodb, &stack.table_name);
         let migration = ledger.entry(by_trial_shard::ID).await?;
-        let done = migration.as_ref().is_some_and(|entry| entry.is_done());
-        if let Some(pre_sharding) = pre_sharding.filter(|index| index.active)
-            && !(done && sharded.is_some_and(|index| index.active))
-        {
-            return Ok(ByTrialIndex::PreSharding(pre_sharding.name.clone()));
-        }
-        match sharded {
-            None => Err(format!("table {} has no by-trial index", stack.table_name).into()),
-            Some(index) if !index.active => Err(format!(
-                "the index {} is still being built: try again when describe-table shows it ACTIVE",
-                index.name
-            )
-            .into()),
-            Some(_) if migration.is_some() && !done => Err(format!(
-                "migration {} is not finished and the pre-sharding index is gone: a listing would miss earlier \
-                 submissions; run `make migrate MIGRATE_ARGS=--apply` first",
-                by_trial_shard::ID
-            )
-            .into()),
-            Some(index) => Ok(ByTrialIndex::Sharded(index.name.clone())),
-        }
+        by_trial_shard::reader_index(&indexes, migration.as_ref())
+            .map_err(|why| format!("table {}: {why}", stack.table_name).into())
     }
 
     /// The (pk, sk) of every conflicting resend recorded in a trial, from the `FlagsByTrial` index.

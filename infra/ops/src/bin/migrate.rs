@@ -133,6 +133,30 @@ async fn apply(
     Ok(finished)
 }
 
+/// Refuses while the stack is being deployed: functions of the old release may still be writing items the old way,
+/// and a pass that finds none proves nothing until they have stopped.
+async fn settled(aws: &Aws, name: &str) -> Result<(), Error> {
+    let described = aws
+        .cloudformation
+        .describe_stacks()
+        .stack_name(name)
+        .send()
+        .await
+        .map_err(|e| format!("cannot describe stack {name}: {e}"))?;
+    let status = described
+        .stacks()
+        .first()
+        .and_then(|stack| stack.stack_status())
+        .map(|status| status.as_str().to_owned())
+        .unwrap_or_default();
+    if status.ends_with("_IN_PROGRESS") {
+        return Err(
+            format!("stack {name} is {status}: run migrate when the deploy has finished").into(),
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -143,6 +167,9 @@ async fn main() -> ExitCode {
     let result = async {
         let aws = Aws::load().await;
         let stack = args.stack.resolve(&aws).await?;
+        if let (true, Some(name)) = (args.apply, &args.stack.stack) {
+            settled(&aws, name).await?;
+        }
         println!(
             "{} {} migration(s) on table {}",
             if args.apply { "Applying" } else { "Dry run of" },
@@ -152,7 +179,11 @@ async fn main() -> ExitCode {
         let mut finished = true;
         for migration in MIGRATIONS {
             if args.apply {
-                finished &= apply(&aws, &stack.table_name, *migration, &options).await?;
+                // A later migration may build on this one: stop at the first that pauses.
+                finished = apply(&aws, &stack.table_name, *migration, &options).await?;
+                if !finished {
+                    break;
+                }
             } else {
                 plan(&aws, &stack.table_name, *migration, &options).await?;
             }

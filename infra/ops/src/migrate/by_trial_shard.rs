@@ -6,10 +6,50 @@ use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use intake::item::trial_shard;
 
+use super::indexes::{Index, keyed};
+use super::ledger::LedgerEntry;
 use super::{Change, Item, Migration};
 
 /// See the module documentation.
 pub struct ByTrialShard;
+
+/// The by-trial index a reader should query, by its name on the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ByTrialIndex {
+    /// Keyed by `trialShard` (`ByTrialShardReceivedAt`).
+    Sharded(String),
+    /// Keyed by `trialId` (`ByTrialReceivedAt`): kept through an upgrade until this migration is done.
+    PreSharding(String),
+}
+
+/// Which by-trial index lists every submission, given the table's indexes and this migration's ledger entry: the
+/// sharded one once it is built, unless the pre-sharding one is still there and the migration is not done. The
+/// reason it refuses, rather than list part of a trial, otherwise.
+pub fn reader_index(
+    indexes: &[Index],
+    migration: Option<&LedgerEntry>,
+) -> Result<ByTrialIndex, String> {
+    let sharded = keyed(indexes, SHARDED_KEY.0, SHARDED_KEY.1);
+    let pre_sharding = keyed(indexes, PRE_SHARDING_KEY.0, PRE_SHARDING_KEY.1);
+    let done = migration.is_some_and(LedgerEntry::is_done);
+    if let Some(pre_sharding) = pre_sharding.filter(|index| index.active)
+        && !(done && sharded.is_some_and(|index| index.active))
+    {
+        return Ok(ByTrialIndex::PreSharding(pre_sharding.name.clone()));
+    }
+    match sharded {
+        None => Err("no by-trial index".into()),
+        Some(index) if !index.active => Err(format!(
+            "the index {} is still being built: try again when describe-table shows it ACTIVE",
+            index.name
+        )),
+        Some(_) if migration.is_some() && !done => Err(format!(
+            "migration {ID} is not finished and the pre-sharding index is gone: a listing would miss earlier \
+             submissions; run `make migrate MIGRATE_ARGS=--apply` first"
+        )),
+        Some(index) => Ok(ByTrialIndex::Sharded(index.name.clone())),
+    }
+}
 
 /// Its ledger id.
 pub const ID: &str = "0001-by-trial-shard";

@@ -16,7 +16,8 @@ pub struct Index {
     pub partition: String,
     /// Its sort key attribute, if any.
     pub sort: Option<String>,
-    /// Built and serving reads (not creating, backfilling, updating or deleting).
+    /// Built and serving reads: not being created or backfilled (an index whose throughput is being updated
+    /// serves reads).
     pub active: bool,
 }
 
@@ -39,16 +40,16 @@ pub async fn indexes(dynamodb: &Client, table: &str) -> Result<Vec<Index>, Error
         .and_then(|table| table.global_secondary_indexes)
         .unwrap_or_default()
         .iter()
+        // An index being deleted is as good as gone.
+        .filter(|index| index.index_status() != Some(&IndexStatus::Deleting))
         .filter_map(|index| {
             Some(Index {
                 name: index.index_name()?.to_owned(),
                 partition: key(index.key_schema(), KeyType::Hash)?,
                 sort: key(index.key_schema(), KeyType::Range),
-                // Not creating, updating or deleting. DynamoDB always reports a status; the local emulator leaves
-                // it out for indexes created with the table, which are ready.
-                active: index
-                    .index_status()
-                    .is_none_or(|status| *status == IndexStatus::Active)
+                // DynamoDB always reports a status; the local emulator leaves it out for indexes created with the
+                // table, which are ready.
+                active: index.index_status() != Some(&IndexStatus::Creating)
                     && index.backfilling() != Some(true),
             })
         })

@@ -121,6 +121,12 @@ pub async fn migrate(
     }
     let mut entry = match ledger.claim(id, owner, OffsetDateTime::now_utc()).await? {
         Claim::Done(entry) => return Ok(Outcome::AlreadyDone(entry)),
+        // A run that resumes mid-pass cannot know what the page it died on found: that pass must not count
+        // as the clean one.
+        Claim::Claimed(entry) if entry.cursor.is_some() => LedgerEntry {
+            pass_found: entry.pass_found.max(1),
+            ..entry
+        },
         Claim::Claimed(entry) => entry,
     };
     let result = pages(
@@ -168,7 +174,10 @@ async fn pages(
         entry.read += counts.read;
         entry.changed += counts.changed;
         entry.unchanged += counts.unchanged;
-        entry.skipped += counts.skipped;
+        // Every pass meets the same unreadable items again: they are counted once, in the first.
+        if entry.pass == 1 {
+            entry.skipped += counts.skipped;
+        }
         progress(&Counts {
             read: entry.read,
             changed: entry.changed,
@@ -185,6 +194,10 @@ async fn pages(
                 entry.pass += 1;
                 entry.pass_found = 0;
                 entry.cursor = None;
+                if options.max_pages.is_some_and(|max| pages >= max) {
+                    ledger.release(id, entry, OffsetDateTime::now_utc()).await?;
+                    return Ok(Outcome::Paused(entry.clone()));
+                }
                 ledger.save(id, entry, OffsetDateTime::now_utc()).await?;
             }
             Some(next) => {

@@ -66,3 +66,100 @@ fn migrations_are_numbered_in_the_order_they_run_and_each_is_found_by_its_id() {
     }
     assert!(find("0000-none").is_none());
 }
+
+mod reader_index {
+    use super::super::by_trial_shard::{ByTrialIndex, reader_index};
+    use super::super::indexes::Index;
+    use super::super::ledger::LedgerEntry;
+
+    /// How an index stands in the table.
+    #[derive(Clone, Copy)]
+    enum State {
+        Absent,
+        Building,
+        Built,
+    }
+    use State::*;
+
+    fn index(name: &str, partition: &str, state: State) -> Option<Index> {
+        let active = match state {
+            Absent => return None,
+            Building => false,
+            Built => true,
+        };
+        Some(Index {
+            name: name.into(),
+            partition: partition.into(),
+            sort: Some("receivedAt".into()),
+            active,
+        })
+    }
+
+    fn ledger(status: Option<&str>) -> Option<LedgerEntry> {
+        status.map(|status| LedgerEntry {
+            status: status.into(),
+            ..LedgerEntry::default()
+        })
+    }
+
+    fn choose(old: State, new: State, migration: Option<&str>) -> Result<ByTrialIndex, String> {
+        let indexes: Vec<Index> = [
+            index("ByTrialReceivedAt", "trialId", old),
+            index("ByTrialShardReceivedAt", "trialShard", new),
+            // Another index on trialId, with another sort key, is not the by-trial one.
+            index("AlertsByTrial", "trialId", Built).map(|i| Index {
+                sort: Some("alertSort".into()),
+                ..i
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        reader_index(&indexes, ledger(migration).as_ref())
+    }
+
+    fn old() -> Result<ByTrialIndex, String> {
+        Ok(ByTrialIndex::PreSharding("ByTrialReceivedAt".into()))
+    }
+
+    fn new() -> Result<ByTrialIndex, String> {
+        Ok(ByTrialIndex::Sharded("ByTrialShardReceivedAt".into()))
+    }
+
+    #[test]
+    fn while_the_old_index_is_there_readers_use_it_until_the_migration_is_done_on_a_built_new_index()
+     {
+        for migration in [None, Some("running")] {
+            for new_state in [Absent, Building, Built] {
+                assert_eq!(choose(Built, new_state, migration), old());
+            }
+        }
+        assert_eq!(choose(Built, Built, Some("done")), new());
+        assert_eq!(choose(Built, Building, Some("done")), old());
+    }
+
+    #[test]
+    fn without_the_old_index_readers_use_the_new_one_only_when_nothing_can_be_missing_from_it() {
+        assert_eq!(choose(Absent, Built, None), new(), "a stack born sharded");
+        assert_eq!(choose(Absent, Built, Some("done")), new());
+        let refused = choose(Absent, Built, Some("running")).unwrap_err();
+        assert!(refused.contains("not finished"), "{refused}");
+        let building = choose(Absent, Building, Some("done")).unwrap_err();
+        assert!(building.contains("still being built"), "{building}");
+        assert!(choose(Absent, Absent, None).is_err());
+    }
+
+    #[test]
+    fn a_table_whose_by_trial_index_is_keyed_by_shard_under_the_old_name_is_read_as_sharded() {
+        let indexes = vec![Index {
+            name: "ByTrialReceivedAt".into(),
+            partition: "trialShard".into(),
+            sort: Some("receivedAt".into()),
+            active: true,
+        }];
+        assert_eq!(
+            reader_index(&indexes, None),
+            Ok(ByTrialIndex::Sharded("ByTrialReceivedAt".into()))
+        );
+    }
+}
