@@ -113,12 +113,6 @@ async fn apply(
         Outcome::Finished(entry) => (entry, true),
         Outcome::Paused(entry) => (entry, false),
     };
-    let counts = Counts {
-        read: entry.read,
-        changed: entry.changed,
-        unchanged: entry.unchanged,
-        skipped: entry.skipped,
-    };
     println!(
         "  {}: {} over {} run(s): {}",
         migration.id(),
@@ -128,7 +122,7 @@ async fn apply(
             "paused (run it again to go on)"
         },
         entry.runs,
-        tally(&counts, "changed")
+        tally(&entry.counts(), "changed")
     );
     Ok(finished)
 }

@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::Counts;
 use crate::Error;
 
 /// How long a run owns a migration without saving progress; it saves after every page.
@@ -63,6 +64,16 @@ impl LedgerEntry {
     /// Whether the migration has covered the whole table.
     pub fn is_done(&self) -> bool {
         self.status == DONE
+    }
+
+    /// What its runs have counted so far.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            read: self.read,
+            changed: self.changed,
+            unchanged: self.unchanged,
+            skipped: self.skipped,
+        }
     }
 }
 

@@ -178,12 +178,7 @@ async fn pages(
         if entry.pass == 1 {
             entry.skipped += counts.skipped;
         }
-        progress(&Counts {
-            read: entry.read,
-            changed: entry.changed,
-            unchanged: entry.unchanged,
-            skipped: entry.skipped,
-        });
+        progress(&entry.counts());
         pages += 1;
         match next {
             None if entry.pass_found == 0 => {
