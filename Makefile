@@ -156,10 +156,10 @@ watch: setup ## Serve both functions with `cargo lambda watch` against the local
 		--invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) \
 		--env-var QUEUE_URL=$(call STACK_OUTPUT,QueueUrl),TABLE_NAME=$(call STACK_OUTPUT,TableName)
 
-E2E_TESTS := stack identity instruments fhir_oracle alerts real_apps schedules operations hostile logs audit dead_letter redrive \
+E2E_TESTS := stack identity instruments fhir_oracle alerts real_apps schedules records operations hostile logs audit dead_letter redrive \
 	migrate cargo_lambda
 
-e2e: setup $(FHIR_VENV)/.installed stack-running ## Integration tests against the deployed local stack ([TEST=<file of tests/tests>] for one): pipeline, instruments, the FHIR oracle, alerts, app paths, export and metrics, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda
+e2e: setup $(FHIR_VENV)/.installed stack-running ## Integration tests against the deployed local stack ([TEST=<file of tests/tests>] for one): pipeline, instruments, the FHIR oracle, alerts, app paths, schedules, the record (exclusions, audit trail), export and metrics, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda
 	$(E2E_ENV) cargo test --no-fail-fast --package intake-e2e $(addprefix --test ,$(or $(TEST),$(E2E_TESTS))) \
 		-- --ignored --test-threads 4
 

@@ -9,7 +9,8 @@ use crate::alert::Report;
 use crate::enrolment::Revision;
 use crate::envelope::Envelope;
 use crate::item::{
-    AlertItem, AlertStatus, ConflictWrite, EnrolmentItem, FlagKind, OccurrenceItem, SubmissionWrite,
+    AlertItem, AlertStatus, AuditItem, ConflictWrite, EnrolmentItem, ExclusionItem, FlagKind,
+    OccurrenceItem, SubmissionWrite,
 };
 use crate::notify::AlertMessage;
 use crate::timeline::TimelineEntry;
@@ -76,12 +77,12 @@ pub trait Alerts: Send + Sync + 'static {
         page: Page,
     ) -> impl Future<Output = Result<AlertPage, StoreError>> + Send;
 
-    /// Acknowledges `alert` by `by` at `at`, unless someone did already: then the record as it is.
+    /// Acknowledges `alert` by `audit`'s person at its time, and writes `audit` with it, all or nothing; unless
+    /// someone acknowledged it already: then nothing is written, and the record as it is.
     fn acknowledge(
         &self,
         alert: &AlertItem,
-        by: &str,
-        at: &str,
+        audit: &AuditItem,
     ) -> impl Future<Output = Result<AlertItem, StoreError>> + Send;
 
     /// Alerts whose `duty` is waiting, or held by a claim gone stale, raised at or before `raised_before`, oldest
@@ -275,15 +276,69 @@ pub trait Enrolments: Send + Sync + 'static {
         patient_id: &str,
     ) -> impl Future<Output = Result<Vec<OccurrenceItem>, StoreError>> + Send;
 
-    /// Writes a revision all or nothing, unless the enrolment is no longer the one it was made against (another
-    /// change came first, or the patient is enrolled already): then nothing, and `false`.
-    fn write(&self, revision: &Revision) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Writes a revision and its audit record all or nothing, unless the enrolment is no longer the one it was made
+    /// against (another change came first, or the patient is enrolled already): then nothing, and `false`.
+    fn write(
+        &self,
+        revision: &Revision,
+        audit: &AuditItem,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Every survey due in a trial, every patient (for compliance and the wave forecast).
     fn calendar(
         &self,
         trial_id: &str,
     ) -> impl Future<Output = Result<Vec<OccurrenceItem>, StoreError>> + Send;
+}
+
+/// A trial's record over time: which submissions are excluded from analysis, and the audit trail of every change
+/// a person made.
+pub trait Records: Send + Sync + 'static {
+    /// Whether the patient's submission is stored.
+    fn submission_exists(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+        submission_id: Uuid,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The submission's exclusion state, read consistently; `None` if nobody ever excluded it.
+    fn exclusion(
+        &self,
+        trial_id: &str,
+        submission_id: Uuid,
+    ) -> impl Future<Output = Result<Option<ExclusionItem>, StoreError>> + Send;
+
+    /// Writes `next` and `audit` all or nothing, if the submission is stored and `next` replaces the revision that
+    /// stands (none for revision 1): else nothing, and `false`.
+    fn change_exclusion(
+        &self,
+        next: &ExclusionItem,
+        audit: &AuditItem,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// A page of a trial's audit trail, oldest first, after the record whose sort key is `after`.
+    fn audit_trail(
+        &self,
+        trial_id: &str,
+        limit: usize,
+        after: Option<String>,
+    ) -> impl Future<Output = Result<AuditPage, StoreError>> + Send;
+
+    /// Every exclusion record of a trial (excluded now or restored).
+    fn exclusions(
+        &self,
+        trial_id: &str,
+    ) -> impl Future<Output = Result<Vec<ExclusionItem>, StoreError>> + Send;
+}
+
+/// One page of an audit trail.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditPage {
+    /// The records, oldest first.
+    pub records: Vec<AuditItem>,
+    /// The sort key the next page starts after, when there may be one.
+    pub next: Option<String>,
 }
 
 /// The surveys due whose window opened or closed, for the scheduled sweep: each reminder and each missed-survey

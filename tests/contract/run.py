@@ -30,11 +30,12 @@ CHECKS = ",".join([
 
 # Where the staff routes live: run with a staff token, the patient routes with a patient's.
 STAFF_PATHS = "^/v1/(trials|alerts)/"
-# The calendar routes: their answers must conform (status, schema, headers, never a 5xx), but a schema-valid request
-# is rightly refused there by state the schema cannot state (a patient enrolled once, withdrawn once, a schedule's
-# anchors), so positive_data_acceptance is left to the end-to-end tests (tests/tests/schedules.rs), which drive
-# each route through its accepted paths on the same stack.
-CALENDAR_STAFF_PATHS = "^/v1/trials/[^/]+/(enrolments|compliance)"
+# The calendar routes and the exclusion route: their answers must conform (status, schema, headers, never a 5xx),
+# but a schema-valid request is rightly refused there by state the schema cannot state (a patient enrolled once,
+# withdrawn once, a schedule's anchors, a stored submission of that patient), so positive_data_acceptance is left to
+# the end-to-end tests (tests/tests/schedules.rs, tests/tests/records.rs), which drive each route through its
+# accepted paths on the same stack.
+CALENDAR_STAFF_PATHS = "^/v1/trials/[^/]+/(enrolments|compliance|submissions)"
 CALENDAR_PATIENT_PATHS = "^/v1/patients/me/"
 CALENDAR_CHECKS = ",".join(check for check in CHECKS.split(",") if check != "positive_data_acceptance")
 # The alert id namespace of intake::alert::alert_id, to know the id of the alert a fixture submission raises.
@@ -73,7 +74,8 @@ def main():
     patient = call(outputs["TokenEndpoint"], {"patient_id": PATIENT, "trial_id": TRIAL})["access_token"]
     staff = call(outputs["TokenEndpoint"], {"staff_id": "S-CONTRACT-1", "trial_id": TRIAL,
                                             "scope": "epro/alerts.read epro/alerts.acknowledge epro/flags.read "
-                                                     "epro/enrolment.write epro/enrolment.read"})["access_token"]
+                                                     "epro/enrolment.write epro/enrolment.read epro/data.correct "
+                                                     "epro/audit.read"})["access_token"]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "hooks", "CONTRACT_PATIENT_ID": PATIENT, "CONTRACT_TRIAL_ID": TRIAL,
            "CONTRACT_FIXTURES": str(ROOT / ".local" / "contract-fixtures.json"),
            "CONTRACT_ALERT_ID": open_alert(outputs, patient, staff),

@@ -1,6 +1,7 @@
 //! No PHI in the logs: answers, free text, patient ids and bearer tokens travel through every function on every
 //! path that logs (accepted, invalid, forbidden, conflicting resend; a dangerous answer through notify and the
-//! timeline; the catalogue; a nurse's alert list and enrolment with a typed reason; the sweeps), with the stack at
+//! timeline; the catalogue; a nurse's alert list and enrolment with a typed reason; an exclusion with a typed reason
+//! and the audit trail; the sweeps), with the stack at
 //! its most verbose level (`TRACE`), and then not one of them may appear in any of the stack's log groups. Only
 //! submission, request and trial ids and counts may. The test first proves it is reading the right logs: it waits
 //! until they name every accepted id and every function has written.
@@ -213,6 +214,41 @@ async fn no_answer_or_free_text_reaches_the_logs() {
         let read = get_from(http, stack, &path, Some(&nurse)).await.unwrap();
         assert_eq!(read.status, 200, "{path}: {}", read.body);
     }
+    // A site investigator excludes the pain report with a typed reason, and a monitor reads the audit trail.
+    let investigator = mint_token(
+        http,
+        stack,
+        &TokenRequest::staff(
+            "investigator-logs",
+            &[&trial],
+            "epro/data.correct epro/audit.read",
+        ),
+    )
+    .await
+    .unwrap();
+    let why = format!("canary {run}: the patient's daughter filled it in");
+    canaries.push(why.clone());
+    let report = accepted.last().unwrap();
+    let path = format!(
+        "/v1/trials/{trial}/submissions/{}/exclusion",
+        report.submission_id
+    );
+    let excluded = json_to(
+        http,
+        stack,
+        (reqwest::Method::PUT, &path),
+        Some(&investigator),
+        None,
+        &json!({ "patientId": report.patient_id, "excluded": true, "reason": why }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(excluded.status, 200, "{}", excluded.body);
+    let path = format!("/v1/trials/{trial}/audit");
+    let trail = get_from(http, stack, &path, Some(&investigator))
+        .await
+        .unwrap();
+    assert_eq!(trail.status, 200, "{}", trail.body);
     let groups = log_groups();
     assert!(
         groups.len() >= 10,

@@ -69,7 +69,7 @@ async fn a_trials_export_has_each_submission_once_in_its_instruments_table_and_a
         &items,
         Catalogue::embedded().unwrap(),
         (true, true),
-        &Default::default(),
+        (&Default::default(), &Default::default()),
     )
     .unwrap();
     assert_eq!(written.not_fhir, 0);
@@ -128,7 +128,7 @@ async fn a_trials_export_has_each_submission_once_in_its_instruments_table_and_a
         &deidentified,
         Catalogue::embedded().unwrap(),
         (true, true),
-        &Default::default(),
+        (&Default::default(), &Default::default()),
     )
     .unwrap();
     let ndjson = valid_fhir_lines(&folder);

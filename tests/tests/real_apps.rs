@@ -14,7 +14,7 @@ use intake::aws::{DynamoAlerts, SnsTopic};
 use intake::envelope::Envelope;
 use intake::escalate::Escalator;
 use intake::instrument::Catalogue;
-use intake::item::{AlertItem, AlertStatus, SubmissionItem};
+use intake::item::{AlertItem, AlertStatus, AuditItem, SubmissionItem};
 use intake::ports::{AlertPage, Alerts, Claim, Duty, Page, StoreError};
 use intake::submit::{Form, accept};
 use intake::testing::example::phq9_answers;
@@ -608,10 +608,9 @@ impl<A: Alerts> Alerts for TrialOnly<A> {
     async fn acknowledge(
         &self,
         alert: &AlertItem,
-        by: &str,
-        at: &str,
+        audit: &AuditItem,
     ) -> Result<AlertItem, StoreError> {
-        self.0.acknowledge(alert, by, at).await
+        self.0.acknowledge(alert, audit).await
     }
     async fn due(&self, duty: Duty, raised_before: &str) -> Result<Vec<AlertItem>, StoreError> {
         let mut due = self.0.due(duty, raised_before).await?;

@@ -1,13 +1,15 @@
 //! The alerts Lambda: the staff API. Adapts `GET /v1/trials/{trialId}/alerts`,
-//! `POST /v1/alerts/{alertId}/acknowledgement` and `GET /v1/trials/{trialId}/flags` to the intake's staff use case.
+//! `POST /v1/alerts/{alertId}/acknowledgement`, `GET /v1/trials/{trialId}/flags`,
+//! `PUT` and `GET /v1/trials/{trialId}/submissions/{submissionId}/exclusion` and `GET /v1/trials/{trialId}/audit`
+//! to the intake's staff use case.
 
-use intake::aws::{CallBudget, DynamoAlerts, sdk_config};
+use intake::aws::{CallBudget, DynamoAlerts, DynamoStore, sdk_config};
 use intake::config::Env;
 use intake::identity::{Claims, StaffPolicy};
 use intake::metrics::Metrics;
-use intake::ports::{Alerts, Flags};
-use intake::staff::{StaffConfig, StaffReply, StaffRequest, StaffRoute, StaffService};
-use lambda_http::http::header::CONTENT_TYPE;
+use intake::ports::{Alerts, Flags, Records};
+use intake::staff::{Exclusion, StaffConfig, StaffReply, StaffRequest, StaffRoute, StaffService};
+use lambda_http::http::header::{CONTENT_TYPE, ETAG, IF_MATCH};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
 use time::OffsetDateTime;
@@ -19,7 +21,8 @@ async fn main() -> Result<(), Error> {
     let config = StaffConfig::from_env(&Env::process())?;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(CallBudget::INTERACTIVE).await);
     let service = StaffService::new(
-        DynamoAlerts::new(dynamodb, config.table_name.clone()),
+        DynamoAlerts::new(dynamodb.clone(), config.table_name.clone()),
+        DynamoStore::new(dynamodb, config.table_name.clone()),
         config.identity.clone(),
     );
 
@@ -35,8 +38,8 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
-async fn handle<A: Alerts + Flags>(
-    service: &StaffService<A>,
+async fn handle<A: Alerts + Flags, R: Records>(
+    service: &StaffService<A, R>,
     identity: &StaffPolicy,
     request: &Request,
 ) -> Response<Body> {
@@ -54,20 +57,46 @@ async fn handle<A: Alerts + Flags>(
     let parameters = request.path_parameters();
     let query = request.query_string_parameters();
     let trial_id = parameters.first("trialId").unwrap_or_default();
-    let route = match parameters.first("alertId") {
-        Some(alert_id) => StaffRoute::Acknowledge { alert_id },
-        None if request.uri().path().ends_with("/flags") => StaffRoute::Flags {
-            trial_id,
-            kind: query.first("kind"),
-            limit: query.first("limit"),
-            cursor: query.first("cursor"),
-        },
-        None => StaffRoute::List {
+    let route = match context.and_then(|context| context.route_key.as_deref()) {
+        Some("GET /v1/trials/{trialId}/alerts") => StaffRoute::List {
             trial_id,
             status: query.first("status"),
             limit: query.first("limit"),
             cursor: query.first("cursor"),
         },
+        Some("POST /v1/alerts/{alertId}/acknowledgement") => StaffRoute::Acknowledge {
+            alert_id: parameters.first("alertId").unwrap_or_default(),
+        },
+        Some("GET /v1/trials/{trialId}/flags") => StaffRoute::Flags {
+            trial_id,
+            kind: query.first("kind"),
+            limit: query.first("limit"),
+            cursor: query.first("cursor"),
+        },
+        Some("PUT /v1/trials/{trialId}/submissions/{submissionId}/exclusion") => {
+            StaffRoute::Exclusion(Exclusion {
+                trial_id,
+                submission_id: parameters.first("submissionId").unwrap_or_default(),
+                body: request.body().as_ref(),
+                if_match: request
+                    .headers()
+                    .get(IF_MATCH)
+                    .and_then(|v| v.to_str().ok()),
+            })
+        }
+        Some("GET /v1/trials/{trialId}/submissions/{submissionId}/exclusion") => {
+            StaffRoute::ExclusionState {
+                trial_id,
+                submission_id: parameters.first("submissionId").unwrap_or_default(),
+            }
+        }
+        Some("GET /v1/trials/{trialId}/audit") => StaffRoute::Audit {
+            trial_id,
+            limit: query.first("limit"),
+            cursor: query.first("cursor"),
+        },
+        // A route the template does not send here.
+        _ => return to_response(StaffReply::no_such_route()),
     };
     let reply = service
         .answer(StaffRequest {
@@ -80,9 +109,13 @@ async fn handle<A: Alerts + Flags>(
 }
 
 fn to_response(reply: StaffReply) -> Response<Body> {
-    Response::builder()
+    let mut response = Response::builder()
         .status(reply.status)
-        .header(CONTENT_TYPE, "application/json")
+        .header(CONTENT_TYPE, "application/json");
+    if let Some(etag) = reply.etag {
+        response = response.header(ETAG, etag);
+    }
+    response
         .body(Body::Text(reply.body.to_string()))
         .expect("status and headers are always valid")
 }
@@ -116,7 +149,7 @@ mod tests {
     }
 
     async fn answer(store: &MemoryStore, event: &str) -> (u16, serde_json::Value) {
-        let service = StaffService::new(store.clone(), StaffPolicy::default());
+        let service = StaffService::new(store.clone(), store.clone(), StaffPolicy::default());
         let request = lambda_http::request::from_str(event).unwrap();
         let response = handle(&service, &StaffPolicy::default(), &request).await;
         let body = match response.body() {

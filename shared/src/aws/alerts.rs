@@ -7,13 +7,15 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use uuid::Uuid;
 
-use crate::item::{AlertItem, AlertStatus, CLAIMED, PENDING, alert_key, alert_sort};
+use crate::item::{AlertItem, AlertStatus, AuditItem, CLAIMED, PENDING, alert_key, alert_sort};
 use crate::ports::{AlertPage, Alerts, Claim, Cursor, Duty, Page, StoreError};
 
+use super::dynamodb::WRITE_ONCE;
 use super::error_class;
+use super::transaction::{put_if, request, transact};
 
 /// The index of a trial's alerts.
 pub const ALERTS_BY_TRIAL: &str = "AlertsByTrial";
@@ -160,13 +162,10 @@ impl Alerts for DynamoAlerts {
     async fn acknowledge(
         &self,
         alert: &AlertItem,
-        by: &str,
-        at: &str,
+        audit: &AuditItem,
     ) -> Result<AlertItem, StoreError> {
         let done = AlertStatus::Acknowledged;
-        let result = self
-            .client
-            .update_item()
+        let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(Self::key(&alert.alert_id).into_iter().collect()))
             .update_expression(
@@ -178,12 +177,17 @@ impl Alerts for DynamoAlerts {
             .expression_attribute_values(":done", s(done.as_str()))
             .expression_attribute_values(":open", s(AlertStatus::Open.as_str()))
             .expression_attribute_values(":sort", s(&alert_sort(done, &alert.raised_at)))
-            .expression_attribute_values(":by", s(by))
-            .expression_attribute_values(":at", s(at))
-            .send()
-            .await;
-        // Acknowledged already (by anyone): the first acknowledgement stands; return the record as it is.
-        applied(result)?;
+            .expression_attribute_values(":by", s(&audit.by))
+            .expression_attribute_values(":at", s(&audit.at))
+            .build()
+            .map_err(request)?;
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            put_if(&self.table, audit, WRITE_ONCE, &[])?,
+        ];
+        // Acknowledged already (by anyone): the first acknowledgement and its audit record stand; nothing is
+        // written, and the record is returned as it is.
+        transact(&self.client, items).await?;
         self.alert(alert.alert_id)
             .await?
             .ok_or_else(|| StoreError("the alert is gone".into()))

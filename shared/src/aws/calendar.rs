@@ -6,13 +6,16 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::alerts::{applied, s};
 use super::dynamodb::{WRITE_ONCE, to_attributes};
 use super::error_class;
+use super::transaction::{put_if, request, transact};
 use crate::enrolment::{OccurrenceWrite, Revision};
-use crate::item::{ENROLMENT_SK, EnrolmentItem, NextEvent, OccurrenceItem, partition_key};
+use crate::item::{
+    AuditItem, ENROLMENT_SK, EnrolmentItem, NextEvent, OccurrenceItem, partition_key,
+};
 use crate::ports::{Claim, Enrolments, Notice, StoreError, Sweep};
 
 use super::DynamoStore;
@@ -39,10 +42,6 @@ fn occurrences(items: Vec<Attributes>) -> Result<Vec<OccurrenceItem>, StoreError
     serde_dynamo::from_items(items).map_err(|e| StoreError(format!("a survey due reads back: {e}")))
 }
 
-fn request(error: impl std::fmt::Display) -> StoreError {
-    StoreError(format!("request construction: {error}"))
-}
-
 impl DynamoStore {
     fn key(item: &OccurrenceItem) -> Attributes {
         [
@@ -50,25 +49,6 @@ impl DynamoStore {
             ("sk".to_owned(), s(&item.sk)),
         ]
         .into()
-    }
-
-    /// A put of `record` under `condition`.
-    fn put_if<T: serde::Serialize>(
-        &self,
-        record: &T,
-        condition: &str,
-        values: &[(&str, AttributeValue)],
-    ) -> Result<TransactWriteItem, StoreError> {
-        let mut put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(to_attributes(record)?))
-            .condition_expression(condition);
-        for (name, value) in values {
-            put = put.expression_attribute_values(*name, value.clone());
-        }
-        Ok(TransactWriteItem::builder()
-            .put(put.build().map_err(request)?)
-            .build())
     }
 
     /// Withdrawn or dropped: the time set, the change's event appended, the sweep's entry removed; unless a
@@ -165,10 +145,11 @@ impl Enrolments for DynamoStore {
         self.query_all(query, usize::MAX).await
     }
 
-    async fn write(&self, revision: &Revision) -> Result<bool, StoreError> {
+    async fn write(&self, revision: &Revision, audit: &AuditItem) -> Result<bool, StoreError> {
         let mut items = vec![match revision.replaces {
-            None => self.put_if(&revision.enrolment, WRITE_ONCE, &[])?,
-            Some(replaces) => self.put_if(
+            None => put_if(&self.table, &revision.enrolment, WRITE_ONCE, &[])?,
+            Some(replaces) => put_if(
+                &self.table,
                 &revision.enrolment,
                 "revision = :replaces",
                 &[(":replaces", AttributeValue::N(replaces.to_string()))],
@@ -176,10 +157,11 @@ impl Enrolments for DynamoStore {
         }];
         for write in &revision.occurrences {
             items.push(match write {
-                OccurrenceWrite::New(item) => self.put_if(item, WRITE_ONCE, &[])?,
+                OccurrenceWrite::New(item) => put_if(&self.table, item, WRITE_ONCE, &[])?,
                 // Not open when the change was made, so never reminded of; unless the sweep or a submission got
                 // there between the read and this write.
-                OccurrenceWrite::Moved(item) => self.put_if(
+                OccurrenceWrite::Moved(item) => put_if(
+                    &self.table,
                     item,
                     "attribute_exists(pk) AND attribute_not_exists(doneBy) AND attribute_not_exists(remindedAt) \
                      AND attribute_not_exists(reminderClaim)",
@@ -193,28 +175,8 @@ impl Enrolments for DynamoStore {
                 }
             });
         }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(error) => match error.as_service_error() {
-                // A condition failed or a concurrent write met one of these items: someone else came first. Any
-                // other reason (throttling, a validation error) is a failure, not a conflict.
-                Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
-                    cancelled,
-                )) if cancelled.cancellation_reasons().iter().all(|r| {
-                    matches!(r.code(), None | Some("None" | "ConditionalCheckFailed" | "TransactionConflict"))
-                }) =>
-                {
-                    Ok(false)
-                }
-                _ => Err(StoreError(error_class(&error))),
-            },
-        }
+        items.push(put_if(&self.table, audit, WRITE_ONCE, &[])?);
+        transact(&self.client, items).await
     }
 
     async fn calendar(&self, trial_id: &str) -> Result<Vec<OccurrenceItem>, StoreError> {

@@ -7,6 +7,8 @@
 //! - `flags`: the `Flags` port (a trial's flags, through their index);
 //! - `timeline`: the `Timeline` port (timeline entries in the same table);
 //! - `calendar`: the `Enrolments` and `Sweep` ports (enrolments and surveys due in the same table);
+//! - `records`: the `Records` port (exclusions and the audit trail in the same table);
+//! - `transaction`: all-or-nothing conditional writes;
 //! - `sns`: the `Topic` port;
 //! - `tls`: the HTTPS client they share, trusting the roots AWS endpoints chain to only.
 
@@ -21,10 +23,12 @@ mod alerts;
 mod calendar;
 mod dynamodb;
 mod flags;
+mod records;
 mod sns;
 mod sqs;
 mod timeline;
 mod tls;
+mod transaction;
 
 pub use alerts::{ALERTS_BY_TRIAL, DynamoAlerts, PENDING_DELIVERIES, PENDING_ESCALATIONS};
 pub use calendar::{CALENDAR_BY_TRIAL, SCHEDULE_DUE};

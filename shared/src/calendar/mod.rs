@@ -36,7 +36,7 @@ use crate::enrolment::{
     Change, ChangeRequest, EnrolRequest, Revision, WithdrawRequest, enrol, revise,
 };
 use crate::identity::{Claims, Staff};
-use crate::item::format_timestamp;
+use crate::item::{Actor, AuditItem, format_timestamp};
 use crate::ports::Enrolments;
 use crate::schedule::Schedules;
 
@@ -205,7 +205,8 @@ impl<E: Enrolments> CalendarService<E> {
                 let staff = self.staff(&request, trial_id, &self.policy.write_scope)?;
                 let body: EnrolRequest = parse(request.body)?;
                 let revision = enrol(trial_id, body, &staff.id, instant, self.schedules)?;
-                if !self.store.write(&revision).await? {
+                let audit = AuditItem::of_enrolment(&revision.enrolment, &self.actor(&staff), &now);
+                if !self.store.write(&revision, &audit).await? {
                     return Err(CalendarApiError::Conflict(
                         "the patient is enrolled in this trial already",
                     ));
@@ -299,6 +300,14 @@ impl<E: Enrolments> CalendarService<E> {
         Ok((enrolment, occurrences))
     }
 
+    /// `staff` acting under the scope that lets them change enrolments.
+    fn actor(&self, staff: &Staff) -> Actor {
+        Actor {
+            id: staff.id.clone(),
+            role: self.policy.write_scope.clone(),
+        }
+    }
+
     async fn change(
         &self,
         trial_id: &str,
@@ -325,7 +334,12 @@ impl<E: Enrolments> CalendarService<E> {
             now,
             self.schedules,
         )?;
-        if !self.store.write(&revision).await? {
+        let audit = AuditItem::of_enrolment(
+            &revision.enrolment,
+            &self.actor(staff),
+            &format_timestamp(request.now),
+        );
+        if !self.store.write(&revision, &audit).await? {
             return Err(CalendarApiError::Conflict(
                 "the enrolment or one of its surveys changed meanwhile; read it again",
             ));

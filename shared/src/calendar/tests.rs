@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::*;
-use crate::identity::Claims;
+use crate::identity::{Claims, ENROLMENT_WRITE_SCOPE};
+use crate::item::AuditAction;
 use crate::ports::Enrolments;
 use crate::schedule::Timing;
 use crate::testing::memory::MemoryStore;
@@ -183,6 +184,33 @@ async fn a_change_needs_a_reason_and_one_made_against_an_older_revision_is_refus
     assert_eq!(etag.as_deref(), Some("\"2\""));
     assert_eq!(body["history"][1]["reason"], "travels");
     assert_eq!(body["calendar"][0]["timeZone"], "Asia/Tokyo");
+    let trail: Vec<_> = api
+        .store
+        .audit_records()
+        .into_iter()
+        .map(|r| (r.action, r.before, r.after, r.reason, r.role))
+        .collect();
+    let role = || ENROLMENT_WRITE_SCOPE.to_owned();
+    assert_eq!(
+        trail,
+        [
+            (
+                AuditAction::Enrolled,
+                String::new(),
+                "revision 1".into(),
+                "consented".into(),
+                role()
+            ),
+            (
+                AuditAction::TermsChanged,
+                "revision 1".into(),
+                "revision 2".into(),
+                "travels".into(),
+                role()
+            ),
+        ],
+        "the refused changes are not in the trail"
+    );
 }
 
 #[tokio::test]
@@ -212,6 +240,15 @@ async fn a_withdrawn_patient_stays_withdrawn_and_their_open_surveys_end() {
         .map(|o| o["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["withdrawn", "withdrawn", "withdrawn"]);
+    let withdrawn = api.store.audit_records().pop().unwrap();
+    assert_eq!(
+        (
+            withdrawn.action,
+            withdrawn.subject_id.as_str(),
+            withdrawn.at.as_str()
+        ),
+        (AuditAction::Withdrawn, "P-1", "2026-12-04T10:02:00.000Z")
+    );
     let (status, _, _) = api
         .call(
             &nurse(at(now)),
@@ -222,6 +259,7 @@ async fn a_withdrawn_patient_stays_withdrawn_and_their_open_surveys_end() {
         )
         .await;
     assert_eq!(status, 409);
+    assert_eq!(api.store.audit_records().len(), 2, "enrolled, withdrawn");
 }
 
 #[tokio::test]

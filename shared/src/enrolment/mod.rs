@@ -17,7 +17,7 @@ use crate::schedule::{
     occurrences, place,
 };
 
-pub use request::{ChangeRequest, EnrolRequest, EnrolmentError, WithdrawRequest};
+pub use request::{ChangeRequest, EnrolRequest, EnrolmentError, MAX_REASON_CHARS, WithdrawRequest};
 pub use revise::{Change, MAX_OCCURRENCES, OccurrenceWrite, Revision, enrol, revise};
 
 /// The name of the anchor that defaults to the enrolment instant.

@@ -14,8 +14,9 @@ use crate::item::{
 use crate::schedule::calendar::utc;
 use crate::schedule::{Occurrence, Schedules};
 
-/// The most occurrences one enrolment may have: they are written with it in one transaction (100 items).
-pub const MAX_OCCURRENCES: usize = 99;
+/// The most occurrences one enrolment may have: they are written with it and its audit record in one transaction
+/// (100 items).
+pub const MAX_OCCURRENCES: usize = 98;
 
 /// What one change writes.
 #[derive(Debug, Clone, PartialEq)]

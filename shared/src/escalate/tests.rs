@@ -4,10 +4,10 @@ use serde_json::json;
 use time::macros::datetime;
 
 use super::*;
-use crate::item::AlertItem;
+use crate::item::{AlertItem, AuditItem};
 use crate::ports::{Alerts, Claim, Duty};
 use crate::process::Processor;
-use crate::testing::example::example;
+use crate::testing::example::{example, nurse};
 use crate::testing::memory::MemoryStore;
 use crate::testing::topic::MemoryTopic;
 use aws_lambda_events::event::sqs::SqsMessage;
@@ -73,7 +73,16 @@ async fn an_acknowledged_alert_is_never_escalated() {
     let (store, alerts) = alerts().await;
     let urgent = alerts.iter().find(|a| a.rule_id == "postop-fever").unwrap();
     store
-        .acknowledge(urgent, "nurse-1", "2026-11-22T08:01:00.000Z")
+        .acknowledge(
+            urgent,
+            &AuditItem::of_acknowledgement(
+                &urgent.trial_id,
+                &urgent.patient_id,
+                &urgent.alert_id,
+                &nurse(),
+                "2026-11-22T08:01:00.000Z",
+            ),
+        )
         .await
         .unwrap();
     let topic = MemoryTopic::default();

@@ -13,8 +13,8 @@ use time::{Duration, OffsetDateTime};
 mod staff;
 
 pub use staff::{
-    ACKNOWLEDGE_SCOPE, ENROLMENT_READ_SCOPE, ENROLMENT_WRITE_SCOPE, FLAGS_SCOPE, READ_SCOPE,
-    STAFF_CLAIM, Staff, StaffPolicy,
+    ACKNOWLEDGE_SCOPE, AUDIT_READ_SCOPE, DATA_CORRECT_SCOPE, ENROLMENT_READ_SCOPE,
+    ENROLMENT_WRITE_SCOPE, FLAGS_SCOPE, READ_SCOPE, STAFF_CLAIM, Staff, StaffPolicy,
 };
 
 /// The authorizer's claims, every value a string (API Gateway renders a list as `[a b c]`).

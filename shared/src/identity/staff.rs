@@ -16,6 +16,11 @@ pub const FLAGS_SCOPE: &str = "epro/flags.read";
 pub const ENROLMENT_WRITE_SCOPE: &str = "epro/enrolment.write";
 /// The default scope that lets study staff read enrolments and a trial's compliance.
 pub const ENROLMENT_READ_SCOPE: &str = "epro/enrolment.read";
+/// The default scope that lets a site investigator change a trial's data: exclude a submission from analysis and
+/// restore it.
+pub const DATA_CORRECT_SCOPE: &str = "epro/data.correct";
+/// The default scope that lets a monitor or auditor list a trial's audit trail.
+pub const AUDIT_READ_SCOPE: &str = "epro/audit.read";
 
 /// Which claims name a staff member and their trials, which scopes grant what, and how long a token may live.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +39,10 @@ pub struct StaffPolicy {
     pub acknowledge_scope: String,
     /// The scope needed to list a trial's flags.
     pub flags_scope: String,
+    /// The scope needed to exclude a submission from analysis or restore it.
+    pub correct_scope: String,
+    /// The scope needed to list a trial's audit trail.
+    pub audit_scope: String,
 }
 
 impl Default for StaffPolicy {
@@ -46,6 +55,8 @@ impl Default for StaffPolicy {
             read_scope: READ_SCOPE.into(),
             acknowledge_scope: ACKNOWLEDGE_SCOPE.into(),
             flags_scope: FLAGS_SCOPE.into(),
+            correct_scope: DATA_CORRECT_SCOPE.into(),
+            audit_scope: AUDIT_READ_SCOPE.into(),
         }
     }
 }

@@ -9,6 +9,10 @@
 //! - `sk = ENROLMENT` and `sk = OCCURRENCE#<occurrenceId>#<instrument>`: the patient's enrolment on a schedule and
 //!   each survey due under it ([`EnrolmentItem`], [`OccurrenceItem`]).
 //!
+//! Per trial, `pk = AUDIT#<trialId>` holds the audit trail, one record per change a person made ([`AuditItem`]),
+//! and `pk = EXCLUSION#<trialId>` whether each submission a person excluded from analysis is excluded now
+//! ([`ExclusionItem`]).
+//!
 //! And one item per submission id, whatever its trial or patient: `pk = SUBMISSIONID#<submissionId>`, `sk = CLAIM`
 //! ([`IdClaim`]), written in the same transaction as the submission, so one id is one record everywhere. Each
 //! alert a new submission raises is an item of its own, `pk = ALERT#<alertId>`, `sk = ALERT` ([`AlertItem`]), in
@@ -29,8 +33,10 @@ use time::format_description::well_known::Rfc3339;
 use crate::submission::Submission;
 
 mod alert;
+mod audit;
 mod calendar;
 mod conflict;
+mod exclusion;
 mod records;
 mod submission;
 #[cfg(test)]
@@ -38,12 +44,14 @@ mod tests;
 mod write;
 
 pub use alert::{AlertItem, AlertStatus, CLAIMED, Comparison, PENDING, alert_key, alert_sort};
+pub use audit::{AUDIT_PREFIX, Actor, AuditAction, AuditItem, AuditSubject, audit_key};
 pub use calendar::{
     DUE_SHARDS, ENROLMENT_SK, EnrolmentItem, HistoryEntry, NextEvent, OccurrenceDone,
     OccurrenceEvent, OccurrenceItem, SchedulePlacement, TermsRecord, Withdrawal, due_shard,
     occurrence_sort_key,
 };
 pub use conflict::ConflictItem;
+pub use exclusion::{ExclusionItem, exclusion_key};
 pub use records::{Flag, FlagKind, IdClaim, TimepointMarker};
 pub use submission::SubmissionItem;
 pub use write::{ConflictWrite, SubmissionWrite};
@@ -150,6 +158,10 @@ pub enum RecordType {
     Enrolment,
     /// One survey due for a patient ([`OccurrenceItem`]).
     Occurrence,
+    /// A change a person made ([`AuditItem`]).
+    Audit,
+    /// Whether a submission is excluded from analysis ([`ExclusionItem`]).
+    Exclusion,
 }
 
 /// The partition key of a submission id's claim.

@@ -6,8 +6,10 @@ use time::OffsetDateTime;
 
 use super::*;
 use crate::enrolment::{Change, OccurrenceWrite, WithdrawRequest, enrol, revise};
+use crate::item::AuditItem;
 use crate::ports::Enrolments;
 use crate::schedule::Schedules;
+use crate::testing::example::nurse;
 use crate::testing::memory::MemoryStore;
 use crate::testing::topic::MemoryTopic;
 
@@ -35,7 +37,15 @@ async fn on_the_drill(store: &MemoryStore, patient: &str, zone: &str) {
         Schedules::embedded().unwrap(),
     )
     .unwrap();
-    assert!(store.write(&revision).await.unwrap());
+    assert!(
+        store
+            .write(
+                &revision,
+                &AuditItem::of_enrolment(&revision.enrolment, &nurse(), ENROLLED)
+            )
+            .await
+            .unwrap()
+    );
 }
 
 async fn enrolled(
@@ -188,7 +198,15 @@ async fn a_withdrawn_patient_is_reminded_of_nothing_more() {
             .iter()
             .all(|w| matches!(w, OccurrenceWrite::Withdrawn(_)))
     );
-    assert!(store.write(&revision).await.unwrap());
+    assert!(
+        store
+            .write(
+                &revision,
+                &AuditItem::of_enrolment(&revision.enrolment, &nurse(), ENROLLED)
+            )
+            .await
+            .unwrap()
+    );
     sweeper.sweep(at("10:03:05")).await.unwrap();
     sweeper.sweep(at("10:07:05")).await.unwrap();
     assert_eq!(
@@ -268,7 +286,13 @@ async fn a_timepoint_with_two_instruments_is_one_reminder_naming_both_and_each_m
         Schedules::embedded().unwrap(),
     )
     .unwrap();
-    store.write(&revision).await.unwrap();
+    store
+        .write(
+            &revision,
+            &AuditItem::of_enrolment(&revision.enrolment, &nurse(), ENROLLED),
+        )
+        .await
+        .unwrap();
     let (reminders, missed) = (MemoryTopic::default(), MemoryTopic::default());
     let sweeper = Reminders::new(store.clone(), reminders.clone(), missed.clone());
     // Day 30 (9 January, 08:00 Berlin) opens two days early and closes three days late.

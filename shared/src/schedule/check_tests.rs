@@ -108,7 +108,7 @@ fn each_check_fails_on_the_schedule_it_guards() {
         (
             "a year of daily diaries, more than one enrolment can write",
             Box::new(|v| v["action"][3]["timingTiming"]["repeat"]["count"] = json!(200)),
-            "surveys due a patient: at most 99 can be enrolled at once",
+            "surveys due a patient: at most 98 can be enrolled at once",
         ),
         (
             "an element the calendar would ignore",

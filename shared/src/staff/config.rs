@@ -4,8 +4,8 @@ use time::Duration;
 
 use crate::config::{ConfigError, Env};
 use crate::identity::{
-    ACKNOWLEDGE_SCOPE, FLAGS_SCOPE, MAX_TOKEN_LIFETIME, PATIENT_CLAIM, READ_SCOPE, STAFF_CLAIM,
-    StaffPolicy, TRIAL_CLAIM,
+    ACKNOWLEDGE_SCOPE, AUDIT_READ_SCOPE, DATA_CORRECT_SCOPE, FLAGS_SCOPE, MAX_TOKEN_LIFETIME,
+    PATIENT_CLAIM, READ_SCOPE, STAFF_CLAIM, StaffPolicy, TRIAL_CLAIM,
 };
 
 /// What the alerts function reads from its environment at start.
@@ -14,7 +14,7 @@ pub struct StaffConfig {
     /// `TABLE_NAME` (required): the table holding the alerts.
     pub table_name: String,
     /// `STAFF_CLAIM`, `TRIAL_CLAIM`, `PATIENT_CLAIM`, `MAX_TOKEN_LIFETIME_SECONDS`, `READ_SCOPE`,
-    /// `ACKNOWLEDGE_SCOPE`, `FLAGS_SCOPE`: who the caller is and what they may do.
+    /// `ACKNOWLEDGE_SCOPE`, `FLAGS_SCOPE`, `CORRECT_SCOPE`, `AUDIT_SCOPE`: who the caller is and what they may do.
     pub identity: StaffPolicy,
 }
 
@@ -39,6 +39,8 @@ impl StaffConfig {
                 read_scope: text("READ_SCOPE", READ_SCOPE),
                 acknowledge_scope: text("ACKNOWLEDGE_SCOPE", ACKNOWLEDGE_SCOPE),
                 flags_scope: text("FLAGS_SCOPE", FLAGS_SCOPE),
+                correct_scope: text("CORRECT_SCOPE", DATA_CORRECT_SCOPE),
+                audit_scope: text("AUDIT_SCOPE", AUDIT_READ_SCOPE),
             },
         })
     }

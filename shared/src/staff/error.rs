@@ -15,10 +15,16 @@ pub enum StaffError {
     /// The token lacks the route's scope, or names other trials.
     #[error("{0}")]
     Forbidden(&'static str),
-    /// No such alert among the caller's trials (an alert of another trial is not revealed either).
-    #[error("no such alert")]
-    NotFound,
-    /// A query parameter is wrong.
+    /// No such alert or submission among the caller's trials (another trial's is not revealed either).
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// `If-Match` names another revision than the one that stands.
+    #[error("{0}")]
+    Stale(String),
+    /// The change cannot be made as the record stands, or another change came first.
+    #[error("{0}")]
+    Conflict(&'static str),
+    /// A query parameter, a header or the body is wrong.
     #[error("{field}: {problem}")]
     BadRequest {
         /// Which parameter.
@@ -51,7 +57,9 @@ impl StaffError {
         match self {
             StaffError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             StaffError::Forbidden(_) => StatusCode::FORBIDDEN,
-            StaffError::NotFound => StatusCode::NOT_FOUND,
+            StaffError::NotFound(_) => StatusCode::NOT_FOUND,
+            StaffError::Stale(_) => StatusCode::PRECONDITION_FAILED,
+            StaffError::Conflict(_) => StatusCode::CONFLICT,
             StaffError::BadRequest { .. } | StaffError::Refused(_) => StatusCode::BAD_REQUEST,
             StaffError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -62,7 +70,9 @@ impl StaffError {
         match self {
             StaffError::Unauthenticated(_) => "unauthenticated",
             StaffError::Forbidden(_) => "forbidden",
-            StaffError::NotFound => "not_found",
+            StaffError::NotFound(_) => "not_found",
+            StaffError::Stale(_) => "stale",
+            StaffError::Conflict(_) => "conflict",
             StaffError::BadRequest { .. } | StaffError::Refused(_) => "bad_request",
             StaffError::Unavailable(_) => "unavailable",
         }

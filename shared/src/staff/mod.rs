@@ -6,11 +6,17 @@
 //! again, and that the trial is one of the caller's, and fails closed on anything missing. Acknowledging twice is
 //! harmless: the first acknowledgement (who, when) stands.
 //!
+//! A site investigator excludes a submission from analysis and restores it, and a monitor lists the trial's audit
+//! trail (`records`).
+//!
 //! - `error`: each refusal and its status; `view`: an alert and a flag as the API shows them, and the cursors;
-//!   `config`: the environment.
+//!   `records`: exclusions and the audit trail; `config`: the environment.
 
 mod config;
 mod error;
+mod records;
+#[cfg(test)]
+mod records_tests;
 #[cfg(test)]
 mod tests;
 mod view;
@@ -22,11 +28,12 @@ use tracing::info;
 use uuid::Uuid;
 
 use crate::identity::{Staff, StaffPolicy};
-use crate::item::{AlertStatus, FlagKind, format_timestamp};
-use crate::ports::{Alerts, Flags, Page};
+use crate::item::{Actor, AlertStatus, AuditItem, FlagKind, format_timestamp};
+use crate::ports::{Alerts, Flags, Page, Records};
 
 pub use config::StaffConfig;
 pub use error::StaffError;
+pub use records::{Exclusion, audit_view, decode_audit_cursor, encode_audit_cursor};
 pub use view::{
     AlertView, FlagView, decode_cursor, decode_flag_cursor, encode_cursor, encode_flag_cursor,
 };
@@ -35,6 +42,8 @@ pub use view::{
 pub const DEFAULT_PAGE: usize = 50;
 /// The most alerts or flags per page.
 pub const MAX_PAGE: usize = 200;
+/// How often an acknowledgement that met a concurrent update of its alert is made again before the API answers 503.
+const ACKNOWLEDGE_ATTEMPTS: usize = 3;
 
 /// What a staff request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +75,24 @@ pub enum StaffRoute<'a> {
         /// `cursor`: the previous page's `next`.
         cursor: Option<&'a str>,
     },
+    /// Excluding a submission from analysis, or restoring it.
+    Exclusion(Exclusion<'a>),
+    /// Where a submission stands in analysis.
+    ExclusionState {
+        /// The trial.
+        trial_id: &'a str,
+        /// The submission, as the path gives it.
+        submission_id: &'a str,
+    },
+    /// A page of a trial's audit trail.
+    Audit {
+        /// The trial.
+        trial_id: &'a str,
+        /// `limit`: records per page.
+        limit: Option<&'a str>,
+        /// `cursor`: the previous page's `next`.
+        cursor: Option<&'a str>,
+    },
 }
 
 /// One staff request.
@@ -86,39 +113,62 @@ pub struct StaffReply {
     pub status: StatusCode,
     /// The JSON body.
     pub body: Value,
+    /// The `ETag` of the record answered, when it has revisions.
+    pub etag: Option<String>,
 }
 
-/// The staff API over an alert and flag store.
-pub struct StaffService<A> {
+impl StaffReply {
+    /// The answer to a route the template does not send to the staff API.
+    pub fn no_such_route() -> Self {
+        StaffReply {
+            status: StatusCode::NOT_FOUND,
+            body: json!({ "error": "not_found", "message": "no such route" }),
+            etag: None,
+        }
+    }
+}
+
+/// The staff API over the alert and flag store and the trial's records.
+pub struct StaffService<A, R> {
     alerts: A,
+    records: R,
     policy: StaffPolicy,
 }
 
-impl<A: Alerts + Flags> StaffService<A> {
-    /// The service over `alerts`, with `policy` naming the scopes each route needs.
-    pub fn new(alerts: A, policy: StaffPolicy) -> Self {
-        StaffService { alerts, policy }
+impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
+    /// The service over `alerts` and `records`, with `policy` naming the scopes each route needs.
+    pub fn new(alerts: A, records: R, policy: StaffPolicy) -> Self {
+        StaffService {
+            alerts,
+            records,
+            policy,
+        }
     }
 
     /// Answers a request; every refusal is logged with ids and its reason.
     pub async fn answer(&self, request: StaffRequest<'_>) -> StaffReply {
         let request_id = request.request_id.clone();
         match self.route(request).await {
-            Ok(body) => StaffReply {
+            Ok((body, etag)) => StaffReply {
                 status: StatusCode::OK,
                 body,
+                etag,
             },
             Err(error) => {
                 error.log(&request_id);
                 StaffReply {
                     status: error.status(),
                     body: error.body(),
+                    etag: None,
                 }
             }
         }
     }
 
-    async fn route(&self, request: StaffRequest<'_>) -> Result<Value, StaffError> {
+    async fn route(
+        &self,
+        request: StaffRequest<'_>,
+    ) -> Result<(Value, Option<String>), StaffError> {
         let staff = request.caller.map_err(StaffError::Unauthenticated)?;
         match request.route {
             StaffRoute::List {
@@ -134,7 +184,20 @@ impl<A: Alerts + Flags> StaffService<A> {
                 limit,
                 cursor,
             } => self.flags(&staff, trial_id, kind, limit, cursor).await,
+            StaffRoute::Exclusion(exclusion) => return self.exclude(&staff, exclusion).await,
+            StaffRoute::ExclusionState {
+                trial_id,
+                submission_id,
+            } => {
+                return self.exclusion_state(&staff, trial_id, submission_id).await;
+            }
+            StaffRoute::Audit {
+                trial_id,
+                limit,
+                cursor,
+            } => self.audit(&staff, trial_id, limit, cursor).await,
         }
+        .map(|body| (body, None))
     }
 
     async fn list(
@@ -189,7 +252,9 @@ impl<A: Alerts + Flags> StaffService<A> {
                 "the token does not grant acknowledging alerts",
             ));
         }
-        let alert_id: Uuid = alert_id.parse().map_err(|_| StaffError::NotFound)?;
+        let alert_id: Uuid = alert_id
+            .parse()
+            .map_err(|_| StaffError::NotFound("no such alert"))?;
         let alert = self
             .alerts
             .alert(alert_id)
@@ -197,24 +262,45 @@ impl<A: Alerts + Flags> StaffService<A> {
             .map_err(StaffError::from)?
             // Another trial's alert is as absent as one that does not exist: its existence is not disclosed.
             .filter(|alert| staff.sees(&alert.trial_id))
-            .ok_or(StaffError::NotFound)?;
-        let at = format_timestamp(OffsetDateTime::now_utc());
-        let acknowledged = self
-            .alerts
-            .acknowledge(&alert, &staff.id, &at)
-            .await
-            .map_err(StaffError::from)?;
-        info!(
-            alert_id = %alert_id,
-            trial_id = acknowledged.trial_id,
-            first = acknowledged.acknowledged_at.as_deref() == Some(at.as_str()),
-            "alert acknowledged"
-        );
-        Ok(json!(AlertView::from(acknowledged)))
+            .ok_or(StaffError::NotFound("no such alert"))?;
+        let actor = Actor {
+            id: staff.id.clone(),
+            role: self.policy.acknowledge_scope.clone(),
+        };
+        // The acknowledgement and its audit record are one transaction, cancelled without writing when it meets a
+        // concurrent update of the alert (its delivery or escalation being recorded): then it is made again, and
+        // never answered 200 unless the alert stands acknowledged.
+        for _ in 0..ACKNOWLEDGE_ATTEMPTS {
+            let at = format_timestamp(OffsetDateTime::now_utc());
+            let audit = AuditItem::of_acknowledgement(
+                &alert.trial_id,
+                &alert.patient_id,
+                &alert.alert_id,
+                &actor,
+                &at,
+            );
+            let acknowledged = self
+                .alerts
+                .acknowledge(&alert, &audit)
+                .await
+                .map_err(StaffError::from)?;
+            if acknowledged.status == AlertStatus::Acknowledged {
+                info!(
+                    alert_id = %alert_id,
+                    trial_id = acknowledged.trial_id,
+                    first = acknowledged.acknowledged_at.as_deref() == Some(at.as_str()),
+                    "alert acknowledged"
+                );
+                return Ok(json!(AlertView::from(acknowledged)));
+            }
+        }
+        Err(StaffError::Unavailable(
+            "the alert kept changing while it was acknowledged".into(),
+        ))
     }
 }
 
-impl<A: Alerts + Flags> StaffService<A> {
+impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
     async fn flags(
         &self,
         staff: &Staff,

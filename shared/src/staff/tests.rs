@@ -5,12 +5,13 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::identity::{ACKNOWLEDGE_SCOPE, READ_SCOPE};
+use crate::item::AuditAction;
 use crate::process::Processor;
 use crate::testing::example::{example, phq9_answers};
 use crate::testing::memory::MemoryStore;
 
 /// A store with, in trial T-1, an urgent PHQ-9 alert for each of `patients` (minutes apart), and one in T-2.
-async fn store(patients: u32) -> MemoryStore {
+pub(super) async fn store(patients: u32) -> MemoryStore {
     let store = MemoryStore::default();
     let processor = Processor::new(store.clone(), 1);
     for (n, trial) in (0..patients).map(|n| (n, "T-1")).chain([(99, "T-2")]) {
@@ -31,7 +32,7 @@ async fn store(patients: u32) -> MemoryStore {
     store
 }
 
-fn nurse(scopes: &[&str]) -> Result<Staff, String> {
+pub(super) fn nurse(scopes: &[&str]) -> Result<Staff, String> {
     Ok(Staff {
         id: "nurse-1".into(),
         trials: vec!["T-1".into()],
@@ -39,12 +40,12 @@ fn nurse(scopes: &[&str]) -> Result<Staff, String> {
     })
 }
 
-async fn ask(
+pub(super) async fn ask(
     store: &MemoryStore,
     caller: Result<Staff, String>,
     route: StaffRoute<'_>,
 ) -> StaffReply {
-    StaffService::new(store.clone(), StaffPolicy::default())
+    StaffService::new(store.clone(), store.clone(), StaffPolicy::default())
         .answer(StaffRequest {
             caller,
             route,
@@ -125,6 +126,27 @@ async fn acknowledging_records_who_and_when_once_and_takes_it_off_the_open_list(
         "the first acknowledgement stands"
     );
     assert_eq!(again.body["acknowledgedAt"], first.body["acknowledgedAt"]);
+    let audit = store.audit_records();
+    assert_eq!(audit.len(), 1, "one acknowledgement, one audit record");
+    assert_eq!(
+        (
+            audit[0].action,
+            audit[0].by.as_str(),
+            audit[0].role.as_str()
+        ),
+        (AuditAction::AlertAcknowledged, "nurse-1", ACKNOWLEDGE_SCOPE)
+    );
+    assert_eq!(
+        (audit[0].subject_id.as_str(), audit[0].at.as_str()),
+        (
+            alert_id.as_str(),
+            first.body["acknowledgedAt"].as_str().unwrap()
+        )
+    );
+    assert_eq!(
+        (audit[0].before.as_str(), audit[0].after.as_str()),
+        ("open", "acknowledged")
+    );
     let open = ask(&store, both.clone(), list(Some("open"), None, None)).await;
     assert_eq!(open.body["alerts"].as_array().unwrap().len(), 1);
     let done = ask(&store, both, list(Some("acknowledged"), None, None)).await;

@@ -159,3 +159,11 @@ pub fn largest(base: ExampleSubmission) -> ExampleSubmission {
         }
     }
 }
+
+/// A study nurse of the example's trial, acting under the enrolment scope.
+pub fn nurse() -> crate::item::Actor {
+    crate::item::Actor {
+        id: "nurse-1".into(),
+        role: crate::identity::ENROLMENT_WRITE_SCOPE.into(),
+    }
+}

@@ -112,6 +112,18 @@ fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
             "integrations/${AlertsIntegration}",
         ),
         (
+            "PUT /v1/trials/{trialId}/submissions/{submissionId}/exclusion",
+            "integrations/${AlertsIntegration}",
+        ),
+        (
+            "GET /v1/trials/{trialId}/submissions/{submissionId}/exclusion",
+            "integrations/${AlertsIntegration}",
+        ),
+        (
+            "GET /v1/trials/{trialId}/audit",
+            "integrations/${AlertsIntegration}",
+        ),
+        (
             "POST /v1/trials/{trialId}/enrolments",
             "integrations/${CalendarIntegration}",
         ),
@@ -199,6 +211,21 @@ fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
             "FlagListInvokePermission",
             "AlertsFunction",
             "/*/GET/v1/trials/*/flags",
+        ),
+        (
+            "ExclusionInvokePermission",
+            "AlertsFunction",
+            "/*/PUT/v1/trials/*/submissions/*/exclusion",
+        ),
+        (
+            "ExclusionReadInvokePermission",
+            "AlertsFunction",
+            "/*/GET/v1/trials/*/submissions/*/exclusion",
+        ),
+        (
+            "AuditTrailInvokePermission",
+            "AlertsFunction",
+            "/*/GET/v1/trials/*/audit",
         ),
         (
             "CalendarStaffPostInvokePermission",

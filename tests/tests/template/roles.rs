@@ -1,5 +1,6 @@
 //! Least privilege: one role per function, each allowed exactly its own calls on its own resources.
 
+use intake::item::AUDIT_PREFIX;
 use serde_norway::Value;
 
 use crate::{intrinsic, props, resource, template};
@@ -30,16 +31,21 @@ fn list(value: &Value) -> Vec<String> {
 
 /// The policy every role shares: X-Ray's write actions, which take no resource. Checked on its own.
 const TRACING: &str = "TracingPolicy";
+/// The deny that keeps the audit trail append-only whatever a role's grants allow. Checked on its own.
+const APPEND_ONLY: &str = "AuditTrailAppendOnlyPolicy";
+/// The deny that keeps every role but the two that record people's changes from writing the trail at all.
+const WRITERS_ONLY: &str = "AuditTrailWritersOnlyPolicy";
 
 /// Every statement that applies to `role`: its inline policies and each `AWS::IAM::Policy` attached to it, but
-/// the shared tracing policy.
+/// the shared tracing policy and the audit trail's denies.
 fn statements_of(t: &Value, role: &str) -> Vec<Value> {
     let mut documents: Vec<&Value> = props(t, role)["Policies"]
         .as_sequence()
         .map(|policies| policies.iter().map(|p| &p["PolicyDocument"]).collect())
         .unwrap_or_default();
     for (name, policy) in t["Resources"].as_mapping().unwrap() {
-        if policy["Type"] == "AWS::IAM::Policy" && name != TRACING {
+        let shared = [TRACING, APPEND_ONLY, WRITERS_ONLY].contains(&name.as_str().unwrap());
+        if policy["Type"] == "AWS::IAM::Policy" && !shared {
             let roles = policy["Properties"]["Roles"].as_sequence().unwrap();
             if roles.iter().any(|r| intrinsic(r, "!Ref") == role) {
                 documents.push(&policy["Properties"]["PolicyDocument"]);
@@ -221,13 +227,46 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
                 &["dynamodb:Query"],
                 "${SubmissionTable.Arn}/index/AlertsByTrial, ${SubmissionTable.Arn}/index/FlagsByTrial"
             ),
-            owned(
-                &["dynamodb:GetItem", "dynamodb:UpdateItem"],
-                "SubmissionTable.Arn"
-            ),
+            owned(&["dynamodb:GetItem"], "SubmissionTable.Arn"),
+            owned(&["dynamodb:UpdateItem"], "SubmissionTable.Arn"),
+            owned(&["dynamodb:PutItem"], "SubmissionTable.Arn"),
+            owned(&["dynamodb:Query"], "SubmissionTable.Arn"),
+            owned(&["dynamodb:ConditionCheckItem"], "SubmissionTable.Arn"),
             owned(&logs, "AlertsLogGroup.Arn"),
         ],
-        "staff read alerts and flags through their indexes only, never submissions"
+        "staff list alerts and flags through their indexes only"
+    );
+    let on_table: Vec<(Vec<String>, Vec<String>)> = statements_of(&t, "AlertsRole")
+        .iter()
+        .filter(|s| resource_of(&s["Resource"]) == "SubmissionTable.Arn")
+        .map(|s| {
+            (
+                list(&s["Action"]),
+                list(&s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]),
+            )
+        })
+        .collect();
+    let both = |action: &str, keys: &[&str]| {
+        (
+            vec![action.to_owned()],
+            keys.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>(),
+        )
+    };
+    let audit = format!("{AUDIT_PREFIX}*");
+    assert_eq!(
+        on_table,
+        [
+            both(
+                "dynamodb:GetItem",
+                &["ALERT#*", "EXCLUSION#*", "TRIAL#*#PATIENT#*"]
+            ),
+            both("dynamodb:UpdateItem", &["ALERT#*"]),
+            both("dynamodb:PutItem", &[&audit, "EXCLUSION#*"]),
+            both("dynamodb:Query", &[&audit]),
+            both("dynamodb:ConditionCheckItem", &["TRIAL#*#PATIENT#*"]),
+        ],
+        "on the table, the staff API reaches only the partitions each call needs: it changes alerts only, appends \
+         audit records and exclusions, and never writes a submission"
     );
     assert_eq!(
         grants(&t, "TimelineRole"),
@@ -279,6 +318,83 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
         ],
         "the sweep claims and records steps; it reads nothing but the due index"
     );
+}
+
+/// The roles a deny policy applies to, and its one statement's actions and leading keys.
+fn deny(t: &Value, policy: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let p = props(t, policy);
+    let roles = p["Roles"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|r| intrinsic(r, "!Ref"))
+        .collect();
+    let statements = p["PolicyDocument"]["Statement"].as_sequence().unwrap();
+    assert_eq!(statements.len(), 1, "{policy}");
+    let statement = &statements[0];
+    assert_eq!(statement["Effect"], "Deny", "{policy}");
+    assert_eq!(resource_of(&statement["Resource"]), "SubmissionTable.Arn");
+    (
+        roles,
+        list(&statement["Action"]),
+        list(&statement["Condition"]["ForAnyValue:StringLike"]["dynamodb:LeadingKeys"]),
+    )
+}
+
+/// The roles granted any of `actions` on the table.
+fn granted(t: &Value, actions: &[&str]) -> Vec<String> {
+    FUNCTIONS
+        .iter()
+        .map(|(_, role)| (*role).to_owned())
+        .filter(|role| {
+            grants(t, role).iter().any(|(granted, resource)| {
+                resource == "SubmissionTable.Arn"
+                    && granted.iter().any(|a| actions.contains(&a.as_str()))
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn no_role_may_change_or_delete_an_audit_record_and_only_the_two_recording_apis_append_one() {
+    let t = template();
+    let audit = vec![format!("{AUDIT_PREFIX}*")];
+    let writers = granted(
+        &t,
+        &[
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        ],
+    );
+    let (roles, actions, keys) = deny(&t, APPEND_ONLY);
+    assert_eq!(
+        roles, writers,
+        "every role that writes the table, and only those"
+    );
+    assert_eq!(
+        actions,
+        [
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:PartiQLUpdate",
+            "dynamodb:PartiQLDelete"
+        ]
+    );
+    assert_eq!(keys, audit, "the audit partitions, as the code names them");
+
+    let putters: Vec<String> = granted(&t, &["dynamodb:PutItem"])
+        .into_iter()
+        .filter(|role| role != "AlertsRole" && role != "CalendarRole")
+        .collect();
+    let (roles, actions, keys) = deny(&t, WRITERS_ONLY);
+    assert_eq!(
+        roles, putters,
+        "every role that may put items but records no person's change"
+    );
+    assert_eq!(actions, ["dynamodb:PutItem", "dynamodb:PartiQLInsert"]);
+    assert_eq!(keys, audit);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! `export --trial <id>`: a trial's submissions as CSV for analysts (one file per instrument version) and as FHIR
-//! `QuestionnaireResponse` NDJSON, into a folder; with CSV, its schedule compliance too (surveys due, figures).
+//! `QuestionnaireResponse` NDJSON, into a folder; with CSV, its schedule compliance too (surveys due, figures); and
+//! its audit trail. Submissions excluded from analysis, or completed after withdrawal, are written apart.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,7 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use intake::instrument::Catalogue;
 use intake_ops::export::deidentify::{Deidentifier, Precision, transforms};
 use intake_ops::export::{
-    by_instrument, compliance, is_quarantined, load, manifest, secret, withdrawals, write,
+    audit, by_instrument, compliance, excluded, is_quarantined, load, manifest, secret,
+    withdrawals, write,
 };
 use intake_ops::{Aws, StackChoice};
 
@@ -95,6 +97,8 @@ async fn main() -> ExitCode {
         };
         let catalogue = Catalogue::embedded()?;
         let withdrawn = withdrawals(&aws, &stack, &args.trial, &items).await?;
+        let records = intake::aws::DynamoStore::new(aws.dynamodb.clone(), stack.table_name.clone());
+        let excluded = excluded(&records, &args.trial).await?;
         let mut more = Vec::new();
         let items = if args.deidentify {
             let key = secret::trial_key(&aws.secrets, &stack.table_name, &args.trial).await?;
@@ -103,20 +107,32 @@ async fn main() -> ExitCode {
             more.push(
                 "submissions completed after their patient's withdrawal: not exported".into(),
             );
+            more.push("submissions excluded from analysis: not exported".into());
+            more.push("the audit trail (staff ids and reasons as typed): not exported".into());
             items
                 .iter()
                 .filter(|item| !is_quarantined(item, &withdrawn))
+                .filter(|item| !excluded.contains(&item.submission.submission_id))
                 .map(|item| deidentifier.item(item, catalogue))
                 .collect()
         } else {
             items
         };
-        let mut written = write(&folder, &items, catalogue, (csv, fhir), &withdrawn)?;
-        // The compliance files name patients and dates: not part of a de-identified export.
+        let mut written = write(
+            &folder,
+            &items,
+            catalogue,
+            (csv, fhir),
+            (&withdrawn, &excluded),
+        )?;
+        // The audit trail and the compliance files name patients, staff and dates, and the trail reasons as
+        // typed: not part of a de-identified export.
+        if !args.deidentify {
+            let trail = audit::trail(&records, &args.trial).await?;
+            written.files.push(audit::write(&folder, &trail)?);
+        }
         if csv && !args.deidentify {
-            let store =
-                intake::aws::DynamoStore::new(aws.dynamodb.clone(), stack.table_name.clone());
-            let calendar = intake::ports::Enrolments::calendar(&store, &args.trial)
+            let calendar = intake::ports::Enrolments::calendar(&records, &args.trial)
                 .await
                 .map_err(|e| e.to_string())?;
             if !calendar.is_empty() {
@@ -147,6 +163,12 @@ async fn main() -> ExitCode {
                 "  wrote {} (each file above with its SHA-256)",
                 manifest.display()
             );
+            if written.excluded > 0 {
+                println!(
+                    "  {} submission(s) excluded from analysis are apart, in excluded/",
+                    written.excluded
+                );
+            }
             if written.quarantined > 0 {
                 println!(
                     "  {} submission(s) completed after their patient's withdrawal are apart, in quarantined/",

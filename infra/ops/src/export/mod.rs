@@ -7,6 +7,7 @@
 //! This reads the live table with ordinary queries, which suits a trial of up to a few hundred thousand
 //! submissions. For larger ones, or a snapshot at a point in time, use DynamoDB's export to S3 (docs/data.md).
 
+pub mod audit;
 pub mod codebook;
 pub mod compliance;
 pub mod deidentify;
@@ -37,10 +38,17 @@ pub struct Written {
     pub not_fhir: usize,
     /// Submissions completed after their patient's withdrawal: kept, written apart under `quarantined/`.
     pub quarantined: usize,
+    /// Submissions a person excluded from analysis: kept, written apart under `excluded/`.
+    pub excluded: usize,
 }
 
 /// The folder, inside an export, for submissions completed after their patient was withdrawn.
 pub const QUARANTINED: &str = "quarantined";
+/// The folder, inside an export, for submissions a site investigator excluded from analysis (entered in error).
+pub const EXCLUDED: &str = "excluded";
+
+/// The submissions excluded from analysis now, by id.
+pub type Excluded = std::collections::BTreeSet<uuid::Uuid>;
 
 /// When each withdrawn patient of the trial was withdrawn (UTC, as their enrolment records it), by patient id.
 pub type Withdrawals = BTreeMap<String, String>;
@@ -122,33 +130,48 @@ pub async fn withdrawals(
     Ok(withdrawn)
 }
 
-/// Writes `items` under `folder` as CSV tables and/or FHIR NDJSON; those completed after their patient's
-/// withdrawal go under `folder/quarantined/` instead, in the same forms, so that no analysis set includes them by
-/// accident and none is lost.
+/// The submissions of `trial_id` excluded from analysis now (an exclusion later restored is not).
+pub async fn excluded<R: intake::ports::Records>(
+    records: &R,
+    trial_id: &str,
+) -> Result<Excluded, Error> {
+    Ok(records
+        .exclusions(trial_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|exclusion| exclusion.excluded)
+        .map(|exclusion| exclusion.submission_id)
+        .collect())
+}
+
+/// Writes `items` under `folder` as CSV tables and/or FHIR NDJSON. Those a person excluded from analysis go under
+/// `folder/excluded/` instead, and of the rest those completed after their patient's withdrawal under
+/// `folder/quarantined/`, in the same forms: no analysis set includes them by accident, and none is lost.
 pub fn write(
     folder: &Path,
     items: &[SubmissionItem],
     catalogue: &Catalogue,
     (csv, fhir): (bool, bool),
-    withdrawals: &Withdrawals,
+    (withdrawals, excluded): (&Withdrawals, &Excluded),
 ) -> Result<Written, Error> {
-    let (quarantined, research): (Vec<SubmissionItem>, Vec<SubmissionItem>) = items
-        .iter()
-        .cloned()
-        .partition(|item| is_quarantined(item, withdrawals));
+    let (apart, research): (Vec<SubmissionItem>, Vec<SubmissionItem>) =
+        items.iter().cloned().partition(|item| {
+            excluded.contains(&item.submission.submission_id) || is_quarantined(item, withdrawals)
+        });
+    let (excluded, quarantined): (Vec<SubmissionItem>, Vec<SubmissionItem>) = apart
+        .into_iter()
+        .partition(|item| excluded.contains(&item.submission.submission_id));
     let mut written = write_set(folder, &research, catalogue, csv, fhir)?;
-    if !quarantined.is_empty() {
-        let apart = write_set(
-            &folder.join(QUARANTINED),
-            &quarantined,
-            catalogue,
-            csv,
-            fhir,
-        )?;
-        written.files.extend(apart.files);
-        written.not_fhir += apart.not_fhir;
-        written.quarantined = quarantined.len();
+    for (name, set) in [(EXCLUDED, &excluded), (QUARANTINED, &quarantined)] {
+        if !set.is_empty() {
+            let apart = write_set(&folder.join(name), set, catalogue, csv, fhir)?;
+            written.files.extend(apart.files);
+            written.not_fhir += apart.not_fhir;
+        }
     }
+    written.excluded = excluded.len();
+    written.quarantined = quarantined.len();
     Ok(written)
 }
 

@@ -171,7 +171,7 @@ fn an_export_folder_has_a_manifest_naming_each_file_with_its_rows_and_sha256_and
         &items,
         catalogue(),
         (true, false),
-        &Default::default(),
+        (&Default::default(), &Default::default()),
     )
     .unwrap();
     let made = ("T-1", "export --trial T-1", "2026-12-05T04:00:00Z");
@@ -217,7 +217,7 @@ fn a_submission_after_withdrawal_is_kept_apart_in_quarantine_never_in_the_resear
         &[before, after],
         catalogue(),
         (true, true),
-        &Default::default(),
+        (&Default::default(), &Default::default()),
     )
     .unwrap();
     assert_eq!(written.quarantined, 1);
@@ -232,6 +232,35 @@ fn a_submission_after_withdrawal_is_kept_apart_in_quarantine_never_in_the_resear
         "{apart}"
     );
     let ndjson = std::fs::read_to_string(folder.join("QuestionnaireResponse.ndjson")).unwrap();
+    assert_eq!(ndjson.lines().count(), 1);
+    std::fs::remove_dir_all(folder).unwrap();
+}
+
+#[test]
+fn a_submission_excluded_from_analysis_is_kept_apart_and_a_restored_one_is_back() {
+    let folder = std::env::temp_dir().join(format!("export-excluded-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    let kept = phq9(1, "LA6569-3", "2026-11-22T08:00:01.000Z");
+    let excluded = phq9(2, "LA6568-5", "2026-11-23T08:00:01.000Z");
+    let ids = super::Excluded::from([excluded.submission.submission_id]);
+    let written = super::write(
+        &folder,
+        &[kept, excluded],
+        catalogue(),
+        (true, true),
+        (&Default::default(), &ids),
+    )
+    .unwrap();
+    assert_eq!((written.excluded, written.quarantined), (1, 0));
+    let research = std::fs::read_to_string(folder.join("phq-9-v1.csv")).unwrap();
+    let apart = std::fs::read_to_string(folder.join("excluded/phq-9-v1.csv")).unwrap();
+    assert!(
+        research.contains("P-000001") && !research.contains("P-000002"),
+        "{research}"
+    );
+    assert!(apart.contains("P-000002"), "{apart}");
+    let ndjson =
+        std::fs::read_to_string(folder.join("excluded/QuestionnaireResponse.ndjson")).unwrap();
     assert_eq!(ndjson.lines().count(), 1);
     std::fs::remove_dir_all(folder).unwrap();
 }

@@ -3,7 +3,7 @@
 use std::sync::PoisonError;
 
 use super::{MemoryStore, json};
-use crate::item::{AlertItem, AlertStatus, CLAIMED, PENDING, alert_key, alert_sort};
+use crate::item::{AlertItem, AlertStatus, AuditItem, CLAIMED, PENDING, alert_key, alert_sort};
 use crate::ports::{AlertPage, Alerts, Claim, Cursor, Duty, Page, StoreError};
 
 impl MemoryStore {
@@ -63,22 +63,25 @@ impl Alerts for MemoryStore {
     async fn acknowledge(
         &self,
         alert: &AlertItem,
-        by: &str,
-        at: &str,
+        audit: &AuditItem,
     ) -> Result<AlertItem, StoreError> {
-        self.update_alert(
+        let acknowledged = self.update_alert(
             alert.alert_id,
             |a| a.status == AlertStatus::Open,
             |a| {
                 a.status = AlertStatus::Acknowledged;
                 a.alert_sort = alert_sort(AlertStatus::Acknowledged, &a.raised_at);
-                a.acknowledged_by = Some(by.to_owned());
-                a.acknowledged_at = Some(at.to_owned());
+                a.acknowledged_by = Some(audit.by.clone());
+                a.acknowledged_at = Some(audit.at.clone());
                 a.escalation = None;
                 a.escalation_claim = None;
                 a.escalation_claimed_at = None;
             },
         );
+        if acknowledged {
+            self.write_all(vec![json(audit)])
+                .expect("an audit record's key is new");
+        }
         self.alert(alert.alert_id)
             .await?
             .ok_or_else(|| StoreError("the alert is gone".into()))

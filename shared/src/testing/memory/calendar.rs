@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use super::{MemoryStore, json, key_of};
 use crate::enrolment::{OccurrenceWrite, Revision};
-use crate::item::{EnrolmentItem, NextEvent, OccurrenceEvent, OccurrenceItem, partition_key};
+use crate::item::{
+    AuditItem, EnrolmentItem, NextEvent, OccurrenceEvent, OccurrenceItem, partition_key,
+};
 use crate::ports::{Claim, Enrolments, Notice, StoreError, Sweep};
 
 type Items = BTreeMap<(String, String), Value>;
@@ -21,7 +23,9 @@ fn occurrence(items: &Items, item: &OccurrenceItem) -> Option<OccurrenceItem> {
 }
 
 fn put(items: &mut Items, record: Value) {
-    items.insert(key_of(&record), record);
+    let key = key_of(&record);
+    super::never_in_place(items.get(&key));
+    items.insert(key, record);
 }
 
 impl MemoryStore {
@@ -72,7 +76,7 @@ impl Enrolments for MemoryStore {
             .collect())
     }
 
-    async fn write(&self, revision: &Revision) -> Result<bool, StoreError> {
+    async fn write(&self, revision: &Revision, audit: &AuditItem) -> Result<bool, StoreError> {
         let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
         let enrolment = &revision.enrolment;
         let stored: Option<EnrolmentItem> = items
@@ -98,6 +102,7 @@ impl Enrolments for MemoryStore {
             }
         }
         put(&mut items, json(enrolment));
+        put(&mut items, json(audit));
         for write in &revision.occurrences {
             match (write, occurrence(&items, write.item())) {
                 (OccurrenceWrite::New(item) | OccurrenceWrite::Moved(item), _) => {

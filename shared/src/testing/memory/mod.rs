@@ -6,6 +6,7 @@
 mod alerts;
 mod calendar;
 mod flags;
+mod records;
 mod timeline;
 
 use std::collections::BTreeMap;
@@ -84,6 +85,18 @@ fn json<T: Serialize>(record: &T) -> Value {
     serde_json::to_value(record).expect("records serialise")
 }
 
+/// Panics if `stored` is a submission or an audit record: those are written once and never changed in place, as
+/// the AWS adapters' conditions and the template's deny guarantee; a use case that tried would fail its tests here.
+fn never_in_place(stored: Option<&Value>) {
+    if let Some(stored) = stored {
+        let kind = &stored["recordType"];
+        assert!(
+            kind != "submission" && kind != "audit",
+            "a stored {kind} record would be changed in place"
+        );
+    }
+}
+
 impl MemoryStore {
     /// Every record of a type, read back from what is stored.
     fn records<T: DeserializeOwned>(&self, record_type: &str) -> Vec<T> {
@@ -125,6 +138,11 @@ impl MemoryStore {
     /// Every alert.
     pub fn alerts(&self) -> Vec<AlertItem> {
         self.records("alert")
+    }
+
+    /// The audit trail, every trial, in key order (per trial: by time).
+    pub fn audit_records(&self) -> Vec<crate::item::AuditItem> {
+        self.records("audit")
     }
 
     /// Every timeline entry.

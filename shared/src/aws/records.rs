@@ -1,0 +1,142 @@
+//! The [`Records`] port on DynamoDB: a trial's exclusions (`pk = EXCLUSION#<trialId>`) and audit trail
+//! (`pk = AUDIT#<trialId>`), each change of an exclusion one transaction with its audit record and a check that the
+//! submission is stored.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
+use uuid::Uuid;
+
+use super::DynamoStore;
+use super::alerts::s;
+use super::dynamodb::WRITE_ONCE;
+use super::error_class;
+use super::transaction::{key, put_if, request, transact};
+use crate::item::{
+    AuditItem, ExclusionItem, audit_key, exclusion_key, partition_key, submission_sort_key,
+};
+use crate::ports::{AuditPage, Records, StoreError};
+
+fn read<T: serde::de::DeserializeOwned>(
+    item: std::collections::HashMap<String, AttributeValue>,
+) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError(format!("a record reads back: {e}")))
+}
+
+impl Records for DynamoStore {
+    async fn submission_exists(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+        submission_id: Uuid,
+    ) -> Result<bool, StoreError> {
+        let pk = partition_key(trial_id, patient_id);
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&pk, &submission_sort_key(&submission_id))))
+            .projection_expression("pk")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError(error_class(&e)))?;
+        Ok(output.item.is_some())
+    }
+
+    async fn exclusion(
+        &self,
+        trial_id: &str,
+        submission_id: Uuid,
+    ) -> Result<Option<ExclusionItem>, StoreError> {
+        let sk = submission_sort_key(&submission_id);
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&exclusion_key(trial_id), &sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError(error_class(&e)))?;
+        output.item.map(read).transpose()
+    }
+
+    async fn change_exclusion(
+        &self,
+        next: &ExclusionItem,
+        audit: &AuditItem,
+    ) -> Result<bool, StoreError> {
+        let stored = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                &partition_key(&next.trial_id, &next.patient_id),
+                &submission_sort_key(&next.submission_id),
+            )))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(request)?;
+        let state = match next.revision {
+            1 => put_if(&self.table, next, WRITE_ONCE, &[])?,
+            revision => put_if(
+                &self.table,
+                next,
+                "revision = :replaces",
+                &[(":replaces", AttributeValue::N((revision - 1).to_string()))],
+            )?,
+        };
+        let items = vec![
+            TransactWriteItem::builder().condition_check(stored).build(),
+            state,
+            put_if(&self.table, audit, WRITE_ONCE, &[])?,
+        ];
+        transact(&self.client, items).await
+    }
+
+    async fn audit_trail(
+        &self,
+        trial_id: &str,
+        limit: usize,
+        after: Option<String>,
+    ) -> Result<AuditPage, StoreError> {
+        let pk = audit_key(trial_id);
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(&pk))
+            .set_exclusive_start_key(after.map(|sk| key(&pk, &sk)))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError(error_class(&e)))?;
+        let records: Vec<AuditItem> = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(read)
+            .collect::<Result<_, _>>()?;
+        let next = output
+            .last_evaluated_key
+            .and_then(|key| key.get("sk").and_then(|sk| sk.as_s().ok()).cloned());
+        Ok(AuditPage { records, next })
+    }
+
+    async fn exclusions(&self, trial_id: &str) -> Result<Vec<ExclusionItem>, StoreError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(&exclusion_key(trial_id)))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        let mut exclusions = Vec::new();
+        while let Some(item) = pages.next().await {
+            exclusions.push(read(item.map_err(|e| StoreError(error_class(&e)))?)?);
+        }
+        Ok(exclusions)
+    }
+}

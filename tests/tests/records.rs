@@ -1,0 +1,451 @@
+//! A trial's record over time on the deployed stack: a nurse enrols a patient, acknowledges an alert (a colleague's
+//! second acknowledgement changes nothing), a site investigator excludes a submission entered in error, restores it
+//! and excludes it again (a double tap and a stale If-Match changing nothing), the patient is withdrawn and a
+//! dangerous answer sent afterwards is still alerted on. The audit trail lists each of those actions once, with who,
+//! under which scope, when and why; no stored submission changed; and the export keeps the excluded and the
+//! post-withdrawal submissions apart from the research files, with the audit trail beside them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use intake::instrument::Catalogue;
+use intake::testing::example::phq9_answers;
+use intake_e2e::deployed::{Deployed, eventually, fresh_trial};
+use intake_e2e::{ApiReply, Survey, TokenRequest, get_from, json_to, mint_token, post_to, submit};
+use intake_ops::export::{self, audit, load, withdrawals, write};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const NURSE: &str = "epro/enrolment.write epro/alerts.read epro/alerts.acknowledge epro/flags.read";
+const INVESTIGATOR: &str = "epro/data.correct epro/audit.read";
+
+async fn token(deployed: &Deployed, who: &str, trial: &str, scope: &str) -> String {
+    mint_token(
+        &deployed.http,
+        &deployed.stack,
+        &TokenRequest::staff(who, &[trial], scope),
+    )
+    .await
+    .unwrap()
+}
+
+/// A PHQ-9 of P-1 at `timepoint` (each report its own timepoint: a second one at the same timepoint would be a
+/// repeat, whose alerts are the first one's).
+fn phq9(trial: &str, timepoint: &str, item9: &str) -> Survey {
+    let mut survey = Survey::of("phq-9", trial, "P-1", timepoint, &mut fastrand::Rng::new());
+    survey.body["answers"] = phq9_answers(item9);
+    survey
+}
+
+async fn accepted(deployed: &Deployed, survey: &Survey) {
+    let reply = submit(&deployed.http, &deployed.stack, &survey.body)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 202, "{}", reply.body);
+}
+
+async fn exclusion(
+    deployed: &Deployed,
+    (token, trial): (&str, &str),
+    survey: &Survey,
+    (excluded, reason): (bool, &str),
+    if_match: Option<&str>,
+) -> ApiReply {
+    let path = format!(
+        "/v1/trials/{trial}/submissions/{}/exclusion",
+        survey.submission_id
+    );
+    let body = json!({ "patientId": "P-1", "excluded": excluded, "reason": reason });
+    json_to(
+        &deployed.http,
+        &deployed.stack,
+        (Method::PUT, &path),
+        Some(token),
+        if_match,
+        &body,
+    )
+    .await
+    .unwrap()
+}
+
+/// The trial's alerts, as staff list them.
+async fn alerts(deployed: &Deployed, token: &str, trial: &str) -> Vec<Value> {
+    let path = format!("/v1/trials/{trial}/alerts?limit=200");
+    let reply = get_from(&deployed.http, &deployed.stack, &path, Some(token))
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body["alerts"].as_array().unwrap().clone()
+}
+
+/// The whole audit trail through the API, two records a page.
+async fn trail(deployed: &Deployed, token: &str, trial: &str) -> Vec<Value> {
+    let mut records = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/v1/trials/{trial}/audit?limit=2");
+        if let Some(cursor) = &cursor {
+            path.push_str(&format!("&cursor={cursor}"));
+        }
+        let reply = get_from(&deployed.http, &deployed.stack, &path, Some(token))
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        records.extend(reply.body["records"].as_array().unwrap().iter().cloned());
+        match reply.body["next"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return records,
+        }
+    }
+}
+
+fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    csv::Reader::from_path(path)
+        .unwrap()
+        .deserialize()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs the deployed stack: make local-up"]
+async fn every_change_a_person_makes_is_audited_once_and_no_submission_ever_changes() {
+    // The local issuer's subject (the staff claim) is `user-<staff_id>`.
+    let deployed = Deployed::load().await;
+    let (stack, http) = (&deployed.stack, &deployed.http);
+    let trial = fresh_trial("RECORD");
+    let nurse = token(&deployed, "nurse-1", &trial, NURSE).await;
+    let colleague = token(&deployed, "nurse-2", &trial, NURSE).await;
+    let investigator = token(&deployed, "investigator-1", &trial, INVESTIGATOR).await;
+
+    let enrolment = json!({
+        "patientId": "P-1", "scheduleId": "postop-followup", "anchors": { "surgery": "2027-01-10" },
+        "timeZone": "Europe/Berlin", "reason": "consented"
+    });
+    let path = format!("/v1/trials/{trial}/enrolments");
+    let reply = post_to(
+        http,
+        stack,
+        &path,
+        Some(&nurse),
+        "application/json",
+        enrolment.to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 201, "{}", reply.body);
+
+    // A dangerous answer, and a plain one entered in error.
+    let dangerous = phq9(&trial, "day-7", "LA6570-1");
+    let in_error = phq9(&trial, "day-30", "LA6568-5");
+    accepted(&deployed, &dangerous).await;
+    accepted(&deployed, &in_error).await;
+    deployed.drained().await;
+    let stored_before = [
+        deployed.stored_item(&dangerous).await,
+        deployed.stored_item(&in_error).await,
+    ];
+    let alert = eventually(Duration::from_secs(60), || async {
+        Ok::<_, intake_ops::Error>(alerts(&deployed, &nurse, &trial).await.pop())
+    })
+    .await;
+    let acknowledgement = format!(
+        "/v1/alerts/{}/acknowledgement",
+        alert["alertId"].as_str().unwrap()
+    );
+    for who in [&nurse, &colleague] {
+        let reply = post_to(
+            http,
+            stack,
+            &acknowledgement,
+            Some(who),
+            "application/json",
+            "{}",
+        )
+        .await
+        .unwrap();
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(
+            reply.body["acknowledgedBy"], "user-nurse-1",
+            "the first acknowledgement stands"
+        );
+    }
+
+    // Excluded; a double tap; restored only against the revision that stands; excluded again.
+    let session = (investigator.as_str(), trial.as_str());
+    let excluded = exclusion(
+        &deployed,
+        session,
+        &in_error,
+        (true, "entered for the wrong visit"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (excluded.status, &excluded.body["revision"]),
+        (200, &json!(1)),
+        "{}",
+        excluded.body
+    );
+    let again = exclusion(
+        &deployed,
+        session,
+        &in_error,
+        (true, "entered for the wrong visit"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (again.status, &again.body),
+        (200, &excluded.body),
+        "a double tap is one action"
+    );
+    let stale = exclusion(
+        &deployed,
+        session,
+        &in_error,
+        (false, "right visit after all"),
+        Some("\"0\""),
+    )
+    .await;
+    assert_eq!(stale.status, 412, "{}", stale.body);
+    let restored = exclusion(
+        &deployed,
+        session,
+        &in_error,
+        (false, "right visit after all"),
+        Some("\"1\""),
+    )
+    .await;
+    assert_eq!(
+        (restored.status, &restored.body["excluded"]),
+        (200, &json!(false)),
+        "{}",
+        restored.body
+    );
+    let excluded = exclusion(
+        &deployed,
+        session,
+        &in_error,
+        (true, "the site re-checked: wrong visit"),
+        Some("\"2\""),
+    )
+    .await;
+    assert_eq!(
+        (excluded.status, &excluded.body["revision"]),
+        (200, &json!(3)),
+        "{}",
+        excluded.body
+    );
+    let nobodys = exclusion(
+        &deployed,
+        session,
+        &phq9(&trial, "day-90", "LA6568-5"),
+        (true, "no such"),
+        None,
+    )
+    .await;
+    assert_eq!(nobodys.status, 404, "{}", nobodys.body);
+    let forbidden = exclusion(
+        &deployed,
+        (&nurse, &trial),
+        &dangerous,
+        (true, "a nurse may not"),
+        None,
+    )
+    .await;
+    assert_eq!(forbidden.status, 403, "{}", forbidden.body);
+
+    // Withdrawn; a dangerous answer sent afterwards is stored, flagged and alerted on all the same.
+    let path = format!("/v1/trials/{trial}/enrolments/P-1/withdrawal");
+    let reply = json_to(
+        http,
+        stack,
+        (Method::POST, &path),
+        Some(&nurse),
+        None,
+        &json!({"reason": "withdrew consent"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let mut after = phq9(&trial, "day-60", "LA6570-1");
+    // Completed now: after the withdrawal (a survey's time is drawn from the last ten minutes).
+    after.body["completedAt"] = json!(
+        time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    );
+    accepted(&deployed, &after).await;
+    deployed.drained().await;
+    let alerted = eventually(Duration::from_secs(60), || async {
+        let alerts = alerts(&deployed, &nurse, &trial).await;
+        Ok::<_, intake_ops::Error>(
+            alerts
+                .into_iter()
+                .find(|a| a["submissionId"] == after.submission_id.to_string()),
+        )
+    })
+    .await;
+    assert_eq!(
+        alerted["status"], "open",
+        "safety processing goes on after withdrawal"
+    );
+
+    let path = format!("/v1/trials/{trial}/flags?kind=after-withdrawal");
+    let flags = get_from(http, stack, &path, Some(&nurse)).await.unwrap();
+    let flagged: Vec<&str> = flags.body["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["submissionId"].as_str().unwrap())
+        .collect();
+    assert_eq!(flagged, [after.submission_id.to_string()], "{}", flags.body);
+
+    // The exclusion reads as it stands, for the investigator and the monitor alike.
+    let path = format!(
+        "/v1/trials/{trial}/submissions/{}/exclusion",
+        in_error.submission_id
+    );
+    let state = get_from(http, stack, &path, Some(&investigator))
+        .await
+        .unwrap();
+    assert_eq!(state.status, 200, "{}", state.body);
+    assert_eq!(
+        (&state.body["excluded"], &state.body["revision"]),
+        (&json!(true), &json!(3))
+    );
+
+    // The audit trail: each action once, in order, with who, under which scope and why.
+    let records = trail(&deployed, &investigator, &trial).await;
+    let listed: Vec<(&str, &str, &str, &str)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap(),
+                r["by"].as_str().unwrap(),
+                r["role"].as_str().unwrap(),
+                r["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (
+                "enrolled",
+                "user-nurse-1",
+                "epro/enrolment.write",
+                "consented"
+            ),
+            (
+                "alert-acknowledged",
+                "user-nurse-1",
+                "epro/alerts.acknowledge",
+                ""
+            ),
+            (
+                "submission-excluded",
+                "user-investigator-1",
+                "epro/data.correct",
+                "entered for the wrong visit"
+            ),
+            (
+                "submission-restored",
+                "user-investigator-1",
+                "epro/data.correct",
+                "right visit after all"
+            ),
+            (
+                "submission-excluded",
+                "user-investigator-1",
+                "epro/data.correct",
+                "the site re-checked: wrong visit"
+            ),
+            (
+                "withdrawn",
+                "user-nurse-1",
+                "epro/enrolment.write",
+                "withdrew consent"
+            ),
+        ]
+    );
+    assert_eq!(records[1]["subjectId"], alert["alertId"]);
+    assert_eq!(records[4]["before"], "included (exclusion revision 2)");
+    assert_eq!(records[4]["after"], "excluded (exclusion revision 3)");
+    let reader = token(&deployed, "nurse-1", &trial, NURSE).await;
+    let refused = get_from(
+        http,
+        stack,
+        &format!("/v1/trials/{trial}/audit"),
+        Some(&reader),
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused.status, 403, "the trail needs its own scope");
+
+    // No submission changed, whatever happened around it.
+    let stored_after = [
+        deployed.stored_item(&dangerous).await,
+        deployed.stored_item(&in_error).await,
+    ];
+    assert_eq!(stored_after, stored_before);
+
+    // The export: the excluded and the post-withdrawal submissions apart, the audit trail beside them.
+    let items = load(&deployed.aws, stack, &trial, |_| {}, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 3);
+    let store =
+        intake::aws::DynamoStore::new(deployed.aws.dynamodb.clone(), stack.table_name.clone());
+    let withdrawn = withdrawals(&deployed.aws, stack, &trial, &items)
+        .await
+        .unwrap();
+    let excluded_now = export::excluded(&store, &trial).await.unwrap();
+    let folder = std::env::temp_dir().join(format!("export-{trial}"));
+    let written = write(
+        &folder,
+        &items,
+        Catalogue::embedded().unwrap(),
+        (true, true),
+        (&withdrawn, &excluded_now),
+    )
+    .unwrap();
+    assert_eq!((written.excluded, written.quarantined), (1, 1));
+    let ids = |path: &Path| -> Vec<String> {
+        csv_rows(path)
+            .into_iter()
+            .map(|row| row["submissionId"].clone())
+            .collect()
+    };
+    assert_eq!(
+        ids(&folder.join("phq-9-v1.csv")),
+        [dangerous.submission_id.to_string()]
+    );
+    assert_eq!(
+        ids(&folder.join("excluded/phq-9-v1.csv")),
+        [in_error.submission_id.to_string()]
+    );
+    assert_eq!(
+        ids(&folder.join("quarantined/phq-9-v1.csv")),
+        [after.submission_id.to_string()]
+    );
+    let (path, rows) = audit::write(&folder, &audit::trail(&store, &trial).await.unwrap()).unwrap();
+    assert_eq!(rows, records.len());
+    let exported: Vec<(String, String)> = csv_rows(&path)
+        .into_iter()
+        .map(|row| (row["auditId"].clone(), row["action"].clone()))
+        .collect();
+    let api: Vec<(String, String)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["auditId"].as_str().unwrap().to_owned(),
+                r["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(exported, api, "the export's trail is the API's");
+    std::fs::remove_dir_all(&folder).unwrap();
+}
