@@ -10,7 +10,7 @@ use crate::enrolment::Revision;
 use crate::envelope::Envelope;
 use crate::item::{
     AlertItem, AlertStatus, AuditItem, ConflictWrite, EnrolmentItem, ExclusionItem, FlagKind,
-    OccurrenceItem, SubmissionWrite,
+    OccurrenceItem, SubmissionItem, SubmissionWrite, VersionItem,
 };
 use crate::notify::AlertMessage;
 use crate::timeline::TimelineEntry;
@@ -314,6 +314,32 @@ pub trait Records: Send + Sync + 'static {
     fn change_exclusion(
         &self,
         next: &ExclusionItem,
+        audit: &AuditItem,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The patient's stored submission (version 1, as the patient sent it), read consistently.
+    fn submission(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+        submission_id: Uuid,
+    ) -> impl Future<Output = Result<Option<SubmissionItem>, StoreError>> + Send;
+
+    /// The corrected versions of the patient's submissions (of `submission_id` only, when given), by submission and
+    /// version, read consistently.
+    fn versions(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+        submission_id: Option<Uuid>,
+    ) -> impl Future<Output = Result<Vec<VersionItem>, StoreError>> + Send;
+
+    /// Writes `version`, the alerts it newly raises and `audit` all or nothing, if the version it replaces is
+    /// stored and no other replaced it first: else nothing, and `false`.
+    fn correct(
+        &self,
+        version: &VersionItem,
+        alerts: &[AlertItem],
         audit: &AuditItem,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod deployed;
 pub mod drill;
 pub mod faults;
+pub mod fhir;
 pub mod flow;
 pub mod hostile;
 pub mod inbox;

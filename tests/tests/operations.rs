@@ -10,15 +10,12 @@ use futures::future::join_all;
 use intake::instrument::Catalogue;
 use intake::metrics::{FUNCTION, Metric, NAMESPACE, REASON};
 use intake_e2e::deployed::{Deployed, fresh_trial};
+use intake_e2e::fhir::valid_fhir_lines;
 use intake_e2e::{Survey, TokenRequest, mint_token, post, send};
 use intake_ops::export::deidentify::{Deidentifier, Precision};
 use intake_ops::export::{load, secret, write};
 use serde_json::Value;
 use time::OffsetDateTime;
-
-/// Where `make fhir-check` installs fhir.resources.
-const FHIR_PYTHON: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/fhir/bin/python");
-const VALIDATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fhir/validate.py");
 
 fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
     let mut reader = csv::Reader::from_path(path).unwrap();
@@ -69,7 +66,7 @@ async fn a_trials_export_has_each_submission_once_in_its_instruments_table_and_a
         &items,
         Catalogue::embedded().unwrap(),
         (true, true),
-        (&Default::default(), &Default::default()),
+        &Default::default(),
     )
     .unwrap();
     assert_eq!(written.not_fhir, 0);
@@ -106,7 +103,7 @@ async fn a_trials_export_has_each_submission_once_in_its_instruments_table_and_a
     }
 
     // FHIR: one resource per line, each a QuestionnaireResponse that fhir.resources accepts.
-    let ndjson = valid_fhir_lines(&folder);
+    let ndjson = valid_fhir_lines(&folder.join("QuestionnaireResponse.ndjson"));
     assert_eq!(ndjson.lines().count(), surveys.len());
     std::fs::remove_dir_all(&folder).unwrap();
 
@@ -128,41 +125,16 @@ async fn a_trials_export_has_each_submission_once_in_its_instruments_table_and_a
         &deidentified,
         Catalogue::embedded().unwrap(),
         (true, true),
-        (&Default::default(), &Default::default()),
+        &Default::default(),
     )
     .unwrap();
-    let ndjson = valid_fhir_lines(&folder);
+    let ndjson = valid_fhir_lines(&folder.join("QuestionnaireResponse.ndjson"));
     assert_eq!(ndjson.lines().count(), surveys.len());
     for survey in &surveys {
         assert!(!ndjson.contains(survey.body["patientId"].as_str().unwrap()));
         assert!(!ndjson.contains(&survey.submission_id.to_string()));
     }
     std::fs::remove_dir_all(&folder).unwrap();
-}
-
-/// The export's `QuestionnaireResponse.ndjson` in `folder`, once fhir.resources has accepted every line.
-fn valid_fhir_lines(folder: &Path) -> String {
-    let ndjson = std::fs::read_to_string(folder.join("QuestionnaireResponse.ndjson")).unwrap();
-    let resources = folder.join("fhir");
-    std::fs::create_dir_all(&resources).unwrap();
-    for (n, line) in ndjson.lines().enumerate() {
-        std::fs::write(resources.join(format!("{n}.json")), line).unwrap();
-    }
-    assert!(
-        Path::new(FHIR_PYTHON).exists(),
-        "fhir.resources is not installed: run `make fhir-check`"
-    );
-    let judged = std::process::Command::new(FHIR_PYTHON)
-        .arg(VALIDATE)
-        .arg(&resources)
-        .output()
-        .unwrap();
-    assert!(
-        judged.status.success(),
-        "{}",
-        String::from_utf8_lossy(&judged.stderr)
-    );
-    ndjson
 }
 
 /// The EMF documents among `lines`, by metric name: (dimension names, value, the document).

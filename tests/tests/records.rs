@@ -1,9 +1,12 @@
-//! A trial's record over time on the deployed stack: a nurse enrols a patient, acknowledges an alert (a colleague's
-//! second acknowledgement changes nothing), a site investigator excludes a submission entered in error, restores it
-//! and excludes it again (a double tap and a stale If-Match changing nothing), the patient is withdrawn and a
-//! dangerous answer sent afterwards is still alerted on. The audit trail lists each of those actions once, with who,
-//! under which scope, when and why; no stored submission changed; and the export keeps the excluded and the
-//! post-withdrawal submissions apart from the research files, with the audit trail beside them.
+//! A trial's record over time on the deployed stack: a nurse enrols a patient and acknowledges an alert (a
+//! colleague's second acknowledgement changes nothing); a site investigator corrects the report's answers (a new
+//! version beside the original, the alert newly due raised and the one raised before not again, a stale version
+//! refused), excludes another submission entered in error, restores it and excludes it again (a double tap and a
+//! stale If-Match changing nothing); the patient is withdrawn and a dangerous answer sent afterwards is still
+//! alerted on. The audit trail lists each of those actions once, with who, under which scope, when and why; no
+//! stored submission changed; and the export holds the corrected report as its current version (amended, its
+//! first version in the history, both valid FHIR) and keeps the excluded and the post-withdrawal submissions apart
+//! from the research files, with the audit trail beside them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,8 +15,9 @@ use std::time::Duration;
 use intake::instrument::Catalogue;
 use intake::testing::example::phq9_answers;
 use intake_e2e::deployed::{Deployed, eventually, fresh_trial};
+use intake_e2e::fhir::valid_fhir_lines;
 use intake_e2e::{ApiReply, Survey, TokenRequest, get_from, json_to, mint_token, post_to, submit};
-use intake_ops::export::{self, audit, load, withdrawals, write};
+use intake_ops::export::{self, Standing, audit, load, versions, withdrawals, write};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -171,6 +175,84 @@ async fn every_change_a_person_makes_is_audited_once_and_no_submission_ever_chan
             "the first acknowledgement stands"
         );
     }
+
+    // Corrected: every item re-entered at its worst from the paper form. The total is now severe, an alert of its
+    // own; item 9's alert exists already and is not raised again. A correction of the replaced version is stale.
+    let mut worst = phq9_answers("LA6571-9");
+    for answer in worst.as_object_mut().unwrap().values_mut() {
+        *answer = json!("LA6571-9");
+    }
+    let path = format!(
+        "/v1/trials/{trial}/submissions/{}/versions",
+        dangerous.submission_id
+    );
+    let correct = |replaces: u32| json!({ "patientId": "P-1", "replaces": replaces, "answers": worst, "reason": "re-entered from the paper form" });
+    let corrected = json_to(
+        http,
+        stack,
+        (Method::POST, &path),
+        Some(&investigator),
+        None,
+        &correct(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(corrected.status, 200, "{}", corrected.body);
+    assert_eq!(corrected.body["version"], json!(2));
+    assert_eq!(
+        corrected.body["alertsRaised"].as_array().unwrap().len(),
+        1,
+        "{}",
+        corrected.body
+    );
+    let stale = json_to(
+        http,
+        stack,
+        (Method::POST, &path),
+        Some(&investigator),
+        None,
+        &correct(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    let severe = eventually(Duration::from_secs(60), || async {
+        let alerts = alerts(&deployed, &nurse, &trial).await;
+        Ok::<_, intake_ops::Error>(
+            alerts
+                .into_iter()
+                .find(|a| a["ruleId"] == "phq9-total-severe"),
+        )
+    })
+    .await;
+    assert_eq!(
+        (&severe["origin"], &severe["submissionId"]),
+        (
+            &json!("correction"),
+            &json!(dangerous.submission_id.to_string())
+        )
+    );
+    assert_eq!(
+        alerts(&deployed, &nurse, &trial).await.len(),
+        2,
+        "item 9's alert is not raised again"
+    );
+    let every = get_from(
+        http,
+        stack,
+        &format!("{path}?patientId=P-1&all=true"),
+        Some(&investigator),
+    )
+    .await
+    .unwrap();
+    assert_eq!(every.status, 200, "{}", every.body);
+    let numbers: Vec<&Value> = every.body["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| &v["version"])
+        .collect();
+    assert_eq!(numbers, [&json!(1), &json!(2)]);
 
     // Excluded; a double tap; restored only against the revision that stands; excluded again.
     let session = (investigator.as_str(), trial.as_str());
@@ -346,6 +428,12 @@ async fn every_change_a_person_makes_is_audited_once_and_no_submission_ever_chan
                 ""
             ),
             (
+                "submission-corrected",
+                "user-investigator-1",
+                "epro/data.correct",
+                "re-entered from the paper form"
+            ),
+            (
                 "submission-excluded",
                 "user-investigator-1",
                 "epro/data.correct",
@@ -372,8 +460,12 @@ async fn every_change_a_person_makes_is_audited_once_and_no_submission_ever_chan
         ]
     );
     assert_eq!(records[1]["subjectId"], alert["alertId"]);
-    assert_eq!(records[4]["before"], "included (exclusion revision 2)");
-    assert_eq!(records[4]["after"], "excluded (exclusion revision 3)");
+    assert_eq!(
+        (&records[2]["before"], &records[2]["after"]),
+        (&json!("version 1"), &json!("version 2"))
+    );
+    assert_eq!(records[5]["before"], "included (exclusion revision 2)");
+    assert_eq!(records[5]["after"], "excluded (exclusion revision 3)");
     let reader = token(&deployed, "nurse-1", &trial, NURSE).await;
     let refused = get_from(
         http,
@@ -402,16 +494,50 @@ async fn every_change_a_person_makes_is_audited_once_and_no_submission_ever_chan
     let withdrawn = withdrawals(&deployed.aws, stack, &trial, &items)
         .await
         .unwrap();
-    let excluded_now = export::excluded(&store, &trial).await.unwrap();
+    let corrections = versions::corrections(&store, &trial, &items).await.unwrap();
+    let (current, numbers, history) = versions::current(&items, &corrections);
+    let standing = Standing {
+        withdrawals: withdrawn,
+        excluded: export::excluded(&store, &trial).await.unwrap(),
+        versions: numbers,
+        history,
+    };
     let folder = std::env::temp_dir().join(format!("export-{trial}"));
-    let written = write(
-        &folder,
-        &items,
-        Catalogue::embedded().unwrap(),
-        (true, true),
-        (&withdrawn, &excluded_now),
-    )
-    .unwrap();
+    let catalogue = Catalogue::embedded().unwrap();
+    let written = write(&folder, &current, catalogue, (true, true), &standing).unwrap();
+    // The corrected submission as its current version: amended, version 2, the severe answers; version 1 in the
+    // history; both valid to fhir.resources.
+    let research = csv_rows(&folder.join("phq-9-v1.csv"));
+    assert_eq!(
+        (
+            research[0]["version"].as_str(),
+            research[0]["44260-8"].as_str()
+        ),
+        ("2", "LA6571-9")
+    );
+    let resource: Value =
+        serde_json::from_str(valid_fhir_lines(&folder.join("QuestionnaireResponse.ndjson")).trim())
+            .unwrap();
+    assert_eq!(
+        (&resource["status"], &resource["meta"]["versionId"]),
+        (&json!("amended"), &json!("2"))
+    );
+    let history = folder.join(versions::HISTORY);
+    assert!(
+        written
+            .files
+            .iter()
+            .any(|(path, lines)| *path == history && *lines == 1)
+    );
+    assert!(
+        !folder.join("excluded").join(versions::HISTORY).exists(),
+        "nothing corrected there"
+    );
+    let past: Value = serde_json::from_str(valid_fhir_lines(&history).trim()).unwrap();
+    assert_eq!(
+        (&past["id"], &past["meta"]["versionId"]),
+        (&resource["id"], &json!("1"))
+    );
     assert_eq!((written.excluded, written.quarantined), (1, 1));
     let ids = |path: &Path| -> Vec<String> {
         csv_rows(path)

@@ -1,14 +1,17 @@
 //! The alerts Lambda: the staff API. Adapts `GET /v1/trials/{trialId}/alerts`,
 //! `POST /v1/alerts/{alertId}/acknowledgement`, `GET /v1/trials/{trialId}/flags`,
-//! `PUT` and `GET /v1/trials/{trialId}/submissions/{submissionId}/exclusion` and `GET /v1/trials/{trialId}/audit`
-//! to the intake's staff use case.
+//! `PUT` and `GET /v1/trials/{trialId}/submissions/{submissionId}/exclusion`, `POST` and `GET …/versions` and
+//! `GET /v1/trials/{trialId}/audit` to the intake's staff use case.
 
 use intake::aws::{CallBudget, DynamoAlerts, DynamoStore, sdk_config};
 use intake::config::Env;
 use intake::identity::{Claims, StaffPolicy};
+use intake::instrument::Catalogue;
 use intake::metrics::Metrics;
 use intake::ports::{Alerts, Flags, Records};
-use intake::staff::{Exclusion, StaffConfig, StaffReply, StaffRequest, StaffRoute, StaffService};
+use intake::staff::{
+    Correction, Exclusion, StaffConfig, StaffReply, StaffRequest, StaffRoute, StaffService,
+};
 use lambda_http::http::header::{CONTENT_TYPE, ETAG, IF_MATCH};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
@@ -24,6 +27,7 @@ async fn main() -> Result<(), Error> {
         DynamoAlerts::new(dynamodb.clone(), config.table_name.clone()),
         DynamoStore::new(dynamodb, config.table_name.clone()),
         config.identity.clone(),
+        Catalogue::embedded()?,
     );
 
     run(service_fn(|request: Request| {
@@ -90,6 +94,21 @@ async fn handle<A: Alerts + Flags, R: Records>(
                 submission_id: parameters.first("submissionId").unwrap_or_default(),
             }
         }
+        Some("POST /v1/trials/{trialId}/submissions/{submissionId}/versions") => {
+            StaffRoute::Correction(Correction {
+                trial_id,
+                submission_id: parameters.first("submissionId").unwrap_or_default(),
+                body: request.body().as_ref(),
+            })
+        }
+        Some("GET /v1/trials/{trialId}/submissions/{submissionId}/versions") => {
+            StaffRoute::Versions {
+                trial_id,
+                submission_id: parameters.first("submissionId").unwrap_or_default(),
+                patient_id: query.first("patientId"),
+                all: query.first("all"),
+            }
+        }
         Some("GET /v1/trials/{trialId}/audit") => StaffRoute::Audit {
             trial_id,
             limit: query.first("limit"),
@@ -149,7 +168,12 @@ mod tests {
     }
 
     async fn answer(store: &MemoryStore, event: &str) -> (u16, serde_json::Value) {
-        let service = StaffService::new(store.clone(), store.clone(), StaffPolicy::default());
+        let service = StaffService::new(
+            store.clone(),
+            store.clone(),
+            StaffPolicy::default(),
+            Catalogue::embedded().unwrap(),
+        );
         let request = lambda_http::request::from_str(event).unwrap();
         let response = handle(&service, &StaffPolicy::default(), &request).await;
         let body = match response.body() {

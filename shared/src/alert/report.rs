@@ -23,6 +23,9 @@ pub enum Origin {
     /// A stored id resent with other content (an answer edited, an id reused by another app): an event of its own
     /// per distinct content, the original left as it was.
     ConflictingResend,
+    /// A site investigator's correction of a stored submission: the submission's event (or the first one's it
+    /// repeats), so a rule the submission met already raises nothing more.
+    Correction,
 }
 
 impl Origin {
@@ -32,6 +35,7 @@ impl Origin {
             Origin::Submission => "submission",
             Origin::Repeat => "repeat",
             Origin::ConflictingResend => "conflicting-resend",
+            Origin::Correction => "correction",
         }
     }
 }
@@ -86,6 +90,18 @@ impl Report {
         }
     }
 
+    /// A corrected version of the stored submission `original`.
+    pub fn corrected(original: &SubmissionItem, version: &crate::item::VersionItem) -> Self {
+        Report {
+            submission: version.submission.clone(),
+            scores: version.scores.clone(),
+            content_hash: version.content_hash.clone(),
+            origin: Origin::Correction,
+            repeat_of: original.repeat_of,
+            original_content_hash: Some(original.content_hash.clone()),
+        }
+    }
+
     /// A conflicting resend.
     pub fn conflicting(conflict: &ConflictItem) -> Self {
         Report {
@@ -103,7 +119,7 @@ impl Report {
     pub fn event(&self) -> String {
         let id = self.submission.submission_id;
         match (self.origin, self.repeat_of) {
-            (Origin::Repeat, Some(first)) => first.to_string(),
+            (Origin::Repeat | Origin::Correction, Some(first)) => first.to_string(),
             (Origin::ConflictingResend, _) => format!("{id}#{}", self.content_hash),
             _ => id.to_string(),
         }

@@ -1,6 +1,7 @@
 //! The [`Records`] port on DynamoDB: a trial's exclusions (`pk = EXCLUSION#<trialId>`) and audit trail
 //! (`pk = AUDIT#<trialId>`), each change of an exclusion one transaction with its audit record and a check that the
-//! submission is stored.
+//! submission is stored; and corrected versions (`pk = VERSION#<trialId>#<patientId>`), each one transaction with
+//! the alerts it newly raises and its audit record, checking the version it replaces is stored.
 
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
 use uuid::Uuid;
@@ -11,7 +12,8 @@ use super::dynamodb::WRITE_ONCE;
 use super::error_class;
 use super::transaction::{key, put_if, request, transact};
 use crate::item::{
-    AuditItem, ExclusionItem, audit_key, exclusion_key, partition_key, submission_sort_key,
+    AlertItem, AuditItem, ExclusionItem, SubmissionItem, VersionItem, audit_key, exclusion_key,
+    partition_key, submission_sort_key, version_key, version_prefix, version_sort_key,
 };
 use crate::ports::{AuditPage, Records, StoreError};
 
@@ -88,6 +90,88 @@ impl Records for DynamoStore {
             state,
             put_if(&self.table, audit, WRITE_ONCE, &[])?,
         ];
+        transact(&self.client, items).await
+    }
+
+    async fn submission(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+        submission_id: Uuid,
+    ) -> Result<Option<SubmissionItem>, StoreError> {
+        let pk = partition_key(trial_id, patient_id);
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&pk, &submission_sort_key(&submission_id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError(error_class(&e)))?;
+        output.item.map(read).transpose()
+    }
+
+    async fn versions(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+        submission_id: Option<Uuid>,
+    ) -> Result<Vec<VersionItem>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(&version_key(trial_id, patient_id)))
+            .consistent_read(true);
+        let query = match submission_id {
+            None => query.key_condition_expression("pk = :pk"),
+            Some(id) => query
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":prefix", s(&version_prefix(&id))),
+        };
+        let mut pages = query.into_paginator().items().send();
+        let mut versions = Vec::new();
+        while let Some(item) = pages.next().await {
+            versions.push(read(item.map_err(|e| StoreError(error_class(&e)))?)?);
+        }
+        Ok(versions)
+    }
+
+    async fn correct(
+        &self,
+        version: &VersionItem,
+        alerts: &[AlertItem],
+        audit: &AuditItem,
+    ) -> Result<bool, StoreError> {
+        let submission = &version.submission;
+        let replaced = match version.replaces {
+            1 => key(
+                &partition_key(&submission.trial_id, &submission.patient_id),
+                &submission_sort_key(&submission.submission_id),
+            ),
+            earlier => key(
+                &version.pk,
+                &version_sort_key(&submission.submission_id, earlier),
+            ),
+        };
+        let standing = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(replaced))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(request)?;
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .condition_check(standing)
+                .build(),
+            // Written once: a second correction of the same version finds its key taken.
+            put_if(&self.table, version, WRITE_ONCE, &[])?,
+            put_if(&self.table, audit, WRITE_ONCE, &[])?,
+        ];
+        for alert in alerts {
+            items.push(put_if(&self.table, alert, WRITE_ONCE, &[])?);
+        }
         transact(&self.client, items).await
     }
 

@@ -33,17 +33,20 @@ pub enum AuditAction {
     SubmissionExcluded,
     /// Brought an excluded submission back into analysis.
     SubmissionRestored,
+    /// Corrected a submission's answers as a new version.
+    SubmissionCorrected,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 6] = [
+    pub const ALL: [AuditAction; 7] = [
         AuditAction::Enrolled,
         AuditAction::TermsChanged,
         AuditAction::Withdrawn,
         AuditAction::AlertAcknowledged,
         AuditAction::SubmissionExcluded,
         AuditAction::SubmissionRestored,
+        AuditAction::SubmissionCorrected,
     ];
 
     /// The name used in records, the API and the export.
@@ -55,6 +58,7 @@ impl AuditAction {
             AuditAction::AlertAcknowledged => "alert-acknowledged",
             AuditAction::SubmissionExcluded => "submission-excluded",
             AuditAction::SubmissionRestored => "submission-restored",
+            AuditAction::SubmissionCorrected => "submission-corrected",
         }
     }
 
@@ -226,6 +230,24 @@ impl AuditItem {
             after: "acknowledged".into(),
         };
         Self::new(change, actor, at)
+    }
+
+    /// The record of the correction `version`, made by `actor`.
+    pub fn of_correction(version: &super::VersionItem, actor: &Actor) -> Self {
+        let submission = &version.submission;
+        let change = Change {
+            trial_id: &submission.trial_id,
+            patient_id: &submission.patient_id,
+            action: AuditAction::SubmissionCorrected,
+            subject: (
+                AuditSubject::Submission,
+                submission.submission_id.to_string(),
+            ),
+            reason: &version.reason,
+            before: format!("version {}", version.replaces),
+            after: format!("version {}", version.version),
+        };
+        Self::new(change, actor, &version.corrected_at)
     }
 
     /// The record of the exclusion state `exclusion` now stands at, made by `actor`.

@@ -11,7 +11,9 @@
 //!
 //! Per trial, `pk = AUDIT#<trialId>` holds the audit trail, one record per change a person made ([`AuditItem`]),
 //! and `pk = EXCLUSION#<trialId>` whether each submission a person excluded from analysis is excluded now
-//! ([`ExclusionItem`]).
+//! ([`ExclusionItem`]). Per patient, `pk = VERSION#<trialId>#<patientId>`, `sk = <submissionId>#<nnnn>` holds a site
+//! investigator's corrections of their submissions, version 2 and up ([`VersionItem`]); the submission itself is
+//! version 1 and never changes.
 //!
 //! And one item per submission id, whatever its trial or patient: `pk = SUBMISSIONID#<submissionId>`, `sk = CLAIM`
 //! ([`IdClaim`]), written in the same transaction as the submission, so one id is one record everywhere. Each
@@ -41,6 +43,7 @@ mod records;
 mod submission;
 #[cfg(test)]
 mod tests;
+mod version;
 mod write;
 
 pub use alert::{AlertItem, AlertStatus, CLAIMED, Comparison, PENDING, alert_key, alert_sort};
@@ -54,6 +57,9 @@ pub use conflict::ConflictItem;
 pub use exclusion::{ExclusionItem, exclusion_key};
 pub use records::{Flag, FlagKind, IdClaim, TimepointMarker};
 pub use submission::SubmissionItem;
+pub use version::{
+    MAX_VERSION, VERSION_PREFIX, VersionItem, version_key, version_prefix, version_sort_key,
+};
 pub use write::{ConflictWrite, SubmissionWrite};
 
 /// The index listing a trial's submissions in arrival order, over [`BY_TRIAL_SHARDS`] partitions per trial. A new
@@ -162,6 +168,8 @@ pub enum RecordType {
     Audit,
     /// Whether a submission is excluded from analysis ([`ExclusionItem`]).
     Exclusion,
+    /// A corrected version of a submission ([`VersionItem`]).
+    Version,
 }
 
 /// The partition key of a submission id's claim.

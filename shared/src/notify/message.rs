@@ -41,13 +41,13 @@ pub struct AlertMessage {
     pub label: String,
     /// When the alert was raised.
     pub raised_at: String,
-    /// What met the rule: a stored submission, a repeat, or a conflicting resend of a stored id.
+    /// What met the rule: a stored submission, a repeat, a conflicting resend of a stored id, or a correction.
     pub origin: Origin,
     /// For a conflicting resend: the content hash of the resend that met the rule, and of the stored original, so the
     /// team looks at both.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content_hash: Option<String>,
-    /// The stored original's content hash, for a conflicting resend.
+    /// The stored original's content hash, for a conflicting resend or a correction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub original_content_hash: Option<String>,
     /// For a rule comparing reports: the report compared with.

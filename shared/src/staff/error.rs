@@ -24,6 +24,22 @@ pub enum StaffError {
     /// The change cannot be made as the record stands, or another change came first.
     #[error("{0}")]
     Conflict(&'static str),
+    /// A correction names a version that is not the current one (ODK Central's stale `deprecatedID`).
+    #[error(
+        "version {named} is not the current one: version {current} is; read the versions again"
+    )]
+    Superseded {
+        /// The version the correction names.
+        named: u32,
+        /// The current version.
+        current: u32,
+    },
+    /// A body larger than a submission may be.
+    #[error("the body is larger than a submission may be (256 KiB)")]
+    TooLarge,
+    /// Corrected answers the instrument version refuses, each problem with its field (never the value).
+    #[error("the corrected answers do not fit the instrument version")]
+    Invalid(Vec<crate::submission::FieldProblem>),
     /// A query parameter, a header or the body is wrong.
     #[error("{field}: {problem}")]
     BadRequest {
@@ -59,7 +75,9 @@ impl StaffError {
             StaffError::Forbidden(_) => StatusCode::FORBIDDEN,
             StaffError::NotFound(_) => StatusCode::NOT_FOUND,
             StaffError::Stale(_) => StatusCode::PRECONDITION_FAILED,
-            StaffError::Conflict(_) => StatusCode::CONFLICT,
+            StaffError::Conflict(_) | StaffError::Superseded { .. } => StatusCode::CONFLICT,
+            StaffError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            StaffError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             StaffError::BadRequest { .. } | StaffError::Refused(_) => StatusCode::BAD_REQUEST,
             StaffError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -72,7 +90,9 @@ impl StaffError {
             StaffError::Forbidden(_) => "forbidden",
             StaffError::NotFound(_) => "not_found",
             StaffError::Stale(_) => "stale",
-            StaffError::Conflict(_) => "conflict",
+            StaffError::Conflict(_) | StaffError::Superseded { .. } => "conflict",
+            StaffError::Invalid(_) => "invalid",
+            StaffError::TooLarge => "too_large",
             StaffError::BadRequest { .. } | StaffError::Refused(_) => "bad_request",
             StaffError::Unavailable(_) => "unavailable",
         }
@@ -80,7 +100,14 @@ impl StaffError {
 
     /// The JSON body.
     pub fn body(&self) -> Value {
-        json!({ "error": self.code(), "message": self.to_string() })
+        let mut body = json!({ "error": self.code(), "message": self.to_string() });
+        if let StaffError::Invalid(problems) = self {
+            body["problems"] = problems
+                .iter()
+                .map(|p| json!({ "field": p.field, "problem": p.problem }))
+                .collect();
+        }
+        body
     }
 
     /// Logs the refusal with ids and the reason only.

@@ -6,13 +6,16 @@
 //! again, and that the trial is one of the caller's, and fails closed on anything missing. Acknowledging twice is
 //! harmless: the first acknowledgement (who, when) stands.
 //!
-//! A site investigator excludes a submission from analysis and restores it, and a monitor lists the trial's audit
-//! trail (`records`).
+//! A site investigator corrects a patient's answers as a new version (`corrections`), excludes a submission from
+//! analysis and restores it, and a monitor lists the trial's audit trail (`records`).
 //!
 //! - `error`: each refusal and its status; `view`: an alert and a flag as the API shows them, and the cursors;
 //!   `records`: exclusions and the audit trail; `config`: the environment.
 
 mod config;
+mod corrections;
+#[cfg(test)]
+mod corrections_tests;
 mod error;
 mod records;
 #[cfg(test)]
@@ -28,10 +31,12 @@ use tracing::info;
 use uuid::Uuid;
 
 use crate::identity::{Staff, StaffPolicy};
+use crate::instrument::Catalogue;
 use crate::item::{Actor, AlertStatus, AuditItem, FlagKind, format_timestamp};
 use crate::ports::{Alerts, Flags, Page, Records};
 
 pub use config::StaffConfig;
+pub use corrections::Correction;
 pub use error::StaffError;
 pub use records::{Exclusion, audit_view, decode_audit_cursor, encode_audit_cursor};
 pub use view::{
@@ -84,6 +89,19 @@ pub enum StaffRoute<'a> {
         /// The submission, as the path gives it.
         submission_id: &'a str,
     },
+    /// Correcting a submission's answers as a new version.
+    Correction(Correction<'a>),
+    /// A submission's current version, or every version.
+    Versions {
+        /// The trial.
+        trial_id: &'a str,
+        /// The submission, as the path gives it.
+        submission_id: &'a str,
+        /// `patientId`: the submission's patient.
+        patient_id: Option<&'a str>,
+        /// `all`: `true` for every version.
+        all: Option<&'a str>,
+    },
     /// A page of a trial's audit trail.
     Audit {
         /// The trial.
@@ -133,15 +151,18 @@ pub struct StaffService<A, R> {
     alerts: A,
     records: R,
     policy: StaffPolicy,
+    catalogue: &'static Catalogue,
 }
 
 impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
-    /// The service over `alerts` and `records`, with `policy` naming the scopes each route needs.
-    pub fn new(alerts: A, records: R, policy: StaffPolicy) -> Self {
+    /// The service over `alerts` and `records`, with `policy` naming the scopes each route needs; corrections are
+    /// judged against `catalogue`.
+    pub fn new(alerts: A, records: R, policy: StaffPolicy, catalogue: &'static Catalogue) -> Self {
         StaffService {
             alerts,
             records,
             policy,
+            catalogue,
         }
     }
 
@@ -190,6 +211,16 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
                 submission_id,
             } => {
                 return self.exclusion_state(&staff, trial_id, submission_id).await;
+            }
+            StaffRoute::Correction(correction) => self.correct(&staff, correction).await,
+            StaffRoute::Versions {
+                trial_id,
+                submission_id,
+                patient_id,
+                all,
+            } => {
+                self.versions(&staff, (trial_id, submission_id), patient_id, all)
+                    .await
             }
             StaffRoute::Audit {
                 trial_id,

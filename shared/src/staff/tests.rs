@@ -45,13 +45,18 @@ pub(super) async fn ask(
     caller: Result<Staff, String>,
     route: StaffRoute<'_>,
 ) -> StaffReply {
-    StaffService::new(store.clone(), store.clone(), StaffPolicy::default())
-        .answer(StaffRequest {
-            caller,
-            route,
-            request_id: "r-1".into(),
-        })
-        .await
+    StaffService::new(
+        store.clone(),
+        store.clone(),
+        StaffPolicy::default(),
+        crate::instrument::Catalogue::embedded().unwrap(),
+    )
+    .answer(StaffRequest {
+        caller,
+        route,
+        request_id: "r-1".into(),
+    })
+    .await
 }
 
 fn list<'a>(

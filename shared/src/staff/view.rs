@@ -31,13 +31,13 @@ pub struct AlertView {
     pub severity: Severity,
     /// The rule's label.
     pub label: String,
-    /// What met the rule: `submission`, `repeat`, or `conflicting-resend` (a stored id resent with other content:
-    /// look at both versions).
+    /// What met the rule: `submission`, `repeat`, `conflicting-resend` (a stored id resent with other content:
+    /// look at both versions), or `correction` (a site investigator's correction of the submission).
     pub origin: Origin,
     /// The content hash of what met the rule.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content_hash: Option<String>,
-    /// For a conflicting resend: the stored original's content hash.
+    /// For a conflicting resend or a correction: the stored original's content hash.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub original_content_hash: Option<String>,
     /// For a worsening rule: the report compared with (completed just before).

@@ -120,6 +120,14 @@ fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
             "integrations/${AlertsIntegration}",
         ),
         (
+            "POST /v1/trials/{trialId}/submissions/{submissionId}/versions",
+            "integrations/${AlertsIntegration}",
+        ),
+        (
+            "GET /v1/trials/{trialId}/submissions/{submissionId}/versions",
+            "integrations/${AlertsIntegration}",
+        ),
+        (
             "GET /v1/trials/{trialId}/audit",
             "integrations/${AlertsIntegration}",
         ),
@@ -221,6 +229,16 @@ fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
             "ExclusionReadInvokePermission",
             "AlertsFunction",
             "/*/GET/v1/trials/*/submissions/*/exclusion",
+        ),
+        (
+            "CorrectionInvokePermission",
+            "AlertsFunction",
+            "/*/POST/v1/trials/*/submissions/*/versions",
+        ),
+        (
+            "VersionsInvokePermission",
+            "AlertsFunction",
+            "/*/GET/v1/trials/*/submissions/*/versions",
         ),
         (
             "AuditTrailInvokePermission",

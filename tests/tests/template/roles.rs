@@ -1,6 +1,6 @@
 //! Least privilege: one role per function, each allowed exactly its own calls on its own resources.
 
-use intake::item::AUDIT_PREFIX;
+use intake::item::{AUDIT_PREFIX, VERSION_PREFIX};
 use serde_norway::Value;
 
 use crate::{intrinsic, props, resource, template};
@@ -253,6 +253,7 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
         )
     };
     let audit = format!("{AUDIT_PREFIX}*");
+    let version = format!("{VERSION_PREFIX}*");
     assert_eq!(
         on_table,
         [
@@ -261,12 +262,19 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
                 &["ALERT#*", "EXCLUSION#*", "TRIAL#*#PATIENT#*"]
             ),
             both("dynamodb:UpdateItem", &["ALERT#*"]),
-            both("dynamodb:PutItem", &[&audit, "EXCLUSION#*"]),
-            both("dynamodb:Query", &[&audit]),
-            both("dynamodb:ConditionCheckItem", &["TRIAL#*#PATIENT#*"]),
+            both(
+                "dynamodb:PutItem",
+                &[&audit, "EXCLUSION#*", &version, "ALERT#*"],
+            ),
+            both("dynamodb:Query", &[&audit, &version]),
+            both(
+                "dynamodb:ConditionCheckItem",
+                &["TRIAL#*#PATIENT#*", &version],
+            ),
         ],
         "on the table, the staff API reaches only the partitions each call needs: it changes alerts only, appends \
-         audit records and exclusions, and never writes a submission"
+         audit records, exclusions, corrected versions and the alerts they raise, and never writes where \
+         submissions are"
     );
     assert_eq!(
         grants(&t, "TimelineRole"),

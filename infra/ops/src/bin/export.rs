@@ -1,6 +1,7 @@
 //! `export --trial <id>`: a trial's submissions as CSV for analysts (one file per instrument version) and as FHIR
 //! `QuestionnaireResponse` NDJSON, into a folder; with CSV, its schedule compliance too (surveys due, figures); and
-//! its audit trail. Submissions excluded from analysis, or completed after withdrawal, are written apart.
+//! its audit trail. Each corrected submission as its current version, earlier versions in a FHIR history file.
+//! Submissions excluded from analysis, or completed after withdrawal, are written apart.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,8 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use intake::instrument::Catalogue;
 use intake_ops::export::deidentify::{Deidentifier, Precision, transforms};
 use intake_ops::export::{
-    audit, by_instrument, compliance, excluded, is_quarantined, load, manifest, secret,
-    withdrawals, write,
+    Standing, audit, by_instrument, compliance, excluded, is_quarantined, load, manifest, secret,
+    versions, withdrawals, write,
 };
 use intake_ops::{Aws, StackChoice};
 
@@ -96,11 +97,17 @@ async fn main() -> ExitCode {
             Format::All => (true, true),
         };
         let catalogue = Catalogue::embedded()?;
-        let withdrawn = withdrawals(&aws, &stack, &args.trial, &items).await?;
         let records = intake::aws::DynamoStore::new(aws.dynamodb.clone(), stack.table_name.clone());
-        let excluded = excluded(&records, &args.trial).await?;
+        let corrections = versions::corrections(&records, &args.trial, &items).await?;
+        let (current, numbers, history) = versions::current(&items, &corrections);
+        let mut standing = Standing {
+            withdrawals: withdrawals(&aws, &stack, &args.trial, &items).await?,
+            excluded: excluded(&records, &args.trial).await?,
+            versions: numbers,
+            history,
+        };
         let mut more = Vec::new();
-        let items = if args.deidentify {
+        let exported: Vec<_> = if args.deidentify {
             let key = secret::trial_key(&aws.secrets, &stack.table_name, &args.trial).await?;
             let deidentifier = Deidentifier::new(&key, args.time_precision);
             more = transforms(args.time_precision);
@@ -109,22 +116,34 @@ async fn main() -> ExitCode {
             );
             more.push("submissions excluded from analysis: not exported".into());
             more.push("the audit trail (staff ids and reasons as typed): not exported".into());
-            items
+            more.push(
+                "corrected submissions: the current version only (earlier versions hold what was replaced)"
+                    .into(),
+            );
+            let kept: Vec<_> = current
                 .iter()
-                .filter(|item| !is_quarantined(item, &withdrawn))
-                .filter(|item| !excluded.contains(&item.submission.submission_id))
+                .filter(|item| !is_quarantined(item, &standing.withdrawals))
+                .filter(|item| !standing.excluded.contains(&item.submission.submission_id))
+                .collect();
+            let pseudonymous: Vec<_> = kept
+                .iter()
                 .map(|item| deidentifier.item(item, catalogue))
-                .collect()
+                .collect();
+            // Version numbers follow each submission to its pseudonym; earlier versions are not exported.
+            standing.history.clear();
+            standing.versions = kept
+                .iter()
+                .zip(&pseudonymous)
+                .filter_map(|(item, out)| {
+                    let number = standing.versions.get(&item.submission.submission_id)?;
+                    Some((out.submission.submission_id, *number))
+                })
+                .collect();
+            pseudonymous
         } else {
-            items
+            current
         };
-        let mut written = write(
-            &folder,
-            &items,
-            catalogue,
-            (csv, fhir),
-            (&withdrawn, &excluded),
-        )?;
+        let mut written = write(&folder, &exported, catalogue, (csv, fhir), &standing)?;
         // The audit trail and the compliance files name patients, staff and dates, and the trail reasons as
         // typed: not part of a de-identified export.
         if !args.deidentify {
@@ -147,7 +166,7 @@ async fn main() -> ExitCode {
         let now = intake::item::format_timestamp(time::OffsetDateTime::now_utc());
         let made = (args.trial.as_str(), command.as_str(), now.as_str());
         let manifest = manifest::write(&folder, made, &written.files, &more)?;
-        Ok::<_, intake_ops::Error>((items, written, manifest))
+        Ok::<_, intake_ops::Error>((exported, written, manifest))
     }
     .await;
     match result {

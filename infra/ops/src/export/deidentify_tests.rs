@@ -63,7 +63,7 @@ fn everything_written(items: &[SubmissionItem]) -> String {
         items,
         catalogue(),
         (true, true),
-        (&Default::default(), &Default::default()),
+        &Default::default(),
     )
     .unwrap();
     assert!(written.files.len() >= 5, "{:?}", written.files);

@@ -20,6 +20,7 @@ pub mod spreadsheet;
 pub mod table;
 #[cfg(test)]
 mod tests;
+pub mod versions;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -145,16 +146,36 @@ pub async fn excluded<R: intake::ports::Records>(
         .collect())
 }
 
-/// Writes `items` under `folder` as CSV tables and/or FHIR NDJSON. Those a person excluded from analysis go under
-/// `folder/excluded/` instead, and of the rest those completed after their patient's withdrawal under
-/// `folder/quarantined/`, in the same forms: no analysis set includes them by accident, and none is lost.
+/// What an export knows of each submission beyond its item: its patient's withdrawal, whether a person excluded it,
+/// and its current version.
+#[derive(Debug, Clone, Default)]
+pub struct Standing {
+    /// When each withdrawn patient was withdrawn.
+    pub withdrawals: Withdrawals,
+    /// The submissions excluded from analysis.
+    pub excluded: Excluded,
+    /// Each corrected submission's current version number.
+    pub versions: versions::VersionNumbers,
+    /// Each corrected submission's earlier versions (none in a de-identified export).
+    pub history: versions::History,
+}
+
+/// Writes `items` (as they currently stand) under `folder` as CSV tables and/or FHIR NDJSON. Those a person
+/// excluded from analysis go under `folder/excluded/` instead, and of the rest those completed after their
+/// patient's withdrawal under `folder/quarantined/`, in the same forms: no analysis set includes them by accident,
+/// and none is lost.
 pub fn write(
     folder: &Path,
     items: &[SubmissionItem],
     catalogue: &Catalogue,
     (csv, fhir): (bool, bool),
-    (withdrawals, excluded): (&Withdrawals, &Excluded),
+    standing: &Standing,
 ) -> Result<Written, Error> {
+    let Standing {
+        withdrawals,
+        excluded,
+        ..
+    } = standing;
     let (apart, research): (Vec<SubmissionItem>, Vec<SubmissionItem>) =
         items.iter().cloned().partition(|item| {
             excluded.contains(&item.submission.submission_id) || is_quarantined(item, withdrawals)
@@ -162,10 +183,10 @@ pub fn write(
     let (excluded, quarantined): (Vec<SubmissionItem>, Vec<SubmissionItem>) = apart
         .into_iter()
         .partition(|item| excluded.contains(&item.submission.submission_id));
-    let mut written = write_set(folder, &research, catalogue, csv, fhir)?;
+    let mut written = write_set(folder, &research, catalogue, (csv, fhir), standing)?;
     for (name, set) in [(EXCLUDED, &excluded), (QUARANTINED, &quarantined)] {
         if !set.is_empty() {
-            let apart = write_set(&folder.join(name), set, catalogue, csv, fhir)?;
+            let apart = write_set(&folder.join(name), set, catalogue, (csv, fhir), standing)?;
             written.files.extend(apart.files);
             written.not_fhir += apart.not_fhir;
         }
@@ -179,13 +200,14 @@ fn write_set(
     folder: &Path,
     items: &[SubmissionItem],
     catalogue: &Catalogue,
-    csv: bool,
-    fhir: bool,
+    (csv, fhir): (bool, bool),
+    standing: &Standing,
 ) -> Result<Written, Error> {
+    let versions = &standing.versions;
     std::fs::create_dir_all(folder)?;
     let mut written = Written::default();
     if csv {
-        for (stem, sheet) in table::tables(items, catalogue) {
+        for (stem, sheet) in table::tables(items, catalogue, versions) {
             for (path, table) in [
                 (folder.join(format!("{stem}.csv")), &sheet.data),
                 (folder.join(format!("{stem}.codebook.csv")), &sheet.codebook),
@@ -197,11 +219,17 @@ fn write_set(
         }
     }
     if fhir {
-        let (lines, not_fhir) = fhir::ndjson(items, catalogue);
+        let (lines, not_fhir) = fhir::ndjson(items, catalogue, versions);
         let path = folder.join("QuestionnaireResponse.ndjson");
         std::fs::write(&path, lines.join(""))?;
         written.files.push((path, lines.len()));
         written.not_fhir = not_fhir;
+        written.files.extend(versions::write_history(
+            folder,
+            items,
+            &standing.history,
+            catalogue,
+        )?);
     }
     Ok(written)
 }

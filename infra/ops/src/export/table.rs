@@ -10,8 +10,10 @@ use intake::instrument::Catalogue;
 use intake::item::SubmissionItem;
 use intake::submission::Answer;
 
+use super::versions::VersionNumbers;
+
 /// The columns every table starts with, and what each holds (the codebook repeats it).
-pub const FIXED: [(&str, &str); 12] = [
+pub const FIXED: [(&str, &str); 13] = [
     (
         "submissionId",
         "the submission's id (UUID), chosen by the app",
@@ -20,6 +22,12 @@ pub const FIXED: [(&str, &str); 12] = [
     (
         "surveyVersion",
         "the instrument version the patient filled in",
+    ),
+    (
+        "version",
+        "1: as the patient sent it; 2 and up: corrected by a site investigator (the answers and scores are that \
+         version's; the audit trail names each correction, and a FHIR export keeps earlier versions in \
+         QuestionnaireResponse.history.ndjson)",
     ),
     (
         "timepoint",
@@ -55,7 +63,7 @@ pub const FIXED: [(&str, &str); 12] = [
 ];
 
 /// The column holding the arrival time, by which rows are ordered.
-const RECEIVED_AT: usize = 5;
+const RECEIVED_AT: usize = 6;
 
 /// One file's worth: a header and its rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +81,11 @@ pub struct Sheet {
 
 /// The tables of `items`, by file stem (`phq-9-v1`). Submissions from before instruments (no version) share one
 /// table per instrument (`pain-unversioned`) whose item columns are the answers' ids, sorted.
-pub fn tables(items: &[SubmissionItem], catalogue: &Catalogue) -> BTreeMap<String, Sheet> {
+pub fn tables(
+    items: &[SubmissionItem],
+    catalogue: &Catalogue,
+    versions: &VersionNumbers,
+) -> BTreeMap<String, Sheet> {
     let mut groups: BTreeMap<(String, Option<String>), Vec<&SubmissionItem>> = BTreeMap::new();
     for item in items {
         let s = &item.submission;
@@ -112,7 +124,7 @@ pub fn tables(items: &[SubmissionItem], catalogue: &Catalogue) -> BTreeMap<Strin
                 }
             };
             let sheet = Sheet {
-                data: table(&members, &questions, &scores),
+                data: table(&members, (&questions, &scores), versions),
                 codebook: super::codebook::codebook(instrument, &questions),
             };
             (stem, sheet)
@@ -120,7 +132,11 @@ pub fn tables(items: &[SubmissionItem], catalogue: &Catalogue) -> BTreeMap<Strin
         .collect()
 }
 
-fn table(members: &[&SubmissionItem], questions: &[String], scores: &[String]) -> Table {
+fn table(
+    members: &[&SubmissionItem],
+    (questions, scores): (&[String], &[String]),
+    versions: &VersionNumbers,
+) -> Table {
     let mut header: Vec<String> = FIXED.iter().map(|(c, _)| (*c).to_owned()).collect();
     header.extend(questions.iter().cloned());
     for score in scores {
@@ -143,6 +159,11 @@ fn table(members: &[&SubmissionItem], questions: &[String], scores: &[String]) -
                 s.submission_id.to_string(),
                 s.patient_id.clone(),
                 s.survey_version.clone().unwrap_or_default(),
+                versions
+                    .get(&s.submission_id)
+                    .copied()
+                    .unwrap_or(1)
+                    .to_string(),
                 s.timepoint.clone(),
                 s.completed_at.clone(),
                 item.received_at.clone(),

@@ -33,7 +33,7 @@ fn each_instrument_version_is_a_table_with_a_column_per_item_in_questionnaire_or
         phq9(1, "LA6569-3", "2026-11-22T08:00:01.000Z"),
         stored(example().envelope(), "2026-11-22T08:00:03.000Z"),
     ];
-    let tables = table::tables(&items, catalogue());
+    let tables = table::tables(&items, catalogue(), &Default::default());
     assert_eq!(
         tables.keys().collect::<Vec<_>>(),
         ["phq-9-v1", "qol-daily-v2"]
@@ -73,13 +73,13 @@ fn a_submission_from_before_instruments_gets_a_table_of_its_own_and_no_fhir_line
     let mut legacy = stored(example().envelope(), "2026-11-22T08:00:03.000Z");
     legacy.submission.survey_version = None;
     let items = [legacy, phq9(1, "LA6569-3", "2026-11-22T08:00:01.000Z")];
-    let tables = table::tables(&items, catalogue());
+    let tables = table::tables(&items, catalogue(), &Default::default());
     let unversioned = &tables["qol-daily-unversioned"].data;
     assert_eq!(
         &unversioned.header[table::FIXED.len()..],
         ["comment", "fatigue", "nausea", "pain", "symptoms"]
     );
-    let (lines, not_fhir) = fhir::ndjson(&items, catalogue());
+    let (lines, not_fhir) = fhir::ndjson(&items, catalogue(), &Default::default());
     assert_eq!((lines.len(), not_fhir), (1, 1));
     let resource: Value = serde_json::from_str(lines[0].trim_end()).unwrap();
     assert_eq!(resource["resourceType"], "QuestionnaireResponse");
@@ -98,7 +98,11 @@ fn several_entries_stay_several_whatever_they_contain() {
             serde_json::json!({"events": ["headache; then nausea", "fell", "a \\ b"]}),
         )
         .envelope();
-    let tables = table::tables(&[stored(envelope, "2026-11-22T08:00:01.000Z")], catalogue());
+    let tables = table::tables(
+        &[stored(envelope, "2026-11-22T08:00:01.000Z")],
+        catalogue(),
+        &Default::default(),
+    );
     let diary = &tables.values().next().unwrap().data;
     let events = diary.header.iter().position(|h| h == "events").unwrap();
     let cell = &diary.rows[0][events];
@@ -121,6 +125,7 @@ fn each_table_has_a_codebook_with_every_column_its_question_and_its_coded_option
     let tables = table::tables(
         &[phq9(1, "LA6569-3", "2026-11-22T08:00:01.000Z")],
         catalogue(),
+        &Default::default(),
     );
     let sheet = &tables["phq-9-v1"];
     let described: Vec<&str> = sheet.codebook.rows.iter().map(|r| r[0].as_str()).collect();
@@ -171,7 +176,7 @@ fn an_export_folder_has_a_manifest_naming_each_file_with_its_rows_and_sha256_and
         &items,
         catalogue(),
         (true, false),
-        (&Default::default(), &Default::default()),
+        &Default::default(),
     )
     .unwrap();
     let made = ("T-1", "export --trial T-1", "2026-12-05T04:00:00Z");
@@ -217,7 +222,7 @@ fn a_submission_after_withdrawal_is_kept_apart_in_quarantine_never_in_the_resear
         &[before, after],
         catalogue(),
         (true, true),
-        (&Default::default(), &Default::default()),
+        &Default::default(),
     )
     .unwrap();
     assert_eq!(written.quarantined, 1);
@@ -248,7 +253,10 @@ fn a_submission_excluded_from_analysis_is_kept_apart_and_a_restored_one_is_back(
         &[kept, excluded],
         catalogue(),
         (true, true),
-        (&Default::default(), &ids),
+        &super::Standing {
+            excluded: ids,
+            ..Default::default()
+        },
     )
     .unwrap();
     assert_eq!((written.excluded, written.quarantined), (1, 0));
@@ -287,4 +295,79 @@ fn a_withdrawal_recorded_after_the_submission_was_placed_still_quarantines_what_
         super::is_quarantined(&before, &unreadable),
         "when in doubt, apart"
     );
+}
+
+#[test]
+fn a_corrected_submission_is_exported_as_its_current_version_amended_with_the_earlier_ones_in_its_history()
+ {
+    let original = phq9(1, "LA6568-5", "2026-11-22T08:00:01.000Z");
+    let untouched = phq9(2, "LA6568-5", "2026-11-22T08:00:02.000Z");
+    let mut corrected = original.submission.clone();
+    corrected.answers = serde_json::from_value(phq9_answers("LA6569-3")).unwrap();
+    let judged = intake::instrument::judge(catalogue(), corrected).unwrap();
+    let version = intake::item::VersionItem::new(
+        &original,
+        1,
+        (judged.submission, judged.scores),
+        (
+            "investigator-1",
+            "2026-11-23T09:00:00.000Z",
+            "misread item 9",
+        ),
+    );
+    let versions =
+        super::versions::Versions::from([(original.submission.submission_id, vec![version])]);
+    let items = [original.clone(), untouched];
+    let (current, numbers, history) = super::versions::current(&items, &versions);
+
+    let tables = table::tables(&current, catalogue(), &numbers);
+    let phq = &tables["phq-9-v1"].data;
+    let column = |name: &str| phq.header.iter().position(|h| h == name).unwrap();
+    let row = |n: usize| &phq.rows[n];
+    assert_eq!(
+        (
+            row(0)[column("version")].as_str(),
+            row(1)[column("version")].as_str()
+        ),
+        ("2", "1")
+    );
+    assert_eq!(row(0)[column("44260-8")], "LA6569-3", "the current answers");
+    assert_eq!(row(0)[column("score:total")], "9", "scored again");
+
+    let (lines, _) = fhir::ndjson(&current, catalogue(), &numbers);
+    let resources: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        (
+            resources[0]["status"].as_str(),
+            resources[0]["meta"]["versionId"].as_str()
+        ),
+        (Some("amended"), Some("2"))
+    );
+    assert_eq!(
+        (
+            resources[1]["status"].as_str(),
+            resources[1]["meta"]["versionId"].as_str()
+        ),
+        (Some("completed"), Some("1"))
+    );
+    let folder = std::env::temp_dir().join(format!("export-history-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let (path, count) = super::versions::write_history(&folder, &current, &history, catalogue())
+        .unwrap()
+        .unwrap();
+    assert_eq!(count, 1, "version 1 of the one corrected submission");
+    let past: Value = serde_json::from_str(std::fs::read_to_string(path).unwrap().trim()).unwrap();
+    assert_eq!(past["id"], resources[0]["id"], "the same resource");
+    assert_eq!(
+        (past["status"].as_str(), past["meta"]["versionId"].as_str()),
+        (Some("completed"), Some("1"))
+    );
+    assert!(
+        past.to_string().contains("LA6568-5"),
+        "what was replaced is kept"
+    );
+    std::fs::remove_dir_all(folder).unwrap();
 }

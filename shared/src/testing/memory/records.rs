@@ -1,4 +1,4 @@
-//! The [`Records`] port in memory: exclusions and the audit trail.
+//! The [`Records`] port in memory: exclusions, corrected versions and the audit trail.
 
 use std::sync::PoisonError;
 
@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use super::{MemoryStore, json, key_of, never_in_place};
 use crate::item::{
-    AuditItem, ExclusionItem, audit_key, exclusion_key, partition_key, submission_sort_key,
+    AlertItem, AuditItem, ExclusionItem, SubmissionItem, VersionItem, audit_key, exclusion_key,
+    partition_key, submission_sort_key, version_key, version_prefix, version_sort_key,
 };
 use crate::ports::{AuditPage, Records, StoreError};
 
@@ -55,6 +56,63 @@ impl Records for MemoryStore {
         items.insert(key_of(&audit), audit);
         let next = json(next);
         items.insert(key_of(&next), next);
+        Ok(true)
+    }
+
+    async fn submission(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+        submission_id: Uuid,
+    ) -> Result<Option<SubmissionItem>, StoreError> {
+        let pk = partition_key(trial_id, patient_id);
+        self.get(&pk, &submission_sort_key(&submission_id))
+    }
+
+    async fn versions(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+        submission_id: Option<Uuid>,
+    ) -> Result<Vec<VersionItem>, StoreError> {
+        let pk = version_key(trial_id, patient_id);
+        let prefix = submission_id
+            .map(|id| version_prefix(&id))
+            .unwrap_or_default();
+        Ok(self
+            .records::<VersionItem>("version")
+            .into_iter()
+            .filter(|version| version.pk == pk && version.sk.starts_with(&prefix))
+            .collect())
+    }
+
+    async fn correct(
+        &self,
+        version: &VersionItem,
+        alerts: &[AlertItem],
+        audit: &AuditItem,
+    ) -> Result<bool, StoreError> {
+        let submission = &version.submission;
+        let replaced = match version.replaces {
+            1 => (
+                partition_key(&submission.trial_id, &submission.patient_id),
+                submission_sort_key(&submission.submission_id),
+            ),
+            earlier => (
+                version.pk.clone(),
+                version_sort_key(&submission.submission_id, earlier),
+            ),
+        };
+        let mut records = vec![json(version), json(audit)];
+        records.extend(alerts.iter().map(json));
+        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        if !items.contains_key(&replaced) || records.iter().any(|r| items.contains_key(&key_of(r)))
+        {
+            return Ok(false);
+        }
+        for record in records {
+            items.insert(key_of(&record), record);
+        }
         Ok(true)
     }
 
