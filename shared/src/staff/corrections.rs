@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use tracing::info;
 use uuid::Uuid;
 
-use super::{StaffError, StaffService, bad};
+use super::{StaffError, StaffService, authorise, bad};
 use crate::alert::{Alerting, Report, met};
 use crate::enrolment::MAX_REASON_CHARS;
 use crate::identity::Staff;
@@ -56,14 +56,12 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
         staff: &Staff,
         request: Correction<'_>,
     ) -> Result<Value, StaffError> {
-        if !staff.may(&self.policy.correct_scope) {
-            return Err(StaffError::Forbidden(
-                "the token does not grant changing a trial's data",
-            ));
-        }
-        if !staff.sees(request.trial_id) {
-            return Err(StaffError::Forbidden("the token does not name this trial"));
-        }
+        authorise(
+            staff,
+            &[&self.policy.correct_scope],
+            "the token does not grant changing a trial's data",
+            Some(request.trial_id),
+        )?;
         let submission_id: Uuid = request
             .submission_id
             .parse()
@@ -172,14 +170,12 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
         patient_id: Option<&str>,
         all: Option<&str>,
     ) -> Result<Value, StaffError> {
-        if !staff.may(&self.policy.correct_scope) && !staff.may(&self.policy.audit_scope) {
-            return Err(StaffError::Forbidden(
-                "the token grants neither changing a trial's data nor reading its audit trail",
-            ));
-        }
-        if !staff.sees(trial_id) {
-            return Err(StaffError::Forbidden("the token does not name this trial"));
-        }
+        authorise(
+            staff,
+            &[&self.policy.correct_scope, &self.policy.audit_scope],
+            "the token grants neither changing a trial's data nor reading its audit trail",
+            Some(trial_id),
+        )?;
         let all = match all {
             None | Some("false") => false,
             Some("true") => true,

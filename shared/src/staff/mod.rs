@@ -239,14 +239,12 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
         limit: Option<&str>,
         cursor: Option<&str>,
     ) -> Result<Value, StaffError> {
-        if !staff.may(&self.policy.read_scope) {
-            return Err(StaffError::Forbidden(
-                "the token does not grant reading alerts",
-            ));
-        }
-        if !staff.sees(trial_id) {
-            return Err(StaffError::Forbidden("the token does not name this trial"));
-        }
+        authorise(
+            staff,
+            &[&self.policy.read_scope],
+            "the token does not grant reading alerts",
+            Some(trial_id),
+        )?;
         let status = match status {
             None => None,
             Some("open") => Some(AlertStatus::Open),
@@ -278,11 +276,12 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
     }
 
     async fn acknowledge(&self, staff: &Staff, alert_id: &str) -> Result<Value, StaffError> {
-        if !staff.may(&self.policy.acknowledge_scope) {
-            return Err(StaffError::Forbidden(
-                "the token does not grant acknowledging alerts",
-            ));
-        }
+        authorise(
+            staff,
+            &[&self.policy.acknowledge_scope],
+            "the token does not grant acknowledging alerts",
+            None,
+        )?;
         let alert_id: Uuid = alert_id
             .parse()
             .map_err(|_| StaffError::NotFound("no such alert"))?;
@@ -340,14 +339,12 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
         limit: Option<&str>,
         cursor: Option<&str>,
     ) -> Result<Value, StaffError> {
-        if !staff.may(&self.policy.flags_scope) {
-            return Err(StaffError::Forbidden(
-                "the token does not grant reading flags",
-            ));
-        }
-        if !staff.sees(trial_id) {
-            return Err(StaffError::Forbidden("the token does not name this trial"));
-        }
+        authorise(
+            staff,
+            &[&self.policy.flags_scope],
+            "the token does not grant reading flags",
+            Some(trial_id),
+        )?;
         let kind = match kind {
             None => None,
             Some(name) => Some(
@@ -378,6 +375,23 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
             "next": page.next.as_ref().map(encode_flag_cursor),
         }))
     }
+}
+
+/// Refuses `staff` unless their token grants one of `scopes` (`denied` says what it does not grant) and, for a
+/// route of one trial, names that trial.
+fn authorise(
+    staff: &Staff,
+    scopes: &[&String],
+    denied: &'static str,
+    trial_id: Option<&str>,
+) -> Result<(), StaffError> {
+    if !scopes.iter().any(|scope| staff.may(scope)) {
+        return Err(StaffError::Forbidden(denied));
+    }
+    if trial_id.is_some_and(|trial| !staff.sees(trial)) {
+        return Err(StaffError::Forbidden("the token does not name this trial"));
+    }
+    Ok(())
 }
 
 /// The page size a request asks for, [`DEFAULT_PAGE`] when it does not say.

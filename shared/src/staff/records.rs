@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use tracing::info;
 use uuid::Uuid;
 
-use super::{StaffError, StaffService, bad, page_size};
+use super::{StaffError, StaffService, authorise, bad, page_size};
 use crate::enrolment::MAX_REASON_CHARS;
 use crate::identity::Staff;
 use crate::item::{Actor, AuditItem, ExclusionItem, format_timestamp};
@@ -51,14 +51,12 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
         staff: &Staff,
         request: Exclusion<'_>,
     ) -> Result<(Value, Option<String>), StaffError> {
-        if !staff.may(&self.policy.correct_scope) {
-            return Err(StaffError::Forbidden(
-                "the token does not grant changing a trial's data",
-            ));
-        }
-        if !staff.sees(request.trial_id) {
-            return Err(StaffError::Forbidden("the token does not name this trial"));
-        }
+        authorise(
+            staff,
+            &[&self.policy.correct_scope],
+            "the token does not grant changing a trial's data",
+            Some(request.trial_id),
+        )?;
         let submission_id: Uuid = request
             .submission_id
             .parse()
@@ -150,14 +148,12 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
         trial_id: &str,
         submission_id: &str,
     ) -> Result<(Value, Option<String>), StaffError> {
-        if !staff.may(&self.policy.correct_scope) && !staff.may(&self.policy.audit_scope) {
-            return Err(StaffError::Forbidden(
-                "the token grants neither changing a trial's data nor reading its audit trail",
-            ));
-        }
-        if !staff.sees(trial_id) {
-            return Err(StaffError::Forbidden("the token does not name this trial"));
-        }
+        authorise(
+            staff,
+            &[&self.policy.correct_scope, &self.policy.audit_scope],
+            "the token grants neither changing a trial's data nor reading its audit trail",
+            Some(trial_id),
+        )?;
         let submission_id: Uuid = submission_id
             .parse()
             .map_err(|_| StaffError::NotFound("no such submission"))?;
@@ -185,14 +181,12 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
         limit: Option<&str>,
         cursor: Option<&str>,
     ) -> Result<Value, StaffError> {
-        if !staff.may(&self.policy.audit_scope) {
-            return Err(StaffError::Forbidden(
-                "the token does not grant reading the audit trail",
-            ));
-        }
-        if !staff.sees(trial_id) {
-            return Err(StaffError::Forbidden("the token does not name this trial"));
-        }
+        authorise(
+            staff,
+            &[&self.policy.audit_scope],
+            "the token does not grant reading the audit trail",
+            Some(trial_id),
+        )?;
         let limit = page_size(limit)?;
         let after = match cursor {
             None => None,
