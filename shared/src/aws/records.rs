@@ -13,7 +13,7 @@ use super::error_class;
 use super::transaction::{key, put_if, request, transact};
 use crate::item::{
     AlertItem, AuditItem, ExclusionItem, SubmissionItem, VersionItem, audit_key, exclusion_key,
-    partition_key, submission_sort_key, version_key, version_prefix, version_sort_key,
+    partition_key, submission_sort_key, version_key, version_prefix,
 };
 use crate::ports::{AuditPage, Records, StoreError};
 
@@ -23,7 +23,29 @@ fn read<T: serde::de::DeserializeOwned>(
     serde_dynamo::from_item(item).map_err(|e| StoreError(format!("a record reads back: {e}")))
 }
 
+impl DynamoStore {
+    /// The record at `pk`/`sk`, read consistently.
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError(error_class(&e)))?;
+        output.item.map(read).transpose()
+    }
+}
+
 impl Records for DynamoStore {
+    // Apart from `submission`: an exclusion needs to know the submission is there, never its answers, so the read
+    // projects the key alone and no answer enters the staff API's memory on that route.
     async fn submission_exists(
         &self,
         trial_id: &str,
@@ -49,17 +71,11 @@ impl Records for DynamoStore {
         trial_id: &str,
         submission_id: Uuid,
     ) -> Result<Option<ExclusionItem>, StoreError> {
-        let sk = submission_sort_key(&submission_id);
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(&exclusion_key(trial_id), &sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError(error_class(&e)))?;
-        output.item.map(read).transpose()
+        self.get(
+            &exclusion_key(trial_id),
+            &submission_sort_key(&submission_id),
+        )
+        .await
     }
 
     async fn change_exclusion(
@@ -100,16 +116,7 @@ impl Records for DynamoStore {
         submission_id: Uuid,
     ) -> Result<Option<SubmissionItem>, StoreError> {
         let pk = partition_key(trial_id, patient_id);
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(&pk, &submission_sort_key(&submission_id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError(error_class(&e)))?;
-        output.item.map(read).transpose()
+        self.get(&pk, &submission_sort_key(&submission_id)).await
     }
 
     async fn versions(
@@ -144,20 +151,10 @@ impl Records for DynamoStore {
         alerts: &[AlertItem],
         audit: &AuditItem,
     ) -> Result<bool, StoreError> {
-        let submission = &version.submission;
-        let replaced = match version.replaces {
-            1 => key(
-                &partition_key(&submission.trial_id, &submission.patient_id),
-                &submission_sort_key(&submission.submission_id),
-            ),
-            earlier => key(
-                &version.pk,
-                &version_sort_key(&submission.submission_id, earlier),
-            ),
-        };
+        let (pk, sk) = version.replaced_key();
         let standing = ConditionCheck::builder()
             .table_name(&self.table)
-            .set_key(Some(replaced))
+            .set_key(Some(key(&pk, &sk)))
             .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(request)?;
