@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::dynamodb::{Attributes, DynamoStore, WRITE_ONCE, text, to_attributes};
 use super::error_class;
 use crate::alert::Report;
-use crate::item::{ConflictItem, SubmissionItem};
+use crate::item::{ConflictItem, SubmissionItem, VersionItem, version_key, version_prefix};
 use crate::ports::{StoreError, Timeline};
 use crate::timeline::TimelineEntry;
 
@@ -134,13 +134,51 @@ impl Timeline for DynamoStore {
             return Ok(None);
         };
         let unreadable = |e: serde_dynamo::Error| StoreError(format!("a report reads back: {e}"));
-        let report = if text(&item, "recordType").as_deref() == Some("conflict") {
-            Report::conflicting(
-                &serde_dynamo::from_item::<_, ConflictItem>(item).map_err(unreadable)?,
+        if text(&item, "recordType").as_deref() == Some("conflict") {
+            let conflict: ConflictItem = serde_dynamo::from_item(item).map_err(unreadable)?;
+            return Ok(Some(Report::conflicting(&conflict)));
+        }
+        let original: SubmissionItem = serde_dynamo::from_item(item).map_err(unreadable)?;
+        Ok(Some(match self.current_version(&original).await? {
+            Some(version) => Report::corrected(&original, &version),
+            None => Report::stored(&original),
+        }))
+    }
+}
+
+impl DynamoStore {
+    /// The latest correction of a stored submission, if it has one: one item from the end of its versions, read
+    /// consistently.
+    async fn current_version(
+        &self,
+        original: &SubmissionItem,
+    ) -> Result<Option<VersionItem>, StoreError> {
+        let submission = &original.submission;
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :versions)")
+            .expression_attribute_values(
+                ":pk",
+                s(&version_key(&submission.trial_id, &submission.patient_id)),
             )
-        } else {
-            Report::stored(&serde_dynamo::from_item::<_, SubmissionItem>(item).map_err(unreadable)?)
-        };
-        Ok(Some(report))
+            .expression_attribute_values(":versions", s(&version_prefix(&submission.submission_id)))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| StoreError(error_class(&e)))?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .map(|item| {
+                serde_dynamo::from_item(item)
+                    .map_err(|e| StoreError(format!("a version reads back: {e}")))
+            })
+            .transpose()
     }
 }

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{RecordType, SubmissionItem, content_hash};
+use super::{RecordType, SubmissionItem, content_hash, partition_key, submission_sort_key};
 use crate::instrument::Scores;
 use crate::submission::Submission;
 
@@ -62,6 +62,10 @@ pub struct VersionItem {
     pub corrected_at: String,
     /// Why, as they wrote it.
     pub reason: String,
+    /// As the original's: whether its instrument's rules compare reports, so the table's stream brings the
+    /// correction to the timeline function, which compares it and the report after it again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_timeline: bool,
 }
 
 impl VersionItem {
@@ -85,6 +89,22 @@ impl VersionItem {
             corrected_by: by.to_owned(),
             corrected_at: at.to_owned(),
             reason: reason.to_owned(),
+            on_timeline: original.on_timeline,
+        }
+    }
+
+    /// The key of the version it replaces: the submission itself for version 1, an earlier version otherwise.
+    pub fn replaced_key(&self) -> (String, String) {
+        let submission = &self.submission;
+        match self.replaces {
+            1 => (
+                partition_key(&submission.trial_id, &submission.patient_id),
+                submission_sort_key(&submission.submission_id),
+            ),
+            earlier => (
+                self.pk.clone(),
+                version_sort_key(&submission.submission_id, earlier),
+            ),
         }
     }
 }

@@ -7,8 +7,8 @@
 //! `{"patientId", "replaces": n, "answers": {…}, "reason"}`: the answers are read as strictly as the submit route
 //! reads them and judged against the same instrument version as the original; the scores are computed again; the
 //! alert rules are evaluated on the new version and what is newly due is raised (an alert the submission raised
-//! already stays as it is and is not raised again). Rules that compare a report with the previous one keep reading
-//! the report as the patient sent it: they are not evaluated on corrections.
+//! already stays as it is and is not raised again). Rules that compare a report with the previous one are the
+//! timeline function's: the table's stream brings it the new version ([`crate::timeline`]).
 //!
 //! `GET …/versions?patientId=…[&all=true]` (`epro/data.correct` or `epro/audit.read`): the current version, or
 //! every version oldest first.

@@ -5,7 +5,11 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::item::{ConflictItem, RecordType, SubmissionItem, instant_key};
+use crate::item::{
+    ConflictItem, RecordType, SubmissionItem, VersionItem, instant_key, partition_key,
+    submission_sort_key,
+};
+use crate::submission::Submission;
 
 /// The sort key prefix of an instrument's timeline in a patient's partition.
 pub fn timeline_prefix(survey_id: &str) -> String {
@@ -28,7 +32,8 @@ pub struct TimelineEntry {
     /// Whether it is a conflicting resend (never compared with by another report: the stored version is).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub conflicting: bool,
-    /// The sort key of the record holding the report (its submission, or its conflict record).
+    /// The sort key of the record holding the report (its submission, or its conflict record). A submission's
+    /// corrections are read beside it: the report it stands for is its current version.
     pub report_sk: String,
     /// When the timeline function placed it.
     pub placed_at: String,
@@ -37,9 +42,17 @@ pub struct TimelineEntry {
 impl TimelineEntry {
     /// The entry of a stored submission.
     pub fn stored(item: &SubmissionItem, at: &str) -> Option<Self> {
-        let submission = &item.submission;
+        Self::of_submission(&item.submission, at)
+    }
+
+    /// The entry of a corrected submission: its original's, since a correction keeps the completion time.
+    pub fn corrected(version: &VersionItem, at: &str) -> Option<Self> {
+        Self::of_submission(&version.submission, at)
+    }
+
+    fn of_submission(submission: &Submission, at: &str) -> Option<Self> {
         Some(TimelineEntry {
-            pk: item.pk.clone(),
+            pk: partition_key(&submission.trial_id, &submission.patient_id),
             sk: format!(
                 "{}{}#{}",
                 timeline_prefix(&submission.survey_id),
@@ -49,7 +62,7 @@ impl TimelineEntry {
             record_type: RecordType::Timeline,
             submission_id: submission.submission_id,
             conflicting: false,
-            report_sk: item.sk.clone(),
+            report_sk: submission_sort_key(&submission.submission_id),
             placed_at: at.to_owned(),
         })
     }

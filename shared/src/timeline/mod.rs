@@ -7,6 +7,11 @@
 //! whose predecessor it now is, is compared again: an alert now due is raised (once: its id is derived from the
 //! event and rule), one raised earlier that a report completed in between makes no longer due is kept and marked.
 //!
+//! A site investigator's correction of a stored submission (a new version, [`VersionItem`]) comes the same way: the
+//! submission keeps its place, and its report is from then on the current version, so the correction is compared
+//! with the report before it and the report after it is compared with the correction. What becomes due is raised
+//! (its origin says correction when the corrected report raised it); an alert raised on an earlier version stays.
+//!
 //! Why this is complete: for any two reports that end up next to each other, whichever was placed second reads the
 //! other (consistent reads), so every final pair is compared at least once; a comparison that raised or marked an
 //! alert reads its predecessor once more and compares again if another report was placed in between meanwhile.
@@ -27,7 +32,8 @@ use uuid::Uuid;
 
 use crate::alert::{Alerting, Answered, Report, RuleSet, Test, worsened};
 use crate::item::{
-    AlertItem, Comparison, ConflictItem, RecordType, SubmissionItem, format_timestamp,
+    AlertItem, Comparison, ConflictItem, RecordType, SubmissionItem, VersionItem, format_timestamp,
+    partition_key,
 };
 use crate::metrics::{self, Metric};
 use crate::ports::{Alerts, StoreError, Timeline};
@@ -55,13 +61,16 @@ pub enum TimelineError {
     Rules(String),
 }
 
-/// A report that arrived in the table: a stored submission or a conflicting resend.
+/// A report that arrived in the table: a stored submission, a conflicting resend, or a correction.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arrival {
     /// A stored submission (or a repeat).
     Stored(Box<SubmissionItem>),
     /// A conflicting resend.
     Conflicting(Box<ConflictItem>),
+    /// A site investigator's correction of a stored submission: the submission's place on the timeline stays, its
+    /// report is now the corrected one, compared again with the report before it and by the report after it.
+    Corrected(Box<VersionItem>),
 }
 
 impl Arrival {
@@ -83,6 +92,9 @@ impl Arrival {
         } else if kind(RecordType::Conflict) {
             let item = serde_dynamo::from_item(image.clone()).map_err(unreadable)?;
             Ok(Some(Arrival::Conflicting(Box::new(item))))
+        } else if kind(RecordType::Version) {
+            let item = serde_dynamo::from_item(image.clone()).map_err(unreadable)?;
+            Ok(Some(Arrival::Corrected(Box::new(item))))
         } else {
             Ok(None)
         }
@@ -93,6 +105,7 @@ impl Arrival {
         match self {
             Arrival::Stored(item) => item.on_timeline,
             Arrival::Conflicting(conflict) => conflict.on_timeline,
+            Arrival::Corrected(version) => version.on_timeline,
         }
     }
 
@@ -101,6 +114,7 @@ impl Arrival {
         match self {
             Arrival::Stored(item) => &item.submission.completed_at,
             Arrival::Conflicting(conflict) => &conflict.conflicting_submission.completed_at,
+            Arrival::Corrected(version) => &version.submission.completed_at,
         }
     }
 
@@ -112,14 +126,23 @@ impl Arrival {
                 conflict.pk.clone(),
                 conflict.conflicting_submission.survey_id.clone(),
             ),
+            Arrival::Corrected(version) => {
+                let submission = &version.submission;
+                (
+                    partition_key(&submission.trial_id, &submission.patient_id),
+                    submission.survey_id.clone(),
+                )
+            }
         }
     }
 
-    /// The report it carries.
-    fn report(&self) -> Report {
+    /// The report it carries, when it carries all of it. A correction is read back as the submission's current
+    /// version (the original holds what the report needs besides, and a later correction may have come meanwhile).
+    fn report(&self) -> Option<Report> {
         match self {
-            Arrival::Stored(item) => Report::stored(item),
-            Arrival::Conflicting(conflict) => Report::conflicting(conflict),
+            Arrival::Stored(item) => Some(Report::stored(item)),
+            Arrival::Conflicting(conflict) => Some(Report::conflicting(conflict)),
+            Arrival::Corrected(_) => None,
         }
     }
 
@@ -129,6 +152,9 @@ impl Arrival {
             Arrival::Stored(item) if item.on_timeline => TimelineEntry::stored(item, at),
             Arrival::Conflicting(conflict) if conflict.on_timeline => {
                 TimelineEntry::conflicting(conflict, at)
+            }
+            Arrival::Corrected(version) if version.on_timeline => {
+                TimelineEntry::corrected(version, at)
             }
             _ => None,
         }
@@ -229,8 +255,7 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
         };
         self.timeline.place(&entry).await?;
         report.placed += 1;
-        self.assess(&entry, Some(arrival.report()), None, report)
-            .await?;
+        self.assess(&entry, arrival.report(), None, report).await?;
         if !entry.conflicting {
             for later in self.timeline.after(&entry).await? {
                 if later.submission_id != entry.submission_id {

@@ -8,8 +8,10 @@ use uuid::Uuid;
 
 use super::*;
 use crate::alert::Origin;
-use crate::item::AlertItem;
+use crate::item::{Actor, AlertItem, AuditItem};
+use crate::ports::Records;
 use crate::process::Processor;
+use crate::submission::Submission;
 use crate::testing::example::example;
 use crate::testing::memory::MemoryStore;
 use crate::testing::stream::inserted;
@@ -80,6 +82,44 @@ impl Trial {
     async fn send(&mut self, bodies: Vec<String>) -> TimelineReport {
         let stream = self.store(bodies).await;
         self.assessor.arrive(&stream).await.unwrap()
+    }
+
+    /// A site investigator's correction of report `n` to `pain`, stored as the staff API stores it (the version
+    /// after the current one), and the stream record it produced, not placed yet.
+    async fn correct(&self, n: u32, pain: u32) -> EventRecord {
+        let original = self
+            .store
+            .submissions()
+            .into_iter()
+            .find(|item| item.submission.submission_id == id(n))
+            .expect("report n is stored");
+        let submission = &original.submission;
+        let replaces = self
+            .store
+            .versions(&submission.trial_id, &submission.patient_id, Some(id(n)))
+            .await
+            .unwrap()
+            .len() as u32
+            + 1;
+        let corrected = Submission {
+            answers: serde_json::from_value(json!({ "pain": pain })).unwrap(),
+            ..submission.clone()
+        };
+        let catalogue = crate::instrument::Catalogue::embedded().unwrap();
+        let judged = crate::instrument::judge(catalogue, corrected).unwrap();
+        let version = VersionItem::new(
+            &original,
+            replaces,
+            (judged.submission, judged.scores),
+            ("S-9", "2026-12-01T09:00:00.000Z", "transcribed wrongly"),
+        );
+        let actor = Actor {
+            id: "S-9".into(),
+            role: "epro/data.correct".into(),
+        };
+        let audit = AuditItem::of_correction(&version, &actor);
+        assert!(self.store.correct(&version, &[], &audit).await.unwrap());
+        inserted(&version)
     }
 
     fn alerts(&self, rule: &str) -> Vec<AlertItem> {
@@ -229,4 +269,84 @@ async fn instruments_without_rules_comparing_reports_never_reach_the_timeline() 
     assert_eq!((report.placed, report.ignored), (0, 1));
     let pain_stream = trial.store(vec![pain("P-1", 1, 1, 2)]).await;
     assert!(pain_stream[0].change.new_image.contains_key("onTimeline"));
+}
+
+#[tokio::test]
+async fn a_correction_that_makes_a_report_worse_than_the_one_before_raises_the_alert_as_a_correction()
+ {
+    let mut trial = Trial::new();
+    trial
+        .send(vec![pain("P-1", 1, 1, 3), pain("P-1", 2, 2, 4)])
+        .await;
+    assert!(trial.alerts("pain-worsening").is_empty(), "3 then 4");
+    // Day 2 was 8 on the paper diary: the investigator corrects it.
+    let correction = trial.correct(2, 8).await;
+    let report = trial.assessor.arrive(&[correction]).await.unwrap();
+    assert_eq!((report.placed, report.raised), (1, 1));
+    let alerts = trial.alerts("pain-worsening");
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].origin, Origin::Correction);
+    assert_eq!(alerts[0].submission_id, id(2));
+    assert_eq!(alerts[0].compared_with, Some(id(1)));
+    assert_eq!(trial.store.timeline_entries().len(), 2, "its place stays");
+}
+
+#[tokio::test]
+async fn the_report_after_a_corrected_one_is_compared_with_the_correction() {
+    let mut trial = Trial::new();
+    trial
+        .send(vec![pain("P-1", 1, 1, 6), pain("P-1", 2, 2, 6)])
+        .await;
+    assert!(trial.alerts("pain-worsening").is_empty(), "6 then 6");
+    // Day 1 was 2: day 2 is now worse by 4.
+    let correction = trial.correct(1, 2).await;
+    let report = trial.assessor.arrive(&[correction]).await.unwrap();
+    assert_eq!(report.raised, 1);
+    let alerts = trial.alerts("pain-worsening");
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].submission_id, id(2));
+    assert_eq!(alerts[0].origin, Origin::Submission);
+    assert_eq!(alerts[0].compared_with, Some(id(1)));
+    assert_eq!(alerts[0].late_arrival, Some(id(1)), "prompted by day 1");
+    // A report sent later is compared with the corrected day 2, and a retried batch changes nothing.
+    trial.send(vec![pain("P-1", 3, 3, 7)]).await;
+    assert_eq!(trial.alerts("pain-worsening").len(), 1, "6 then 7");
+}
+
+#[tokio::test]
+async fn a_correction_streamed_before_its_original_is_placed_is_judged_once_on_the_corrected_answers()
+ {
+    let mut trial = Trial::new();
+    trial.send(vec![pain("P-1", 1, 1, 3)]).await;
+    let original = trial.store(vec![pain("P-1", 2, 2, 4)]).await;
+    let correction = trial.correct(2, 9).await;
+    // The versions' partition streams apart from the patient's: the correction may come first.
+    let first = trial
+        .assessor
+        .arrive(std::slice::from_ref(&correction))
+        .await
+        .unwrap();
+    let then = trial.assessor.arrive(&original).await.unwrap();
+    let again = trial.assessor.arrive(&[correction]).await.unwrap();
+    assert_eq!((first.raised, then.raised, again.raised), (1, 0, 0));
+    let alerts = trial.alerts("pain-worsening");
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].origin, Origin::Correction);
+    assert_eq!(trial.store.timeline_entries().len(), 2);
+}
+
+#[tokio::test]
+async fn an_alert_raised_on_the_version_the_patient_sent_stays_after_a_correction() {
+    let mut trial = Trial::new();
+    trial
+        .send(vec![pain("P-1", 1, 1, 3), pain("P-1", 2, 2, 7)])
+        .await;
+    let raised = trial.alerts("pain-worsening");
+    assert_eq!(raised.len(), 1);
+    // Day 2 was 4, then 8: the alert raised on 7 stays as it was, and 8 is the same alert (once per report).
+    let to_four = trial.correct(2, 4).await;
+    let to_eight = trial.correct(2, 8).await;
+    let report = trial.assessor.arrive(&[to_four, to_eight]).await.unwrap();
+    assert_eq!((report.raised, report.reassessed), (0, 0));
+    assert_eq!(trial.alerts("pain-worsening"), raised);
 }

@@ -3,7 +3,7 @@
 use serde_norway::Value;
 
 use intake::alert::{Report, RuleBook, Severity};
-use intake::item::{AlertItem, SubmissionItem};
+use intake::item::{AlertItem, RecordType, SubmissionItem};
 use intake::testing::example;
 
 use crate::{intrinsic, number, props, resource, template};
@@ -182,9 +182,14 @@ fn reports_reach_the_timeline_in_completion_order_only_when_their_rules_compare_
         serde_json::from_str(filters[0]["Pattern"].as_str().unwrap()).unwrap();
     assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]));
     let image = &pattern["dynamodb"]["NewImage"];
+    // Stored submissions, conflicting resends and corrections, by the names the items are written with.
     assert_eq!(
         image["recordType"]["S"],
-        serde_json::json!(["submission", "conflict"])
+        serde_json::json!([
+            RecordType::Submission,
+            RecordType::Conflict,
+            RecordType::Version
+        ])
     );
     assert_eq!(image["onTimeline"]["BOOL"], serde_json::json!([true]));
     // The pattern names what the process function really writes: a pain report is marked, a PHQ-9 is not.

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{MemoryStore, json, key_of, never_in_place};
 use crate::item::{
     AlertItem, AuditItem, ExclusionItem, SubmissionItem, VersionItem, audit_key, exclusion_key,
-    partition_key, submission_sort_key, version_key, version_prefix, version_sort_key,
+    partition_key, submission_sort_key, version_key, version_prefix,
 };
 use crate::ports::{AuditPage, Records, StoreError};
 
@@ -92,17 +92,7 @@ impl Records for MemoryStore {
         alerts: &[AlertItem],
         audit: &AuditItem,
     ) -> Result<bool, StoreError> {
-        let submission = &version.submission;
-        let replaced = match version.replaces {
-            1 => (
-                partition_key(&submission.trial_id, &submission.patient_id),
-                submission_sort_key(&submission.submission_id),
-            ),
-            earlier => (
-                version.pk.clone(),
-                version_sort_key(&submission.submission_id, earlier),
-            ),
-        };
+        let replaced = version.replaced_key();
         let mut records = vec![json(version), json(audit)];
         records.extend(alerts.iter().map(json));
         let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);

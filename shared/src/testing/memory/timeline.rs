@@ -4,7 +4,8 @@ use std::sync::PoisonError;
 
 use super::{MemoryStore, json};
 use crate::alert::Report;
-use crate::ports::{StoreError, Timeline};
+use crate::item::SubmissionItem;
+use crate::ports::{Records, StoreError, Timeline};
 use crate::timeline::TimelineEntry;
 
 impl MemoryStore {
@@ -59,11 +60,25 @@ impl Timeline for MemoryStore {
             return Ok(None);
         };
         let read = |e: serde_json::Error| StoreError(format!("a report reads back: {e}"));
-        let conflicting = record["recordType"] == "conflict";
-        Ok(Some(if conflicting {
-            Report::conflicting(&serde_json::from_value(record).map_err(read)?)
-        } else {
-            Report::stored(&serde_json::from_value(record).map_err(read)?)
+        if record["recordType"] == "conflict" {
+            return Ok(Some(Report::conflicting(
+                &serde_json::from_value(record).map_err(read)?,
+            )));
+        }
+        let original: SubmissionItem = serde_json::from_value(record).map_err(read)?;
+        let submission = &original.submission;
+        let latest = self
+            .versions(
+                &submission.trial_id,
+                &submission.patient_id,
+                Some(submission.submission_id),
+            )
+            .await?
+            .into_iter()
+            .max_by_key(|version| version.version);
+        Ok(Some(match latest {
+            Some(version) => Report::corrected(&original, &version),
+            None => Report::stored(&original),
         }))
     }
 }
