@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::item::{AlertItem, AlertStatus, AuditItem, CLAIMED, PENDING, alert_key, alert_sort};
 use crate::ports::{AlertPage, Alerts, Claim, Cursor, Duty, Page, StoreError};
 
-use super::dynamodb::WRITE_ONCE;
+use super::dynamodb::{WRITE_ONCE, from_attributes};
 use super::error_class;
 use super::transaction::{put_if, request, transact};
 
@@ -80,7 +80,7 @@ pub(super) fn s(text: &str) -> AttributeValue {
 }
 
 fn read(item: Attributes) -> Result<AlertItem, StoreError> {
-    serde_dynamo::from_item(item).map_err(|e| StoreError(format!("an alert reads back: {e}")))
+    from_attributes(item, "an alert")
 }
 
 /// `Ok(false)` when the update's condition failed, so the caller can tell "already done" from an error.

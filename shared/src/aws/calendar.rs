@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::alerts::{applied, s};
-use super::dynamodb::{WRITE_ONCE, to_attributes};
+use super::dynamodb::{WRITE_ONCE, from_attributes, to_attributes};
 use super::error_class;
 use super::transaction::{put_if, request, transact};
 use crate::enrolment::{OccurrenceWrite, Revision};
@@ -39,7 +39,10 @@ fn next(event: NextEvent) -> AttributeValue {
 }
 
 fn occurrences(items: Vec<Attributes>) -> Result<Vec<OccurrenceItem>, StoreError> {
-    serde_dynamo::from_items(items).map_err(|e| StoreError(format!("a survey due reads back: {e}")))
+    items
+        .into_iter()
+        .map(|item| from_attributes(item, "a survey due"))
+        .collect()
 }
 
 impl DynamoStore {
@@ -122,10 +125,7 @@ impl Enrolments for DynamoStore {
             .map_err(|e| StoreError(error_class(&e)))?;
         output
             .item
-            .map(|item| {
-                serde_dynamo::from_item(item)
-                    .map_err(|e| StoreError(format!("an enrolment reads back: {e}")))
-            })
+            .map(|item| from_attributes(item, "an enrolment"))
             .transpose()
     }
 

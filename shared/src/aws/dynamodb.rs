@@ -165,6 +165,15 @@ pub(super) fn to_attributes<T: serde::Serialize>(value: &T) -> Result<Attributes
     serde_dynamo::to_item(value).map_err(|e| StoreError(format!("item mapping: {e}")))
 }
 
+/// A stored record as `T`. A record that does not read back is named by `what` alone: the mapping's own message can
+/// quote the value it stumbled on, which may be an answer or a reason typed by a person.
+pub(super) fn from_attributes<T: serde::de::DeserializeOwned>(
+    item: Attributes,
+    what: &str,
+) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|_| StoreError(format!("{what} does not read back")))
+}
+
 fn failed(reason: Option<&CancellationReason>) -> bool {
     reason.and_then(CancellationReason::code) == Some("ConditionalCheckFailed")
 }
@@ -278,4 +287,23 @@ fn cancelled(reasons: &[CancellationReason]) -> StoreError {
         .filter_map(CancellationReason::code)
         .collect();
     StoreError(format!("TransactionCanceled {codes:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::VersionItem;
+
+    #[test]
+    fn a_record_that_does_not_read_back_is_named_without_any_of_its_values() {
+        let canary = "CANARY-the patient said something private";
+        let item: Attributes = [
+            ("pk".to_owned(), AttributeValue::S("VERSION#T-1#P-1".into())),
+            ("recordType".to_owned(), AttributeValue::S(canary.into())),
+        ]
+        .into();
+        let error = from_attributes::<VersionItem>(item, "a corrected version").unwrap_err();
+        assert_eq!(error.0, "a corrected version does not read back");
+        assert!(!error.to_string().contains("CANARY"));
+    }
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::DynamoStore;
 use super::alerts::s;
-use super::dynamodb::WRITE_ONCE;
+use super::dynamodb::{WRITE_ONCE, from_attributes};
 use super::error_class;
 use super::transaction::{key, put_if, request, transact};
 use crate::item::{
@@ -20,7 +20,7 @@ use crate::ports::{AuditPage, Records, StoreError};
 fn read<T: serde::de::DeserializeOwned>(
     item: std::collections::HashMap<String, AttributeValue>,
 ) -> Result<T, StoreError> {
-    serde_dynamo::from_item(item).map_err(|e| StoreError(format!("a record reads back: {e}")))
+    from_attributes(item, "a record")
 }
 
 impl DynamoStore {

@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::dynamodb::{Attributes, DynamoStore, WRITE_ONCE, text, to_attributes};
+use super::dynamodb::{Attributes, DynamoStore, WRITE_ONCE, from_attributes, text, to_attributes};
 use super::error_class;
 use crate::alert::Report;
 use crate::item::{ConflictItem, SubmissionItem, VersionItem, version_key, version_prefix};
@@ -22,8 +22,7 @@ fn s(text: &str) -> AttributeValue {
 }
 
 fn entry(item: Attributes) -> Result<TimelineEntry, StoreError> {
-    serde_dynamo::from_item(item)
-        .map_err(|e| StoreError(format!("a timeline entry reads back: {e}")))
+    from_attributes(item, "a timeline entry")
 }
 
 impl DynamoStore {
@@ -133,12 +132,11 @@ impl Timeline for DynamoStore {
         let Some(item) = output.item else {
             return Ok(None);
         };
-        let unreadable = |e: serde_dynamo::Error| StoreError(format!("a report reads back: {e}"));
         if text(&item, "recordType").as_deref() == Some("conflict") {
-            let conflict: ConflictItem = serde_dynamo::from_item(item).map_err(unreadable)?;
+            let conflict: ConflictItem = from_attributes(item, "a conflicting resend")?;
             return Ok(Some(Report::conflicting(&conflict)));
         }
-        let original: SubmissionItem = serde_dynamo::from_item(item).map_err(unreadable)?;
+        let original: SubmissionItem = from_attributes(item, "a submission")?;
         Ok(Some(match self.current_version(&original).await? {
             Some(version) => Report::corrected(&original, &version),
             None => Report::stored(&original),
@@ -175,10 +173,7 @@ impl DynamoStore {
             .unwrap_or_default()
             .into_iter()
             .next()
-            .map(|item| {
-                serde_dynamo::from_item(item)
-                    .map_err(|e| StoreError(format!("a version reads back: {e}")))
-            })
+            .map(|item| from_attributes(item, "a corrected version"))
             .transpose()
     }
 }
