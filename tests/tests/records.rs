@@ -636,7 +636,11 @@ async fn a_corrected_report_is_compared_again_with_the_report_after_it() {
     .await;
     assert_eq!(worse["submissionId"], json!(day2.submission_id.to_string()));
     assert_eq!(worse["comparedWith"], json!(day1.submission_id.to_string()));
-    assert_eq!(worse["lateArrival"], json!(day1.submission_id.to_string()));
+    assert_eq!(
+        worse["afterCorrectionOf"],
+        json!(day1.submission_id.to_string())
+    );
+    assert_eq!(worse.get("lateArrival"), None, "nothing arrived late");
     assert_eq!(worse["origin"], json!("submission"));
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(alerts(&deployed, &nurse, &trial).await.len(), 1, "once");

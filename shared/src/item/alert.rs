@@ -78,6 +78,10 @@ pub struct AlertItem {
     /// For a worsening rule raised late: the earlier-completed report whose late arrival made it due.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_arrival: Option<Uuid>,
+    /// For a worsening rule raised on a report after a corrected one: the corrected report, whose correction made
+    /// it due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_correction_of: Option<Uuid>,
     /// For a worsening rule, once a report completed in between arrived later: whether it is still met against
     /// that one. The alert itself is never withdrawn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -138,13 +142,23 @@ pub fn alert_key(alert_id: &Uuid) -> String {
     format!("ALERT#{alert_id}")
 }
 
-/// For a rule comparing reports: the report compared with, and whose late arrival raised it, if so.
+/// For a rule comparing reports: the report compared with, and what prompted the comparison when it was not the
+/// report's own arrival.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Comparison {
     /// The report completed just before.
     pub with: Uuid,
-    /// The earlier-completed report that arrived after this one and made the alert due.
-    pub late_arrival: Option<Uuid>,
+    /// Another report's arrival or correction, when that made the alert due.
+    pub prompt: Option<Prompt>,
+}
+
+/// Why a report was compared again after its own arrival.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    /// This earlier-completed report arrived after it.
+    LateArrival(Uuid),
+    /// The report before it was corrected.
+    Correction(Uuid),
 }
 
 impl AlertItem {
@@ -176,7 +190,14 @@ impl AlertItem {
             content_hash: Some(report.content_hash.clone()),
             original_content_hash: report.original_content_hash.clone(),
             compared_with: compared.map(|c| c.with),
-            late_arrival: compared.and_then(|c| c.late_arrival),
+            late_arrival: match compared.and_then(|c| c.prompt) {
+                Some(Prompt::LateArrival(report)) => Some(report),
+                _ => None,
+            },
+            after_correction_of: match compared.and_then(|c| c.prompt) {
+                Some(Prompt::Correction(report)) => Some(report),
+                _ => None,
+            },
             still_due: None,
             reassessed_against: None,
             reassessed_at: None,

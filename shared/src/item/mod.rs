@@ -46,7 +46,9 @@ mod tests;
 mod version;
 mod write;
 
-pub use alert::{AlertItem, AlertStatus, CLAIMED, Comparison, PENDING, alert_key, alert_sort};
+pub use alert::{
+    AlertItem, AlertStatus, CLAIMED, Comparison, PENDING, Prompt, alert_key, alert_sort,
+};
 pub use audit::{AUDIT_PREFIX, Actor, AuditAction, AuditItem, AuditSubject, audit_key};
 pub use calendar::{
     DUE_SHARDS, ENROLMENT_SK, EnrolmentItem, HistoryEntry, NextEvent, OccurrenceDone,

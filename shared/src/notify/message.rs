@@ -56,6 +56,9 @@ pub struct AlertMessage {
     /// For one raised late: the earlier-completed report whose late arrival made it due.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub late_arrival: Option<Uuid>,
+    /// For one raised on the report after a corrected one: the corrected report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_correction_of: Option<Uuid>,
 }
 
 impl AlertMessage {
@@ -80,6 +83,7 @@ impl AlertMessage {
             original_content_hash: alert.original_content_hash.clone(),
             compared_with: alert.compared_with,
             late_arrival: alert.late_arrival,
+            after_correction_of: alert.after_correction_of,
         }
     }
 

@@ -46,6 +46,9 @@ pub struct AlertView {
     /// For a worsening rule raised late: the earlier-completed report whose late arrival made it due.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub late_arrival: Option<Uuid>,
+    /// For one raised on the report after a corrected one: the corrected report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_correction_of: Option<Uuid>,
     /// For a worsening rule compared again after a report completed in between arrived: whether it is still met.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub still_due: Option<bool>,
@@ -88,6 +91,7 @@ impl From<AlertItem> for AlertView {
             original_content_hash: alert.original_content_hash,
             compared_with: alert.compared_with,
             late_arrival: alert.late_arrival,
+            after_correction_of: alert.after_correction_of,
             still_due: alert.still_due,
             reassessed_against: alert.reassessed_against,
             raised_at: alert.raised_at,

@@ -30,10 +30,10 @@ use tokio::sync::Semaphore;
 use tracing::info;
 use uuid::Uuid;
 
-use crate::alert::{Alerting, Answered, Report, RuleSet, Test, worsened};
+use crate::alert::{Alerting, Answered, Origin, Report, RuleSet, Test, worsened};
 use crate::item::{
-    AlertItem, Comparison, ConflictItem, RecordType, SubmissionItem, VersionItem, format_timestamp,
-    partition_key,
+    AlertItem, Comparison, ConflictItem, Prompt, RecordType, SubmissionItem, VersionItem,
+    format_timestamp, partition_key,
 };
 use crate::metrics::{self, Metric};
 use crate::ports::{Alerts, StoreError, Timeline};
@@ -257,10 +257,13 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
         report.placed += 1;
         self.assess(&entry, arrival.report(), None, report).await?;
         if !entry.conflicting {
+            let prompt = match arrival {
+                Arrival::Corrected(_) => Prompt::Correction(entry.submission_id),
+                _ => Prompt::LateArrival(entry.submission_id),
+            };
             for later in self.timeline.after(&entry).await? {
                 if later.submission_id != entry.submission_id {
-                    self.assess(&later, None, Some(entry.submission_id), report)
-                        .await?;
+                    self.assess(&later, None, Some(prompt), report).await?;
                 }
             }
         }
@@ -268,13 +271,13 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
     }
 
     /// Compares the report at `entry` (`this`, when known already) with the one before it until the comparison
-    /// holds: raises what is due, marks what no longer is. `late` is the report whose arrival prompted it, when that
-    /// is not this one.
+    /// holds: raises what is due, marks what no longer is. `prompt` is the other report whose arrival or correction
+    /// prompted it, when that is not this one's own arrival.
     async fn assess(
         &self,
         entry: &TimelineEntry,
         this: Option<Report>,
-        late: Option<Uuid>,
+        prompt: Option<Prompt>,
         report: &mut TimelineReport,
     ) -> Result<(), TimelineError> {
         let this = match this {
@@ -304,11 +307,12 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
             };
             let compared = Comparison {
                 with: previous.submission.submission_id,
-                late_arrival: late,
+                prompt,
             };
-            // A report placed for the first time has no alert of its own to mark yet, unless an earlier comparison
-            // (another report's late arrival, or this loop's first round) raised one.
-            let marking = late.is_some() || attempt > 0;
+            // Only a report completed in between marks an alert no longer due: a report placed for the first time has
+            // no alert of its own to mark yet, unless an earlier comparison (another report's late arrival, or this
+            // loop's first round) raised one; and a correction never takes back what an earlier version made due.
+            let marking = matches!(prompt, Some(Prompt::LateArrival(_))) || attempt > 0;
             let changed = self
                 .judge(&this, set, (answered, then), compared, marking, report)
                 .await?;
@@ -350,11 +354,13 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
                 continue;
             }
             // An alert of this event exists. One raised by another report (the first of a double tap) is not this
-            // one's to mark.
+            // one's to mark; one raised on another version of this submission is its own to find due again.
             let existing = self.alerts.alert(this.alert_id(&rule.id)).await?;
             let Some(own) = existing.filter(|alert| {
-                alert.submission_id == this.submission.submission_id
-                    && alert.content_hash.as_deref() == Some(this.content_hash.as_str())
+                let same_content =
+                    alert.content_hash.as_deref() == Some(this.content_hash.as_str());
+                let corrected = is_due && this.origin == Origin::Correction;
+                alert.submission_id == this.submission.submission_id && (same_content || corrected)
             }) else {
                 continue;
             };
@@ -413,6 +419,7 @@ fn log_raised(alert: &AlertItem) {
         rule_id = alert.rule_id,
         severity = alert.severity.as_str(),
         late = alert.late_arrival.is_some(),
+        after_correction = alert.after_correction_of.is_some(),
         "alert raised"
     );
 }

@@ -292,7 +292,7 @@ async fn a_correction_that_makes_a_report_worse_than_the_one_before_raises_the_a
 }
 
 #[tokio::test]
-async fn the_report_after_a_corrected_one_is_compared_with_the_correction() {
+async fn the_report_after_a_corrected_one_is_compared_with_the_correction_and_says_so() {
     let mut trial = Trial::new();
     trial
         .send(vec![pain("P-1", 1, 1, 6), pain("P-1", 2, 2, 6)])
@@ -300,27 +300,32 @@ async fn the_report_after_a_corrected_one_is_compared_with_the_correction() {
     assert!(trial.alerts("pain-worsening").is_empty(), "6 then 6");
     // Day 1 was 2: day 2 is now worse by 4.
     let correction = trial.correct(1, 2).await;
-    let report = trial.assessor.arrive(&[correction]).await.unwrap();
+    let report = trial
+        .assessor
+        .arrive(std::slice::from_ref(&correction))
+        .await
+        .unwrap();
     assert_eq!(report.raised, 1);
     let alerts = trial.alerts("pain-worsening");
     assert_eq!(alerts.len(), 1);
-    assert_eq!(alerts[0].submission_id, id(2));
-    assert_eq!(alerts[0].origin, Origin::Submission);
-    assert_eq!(alerts[0].compared_with, Some(id(1)));
-    assert_eq!(alerts[0].late_arrival, Some(id(1)), "prompted by day 1");
-    // A report sent later is compared with the corrected day 2, and a retried batch changes nothing.
-    trial.send(vec![pain("P-1", 3, 3, 7)]).await;
-    assert_eq!(trial.alerts("pain-worsening").len(), 1, "6 then 7");
+    let alert = &alerts[0];
+    assert_eq!(alert.submission_id, id(2));
+    assert_eq!(alert.origin, Origin::Submission);
+    assert_eq!(alert.compared_with, Some(id(1)));
+    assert_eq!(alert.after_correction_of, Some(id(1)), "prompted by it");
+    assert_eq!(alert.late_arrival, None, "nothing arrived late");
+    let again = trial.assessor.arrive(&[correction]).await.unwrap();
+    assert_eq!((again.raised, again.reassessed), (0, 0), "a retried batch");
 }
 
 #[tokio::test]
-async fn a_correction_streamed_before_its_original_is_placed_is_judged_once_on_the_corrected_answers()
- {
+async fn a_correction_streamed_before_its_original_is_placed_raises_its_alert_once() {
     let mut trial = Trial::new();
     trial.send(vec![pain("P-1", 1, 1, 3)]).await;
     let original = trial.store(vec![pain("P-1", 2, 2, 4)]).await;
     let correction = trial.correct(2, 9).await;
-    // The versions' partition streams apart from the patient's: the correction may come first.
+    // The versions' partition streams apart from the patient's: the correction may come first. The original, placed
+    // after, is compared as it was sent (as it would have been, had it come first).
     let first = trial
         .assessor
         .arrive(std::slice::from_ref(&correction))
@@ -332,21 +337,69 @@ async fn a_correction_streamed_before_its_original_is_placed_is_judged_once_on_t
     let alerts = trial.alerts("pain-worsening");
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].origin, Origin::Correction);
+    assert_eq!(alerts[0].still_due, None);
     assert_eq!(trial.store.timeline_entries().len(), 2);
 }
 
 #[tokio::test]
-async fn an_alert_raised_on_the_version_the_patient_sent_stays_after_a_correction() {
+async fn a_correction_never_marks_an_alert_no_longer_due() {
     let mut trial = Trial::new();
     trial
         .send(vec![pain("P-1", 1, 1, 3), pain("P-1", 2, 2, 7)])
         .await;
     let raised = trial.alerts("pain-worsening");
     assert_eq!(raised.len(), 1);
-    // Day 2 was 4, then 8: the alert raised on 7 stays as it was, and 8 is the same alert (once per report).
+    // Day 2 was 4: the alert raised on 7 stays as it was.
     let to_four = trial.correct(2, 4).await;
-    let to_eight = trial.correct(2, 8).await;
-    let report = trial.assessor.arrive(&[to_four, to_eight]).await.unwrap();
+    let report = trial.assessor.arrive(&[to_four]).await.unwrap();
     assert_eq!((report.raised, report.reassessed), (0, 0));
     assert_eq!(trial.alerts("pain-worsening"), raised);
+    // Then 8: the same alert (once per report), still as raised.
+    let to_eight = trial.correct(2, 8).await;
+    let report = trial.assessor.arrive(&[to_eight]).await.unwrap();
+    assert_eq!((report.raised, report.reassessed), (0, 0));
+    assert_eq!(trial.alerts("pain-worsening"), raised);
+}
+
+#[tokio::test]
+async fn a_correction_of_the_report_before_never_marks_the_next_ones_alert_no_longer_due() {
+    let mut trial = Trial::new();
+    trial
+        .send(vec![pain("P-1", 1, 1, 3), pain("P-1", 3, 3, 7)])
+        .await;
+    // Day 2 at 3 arrives late: day 3 (7) is still worse by 4.
+    trial.send(vec![pain("P-1", 2, 2, 3)]).await;
+    let raised = trial.alerts("pain-worsening");
+    assert_eq!(raised.len(), 1);
+    assert_eq!(raised[0].still_due, None);
+    // Day 2 was 6: worse than day 1 by 3, an alert of its own; day 3 would not be raised against it now, and its
+    // alert stays as raised.
+    let day_two = trial.correct(2, 6).await;
+    let report = trial.assessor.arrive(&[day_two]).await.unwrap();
+    assert_eq!((report.raised, report.reassessed), (1, 0));
+    let alerts = trial.alerts("pain-worsening");
+    assert_eq!(
+        (alerts[0].submission_id, alerts[0].origin),
+        (id(2), Origin::Correction)
+    );
+    assert_eq!(alerts[1], raised[0]);
+}
+
+#[tokio::test]
+async fn a_correction_finds_due_again_an_alert_a_late_report_had_marked_no_longer_due() {
+    let mut trial = Trial::new();
+    trial
+        .send(vec![pain("P-1", 1, 1, 3), pain("P-1", 3, 3, 5)])
+        .await;
+    // Day 2 at 4 arrives late: day 3 (5) is no longer worse by 2.
+    trial.send(vec![pain("P-1", 2, 2, 4)]).await;
+    assert_eq!(trial.alerts("pain-worsening")[0].still_due, Some(false));
+    // Day 3 was 9: worse than day 2 by 5.
+    let correction = trial.correct(3, 9).await;
+    let report = trial.assessor.arrive(&[correction]).await.unwrap();
+    assert_eq!((report.raised, report.reassessed), (0, 1));
+    let alerts = trial.alerts("pain-worsening");
+    assert_eq!(alerts.len(), 1, "never a second alert");
+    assert_eq!(alerts[0].still_due, Some(true));
+    assert_eq!(alerts[0].reassessed_against, Some(id(2)));
 }
