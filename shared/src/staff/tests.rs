@@ -107,6 +107,51 @@ async fn a_nurse_pages_through_her_trials_open_alerts_newest_first() {
 }
 
 #[tokio::test]
+async fn an_acknowledgement_meeting_a_concurrent_update_is_made_again_and_never_falsely_confirmed()
+{
+    let first = store(1).await;
+    let both = nurse(&[READ_SCOPE, ACKNOWLEDGE_SCOPE]);
+    let open = ask(&first, both.clone(), list(Some("open"), None, None)).await;
+    let alert_id = open.body["alerts"][0]["alertId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let acknowledge = || StaffRoute::Acknowledge {
+        alert_id: &alert_id,
+    };
+    // Two cancelled by the notify and escalate functions' updates, the third written.
+    first.cancel_acknowledgements(2);
+    let reply = ask(&first, both.clone(), acknowledge()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["status"], "acknowledged");
+    assert_eq!(first.audit_records().len(), 1);
+    // Every attempt cancelled: 503, nothing written, and the alert still open for the next try.
+    let other = store(1).await;
+    other.cancel_acknowledgements(usize::MAX);
+    let open = ask(&other, both.clone(), list(Some("open"), None, None)).await;
+    let other_id = open.body["alerts"][0]["alertId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply = ask(
+        &other,
+        both,
+        StaffRoute::Acknowledge {
+            alert_id: &other_id,
+        },
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.body
+    );
+    assert!(other.audit_records().is_empty());
+    assert_eq!(other.alerts()[0].status, AlertStatus::Open);
+}
+
+#[tokio::test]
 async fn acknowledging_records_who_and_when_once_and_takes_it_off_the_open_list() {
     let store = store(2).await;
     let both = nurse(&[READ_SCOPE, ACKNOWLEDGE_SCOPE]);

@@ -65,6 +65,12 @@ impl Alerts for MemoryStore {
         alert: &AlertItem,
         audit: &AuditItem,
     ) -> Result<AlertItem, StoreError> {
+        if self.acknowledgement_cancelled() {
+            return self
+                .alert(alert.alert_id)
+                .await?
+                .ok_or_else(|| StoreError("the alert is gone".into()));
+        }
         let acknowledged = self.update_alert(
             alert.alert_id,
             |a| a.status == AlertStatus::Open,

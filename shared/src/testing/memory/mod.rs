@@ -74,6 +74,8 @@ impl Queue for MemoryQueue {
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
     items: Arc<Mutex<BTreeMap<(String, String), Value>>>,
+    /// How many acknowledgements still to cancel, as DynamoDB cancels a transaction that meets a concurrent update.
+    conflicting_acknowledgements: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 fn key_of(record: &Value) -> (String, String) {
@@ -98,6 +100,21 @@ fn never_in_place(stored: Option<&Value>) {
 }
 
 impl MemoryStore {
+    /// The next `n` acknowledgements meet a concurrent update of their alert (its delivery or escalation being
+    /// recorded) and are cancelled, writing nothing.
+    pub fn cancel_acknowledgements(&self, n: usize) {
+        self.conflicting_acknowledgements
+            .store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether this acknowledgement is one to cancel.
+    fn acknowledgement_cancelled(&self) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.conflicting_acknowledgements
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
     /// Every record of a type, read back from what is stored.
     fn records<T: DeserializeOwned>(&self, record_type: &str) -> Vec<T> {
         let items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
