@@ -12,8 +12,9 @@ use super::dynamodb::{WRITE_ONCE, from_attributes};
 use super::error_class;
 use super::transaction::{key, put_if, request, transact};
 use crate::item::{
-    AlertItem, AuditItem, ExclusionItem, SubmissionItem, VersionItem, audit_key, exclusion_key,
-    partition_key, submission_sort_key, version_key, version_prefix,
+    AlertItem, AuditItem, ConflictItem, ExclusionItem, SubmissionItem, VersionItem, audit_key,
+    conflict_prefix, exclusion_key, partition_key, submission_sort_key, version_key,
+    version_prefix,
 };
 use crate::ports::{AuditPage, Records, StoreError};
 
@@ -40,6 +41,33 @@ impl DynamoStore {
             .await
             .map_err(|e| StoreError(error_class(&e)))?;
         output.item.map(read).transpose()
+    }
+
+    /// Every record of partition `pk` (whose sort key starts with `prefix`, when given), in key order, read
+    /// consistently, page by page.
+    async fn all<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: &str,
+        prefix: Option<&str>,
+    ) -> Result<Vec<T>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(pk))
+            .consistent_read(true);
+        let query = match prefix {
+            None => query.key_condition_expression("pk = :pk"),
+            Some(prefix) => query
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":prefix", s(prefix)),
+        };
+        let mut pages = query.into_paginator().items().send();
+        let mut records = Vec::new();
+        while let Some(item) = pages.next().await {
+            records.push(read(item.map_err(|e| StoreError(error_class(&e)))?)?);
+        }
+        Ok(records)
     }
 }
 
@@ -125,24 +153,19 @@ impl Records for DynamoStore {
         patient_id: &str,
         submission_id: Option<Uuid>,
     ) -> Result<Vec<VersionItem>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .expression_attribute_values(":pk", s(&version_key(trial_id, patient_id)))
-            .consistent_read(true);
-        let query = match submission_id {
-            None => query.key_condition_expression("pk = :pk"),
-            Some(id) => query
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":prefix", s(&version_prefix(&id))),
-        };
-        let mut pages = query.into_paginator().items().send();
-        let mut versions = Vec::new();
-        while let Some(item) = pages.next().await {
-            versions.push(read(item.map_err(|e| StoreError(error_class(&e)))?)?);
-        }
-        Ok(versions)
+        let prefix = submission_id.map(|id| version_prefix(&id));
+        self.all(&version_key(trial_id, patient_id), prefix.as_deref())
+            .await
+    }
+
+    async fn resends(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+        submission_id: Uuid,
+    ) -> Result<Vec<ConflictItem>, StoreError> {
+        let pk = partition_key(trial_id, patient_id);
+        self.all(&pk, Some(&conflict_prefix(&submission_id))).await
     }
 
     async fn correct(

@@ -77,7 +77,11 @@ impl ConflictItem {
         );
         ConflictItem {
             pk: rejected.pk,
-            sk: format!("CONFLICT#{submission_id}#{}", rejected.content_hash),
+            sk: format!(
+                "{}{}",
+                conflict_prefix(&submission_id),
+                rejected.content_hash
+            ),
             record_type: RecordType::Conflict,
             submission_id,
             original_content_hash,
@@ -94,4 +98,9 @@ impl ConflictItem {
             on_timeline: rejected.on_timeline,
         }
     }
+}
+
+/// What the sort key of every conflicting resend of a submission starts with.
+pub fn conflict_prefix(submission_id: &uuid::Uuid) -> String {
+    format!("CONFLICT#{submission_id}#")
 }

@@ -55,7 +55,7 @@ pub use calendar::{
     OccurrenceEvent, OccurrenceItem, SchedulePlacement, TermsRecord, Withdrawal, due_shard,
     occurrence_sort_key,
 };
-pub use conflict::ConflictItem;
+pub use conflict::{ConflictItem, conflict_prefix};
 pub use exclusion::{ExclusionItem, exclusion_key};
 pub use records::{Flag, FlagKind, IdClaim, TimepointMarker};
 pub use submission::SubmissionItem;

@@ -5,7 +5,7 @@ use std::future::Future;
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::item::{AlertItem, AuditItem, ExclusionItem, SubmissionItem, VersionItem};
+use crate::item::{AlertItem, AuditItem, ConflictItem, ExclusionItem, SubmissionItem, VersionItem};
 
 /// A trial's record over time: which submissions are excluded from analysis, and the audit trail of every change
 /// a person made.
@@ -49,6 +49,14 @@ pub trait Records: Send + Sync + 'static {
         patient_id: &str,
         submission_id: Option<Uuid>,
     ) -> impl Future<Output = Result<Vec<VersionItem>, StoreError>> + Send;
+
+    /// The conflicting resends of the patient's submission (other content sent under its id), read consistently.
+    fn resends(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+        submission_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<ConflictItem>, StoreError>> + Send;
 
     /// Writes `version`, the alerts it newly raises and `audit` all or nothing, if the version it replaces is
     /// stored and no other replaced it first: else nothing, and `false`.

@@ -26,6 +26,12 @@ pub trait Timeline: Send + Sync + 'static {
         entry: &TimelineEntry,
     ) -> impl Future<Output = Result<Vec<TimelineEntry>, StoreError>> + Send;
 
+    /// The conflicting resends of the submission a stored entry stands for, as reports, read consistently.
+    fn resends(
+        &self,
+        entry: &TimelineEntry,
+    ) -> impl Future<Output = Result<Vec<Report>, StoreError>> + Send;
+
     /// The report an entry stands for.
     fn report(
         &self,

@@ -6,8 +6,8 @@
 //! `POST /v1/trials/{trialId}/submissions/{submissionId}/versions` (`epro/data.correct`), body
 //! `{"patientId", "replaces": n, "answers": {…}, "reason"}`: the answers are read as strictly as the submit route
 //! reads them and judged against the same instrument version as the original; the scores are computed again; the
-//! alert rules are evaluated on the new version and what is newly due is raised (an alert the submission raised
-//! already stays as it is and is not raised again). Rules that compare a report with the previous one are the
+//! alert rules are evaluated on the new version and what is newly due is raised (an alert the submission, an
+//! earlier version or a conflicting resend of it raised already stays as it is and is not raised again). Rules that compare a report with the previous one are the
 //! timeline function's: the table's stream brings it the new version ([`crate::timeline`]).
 //!
 //! `GET …/versions?patientId=…[&all=true]` (`epro/data.correct` or `epro/audit.read`): the current version, or
@@ -139,7 +139,9 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
         Ok(body)
     }
 
-    /// The alerts `version` meets by its own answers that no earlier version of the submission raised.
+    /// The alerts `version` meets by its own answers that no version of the submission raised, nor a conflicting
+    /// resend of it: a rule's alert on a submission reaches the team once, whatever content met it first (a
+    /// correction often makes the record what the patient resent).
     async fn newly_due(
         &self,
         original: &SubmissionItem,
@@ -151,15 +153,40 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
         let Some((set, answered)) = alerting.judging(&report) else {
             return Ok(Vec::new());
         };
+        let submission = &version.submission;
+        let resent: Vec<Report> = self
+            .records
+            .resends(
+                &submission.trial_id,
+                &submission.patient_id,
+                submission.submission_id,
+            )
+            .await?
+            .iter()
+            .map(Report::conflicting)
+            .collect();
         let mut alerts = Vec::new();
         for rule in met(set, answered) {
             let alert = AlertItem::raise(&report, set, rule, None, at);
-            // The same rule on the same submission is the same alert: raised once, whatever version met it first.
-            if self.alerts.alert(alert.alert_id).await?.is_none() {
+            let mut raised = std::iter::once(alert.alert_id)
+                .chain(resent.iter().map(|resend| resend.alert_id(&rule.id)));
+            if !self.any_exists(&mut raised).await? {
                 alerts.push(alert);
             }
         }
         Ok(alerts)
+    }
+
+    async fn any_exists(
+        &self,
+        alert_ids: &mut impl Iterator<Item = Uuid>,
+    ) -> Result<bool, StaffError> {
+        for alert_id in alert_ids {
+            if self.alerts.alert(alert_id).await?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// A submission's current version, or every version oldest first.

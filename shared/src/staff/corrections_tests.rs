@@ -184,6 +184,58 @@ async fn the_alerts_a_correction_newly_meets_are_raised_once_and_those_raised_be
 }
 
 #[tokio::test]
+async fn a_correction_raises_no_rule_a_conflicting_resend_of_the_submission_raised_already() {
+    let store = store().await;
+    // The patient edited item 9 and resent under the same id: a conflicting resend, alerted on when it came.
+    let resend = example()
+        .id(SUBMISSION)
+        .trial("T-1")
+        .patient("P-1")
+        .survey("phq-9", phq9_answers("LA6569-3"))
+        .envelope()
+        .encode();
+    let mut record = SqsMessage::default();
+    record.message_id = Some("m2".into());
+    record.body = Some(resend);
+    Processor::new(store.clone(), 1).process(vec![record]).await;
+    assert_eq!(store.conflicts().len(), 1);
+    let resent = store.alerts();
+    assert_eq!(resent.len(), 1);
+    assert_eq!(resent[0].origin, Origin::ConflictingResend);
+    // The investigator, having called the patient, makes the resent answers the record's.
+    let body = correction(
+        1,
+        phq9_answers("LA6569-3"),
+        "the patient confirmed the resent answers",
+    );
+    let reply = ask(&store, investigator(), route(&body)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["alertsRaised"], json!([]));
+    assert_eq!(store.alerts(), resent, "the team is not alerted twice");
+    // Item 9 worse still meets the same rule, whose alert reached the team; every item at its worst meets another.
+    let body = correction(2, phq9_answers("LA6570-1"), "item 9 was worse still");
+    let reply = ask(&store, investigator(), route(&body)).await;
+    assert_eq!(reply.body["alertsRaised"], json!([]), "{}", reply.body);
+    let mut worst = phq9_answers("LA6571-9");
+    for (_, answer) in worst.as_object_mut().unwrap().iter_mut() {
+        *answer = json!("LA6571-9");
+    }
+    let reply = ask(
+        &store,
+        investigator(),
+        route(&correction(3, worst, "paper form")),
+    )
+    .await;
+    assert_eq!(reply.body["alertsRaised"].as_array().unwrap().len(), 1);
+    let newest = store
+        .alerts()
+        .into_iter()
+        .find(|a| a.origin == Origin::Correction)
+        .unwrap();
+    assert_eq!(newest.rule_id, "phq9-total-severe");
+}
+
+#[tokio::test]
 async fn a_correction_is_judged_as_a_submission_and_every_refusal_writes_nothing() {
     let store = store().await;
     let mut not_an_option = phq9_answers("LA6568-5");

@@ -294,6 +294,10 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
         else {
             return Ok(());
         };
+        let resent = match this.origin {
+            Origin::Correction => self.timeline.resends(entry).await?,
+            _ => Vec::new(),
+        };
         for attempt in 0..SETTLE_ATTEMPTS {
             let before = self.timeline.before(entry).await?;
             let Some(before_entry) = &before else {
@@ -314,7 +318,14 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
             // loop's first round) raised one; and a correction never takes back what an earlier version made due.
             let marking = matches!(prompt, Some(Prompt::LateArrival(_))) || attempt > 0;
             let changed = self
-                .judge(&this, set, (answered, then), compared, marking, report)
+                .judge(
+                    (&this, &resent),
+                    set,
+                    (answered, then),
+                    compared,
+                    marking,
+                    report,
+                )
                 .await?;
             if !changed || self.timeline.before(entry).await? == before {
                 return Ok(());
@@ -324,10 +335,11 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
     }
 
     /// Applies one comparison to the alerts of `this`; whether it changed any. An alert due is raised (its id says
-    /// whether it was already); with `marking`, an alert of this report no longer due is marked so.
+    /// whether it was already), unless one of the `resent` copies of a corrected submission raised it; with
+    /// `marking`, an alert of this report no longer due is marked so.
     async fn judge(
         &self,
-        this: &Report,
+        (this, resent): (&Report, &[Report]),
         set: &'static RuleSet,
         (answered, then): (Answered<'_>, Answered<'_>),
         compared: Comparison,
@@ -342,7 +354,7 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
             .filter(|rule| matches!(rule.when.test, Test::WorsenedBy(_)));
         for rule in comparing {
             let is_due = due.iter().any(|r| r.id == rule.id);
-            if is_due {
+            if is_due && !self.raised_by_any(resent, &rule.id).await? {
                 let alert = AlertItem::raise(this, set, rule, Some(compared), &now());
                 if self.alerts.raise(&alert).await? {
                     log_raised(&alert);
@@ -350,7 +362,7 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
                     changed = true;
                     continue;
                 }
-            } else if !marking {
+            } else if !is_due && !marking {
                 continue;
             }
             // An alert of this event exists. One raised by another report (the first of a double tap) is not this
@@ -371,6 +383,17 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
             }
         }
         Ok(changed)
+    }
+
+    /// Whether one of `reports` raised the alert of `rule`: a rule's alert on a submission reaches the team once,
+    /// whatever content met it first (a correction often makes the record what the patient resent).
+    async fn raised_by_any(&self, reports: &[Report], rule: &str) -> Result<bool, TimelineError> {
+        for report in reports {
+            if self.alerts.alert(report.alert_id(rule)).await?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     async fn reassess(

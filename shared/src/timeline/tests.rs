@@ -403,3 +403,22 @@ async fn a_correction_finds_due_again_an_alert_a_late_report_had_marked_no_longe
     assert_eq!(alerts[0].still_due, Some(true));
     assert_eq!(alerts[0].reassessed_against, Some(id(2)));
 }
+
+#[tokio::test]
+async fn a_correction_raises_no_worsening_alert_a_conflicting_resend_of_the_report_raised() {
+    let mut trial = Trial::new();
+    trial.send(vec![pain("P-1", 1, 1, 2)]).await;
+    trial.send(vec![pain("P-1", 2, 2, 3)]).await;
+    // Day 2 edited to 7 and resent under its id: alerted on as a conflicting resend.
+    trial
+        .send(vec![pain("P-1", 2, 2, 7).replace("20:00:00Z", "20:30:00Z")])
+        .await;
+    let resent = trial.alerts("pain-worsening");
+    assert_eq!(resent.len(), 1);
+    assert_eq!(resent[0].origin, Origin::ConflictingResend);
+    // The investigator makes the resent answer the record's: the team is not alerted twice.
+    let correction = trial.correct(2, 7).await;
+    let report = trial.assessor.arrive(&[correction]).await.unwrap();
+    assert_eq!(report.raised, 0);
+    assert_eq!(trial.alerts("pain-worsening"), resent);
+}

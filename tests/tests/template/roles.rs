@@ -266,7 +266,7 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
                 "dynamodb:PutItem",
                 &[&audit, "EXCLUSION#*", &version, "ALERT#*"],
             ),
-            both("dynamodb:Query", &[&audit, &version]),
+            both("dynamodb:Query", &[&audit, &version, "TRIAL#*#PATIENT#*"]),
             both(
                 "dynamodb:ConditionCheckItem",
                 &["TRIAL#*#PATIENT#*", &version],

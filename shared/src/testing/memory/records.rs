@@ -6,8 +6,9 @@ use uuid::Uuid;
 
 use super::{MemoryStore, json, key_of, never_in_place};
 use crate::item::{
-    AlertItem, AuditItem, ExclusionItem, SubmissionItem, VersionItem, audit_key, exclusion_key,
-    partition_key, submission_sort_key, version_key, version_prefix,
+    AlertItem, AuditItem, ConflictItem, ExclusionItem, SubmissionItem, VersionItem, audit_key,
+    conflict_prefix, exclusion_key, partition_key, submission_sort_key, version_key,
+    version_prefix,
 };
 use crate::ports::{AuditPage, Records, StoreError};
 
@@ -83,6 +84,23 @@ impl Records for MemoryStore {
             .records::<VersionItem>("version")
             .into_iter()
             .filter(|version| version.pk == pk && version.sk.starts_with(&prefix))
+            .collect())
+    }
+
+    async fn resends(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+        submission_id: Uuid,
+    ) -> Result<Vec<ConflictItem>, StoreError> {
+        let (pk, prefix) = (
+            partition_key(trial_id, patient_id),
+            conflict_prefix(&submission_id),
+        );
+        Ok(self
+            .conflicts()
+            .into_iter()
+            .filter(|conflict| conflict.pk == pk && conflict.sk.starts_with(&prefix))
             .collect())
     }
 

@@ -4,7 +4,7 @@ use std::sync::PoisonError;
 
 use super::{MemoryStore, json};
 use crate::alert::Report;
-use crate::item::SubmissionItem;
+use crate::item::{SubmissionItem, conflict_prefix};
 use crate::ports::{Records, StoreError, Timeline};
 use crate::timeline::TimelineEntry;
 
@@ -47,6 +47,16 @@ impl Timeline for MemoryStore {
             after.push(later);
         }
         Ok(after)
+    }
+
+    async fn resends(&self, entry: &TimelineEntry) -> Result<Vec<Report>, StoreError> {
+        let prefix = conflict_prefix(&entry.submission_id);
+        Ok(self
+            .conflicts()
+            .iter()
+            .filter(|conflict| conflict.pk == entry.pk && conflict.sk.starts_with(&prefix))
+            .map(Report::conflicting)
+            .collect())
     }
 
     async fn report(&self, entry: &TimelineEntry) -> Result<Option<Report>, StoreError> {
