@@ -7,7 +7,8 @@
 //! stored submission changed; and the export holds the corrected report as its current version (amended, its
 //! first version in the history, both valid FHIR) and keeps the excluded and the post-withdrawal submissions apart
 //! from the research files, with the audit trail beside them. A corrected pain report is compared again with the
-//! report after it, which now raises the worsening alert.
+//! report after it, which now raises the worsening alert; and a correction making the record what the patient
+//! resent under the same id pages nobody again.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -644,4 +645,54 @@ async fn a_corrected_report_is_compared_again_with_the_report_after_it() {
     assert_eq!(worse["origin"], json!("submission"));
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(alerts(&deployed, &nurse, &trial).await.len(), 1, "once");
+}
+
+#[tokio::test]
+#[ignore = "needs the deployed stack: make local-up"]
+async fn a_correction_to_what_the_patient_resent_pages_nobody_again() {
+    let deployed = Deployed::load().await;
+    let (stack, http) = (&deployed.stack, &deployed.http);
+    let trial = fresh_trial("RESENT");
+    let nurse = token(&deployed, "nurse-1", &trial, NURSE).await;
+    let investigator = token(&deployed, "investigator-1", &trial, INVESTIGATOR).await;
+    // Item 9 "not at all", then edited to "several days" and resent under the same id: a conflicting resend,
+    // alerted on when it came.
+    let sent = phq9(&trial, "day-7", "LA6568-5");
+    accepted(&deployed, &sent).await;
+    deployed.drained().await;
+    let mut resent = sent.clone();
+    resent.body["answers"] = phq9_answers("LA6569-3");
+    accepted(&deployed, &resent).await;
+    deployed.drained().await;
+    let alerted = eventually(Duration::from_secs(60), || async {
+        let alerts = alerts(&deployed, &nurse, &trial).await;
+        Ok::<_, intake_ops::Error>((!alerts.is_empty()).then_some(alerts))
+    })
+    .await;
+    assert_eq!(alerted.len(), 1);
+    assert_eq!(alerted[0]["origin"], json!("conflicting-resend"));
+
+    // The investigator, having called the patient, makes the resent answers the record's.
+    let path = format!(
+        "/v1/trials/{trial}/submissions/{}/versions",
+        sent.submission_id
+    );
+    let body = json!({ "patientId": "P-1", "replaces": 1, "answers": phq9_answers("LA6569-3"),
+                       "reason": "the patient confirmed the resent answers" });
+    let corrected = json_to(
+        http,
+        stack,
+        (Method::POST, &path),
+        Some(&investigator),
+        None,
+        &body,
+    )
+    .await
+    .unwrap();
+    assert_eq!(corrected.status, 200, "{}", corrected.body);
+    assert_eq!(corrected.body["alertsRaised"], json!([]));
+    // A correction's alerts are written in its own transaction: none was, whatever the reply said.
+    let ids =
+        |alerts: &[Value]| -> Vec<Value> { alerts.iter().map(|a| a["alertId"].clone()).collect() };
+    assert_eq!(ids(&alerts(&deployed, &nurse, &trial).await), ids(&alerted));
 }

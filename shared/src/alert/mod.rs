@@ -8,11 +8,13 @@
 //! - [`rules`]: the rule file format and the embedded rule book;
 //! - [`check`]: what every rule set must satisfy against the catalogue (run by `make test`);
 //! - [`evaluate`]: which rules a report meets, by itself or against the report before it;
-//! - [`report`]: what the rules judge (a stored submission, a repeat, a conflicting resend) and its event.
+//! - [`report`]: what the rules judge (a stored submission, a repeat, a conflicting resend) and its event;
+//! - [`resent`]: the conflicting resends a correction's alerts are weighed against.
 
 pub mod check;
 pub mod evaluate;
 pub mod report;
+pub mod resent;
 pub mod rules;
 #[cfg(test)]
 mod tests;
@@ -23,6 +25,7 @@ use crate::instrument::{Catalogue, Instrument};
 
 pub use evaluate::{Answered, met, worsened};
 pub use report::{Origin, Report, alert_id};
+pub use resent::Resent;
 pub use rules::{Condition, Rule, RuleBook, RuleSet, Subject, Test};
 
 /// How fast someone must look: `urgent` alerts are escalated when nobody acknowledges them in time.

@@ -67,6 +67,17 @@ pub fn alert_id(submission_id: &Uuid, rule_id: &str) -> Uuid {
     event_alert_id(&submission_id.to_string(), rule_id)
 }
 
+/// The id of the alert `rule_id` raised on the conflicting resend of `submission_id` whose content hash is
+/// `content_hash`.
+pub fn resend_alert_id(submission_id: &Uuid, content_hash: &str, rule_id: &str) -> Uuid {
+    event_alert_id(&resend_event(submission_id, content_hash), rule_id)
+}
+
+/// The clinical event of a conflicting resend: this content under that id.
+fn resend_event(submission_id: &Uuid, content_hash: &str) -> String {
+    format!("{submission_id}#{content_hash}")
+}
+
 /// The id of the alert `rule_id` raises on the clinical event `event` (a submission id, or a conflicting resend's
 /// `<id>#<contentHash>`).
 fn event_alert_id(event: &str, rule_id: &str) -> Uuid {
@@ -120,7 +131,7 @@ impl Report {
         let id = self.submission.submission_id;
         match (self.origin, self.repeat_of) {
             (Origin::Repeat | Origin::Correction, Some(first)) => first.to_string(),
-            (Origin::ConflictingResend, _) => format!("{id}#{}", self.content_hash),
+            (Origin::ConflictingResend, _) => resend_event(&id, &self.content_hash),
             _ => id.to_string(),
         }
     }
@@ -128,5 +139,12 @@ impl Report {
     /// The id of the alert `rule_id` raises on it.
     pub fn alert_id(&self, rule_id: &str) -> Uuid {
         event_alert_id(&self.event(), rule_id)
+    }
+
+    /// The submissions whose conflicting resends' alerts stand for its own: itself, and the first one it repeats.
+    pub fn resent_as(&self) -> Vec<Uuid> {
+        std::iter::once(self.submission.submission_id)
+            .chain(self.repeat_of)
+            .collect()
     }
 }

@@ -8,13 +8,12 @@ use uuid::Uuid;
 
 use super::DynamoStore;
 use super::alerts::s;
-use super::dynamodb::{WRITE_ONCE, from_attributes};
+use super::dynamodb::{WRITE_ONCE, from_attributes, text};
 use super::error_class;
 use super::transaction::{key, put_if, request, transact};
 use crate::item::{
-    AlertItem, AuditItem, ConflictItem, ExclusionItem, SubmissionItem, VersionItem, audit_key,
-    conflict_prefix, exclusion_key, partition_key, submission_sort_key, version_key,
-    version_prefix,
+    AlertItem, AuditItem, ExclusionItem, SubmissionItem, VersionItem, audit_key, conflict_prefix,
+    exclusion_key, partition_key, submission_sort_key, version_key, version_prefix,
 };
 use crate::ports::{AuditPage, Records, StoreError};
 
@@ -41,6 +40,35 @@ impl DynamoStore {
             .await
             .map_err(|e| StoreError(error_class(&e)))?;
         output.item.map(read).transpose()
+    }
+
+    /// The content hashes of the conflicting resends of `submission_id` in partition `pk`: the query projects the
+    /// hash alone (the template's grant allows no other attribute there), so no answer is read.
+    pub(super) async fn content_hashes_resent(
+        &self,
+        pk: &str,
+        submission_id: Uuid,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :resends)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":resends", s(&conflict_prefix(&submission_id)))
+            .projection_expression("contentHash")
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        let mut hashes = Vec::new();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(|e| StoreError(error_class(&e)))?;
+            let hash = text(&item, "contentHash")
+                .ok_or_else(|| StoreError("a conflicting resend without its hash".into()))?;
+            hashes.push(hash);
+        }
+        Ok(hashes)
     }
 
     /// Every record of partition `pk` (whose sort key starts with `prefix`, when given), in key order, read
@@ -158,14 +186,14 @@ impl Records for DynamoStore {
             .await
     }
 
-    async fn resends(
+    async fn resend_hashes(
         &self,
         trial_id: &str,
         patient_id: &str,
         submission_id: Uuid,
-    ) -> Result<Vec<ConflictItem>, StoreError> {
-        let pk = partition_key(trial_id, patient_id);
-        self.all(&pk, Some(&conflict_prefix(&submission_id))).await
+    ) -> Result<Vec<String>, StoreError> {
+        self.content_hashes_resent(&partition_key(trial_id, patient_id), submission_id)
+            .await
     }
 
     async fn correct(

@@ -7,9 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::dynamodb::{Attributes, DynamoStore, WRITE_ONCE, from_attributes, text, to_attributes};
 use super::error_class;
 use crate::alert::Report;
-use crate::item::{
-    ConflictItem, SubmissionItem, VersionItem, conflict_prefix, version_key, version_prefix,
-};
+use crate::item::{ConflictItem, SubmissionItem, VersionItem, version_key, version_prefix};
 use crate::ports::{StoreError, Timeline};
 use crate::timeline::TimelineEntry;
 
@@ -120,25 +118,12 @@ impl Timeline for DynamoStore {
         Ok(walked)
     }
 
-    async fn resends(&self, entry: &TimelineEntry) -> Result<Vec<Report>, StoreError> {
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :resends)")
-            .expression_attribute_values(":pk", s(&entry.pk))
-            .expression_attribute_values(":resends", s(&conflict_prefix(&entry.submission_id)))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        let mut resends = Vec::new();
-        while let Some(item) = pages.next().await {
-            let item = item.map_err(|e| StoreError(error_class(&e)))?;
-            let conflict: ConflictItem = from_attributes(item, "a conflicting resend")?;
-            resends.push(Report::conflicting(&conflict));
-        }
-        Ok(resends)
+    async fn resend_hashes(
+        &self,
+        entry: &TimelineEntry,
+        submission_id: uuid::Uuid,
+    ) -> Result<Vec<String>, StoreError> {
+        self.content_hashes_resent(&entry.pk, submission_id).await
     }
 
     async fn report(&self, entry: &TimelineEntry) -> Result<Option<Report>, StoreError> {

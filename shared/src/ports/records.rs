@@ -5,7 +5,7 @@ use std::future::Future;
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::item::{AlertItem, AuditItem, ConflictItem, ExclusionItem, SubmissionItem, VersionItem};
+use crate::item::{AlertItem, AuditItem, ExclusionItem, SubmissionItem, VersionItem};
 
 /// A trial's record over time: which submissions are excluded from analysis, and the audit trail of every change
 /// a person made.
@@ -50,13 +50,14 @@ pub trait Records: Send + Sync + 'static {
         submission_id: Option<Uuid>,
     ) -> impl Future<Output = Result<Vec<VersionItem>, StoreError>> + Send;
 
-    /// The conflicting resends of the patient's submission (other content sent under its id), read consistently.
-    fn resends(
+    /// The content hashes of the conflicting resends of the patient's submission (other content sent under its
+    /// id), read consistently: keys and hashes only, never their answers.
+    fn resend_hashes(
         &self,
         trial_id: &str,
         patient_id: &str,
         submission_id: Uuid,
-    ) -> impl Future<Output = Result<Vec<ConflictItem>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// Writes `version`, the alerts it newly raises and `audit` all or nothing, if the version it replaces is
     /// stored and no other replaced it first: else nothing, and `false`.

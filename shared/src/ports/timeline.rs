@@ -26,11 +26,13 @@ pub trait Timeline: Send + Sync + 'static {
         entry: &TimelineEntry,
     ) -> impl Future<Output = Result<Vec<TimelineEntry>, StoreError>> + Send;
 
-    /// The conflicting resends of the submission a stored entry stands for, as reports, read consistently.
-    fn resends(
+    /// The content hashes of the conflicting resends of `submission_id` in `entry`'s partition, read consistently:
+    /// keys and hashes only, never their answers.
+    fn resend_hashes(
         &self,
         entry: &TimelineEntry,
-    ) -> impl Future<Output = Result<Vec<Report>, StoreError>> + Send;
+        submission_id: uuid::Uuid,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// The report an entry stands for.
     fn report(

@@ -19,7 +19,7 @@ use tracing::info;
 use uuid::Uuid;
 
 use super::{StaffError, StaffService, authorise, bad};
-use crate::alert::{Alerting, Report, met};
+use crate::alert::{Alerting, Report, Resent, met};
 use crate::enrolment::MAX_REASON_CHARS;
 use crate::identity::Staff;
 use crate::instrument;
@@ -140,8 +140,7 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
     }
 
     /// The alerts `version` meets by its own answers that no version of the submission raised, nor a conflicting
-    /// resend of it: a rule's alert on a submission reaches the team once, whatever content met it first (a
-    /// correction often makes the record what the patient resent).
+    /// resend of it whose alert still stands ([`Resent`]).
     async fn newly_due(
         &self,
         original: &SubmissionItem,
@@ -153,40 +152,32 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
         let Some((set, answered)) = alerting.judging(&report) else {
             return Ok(Vec::new());
         };
-        let submission = &version.submission;
-        let resent: Vec<Report> = self
-            .records
-            .resends(
-                &submission.trial_id,
-                &submission.patient_id,
-                submission.submission_id,
-            )
-            .await?
-            .iter()
-            .map(Report::conflicting)
-            .collect();
+        let resent = self.resent(&report).await?;
         let mut alerts = Vec::new();
         for rule in met(set, answered) {
             let alert = AlertItem::raise(&report, set, rule, None, at);
-            let mut raised = std::iter::once(alert.alert_id)
-                .chain(resent.iter().map(|resend| resend.alert_id(&rule.id)));
-            if !self.any_exists(&mut raised).await? {
+            // The same rule on the same submission is the same alert: raised once, whatever version met it first.
+            if self.alerts.alert(alert.alert_id).await?.is_none()
+                && !resent.alerted(&self.alerts, &rule.id).await?
+            {
                 alerts.push(alert);
             }
         }
         Ok(alerts)
     }
 
-    async fn any_exists(
-        &self,
-        alert_ids: &mut impl Iterator<Item = Uuid>,
-    ) -> Result<bool, StaffError> {
-        for alert_id in alert_ids {
-            if self.alerts.alert(alert_id).await?.is_some() {
-                return Ok(true);
-            }
+    /// The conflicting resends of the submission `report` corrects, and of the first one it repeats.
+    async fn resent(&self, report: &Report) -> Result<Resent, StaffError> {
+        let submission = &report.submission;
+        let mut resent = Vec::new();
+        for submission_id in report.resent_as() {
+            let hashes = self
+                .records
+                .resend_hashes(&submission.trial_id, &submission.patient_id, submission_id)
+                .await?;
+            resent.extend(hashes.into_iter().map(|hash| (submission_id, hash)));
         }
-        Ok(false)
+        Ok(Resent(resent))
     }
 
     /// A submission's current version, or every version oldest first.

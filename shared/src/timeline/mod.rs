@@ -30,7 +30,7 @@ use tokio::sync::Semaphore;
 use tracing::info;
 use uuid::Uuid;
 
-use crate::alert::{Alerting, Answered, Origin, Report, RuleSet, Test, worsened};
+use crate::alert::{Alerting, Answered, Origin, Report, Resent, RuleSet, Test, worsened};
 use crate::item::{
     AlertItem, Comparison, ConflictItem, Prompt, RecordType, SubmissionItem, VersionItem,
     format_timestamp, partition_key,
@@ -295,8 +295,8 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
             return Ok(());
         };
         let resent = match this.origin {
-            Origin::Correction => self.timeline.resends(entry).await?,
-            _ => Vec::new(),
+            Origin::Correction => self.resent(entry, &this).await?,
+            _ => Resent::default(),
         };
         for attempt in 0..SETTLE_ATTEMPTS {
             let before = self.timeline.before(entry).await?;
@@ -315,8 +315,10 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
             };
             // Only a report completed in between marks an alert no longer due: a report placed for the first time has
             // no alert of its own to mark yet, unless an earlier comparison (another report's late arrival, or this
-            // loop's first round) raised one; and a correction never takes back what an earlier version made due.
-            let marking = matches!(prompt, Some(Prompt::LateArrival(_))) || attempt > 0;
+            // loop's first round) raised one; and a correction never takes back what an earlier version made due,
+            // even when the report it corrects arrives after it.
+            let late = matches!(prompt, Some(Prompt::LateArrival(_)));
+            let marking = (late && previous.origin != Origin::Correction) || attempt > 0;
             let changed = self
                 .judge(
                     (&this, &resent),
@@ -335,11 +337,11 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
     }
 
     /// Applies one comparison to the alerts of `this`; whether it changed any. An alert due is raised (its id says
-    /// whether it was already), unless one of the `resent` copies of a corrected submission raised it; with
+    /// whether it was already), unless a conflicting resend of a corrected submission raised it ([`Resent`]); with
     /// `marking`, an alert of this report no longer due is marked so.
     async fn judge(
         &self,
-        (this, resent): (&Report, &[Report]),
+        (this, resent): (&Report, &Resent),
         set: &'static RuleSet,
         (answered, then): (Answered<'_>, Answered<'_>),
         compared: Comparison,
@@ -354,7 +356,7 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
             .filter(|rule| matches!(rule.when.test, Test::WorsenedBy(_)));
         for rule in comparing {
             let is_due = due.iter().any(|r| r.id == rule.id);
-            if is_due && !self.raised_by_any(resent, &rule.id).await? {
+            if is_due && !resent.alerted(&self.alerts, &rule.id).await? {
                 let alert = AlertItem::raise(this, set, rule, Some(compared), &now());
                 if self.alerts.raise(&alert).await? {
                     log_raised(&alert);
@@ -385,15 +387,14 @@ impl<T: Timeline, A: Alerts> Assessor<T, A> {
         Ok(changed)
     }
 
-    /// Whether one of `reports` raised the alert of `rule`: a rule's alert on a submission reaches the team once,
-    /// whatever content met it first (a correction often makes the record what the patient resent).
-    async fn raised_by_any(&self, reports: &[Report], rule: &str) -> Result<bool, TimelineError> {
-        for report in reports {
-            if self.alerts.alert(report.alert_id(rule)).await?.is_some() {
-                return Ok(true);
-            }
+    /// The conflicting resends of the submission `this` corrects (at `entry`), and of the first one it repeats.
+    async fn resent(&self, entry: &TimelineEntry, this: &Report) -> Result<Resent, TimelineError> {
+        let mut resent = Vec::new();
+        for submission_id in this.resent_as() {
+            let hashes = self.timeline.resend_hashes(entry, submission_id).await?;
+            resent.extend(hashes.into_iter().map(|hash| (submission_id, hash)));
         }
-        Ok(false)
+        Ok(Resent(resent))
     }
 
     async fn reassess(

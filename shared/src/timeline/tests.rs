@@ -422,3 +422,51 @@ async fn a_correction_raises_no_worsening_alert_a_conflicting_resend_of_the_repo
     assert_eq!(report.raised, 0);
     assert_eq!(trial.alerts("pain-worsening"), resent);
 }
+
+#[tokio::test]
+async fn a_correction_arriving_before_the_late_report_it_corrects_still_marks_nothing() {
+    let mut trial = Trial::new();
+    trial
+        .send(vec![pain("P-1", 1, 1, 3), pain("P-1", 3, 3, 7)])
+        .await;
+    let raised = trial.alerts("pain-worsening");
+    assert_eq!(raised.len(), 1);
+    // Day 2 (3) comes late, and its correction to 6 streams before it (the versions' partition is another shard).
+    let original = trial.store(vec![pain("P-1", 2, 2, 3)]).await;
+    let correction = trial.correct(2, 6).await;
+    trial.assessor.arrive(&[correction]).await.unwrap();
+    let report = trial.assessor.arrive(&original).await.unwrap();
+    assert_eq!(report.reassessed, 0);
+    let day_three = trial
+        .alerts("pain-worsening")
+        .into_iter()
+        .find(|a| a.submission_id == id(3))
+        .unwrap();
+    assert_eq!(day_three, raised[0], "as raised, not marked");
+}
+
+#[tokio::test]
+async fn a_resend_alert_marked_no_longer_due_does_not_stand_for_a_correction_that_is_due() {
+    let mut trial = Trial::new();
+    trial
+        .send(vec![pain("P-1", 1, 1, 3), pain("P-1", 3, 3, 3)])
+        .await;
+    // Day 3 resent as 5: alerted on. Day 2 (4) then arrives late: the resend's alert is no longer due.
+    trial
+        .send(vec![pain("P-1", 3, 3, 5).replace("20:00:00Z", "20:30:00Z")])
+        .await;
+    trial.send(vec![pain("P-1", 2, 2, 4)]).await;
+    let resent = trial.alerts("pain-worsening");
+    assert_eq!(resent.len(), 1);
+    assert_eq!(resent[0].still_due, Some(false), "{resent:#?}");
+    // Day 3 corrected to 9: worse than day 2 by 5, and no alert standing says so: raised.
+    let correction = trial.correct(3, 9).await;
+    let report = trial.assessor.arrive(&[correction]).await.unwrap();
+    assert_eq!(report.raised, 1);
+    let corrected = trial
+        .alerts("pain-worsening")
+        .into_iter()
+        .find(|a| a.origin == Origin::Correction)
+        .expect("the correction's alert");
+    assert_eq!(corrected.compared_with, Some(id(2)));
+}

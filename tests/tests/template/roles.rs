@@ -231,6 +231,7 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
             owned(&["dynamodb:UpdateItem"], "SubmissionTable.Arn"),
             owned(&["dynamodb:PutItem"], "SubmissionTable.Arn"),
             owned(&["dynamodb:Query"], "SubmissionTable.Arn"),
+            owned(&["dynamodb:Query"], "SubmissionTable.Arn"),
             owned(&["dynamodb:ConditionCheckItem"], "SubmissionTable.Arn"),
             owned(&logs, "AlertsLogGroup.Arn"),
         ],
@@ -266,7 +267,8 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
                 "dynamodb:PutItem",
                 &[&audit, "EXCLUSION#*", &version, "ALERT#*"],
             ),
-            both("dynamodb:Query", &[&audit, &version, "TRIAL#*#PATIENT#*"]),
+            both("dynamodb:Query", &[&audit, &version]),
+            both("dynamodb:Query", &["TRIAL#*#PATIENT#*"]),
             both(
                 "dynamodb:ConditionCheckItem",
                 &["TRIAL#*#PATIENT#*", &version],
@@ -275,6 +277,24 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
         "on the table, the staff API reaches only the partitions each call needs: it changes alerts only, appends \
          audit records, exclusions, corrected versions and the alerts they raise, and never writes where \
          submissions are"
+    );
+    // Its one query of the patients' partitions (a submission's resends) returns their content hashes only.
+    let resends = statements_of(&t, "AlertsRole")
+        .into_iter()
+        .find(|s| {
+            let keys = &s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+            list(&s["Action"]) == ["dynamodb:Query"]
+                && !keys.is_null()
+                && list(keys) == ["TRIAL#*#PATIENT#*"]
+        })
+        .expect("the resends' query");
+    assert_eq!(
+        list(&resends["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]),
+        ["contentHash"]
+    );
+    assert_eq!(
+        resends["Condition"]["StringEquals"]["dynamodb:Select"],
+        "SPECIFIC_ATTRIBUTES"
     );
     assert_eq!(
         grants(&t, "TimelineRole"),

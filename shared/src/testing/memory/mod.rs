@@ -115,6 +115,16 @@ impl MemoryStore {
             .is_ok()
     }
 
+    /// The content hashes of the conflicting resends of `submission_id` in partition `pk`.
+    fn content_hashes_resent(&self, pk: &str, submission_id: uuid::Uuid) -> Vec<String> {
+        let prefix = crate::item::conflict_prefix(&submission_id);
+        self.conflicts()
+            .into_iter()
+            .filter(|conflict| conflict.pk == pk && conflict.sk.starts_with(&prefix))
+            .map(|conflict| conflict.content_hash)
+            .collect()
+    }
+
     /// Every record of a type, read back from what is stored.
     fn records<T: DeserializeOwned>(&self, record_type: &str) -> Vec<T> {
         let items = self.items.lock().unwrap_or_else(PoisonError::into_inner);

@@ -6,9 +6,8 @@ use uuid::Uuid;
 
 use super::{MemoryStore, json, key_of, never_in_place};
 use crate::item::{
-    AlertItem, AuditItem, ConflictItem, ExclusionItem, SubmissionItem, VersionItem, audit_key,
-    conflict_prefix, exclusion_key, partition_key, submission_sort_key, version_key,
-    version_prefix,
+    AlertItem, AuditItem, ExclusionItem, SubmissionItem, VersionItem, audit_key, exclusion_key,
+    partition_key, submission_sort_key, version_key, version_prefix,
 };
 use crate::ports::{AuditPage, Records, StoreError};
 
@@ -87,21 +86,13 @@ impl Records for MemoryStore {
             .collect())
     }
 
-    async fn resends(
+    async fn resend_hashes(
         &self,
         trial_id: &str,
         patient_id: &str,
         submission_id: Uuid,
-    ) -> Result<Vec<ConflictItem>, StoreError> {
-        let (pk, prefix) = (
-            partition_key(trial_id, patient_id),
-            conflict_prefix(&submission_id),
-        );
-        Ok(self
-            .conflicts()
-            .into_iter()
-            .filter(|conflict| conflict.pk == pk && conflict.sk.starts_with(&prefix))
-            .collect())
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self.content_hashes_resent(&partition_key(trial_id, patient_id), submission_id))
     }
 
     async fn correct(

@@ -4,7 +4,7 @@ use std::sync::PoisonError;
 
 use super::{MemoryStore, json};
 use crate::alert::Report;
-use crate::item::{SubmissionItem, conflict_prefix};
+use crate::item::SubmissionItem;
 use crate::ports::{Records, StoreError, Timeline};
 use crate::timeline::TimelineEntry;
 
@@ -49,14 +49,12 @@ impl Timeline for MemoryStore {
         Ok(after)
     }
 
-    async fn resends(&self, entry: &TimelineEntry) -> Result<Vec<Report>, StoreError> {
-        let prefix = conflict_prefix(&entry.submission_id);
-        Ok(self
-            .conflicts()
-            .iter()
-            .filter(|conflict| conflict.pk == entry.pk && conflict.sk.starts_with(&prefix))
-            .map(Report::conflicting)
-            .collect())
+    async fn resend_hashes(
+        &self,
+        entry: &TimelineEntry,
+        submission_id: uuid::Uuid,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self.content_hashes_resent(&entry.pk, submission_id))
     }
 
     async fn report(&self, entry: &TimelineEntry) -> Result<Option<Report>, StoreError> {
