@@ -148,3 +148,17 @@ async fn a_submission_or_a_modified_alert_in_the_stream_sends_nothing() {
     assert_eq!(report.sent, 0, "an acknowledgement is not a new alert");
     assert!(topic.published().is_empty());
 }
+
+#[tokio::test]
+async fn a_worsening_alert_a_correction_made_due_names_both_reports_in_its_message() {
+    let (store, _) = stored(vec![postop(1, 39.2, "")]).await;
+    let mut alert = store.alerts().remove(0);
+    let (before, corrected) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    alert.compared_with = Some(before);
+    alert.after_correction_of = Some(corrected);
+    let message = message::AlertMessage::of(message::MessageKind::Alert, &alert);
+    let body: serde_json::Value = serde_json::from_str(&message.body()).unwrap();
+    assert_eq!(body["comparedWith"], json!(before));
+    assert_eq!(body["afterCorrectionOf"], json!(corrected));
+    assert!(body.get("lateArrival").is_none());
+}
