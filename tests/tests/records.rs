@@ -51,6 +51,24 @@ async fn accepted(deployed: &Deployed, survey: &Survey) {
     assert_eq!(reply.status, 202, "{}", reply.body);
 }
 
+/// A site investigator's correction of `survey`: `body` posted to its versions.
+async fn correction(deployed: &Deployed, token: &str, survey: &Survey, body: &Value) -> ApiReply {
+    let path = format!(
+        "/v1/trials/{}/submissions/{}/versions",
+        survey.trial_id, survey.submission_id
+    );
+    json_to(
+        &deployed.http,
+        &deployed.stack,
+        (Method::POST, &path),
+        Some(token),
+        None,
+        body,
+    )
+    .await
+    .unwrap()
+}
+
 async fn exclusion(
     deployed: &Deployed,
     (token, trial): (&str, &str),
@@ -184,21 +202,8 @@ async fn every_change_a_person_makes_is_audited_once_and_no_submission_ever_chan
     for answer in worst.as_object_mut().unwrap().values_mut() {
         *answer = json!("LA6571-9");
     }
-    let path = format!(
-        "/v1/trials/{trial}/submissions/{}/versions",
-        dangerous.submission_id
-    );
     let correct = |replaces: u32| json!({ "patientId": "P-1", "replaces": replaces, "answers": worst, "reason": "re-entered from the paper form" });
-    let corrected = json_to(
-        http,
-        stack,
-        (Method::POST, &path),
-        Some(&investigator),
-        None,
-        &correct(1),
-    )
-    .await
-    .unwrap();
+    let corrected = correction(&deployed, &investigator, &dangerous, &correct(1)).await;
     assert_eq!(corrected.status, 200, "{}", corrected.body);
     assert_eq!(corrected.body["version"], json!(2));
     assert_eq!(
@@ -207,16 +212,7 @@ async fn every_change_a_person_makes_is_audited_once_and_no_submission_ever_chan
         "{}",
         corrected.body
     );
-    let stale = json_to(
-        http,
-        stack,
-        (Method::POST, &path),
-        Some(&investigator),
-        None,
-        &correct(1),
-    )
-    .await
-    .unwrap();
+    let stale = correction(&deployed, &investigator, &dangerous, &correct(1)).await;
     assert_eq!(stale.status, 409, "{}", stale.body);
     let severe = eventually(Duration::from_secs(60), || async {
         let alerts = alerts(&deployed, &nurse, &trial).await;
@@ -239,10 +235,14 @@ async fn every_change_a_person_makes_is_audited_once_and_no_submission_ever_chan
         2,
         "item 9's alert is not raised again"
     );
+    let versions = format!(
+        "/v1/trials/{trial}/submissions/{}/versions",
+        dangerous.submission_id
+    );
     let every = get_from(
         http,
         stack,
-        &format!("{path}?patientId=P-1&all=true"),
+        &format!("{versions}?patientId=P-1&all=true"),
         Some(&investigator),
     )
     .await
@@ -601,7 +601,6 @@ fn pain(trial: &str, day: u32, score: u32, hours: i64) -> Survey {
 #[ignore = "needs the deployed stack: make local-up"]
 async fn a_corrected_report_is_compared_again_with_the_report_after_it() {
     let deployed = Deployed::load().await;
-    let (stack, http) = (&deployed.stack, &deployed.http);
     let trial = fresh_trial("CORRECTED");
     let nurse = token(&deployed, "nurse-1", &trial, NURSE).await;
     let investigator = token(&deployed, "investigator-1", &trial, INVESTIGATOR).await;
@@ -613,21 +612,8 @@ async fn a_corrected_report_is_compared_again_with_the_report_after_it() {
 
     // Day 1 was 2 on the paper diary: day 2 is now 4 worse than the report before it. The correction raises nothing
     // of its own; the timeline function, reached through the table's stream, compares day 2 with it again.
-    let path = format!(
-        "/v1/trials/{trial}/submissions/{}/versions",
-        day1.submission_id
-    );
     let body = json!({ "patientId": "P-2", "replaces": 1, "answers": { "pain": 2 }, "reason": "paper diary" });
-    let corrected = json_to(
-        http,
-        stack,
-        (Method::POST, &path),
-        Some(&investigator),
-        None,
-        &body,
-    )
-    .await
-    .unwrap();
+    let corrected = correction(&deployed, &investigator, &day1, &body).await;
     assert_eq!(corrected.status, 200, "{}", corrected.body);
     assert_eq!(corrected.body["alertsRaised"], json!([]));
     let worse = eventually(Duration::from_secs(60), || async {
@@ -651,7 +637,6 @@ async fn a_corrected_report_is_compared_again_with_the_report_after_it() {
 #[ignore = "needs the deployed stack: make local-up"]
 async fn a_correction_to_what_the_patient_resent_pages_nobody_again() {
     let deployed = Deployed::load().await;
-    let (stack, http) = (&deployed.stack, &deployed.http);
     let trial = fresh_trial("RESENT");
     let nurse = token(&deployed, "nurse-1", &trial, NURSE).await;
     let investigator = token(&deployed, "investigator-1", &trial, INVESTIGATOR).await;
@@ -673,22 +658,9 @@ async fn a_correction_to_what_the_patient_resent_pages_nobody_again() {
     assert_eq!(alerted[0]["origin"], json!("conflicting-resend"));
 
     // The investigator, having called the patient, makes the resent answers the record's.
-    let path = format!(
-        "/v1/trials/{trial}/submissions/{}/versions",
-        sent.submission_id
-    );
     let body = json!({ "patientId": "P-1", "replaces": 1, "answers": phq9_answers("LA6569-3"),
                        "reason": "the patient confirmed the resent answers" });
-    let corrected = json_to(
-        http,
-        stack,
-        (Method::POST, &path),
-        Some(&investigator),
-        None,
-        &body,
-    )
-    .await
-    .unwrap();
+    let corrected = correction(&deployed, &investigator, &sent, &body).await;
     assert_eq!(corrected.status, 200, "{}", corrected.body);
     assert_eq!(corrected.body["alertsRaised"], json!([]));
     // A correction's alerts are written in its own transaction: none was, whatever the reply said.
