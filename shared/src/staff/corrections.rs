@@ -16,9 +16,8 @@
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use tracing::info;
-use uuid::Uuid;
 
-use super::{StaffError, StaffService, authorise, bad};
+use super::{StaffError, StaffService, authorise, bad, named_submission};
 use crate::alert::{Alerting, Report, Resent, met};
 use crate::enrolment::MAX_REASON_CHARS;
 use crate::identity::Staff;
@@ -62,10 +61,7 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
             "the token does not grant changing a trial's data",
             Some(request.trial_id),
         )?;
-        let submission_id: Uuid = request
-            .submission_id
-            .parse()
-            .map_err(|_| StaffError::NotFound("no such submission"))?;
+        let submission_id = named_submission(request.submission_id)?;
         if request.body.len() > MAX_BODY_BYTES {
             return Err(StaffError::TooLarge);
         }
@@ -200,9 +196,7 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
             Some(_) => return Err(bad("all", "must be true or false")),
         };
         let patient_id = patient_id.ok_or(bad("patientId", "names the submission's patient"))?;
-        let submission_id: Uuid = submission_id
-            .parse()
-            .map_err(|_| StaffError::NotFound("no such submission"))?;
+        let submission_id = named_submission(submission_id)?;
         let original = self
             .records
             .submission(trial_id, patient_id, submission_id)

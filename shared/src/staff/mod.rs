@@ -409,3 +409,9 @@ fn page_size(limit: Option<&str>) -> Result<usize, StaffError> {
 fn bad(field: &'static str, problem: &'static str) -> StaffError {
     StaffError::BadRequest { field, problem }
 }
+
+/// The submission a path names: one that is not an id names no submission.
+fn named_submission(text: &str) -> Result<Uuid, StaffError> {
+    text.parse()
+        .map_err(|_| StaffError::NotFound("no such submission"))
+}

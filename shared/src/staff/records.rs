@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use tracing::info;
 use uuid::Uuid;
 
-use super::{StaffError, StaffService, authorise, bad, page_size};
+use super::{StaffError, StaffService, authorise, bad, named_submission, page_size};
 use crate::enrolment::MAX_REASON_CHARS;
 use crate::identity::Staff;
 use crate::item::{Actor, AuditItem, ExclusionItem, format_timestamp};
@@ -57,10 +57,7 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
             "the token does not grant changing a trial's data",
             Some(request.trial_id),
         )?;
-        let submission_id: Uuid = request
-            .submission_id
-            .parse()
-            .map_err(|_| StaffError::NotFound("no such submission"))?;
+        let submission_id = named_submission(request.submission_id)?;
         let asked: ExclusionRequest = serde_json::from_slice(request.body).map_err(|_| {
             bad(
                 "body",
@@ -154,9 +151,7 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
             "the token grants neither changing a trial's data nor reading its audit trail",
             Some(trial_id),
         )?;
-        let submission_id: Uuid = submission_id
-            .parse()
-            .map_err(|_| StaffError::NotFound("no such submission"))?;
+        let submission_id = named_submission(submission_id)?;
         Ok(
             match self.records.exclusion(trial_id, submission_id).await? {
                 Some(exclusion) => answer(&exclusion),

@@ -18,6 +18,8 @@
 //!
 //! - [`entry`]: a report's place on the timeline.
 
+#[cfg(test)]
+mod correction_tests;
 mod entry;
 #[cfg(test)]
 mod tests;
