@@ -55,12 +55,7 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
         staff: &Staff,
         request: Correction<'_>,
     ) -> Result<Value, StaffError> {
-        authorise(
-            staff,
-            &[&self.policy.correct_scope],
-            "the token does not grant changing a trial's data",
-            Some(request.trial_id),
-        )?;
+        self.may_correct(staff, request.trial_id)?;
         let submission_id = named_submission(request.submission_id)?;
         if request.body.len() > MAX_BODY_BYTES {
             return Err(StaffError::TooLarge);

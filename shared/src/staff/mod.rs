@@ -394,6 +394,18 @@ fn authorise(
     Ok(())
 }
 
+impl<A, R> StaffService<A, R> {
+    /// Refuses `staff` unless their token grants changing `trial_id`'s data (an exclusion, a correction).
+    fn may_correct(&self, staff: &Staff, trial_id: &str) -> Result<(), StaffError> {
+        authorise(
+            staff,
+            &[&self.policy.correct_scope],
+            "the token does not grant changing a trial's data",
+            Some(trial_id),
+        )
+    }
+}
+
 /// The page size a request asks for, [`DEFAULT_PAGE`] when it does not say.
 fn page_size(limit: Option<&str>) -> Result<usize, StaffError> {
     match limit {

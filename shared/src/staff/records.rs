@@ -51,12 +51,7 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
         staff: &Staff,
         request: Exclusion<'_>,
     ) -> Result<(Value, Option<String>), StaffError> {
-        authorise(
-            staff,
-            &[&self.policy.correct_scope],
-            "the token does not grant changing a trial's data",
-            Some(request.trial_id),
-        )?;
+        self.may_correct(staff, request.trial_id)?;
         let submission_id = named_submission(request.submission_id)?;
         let asked: ExclusionRequest = serde_json::from_slice(request.body).map_err(|_| {
             bad(

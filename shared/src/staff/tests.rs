@@ -106,16 +106,21 @@ async fn a_nurse_pages_through_her_trials_open_alerts_newest_first() {
     assert!(alert.get("answers").is_none());
 }
 
+/// The id of the newest open alert `staff` lists.
+async fn first_open_alert(store: &MemoryStore, staff: &Result<Staff, String>) -> String {
+    let open = ask(store, staff.clone(), list(Some("open"), None, None)).await;
+    open.body["alerts"][0]["alertId"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn an_acknowledgement_meeting_a_concurrent_update_is_made_again_and_never_falsely_confirmed()
 {
     let first = store(1).await;
     let both = nurse(&[READ_SCOPE, ACKNOWLEDGE_SCOPE]);
-    let open = ask(&first, both.clone(), list(Some("open"), None, None)).await;
-    let alert_id = open.body["alerts"][0]["alertId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let alert_id = first_open_alert(&first, &both).await;
     let acknowledge = || StaffRoute::Acknowledge {
         alert_id: &alert_id,
     };
@@ -128,11 +133,7 @@ async fn an_acknowledgement_meeting_a_concurrent_update_is_made_again_and_never_
     // Every attempt cancelled: 503, nothing written, and the alert still open for the next try.
     let other = store(1).await;
     other.cancel_acknowledgements(usize::MAX);
-    let open = ask(&other, both.clone(), list(Some("open"), None, None)).await;
-    let other_id = open.body["alerts"][0]["alertId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other_id = first_open_alert(&other, &both).await;
     let reply = ask(
         &other,
         both,
@@ -155,11 +156,7 @@ async fn an_acknowledgement_meeting_a_concurrent_update_is_made_again_and_never_
 async fn acknowledging_records_who_and_when_once_and_takes_it_off_the_open_list() {
     let store = store(2).await;
     let both = nurse(&[READ_SCOPE, ACKNOWLEDGE_SCOPE]);
-    let open = ask(&store, both.clone(), list(Some("open"), None, None)).await;
-    let alert_id = open.body["alerts"][0]["alertId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let alert_id = first_open_alert(&store, &both).await;
     let acknowledge = || StaffRoute::Acknowledge {
         alert_id: &alert_id,
     };
