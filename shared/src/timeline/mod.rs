@@ -7,17 +7,20 @@
 //! whose predecessor it now is, is compared again: an alert now due is raised (once: its id is derived from the
 //! event and rule), one raised earlier that a report completed in between makes no longer due is kept and marked.
 //!
-//! A site investigator's correction of a stored submission (a new version, [`VersionItem`]) comes the same way: the
-//! submission keeps its place, and its report is from then on the current version, so the correction is compared
-//! with the report before it and the report after it is compared with the correction. What becomes due is raised
-//! (its origin says correction when the corrected report raised it); an alert raised on an earlier version stays.
+//! A site investigator's correction of a stored submission (a new version, [`crate::item::VersionItem`]) comes the
+//! same way: the submission keeps its place, and its report is from then on the current version, so the correction
+//! is compared with the report before it and the report after it is compared with the correction. What becomes due
+//! is raised (its origin says correction when the corrected report raised it); an alert raised on an earlier version
+//! stays, and a correction never marks one no longer due.
 //!
 //! Why this is complete: for any two reports that end up next to each other, whichever was placed second reads the
 //! other (consistent reads), so every final pair is compared at least once; a comparison that raised or marked an
 //! alert reads its predecessor once more and compares again if another report was placed in between meanwhile.
 //!
+//! - [`arrival`]: a report the table's stream brings, and where it goes on the timeline;
 //! - [`entry`]: a report's place on the timeline.
 
+mod arrival;
 #[cfg(test)]
 mod correction_tests;
 mod entry;
@@ -33,13 +36,11 @@ use tracing::info;
 use uuid::Uuid;
 
 use crate::alert::{Alerting, Answered, Origin, Report, Resent, RuleSet, Test, worsened};
-use crate::item::{
-    AlertItem, Comparison, ConflictItem, Prompt, RecordType, SubmissionItem, VersionItem,
-    format_timestamp, partition_key,
-};
+use crate::item::{AlertItem, Comparison, Prompt, format_timestamp};
 use crate::metrics::{self, Metric};
 use crate::ports::{Alerts, StoreError, Timeline};
 
+pub use arrival::Arrival;
 pub use entry::{TimelineEntry, timeline_prefix};
 
 /// How often a comparison that changed an alert is repeated because another report was placed before it meanwhile.
@@ -61,106 +62,6 @@ pub enum TimelineError {
     /// The embedded rules do not load: a build defect `make test` rules out.
     #[error("alert rules unavailable: {0}")]
     Rules(String),
-}
-
-/// A report that arrived in the table: a stored submission, a conflicting resend, or a correction.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Arrival {
-    /// A stored submission (or a repeat).
-    Stored(Box<SubmissionItem>),
-    /// A conflicting resend.
-    Conflicting(Box<ConflictItem>),
-    /// A site investigator's correction of a stored submission: the submission's place on the timeline stays, its
-    /// report is now the corrected one, compared again with the report before it and by the report after it.
-    Corrected(Box<VersionItem>),
-}
-
-impl Arrival {
-    /// The report a stream record inserted, if it inserted one.
-    pub fn of(record: &EventRecord) -> Result<Option<Arrival>, TimelineError> {
-        if record.event_name != "INSERT" {
-            return Ok(None);
-        }
-        let image = &record.change.new_image;
-        let kind = |record_type: RecordType| {
-            let name = serde_json::to_value(record_type).ok();
-            let name = name.as_ref().and_then(|v| v.as_str()).unwrap_or_default();
-            image.get("recordType") == Some(&serde_dynamo::AttributeValue::S(name.to_owned()))
-        };
-        let unreadable = |_| TimelineError::Unreadable(record.event_id.clone());
-        if kind(RecordType::Submission) {
-            let item = serde_dynamo::from_item(image.clone()).map_err(unreadable)?;
-            Ok(Some(Arrival::Stored(Box::new(item))))
-        } else if kind(RecordType::Conflict) {
-            let item = serde_dynamo::from_item(image.clone()).map_err(unreadable)?;
-            Ok(Some(Arrival::Conflicting(Box::new(item))))
-        } else if kind(RecordType::Version) {
-            let item = serde_dynamo::from_item(image.clone()).map_err(unreadable)?;
-            Ok(Some(Arrival::Corrected(Box::new(item))))
-        } else {
-            Ok(None)
-        }
-    }
-
-    /// Whether its instrument's rules compare it with the previous report.
-    pub fn on_timeline(&self) -> bool {
-        match self {
-            Arrival::Stored(item) => item.on_timeline,
-            Arrival::Conflicting(conflict) => conflict.on_timeline,
-            Arrival::Corrected(version) => version.on_timeline,
-        }
-    }
-
-    /// When it was completed, as sent.
-    pub fn completed_at(&self) -> &str {
-        match self {
-            Arrival::Stored(item) => &item.submission.completed_at,
-            Arrival::Conflicting(conflict) => &conflict.conflicting_submission.completed_at,
-            Arrival::Corrected(version) => &version.submission.completed_at,
-        }
-    }
-
-    /// The timeline it belongs on: the patient's partition and the instrument.
-    fn timeline(&self) -> (String, String) {
-        match self {
-            Arrival::Stored(item) => (item.pk.clone(), item.submission.survey_id.clone()),
-            Arrival::Conflicting(conflict) => (
-                conflict.pk.clone(),
-                conflict.conflicting_submission.survey_id.clone(),
-            ),
-            Arrival::Corrected(version) => {
-                let submission = &version.submission;
-                (
-                    partition_key(&submission.trial_id, &submission.patient_id),
-                    submission.survey_id.clone(),
-                )
-            }
-        }
-    }
-
-    /// The report it carries, when it carries all of it. A correction is read back as the submission's current
-    /// version (the original holds what the report needs besides, and a later correction may have come meanwhile).
-    fn report(&self) -> Option<Report> {
-        match self {
-            Arrival::Stored(item) => Some(Report::stored(item)),
-            Arrival::Conflicting(conflict) => Some(Report::conflicting(conflict)),
-            Arrival::Corrected(_) => None,
-        }
-    }
-
-    /// Its timeline entry, when its instrument's rules compare reports.
-    fn entry(&self, at: &str) -> Option<TimelineEntry> {
-        match self {
-            Arrival::Stored(item) if item.on_timeline => TimelineEntry::stored(item, at),
-            Arrival::Conflicting(conflict) if conflict.on_timeline => {
-                TimelineEntry::conflicting(conflict, at)
-            }
-            Arrival::Corrected(version) if version.on_timeline => {
-                TimelineEntry::corrected(version, at)
-            }
-            _ => None,
-        }
-    }
 }
 
 /// What one batch did.
