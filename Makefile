@@ -26,17 +26,16 @@ FUNCTION_PACKAGES := --package submit --package process --package catalogue --pa
 	--package timeline --package calendar --package reminders
 HOST_ARCH_NAME := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86-64)
 HOST_ARCH := --$(HOST_ARCH_NAME)
-# The operator tools build with the functions: one cargo invocation, so they share every compiled dependency and
-# `make ops-tools` for this machine's architecture only copies them.
-BUILD_PACKAGES := $(FUNCTION_PACKAGES) --package intake-ops
+SAM_ARCH := $(if $(filter arm64,$(HOST_ARCH_NAME)),arm64,x86_64)
 E2E_ENV = $(LOCAL_ENV) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
 
-# Named apart from the functions: one cargo invocation builds both, and two binaries of one name would overwrite
-# each other (the timeline function and the tool that replays timelines).
+# Named apart from the functions: they share target/lambda, where two binaries of one name would overwrite each other
+# (the timeline function and the tool that replays timelines). Built with `--bin` from the workspace root, as SAM
+# builds each function, so both resolve the workspace's default members' features and share compiled dependencies.
 OPS_TOOLS := flags export redrive replay-timeline capacity migrate
 ARCHS ?= x86-64 arm64
 
-.PHONY: help setup build ops-tools stack-running check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export timeline capacity redrive migrate report-check clean
+.PHONY: help setup build deploy ops-tools stack-running check lint unit template-check fhir-check local-up local-down watch e2e contract test demo bench faults flags export timeline capacity redrive migrate report-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -86,14 +85,15 @@ $(TOOLS_VENV)/.installed: infra/requirements-tools.txt
 setup: $(AWS_VENV)/.installed $(TOOLS_VENV)/.installed ## Install MiniStack, cargo-lambda and SAM CLI into .local/
 	@{ cargo clippy --version && cargo fmt --version; } >/dev/null 2>&1 || rustup component add clippy rustfmt
 
-build: setup ## Release-build the functions and the operator tools for this machine with cargo-lambda (target/lambda/*/bootstrap)
-	cargo lambda build --release $(HOST_ARCH) $(BUILD_PACKAGES)
+build: setup ## sam build of the functions for this machine (.aws-sam/build, samconfig.toml's local environment), and the operator tools
+	sam build --config-env local --parameter-overrides Architecture=$(SAM_ARCH)
+	cargo lambda build --release $(HOST_ARCH) $(addprefix --bin ,$(OPS_TOOLS))
 
 # The operator tools as static-enough binaries (glibc 2.17, through cargo-lambda's zig) for an on-call laptop or a
 # bastion with no Rust toolchain: dist/linux-<arch>/<tool>. Each one's --help runs here as a check.
 ops-tools: setup ## Release binaries of flags, export, redrive, replay-timeline, capacity, migrate for Linux x86-64 and arm64 in dist/ ([ARCHS=x86-64])
 	for arch in $(ARCHS); do \
-		cargo lambda build --release --$$arch $(BUILD_PACKAGES) --lambda-dir target/ops-tools/$$arch && \
+		cargo lambda build --release --$$arch $(addprefix --bin ,$(OPS_TOOLS)) --lambda-dir target/ops-tools/$$arch && \
 		mkdir -p dist/linux-$$arch && \
 		for tool in $(OPS_TOOLS); do cp target/ops-tools/$$arch/$$tool/bootstrap dist/linux-$$arch/$$tool || exit 1; done \
 		|| exit 1; \
@@ -138,9 +138,16 @@ stack-running: setup
 check: prerequisites-test lint unit template-check fhir-check report-check ## Everything that needs no local AWS
 
 # A stack you start is yours, even where an interrupted `make test` left its marker (`make test` keeps it).
-local-up: build ## Start MiniStack, deploy template.yaml to it, write .local/stack-outputs.json
+local-up: build ## Start MiniStack, sam deploy the build to it (samconfig.toml's local environment), write .local/stack-outputs.json
 	$(if $(KEEP_TEST_MARKER),,rm -f $(TEST_MARKER))
 	LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) up
+
+# To an AWS account, as CI deploys to the local one: `sam build` and `sam deploy` with an environment of
+# samconfig.toml (copy `prod` and fill in your identity provider), using your AWS_PROFILE / AWS_REGION.
+deploy: setup ## sam build and sam deploy to an AWS account (ENV=<environment of samconfig.toml>, e.g. prod; ENV=local is make local-up)
+	@test -n "$(ENV)" || { echo "usage: make deploy ENV=<an environment of samconfig.toml, e.g. prod>"; exit 2; }
+	@if [ "$(ENV)" = local ]; then $(MAKE) local-up; \
+	else sam build --config-env $(ENV) && sam deploy --config-env $(ENV); fi
 
 local-down: ## Stop the local AWS
 	LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) down

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""The local AWS: start MiniStack, deploy template.yaml to it through CloudFormation, write the stack outputs.
+"""The local AWS: start MiniStack, deploy what `sam build` made to it with `sam deploy`, write the stack outputs.
 
-    local_stack.py up      start the emulator and the local OIDC issuer if needed, package the built functions,
-                           create or update the stack
+    local_stack.py up      start the emulator and the local OIDC issuer if needed, then `sam deploy --config-env
+                           local` of .aws-sam/build (samconfig.toml), as a deploy to AWS would
     local_stack.py up --stack python-peer
                            the same for the benchmark's Python/Powertools peer (tests/python-peer), beside it
     local_stack.py down    stop what this script started
@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 import zipfile
@@ -36,71 +37,52 @@ ISSUER_LOG_FILE = STATE / "oidc-issuer.log"
 ISSUER_KEY_FILE = STATE / "oidc-key.pem"
 ISSUER_PORT = os.environ.get("LOCAL_ISSUER_PORT", "4567")
 ISSUER = f"http://127.0.0.1:{ISSUER_PORT}"
-AUDIENCE = "epro-intake-local"
 # `make faults` sets this: a fault-injecting proxy (tests/faults/proxy.py) then sits between the functions and AWS.
 FAULT_PROXY_PORT = os.environ.get("FAULT_PROXY_PORT")
 FAULT_PROXY_PID_FILE = STATE / "fault-proxy.pid"
 FAULT_PROXY_LOG_FILE = STATE / "fault-proxy.log"
 OUTPUTS_FILE = STATE / "stack-outputs.json"
-LAMBDA_BUILD = ROOT / "target" / "lambda"
+SAMCONFIG = ROOT / "samconfig.toml"
+SAM_BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
+SAM = ROOT / ".local" / "tools" / "bin" / "sam"
 
 # An endpoint the caller set means "deploy to my emulator"; read before aws_env() fills in the default.
 CALLER_ENDPOINT = os.environ.get("AWS_ENDPOINT_URL")
 
-ARTIFACT_BUCKET = "epro-intake-local-artifacts"
-# Local differences, all through template parameters: host architecture, a short process timeout (so poison reaches
-# the DLQ in minutes), an event source sized to the emulator's concurrency, the local OIDC issuer, batches of 10
-# with no batching delay (the emulator hands out at most 10 messages an invocation), and a short escalation time.
+
+# samconfig.toml's `local` environment: where `sam deploy` puts the stack, and its parameters (explained there).
+SAM_LOCAL = tomllib.loads(SAMCONFIG.read_text())["local"]["deploy"]["parameters"]
+ARTIFACT_BUCKET = SAM_LOCAL["s3_bucket"]
+# Those parameters, plus the two that depend on this machine: its architecture and the local OIDC issuer's port.
 LOCAL_PARAMETERS = {
     "Architecture": "x86_64" if os.uname().machine == "x86_64" else "arm64",
-    "ProcessTimeoutSeconds": "5",
-    "ProcessMaximumConcurrency": "5",
-    "BatchSize": "10",
-    "MaximumBatchingWindowInSeconds": "0",
     "JwtIssuer": ISSUER,
-    "JwtAudience": AUDIENCE,
-    "LogRetentionDays": "1",
-    # The most verbose level the template allows: the log test proves nothing sensitive is written even then.
-    "LogLevel": "TRACE",
-    # MiniStack implements neither AWS::Logs::QueryDefinition nor metric-math alarms: the template leaves them out.
-    "LocalEmulator": "true",
-    # Escalate an urgent alert after half a minute, so the escalation test waits a minute or two, not a quarter hour.
-    "EscalateAfterSeconds": "30",
-    # The stream delivers in about a second; the sweep steps in for an alert still undelivered after 20 s.
-    "DeliverAfterSeconds": "20",
+    **dict(override.split("=", 1) for override in SAM_LOCAL["parameter_overrides"]),
 }
+AUDIENCE = LOCAL_PARAMETERS["JwtAudience"]
 
 PEER_BUILD = STATE / "python-peer"
 
 
 @dataclass(frozen=True)
 class LocalStack:
-    """One stack this script deploys: its template, name, outputs file, code (logical id -> built file or folder) and
-    the local parameters its template declares."""
+    """One stack this script deploys: its template, name, outputs file, code and the local parameters its template
+    declares. Code is None for the intake, which `sam build` built and `sam deploy` deploys; otherwise a logical id ->
+    built folder map, each zipped and uploaded here (the benchmark's Python peer, which pip builds)."""
 
     template: Path
     name: str
     outputs: Path
-    code: dict
+    code: dict | None
     parameters: dict
 
 
 STACKS = {
     "intake": LocalStack(
-        ROOT / "template.yaml",
-        os.environ.get("STACK_NAME", "epro-intake-local"),
+        SAM_BUILT_TEMPLATE,
+        os.environ.get("STACK_NAME", SAM_LOCAL["stack_name"]),
         OUTPUTS_FILE,
-        {
-            "SubmitFunction": LAMBDA_BUILD / "submit" / "bootstrap",
-            "ProcessFunction": LAMBDA_BUILD / "process" / "bootstrap",
-            "CatalogueFunction": LAMBDA_BUILD / "catalogue" / "bootstrap",
-            "NotifyFunction": LAMBDA_BUILD / "notify" / "bootstrap",
-            "EscalateFunction": LAMBDA_BUILD / "escalate" / "bootstrap",
-            "AlertsFunction": LAMBDA_BUILD / "alerts" / "bootstrap",
-            "TimelineFunction": LAMBDA_BUILD / "timeline" / "bootstrap",
-            "CalendarFunction": LAMBDA_BUILD / "calendar" / "bootstrap",
-            "RemindersFunction": LAMBDA_BUILD / "reminders" / "bootstrap",
-        },
+        None,
         LOCAL_PARAMETERS,
     ),
     # `make bench`'s Python/Powertools peer: the same event source settings and issuer as the intake's local stack.
@@ -257,37 +239,37 @@ def stop_all():
     OUTPUTS_FILE.unlink(missing_ok=True)  # nothing may take a stopped stack's outputs for a running one
 
 
-def zipped(path):
-    """A built function as a Lambda zip: a bootstrap binary (executable), or a folder's files (Python)."""
+def zipped(folder):
+    """A built Python function's folder as a Lambda zip."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        files = [(path, "bootstrap", 0o100755)] if path.is_file() else [
-            (f, f.relative_to(path).as_posix(), 0o100644) for f in sorted(path.rglob("*"))
-            if f.is_file() and "__pycache__" not in f.parts
-        ]
-        for file, name, mode in files:
-            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
-            info.external_attr = mode << 16
-            archive.writestr(info, file.read_bytes(), zipfile.ZIP_DEFLATED)
+        for file in sorted(folder.rglob("*")):
+            if file.is_file() and "__pycache__" not in file.parts:
+                info = zipfile.ZipInfo(file.relative_to(folder).as_posix(), date_time=(2020, 1, 1, 0, 0, 0))
+                info.external_attr = 0o100644 << 16
+                archive.writestr(info, file.read_bytes(), zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 
-def package(s3, stack):
-    """Zips each built function and uploads it under its content hash, so a code change updates the stack."""
+def ensure_bucket(s3):
     try:
         s3.create_bucket(Bucket=ARTIFACT_BUCKET)
     except s3.exceptions.BucketAlreadyOwnedByYou:
         pass
+
+
+def package(s3, stack):
+    """Zips each built function and uploads it under its content hash, so a code change updates the stack."""
+    ensure_bucket(s3)
     locations = {}
     for logical_id, path in stack.code.items():
         if not path.exists():
-            sys.exit(f"{path.relative_to(ROOT)} is missing: build it first (make build, or make bench for the peer)")
+            sys.exit(f"{path.relative_to(ROOT)} is missing: build it first (make bench builds the peer)")
         data = zipped(path)
-        name = path.parent.name if path.is_file() else path.name
-        key = f"{stack.name}/{name}/{hashlib.sha256(data).hexdigest()}.zip"
+        key = f"{stack.name}/{path.name}/{hashlib.sha256(data).hexdigest()}.zip"
         s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=data)
         locations[logical_id] = f"s3://{ARTIFACT_BUCKET}/{key}"
-        log(f"packaged {name}: {len(data) / 1e6:.1f} MB")
+        log(f"packaged {path.name}: {len(data) / 1e6:.1f} MB")
     return locations
 
 
@@ -334,6 +316,35 @@ def deploy(stack):
     start_emulator()
     cfn = client("cloudformation")
     s3 = client("s3")
+    status = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}.get(stack.name)
+    if status == "ROLLBACK_COMPLETE":  # a failed first deploy can only be deleted (the emulator does so at once)
+        cfn.delete_stack(StackName=stack.name)
+        status = None
+    if stack.code is None:
+        sam_deploy(s3, stack)
+        deployed = cfn.describe_stacks(StackName=stack.name)["Stacks"][0]
+    else:
+        deployed = create_or_update(cfn, s3, stack, exists=status is not None)
+    write_outputs(stack, deployed)
+
+
+def sam_deploy(s3, stack):
+    """What a deploy to AWS runs, `sam deploy` of `sam build`'s output, with samconfig.toml's `local` environment.
+    SAM CLI calls AWS through boto3, so the SDK's AWS_ENDPOINT_URL (set by aws_env) sends it to the emulator."""
+    if not stack.template.exists():
+        sys.exit(f"{stack.template.relative_to(ROOT)} is missing: build it first (make build runs sam build)")
+    ensure_bucket(s3)  # samconfig names it; on AWS `resolve_s3` has SAM create one
+    parameters = [f"{key}={value}" for key, value in stack.parameters.items()]
+    # The config file named: beside an explicit --template-file, SAM CLI would look for one in .aws-sam/build.
+    command = [str(SAM) if SAM.exists() else "sam", "deploy", "--config-file", str(SAMCONFIG), "--config-env", "local",
+               "--template-file", str(stack.template), "--stack-name", stack.name,
+               "--parameter-overrides", *parameters]
+    log(f"sam deploy --config-env local ({stack.template.relative_to(ROOT)}) to {endpoint()}")
+    if subprocess.run(command, cwd=ROOT, env={**os.environ, "SAM_CLI_TELEMETRY": "0"}).returncode != 0:
+        sys.exit(f"sam deploy of stack {stack.name} failed")
+
+
+def create_or_update(cfn, s3, stack, exists):
     body = template_body(stack.template, package(s3, stack)).encode()
     # Over CloudFormation's 51,200-byte TemplateBody limit: uploaded and named by URL, as `sam deploy` does on AWS.
     key = f"template/{hashlib.sha256(body).hexdigest()}.yaml"
@@ -345,25 +356,21 @@ def deploy(stack):
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in stack.parameters.items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
-    existing = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}
-    if name in existing and existing[name] != "ROLLBACK_COMPLETE":
-        log(f"updating stack {name}")
-        try:
-            cfn.update_stack(**arguments)
-        except cfn.exceptions.ClientError as error:
-            if "No updates are to be performed" not in str(error):
-                raise
-            log("no changes")
-        deployed = wait_for(cfn, name, {"UPDATE_COMPLETE", "CREATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"})
-        if deployed["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE":
-            sys.exit("update rolled back")
-    else:
-        if name in existing:
-            cfn.delete_stack(StackName=name)
+    if not exists:
         log(f"creating stack {name}")
         cfn.create_stack(**arguments)
-        deployed = wait_for(cfn, name, {"CREATE_COMPLETE"})
-    write_outputs(stack, deployed)
+        return wait_for(cfn, name, {"CREATE_COMPLETE"})
+    log(f"updating stack {name}")
+    try:
+        cfn.update_stack(**arguments)
+    except cfn.exceptions.ClientError as error:
+        if "No updates are to be performed" not in str(error):
+            raise
+        log("no changes")
+    deployed = wait_for(cfn, name, {"UPDATE_COMPLETE", "CREATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"})
+    if deployed["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE":
+        sys.exit("update rolled back")
+    return deployed
 
 
 def write_outputs(stack, deployed):

@@ -58,12 +58,7 @@ fn every_function_logs_json_at_the_deployers_level_to_its_own_group_kept_a_year(
         .as_sequence()
         .unwrap();
     assert_eq!(levels.last().unwrap(), "TRACE");
-    let local = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../infra/local_stack.py"
-    ))
-    .unwrap();
-    assert!(local.contains(r#""LogLevel": "TRACE""#));
+    assert_eq!(super::deploy::local_parameters()["LogLevel"], "TRACE");
     for (function, group) in [
         ("SubmitFunction", "SubmitLogGroup"),
         ("ProcessFunction", "ProcessLogGroup"),

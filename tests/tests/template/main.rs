@@ -4,6 +4,7 @@
 mod alerts;
 mod api;
 mod capacity;
+mod deploy;
 mod functions;
 mod keys;
 mod layout;
