@@ -29,6 +29,9 @@ HOST_ARCH := --$(HOST_ARCH_NAME)
 SAM_ARCH := $(if $(filter arm64,$(HOST_ARCH_NAME)),arm64,x86_64)
 E2E_ENV = $(LOCAL_ENV) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(LOCAL_AWS_PORT)} STACK_OUTPUTS=$(CURDIR)/$(LOCAL)/stack-outputs.json
 
+# `build` compiles everything in one cargo invocation first, so both cores link binaries side by side; `sam build`,
+# one `cargo lambda build --bin` per function, then finds them built (it resolves the same features, see
+# Cargo.toml's default-members) and packages what it would have built.
 # Named apart from the functions: they share target/lambda, where two binaries of one name would overwrite each other
 # (the timeline function and the tool that replays timelines). Built with `--bin` from the workspace root, as SAM
 # builds each function, so both resolve the workspace's default members' features and share compiled dependencies.
@@ -85,9 +88,9 @@ $(TOOLS_VENV)/.installed: infra/requirements-tools.txt
 setup: $(AWS_VENV)/.installed $(TOOLS_VENV)/.installed ## Install MiniStack, cargo-lambda and SAM CLI into .local/
 	@{ cargo clippy --version && cargo fmt --version; } >/dev/null 2>&1 || rustup component add clippy rustfmt
 
-build: setup ## sam build of the functions for this machine (.aws-sam/build, samconfig.toml's local environment), and the operator tools
+build: setup ## Release-build the functions and operator tools for this machine, then sam build (.aws-sam/build, samconfig.toml's local environment)
+	cargo lambda build --release $(HOST_ARCH) $(FUNCTION_PACKAGES) --package intake-ops
 	sam build --config-env local --parameter-overrides Architecture=$(SAM_ARCH)
-	cargo lambda build --release $(HOST_ARCH) $(addprefix --bin ,$(OPS_TOOLS))
 
 # The operator tools as static-enough binaries (glibc 2.17, through cargo-lambda's zig) for an on-call laptop or a
 # bastion with no Rust toolchain: dist/linux-<arch>/<tool>. Each one's --help runs here as a check.
