@@ -141,9 +141,10 @@ stack-running: setup
 check: prerequisites-test lint unit template-check fhir-check report-check ## Everything that needs no local AWS
 
 # A stack you start is yours, even where an interrupted `make test` left its marker (`make test` keeps it).
-local-up: build ## Start MiniStack, sam deploy the build to it (samconfig.toml's local environment), write .local/stack-outputs.json
+local-up: build ## Start MiniStack, sam deploy the build to it twice (with the local OIDC issuer; with its own Cognito user pool), write .local/*stack-outputs.json
 	$(if $(KEEP_TEST_MARKER),,rm -f $(TEST_MARKER))
 	LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) up
+	LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) up --stack cognito
 
 # To an AWS account, as CI deploys to the local one: `sam build` and `sam deploy` with an environment of
 # samconfig.toml (copy `prod` and fill in your identity provider), using your AWS_PROFILE / AWS_REGION.
@@ -166,7 +167,7 @@ watch: setup ## Serve both functions with `cargo lambda watch` against the local
 		--invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) \
 		--env-var QUEUE_URL=$(call STACK_OUTPUT,QueueUrl),TABLE_NAME=$(call STACK_OUTPUT,TableName)
 
-E2E_TESTS := stack identity instruments fhir_oracle alerts real_apps schedules records operations hostile logs audit dead_letter redrive \
+E2E_TESTS := stack identity sign_in instruments fhir_oracle alerts real_apps schedules records operations hostile logs audit dead_letter redrive \
 	migrate cargo_lambda
 
 e2e: setup $(FHIR_VENV)/.installed stack-running ## Integration tests against the deployed local stack ([TEST=<file of tests/tests>] for one): pipeline, instruments, the FHIR oracle, alerts, app paths, schedules, the record (exclusions, audit trail), export and metrics, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda

@@ -3,6 +3,8 @@
 
     local_stack.py up      start the emulator and the local OIDC issuer if needed, then `sam deploy --config-env
                            local` of .aws-sam/build (samconfig.toml), as a deploy to AWS would
+    local_stack.py up --stack cognito
+                           the same template again as deployed by default, with its own Cognito user pool
     local_stack.py up --stack python-peer
                            the same for the benchmark's Python/Powertools peer (tests/python-peer), beside it
     local_stack.py down    stop what this script started
@@ -84,6 +86,16 @@ STACKS = {
         OUTPUTS_FILE,
         None,
         LOCAL_PARAMETERS,
+    ),
+    # The template as deployed by default: its own Cognito user pool issues the tokens (no JwtIssuer), the token
+    # function decides who gets one. The e2e sign-in tests run against it; the intake stack above stands for a
+    # deployment with the trial's own identity provider (the local OIDC issuer).
+    "cognito": LocalStack(
+        SAM_BUILT_TEMPLATE,
+        f"{SAM_LOCAL['stack_name']}-cognito",
+        STATE / "cognito-stack-outputs.json",
+        None,
+        {k: v for k, v in LOCAL_PARAMETERS.items() if k not in ("JwtIssuer", "JwtAudience")},
     ),
     # `make bench`'s Python/Powertools peer: the same event source settings and issuer as the intake's local stack.
     "python-peer": LocalStack(
@@ -219,6 +231,8 @@ def start_emulator():
         # Enforce IAM: each function calls with its own role's session, so a permission missing from the template
         # fails here as it would on AWS. (Our own deploy and test calls use the account's root credentials.)
         "AUTH": "true",
+        # A pre-token-generation trigger that fails stops the token, as on AWS (the emulator's default issues it).
+        "MINISTACK_COGNITO_PRETOKEN_STRICT": "1",
         # The functions inherit this, so the SDK inside them talks to the emulator, not to AWS.
         "AWS_ENDPOINT_URL": endpoint(),
     }
@@ -236,7 +250,8 @@ def stop_all():
     stop("fault proxy", FAULT_PROXY_PID_FILE)
     stop("OIDC issuer", ISSUER_PID_FILE)
     ISSUER_KEY_FILE.unlink(missing_ok=True)  # the next stack gets a fresh key
-    OUTPUTS_FILE.unlink(missing_ok=True)  # nothing may take a stopped stack's outputs for a running one
+    for stack in STACKS.values():  # nothing may take a stopped stack's outputs for a running one
+        stack.outputs.unlink(missing_ok=True)
 
 
 def zipped(folder):
@@ -378,7 +393,8 @@ def write_outputs(stack, deployed):
     # The deployed URL names an AWS host; from this machine the emulator serves the same API under its own path.
     outputs["ApiUrl"] = f"{endpoint()}/_aws/execute-api/{outputs['ApiId']}/$default"
     outputs["Endpoint"] = endpoint()
-    outputs["TokenEndpoint"] = f"{ISSUER}/token"
+    if "JwtIssuer" in stack.parameters:
+        outputs["TokenEndpoint"] = f"{ISSUER}/token"
     if FAULT_PROXY_PORT:
         outputs["FaultProxy"] = f"http://127.0.0.1:{FAULT_PROXY_PORT}/_faults"
     STATE.mkdir(exist_ok=True)
@@ -399,7 +415,7 @@ def main():
     elif command == "down":
         stop_all()
     elif command == "running":
-        if not (reachable() and OUTPUTS_FILE.exists()):
+        if not (reachable() and OUTPUTS_FILE.exists() and STACKS["cognito"].outputs.exists()):
             sys.exit(f"No local stack answers at {endpoint()}: start it with `make local-up`")
     else:
         print(OUTPUTS_FILE.read_text() if OUTPUTS_FILE.exists() else "no local stack deployed")

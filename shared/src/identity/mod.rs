@@ -10,8 +10,10 @@ use std::collections::HashMap;
 
 use time::{Duration, OffsetDateTime};
 
+mod sign_in;
 mod staff;
 
+pub use sign_in::{Grant, PATIENT_ATTRIBUTE, Refusal, SignInPolicy, TRIAL_ATTRIBUTE, grant};
 pub use staff::{
     ACKNOWLEDGE_SCOPE, AUDIT_READ_SCOPE, DATA_CORRECT_SCOPE, ENROLMENT_READ_SCOPE,
     ENROLMENT_WRITE_SCOPE, FLAGS_SCOPE, READ_SCOPE, STAFF_CLAIM, Staff, StaffPolicy,
@@ -116,16 +118,21 @@ impl Patient {
     }
 }
 
+/// Why a token without `claim` names no `what`: the claim named, so the deployer knows what to map.
+pub(crate) fn missing(claim: &str, what: &str) -> String {
+    format!("the token names no {what} (no {claim} claim)")
+}
+
 impl PatientPolicy {
     /// The patient the claims name, or why there is none (no claims at all: no authorizer ran).
     pub fn patient(&self, claims: Option<Claims>, now: OffsetDateTime) -> Result<Patient, String> {
         let claims = claims.ok_or("no verified token")?;
         let id = claims
             .get(&self.patient_claim)
-            .ok_or("the token names no patient")?;
+            .ok_or_else(|| missing(&self.patient_claim, "patient"))?;
         let trials = claims.list(&self.trial_claim);
         if trials.is_empty() {
-            return Err("the token names no trial".into());
+            return Err(missing(&self.trial_claim, "trial"));
         }
         if let Some(problem) = claims.lifetime_problem(self.max_lifetime, now) {
             return Err(problem);
@@ -191,15 +198,15 @@ mod tests {
         );
         assert_eq!(
             patient(&[("patient_id", "")]),
-            Err("the token names no patient".into())
+            Err("the token names no patient (no patient_id claim)".into())
         );
         assert_eq!(
             patient(&[("trial_id", "")]),
-            Err("the token names no trial".into())
+            Err("the token names no trial (no trial_id claim)".into())
         );
         assert_eq!(
             patient(&[("trial_id", "[]")]),
-            Err("the token names no trial".into())
+            Err("the token names no trial (no trial_id claim)".into())
         );
         assert!(
             patient(&[("iat", "")])

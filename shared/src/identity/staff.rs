@@ -2,7 +2,7 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::{Claims, MAX_TOKEN_LIFETIME, PATIENT_CLAIM, TRIAL_CLAIM};
+use super::{Claims, MAX_TOKEN_LIFETIME, PATIENT_CLAIM, TRIAL_CLAIM, missing};
 
 /// The default claim naming a staff member: the token's subject.
 pub const STAFF_CLAIM: &str = "sub";
@@ -94,10 +94,10 @@ impl StaffPolicy {
         }
         let id = claims
             .get(&self.staff_claim)
-            .ok_or("the token names no staff member")?;
+            .ok_or_else(|| missing(&self.staff_claim, "staff member"))?;
         let trials = claims.list(&self.trial_claim);
         if trials.is_empty() {
-            return Err("the token names no trial".into());
+            return Err(missing(&self.trial_claim, "trial"));
         }
         if let Some(problem) = claims.lifetime_problem(self.max_lifetime, now) {
             return Err(problem);

@@ -30,15 +30,29 @@ fn every_route_requires_a_verified_jwt_and_no_deploy_can_skip_it() {
         authorizer["IdentitySource"].as_sequence().unwrap(),
         &[Value::from("$request.header.Authorization")]
     );
+    // The issuer is the stack's user pool, or the provider the deployer names: there is no third way.
     let jwt = &authorizer["JwtConfiguration"];
-    assert_eq!(intrinsic(&jwt["Issuer"], "!Ref"), "JwtIssuer");
-    assert_eq!(intrinsic(&jwt["Audience"], "!Ref"), "JwtAudience");
-    for parameter in ["JwtIssuer", "JwtAudience"] {
-        assert!(
-            t["Parameters"][parameter]["Default"].is_null(),
-            "{parameter} must be given at deploy time, never defaulted"
-        );
-    }
+    let [condition, pool, external] = choice(&jwt["Issuer"]);
+    assert_eq!(condition, "UsesUserPool");
+    assert_eq!(
+        intrinsic(&pool, "!Sub"),
+        "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"
+    );
+    assert_eq!(intrinsic(&external, "!Ref"), "JwtIssuer");
+    let [condition, clients, external] = choice(&jwt["Audience"]);
+    assert_eq!(condition, "UsesUserPool");
+    let clients: Vec<String> = clients
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|c| intrinsic(c, "!Ref"))
+        .collect();
+    assert_eq!(clients, ["PatientAppClient", "StaffAppClient"]);
+    assert_eq!(intrinsic(&external, "!Ref"), "JwtAudience");
+    assert_eq!(
+        t["Conditions"]["UsesUserPool"],
+        serde_norway::from_str::<Value>(r#"!Equals [!Ref JwtIssuer, ""]"#).unwrap()
+    );
     assert!(
         t["Parameters"]["AuthMode"].is_null(),
         "no switch may turn identity checks off"
@@ -281,6 +295,18 @@ fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
     }
 }
 
+/// The three arguments of an `!If`.
+fn choice(value: &Value) -> [Value; 3] {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "!If" => tagged
+            .value
+            .as_sequence()
+            .and_then(|arguments| <[Value; 3]>::try_from(arguments.clone()).ok())
+            .expect("!If [condition, then, else]"),
+        other => panic!("expected !If, found {other:?}"),
+    }
+}
+
 /// CloudFormation matches an `AllowedPattern` against the whole value.
 fn allowed(t: &Value, parameter: &str) -> regex::Regex {
     let pattern = t["Parameters"][parameter]["AllowedPattern"]
@@ -293,6 +319,8 @@ fn allowed(t: &Value, parameter: &str) -> regex::Regex {
 fn the_issuer_must_be_https_unless_it_runs_on_this_very_machine() {
     let issuer = allowed(&template(), "JwtIssuer");
     for good in [
+        // The stack's own user pool.
+        "",
         "https://login.example.org/realms/trial",
         "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC",
         "http://127.0.0.1:4567",
@@ -307,7 +335,7 @@ fn the_issuer_must_be_https_unless_it_runs_on_this_very_machine() {
         "http://10.0.0.5:4567",
         "ftp://login.example.org",
         "https://",
-        "",
+        " ",
     ] {
         assert!(!issuer.is_match(bad), "{bad} is accepted");
     }

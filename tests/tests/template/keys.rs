@@ -95,7 +95,7 @@ fn queues_and_table_use_the_data_key_and_every_log_group_the_log_key() {
         .iter()
         .filter(|(_, r)| r["Type"] == "AWS::Logs::LogGroup")
         .collect();
-    assert_eq!(groups.len(), 10, "nine functions and the API");
+    assert_eq!(groups.len(), 11, "ten functions and the API");
     for topic in [
         "AlertTopic",
         "EscalationTopic",
@@ -182,6 +182,11 @@ fn administrators_manage_the_keys_but_only_the_functions_and_operators_can_decry
             ("DataKey", "TimelineRole.Arn".to_owned(), None),
             ("DataKey", "CalendarRole.Arn".to_owned(), None),
             ("DataKey", "RemindersRole.Arn".to_owned(), None),
+            (
+                "DataKey",
+                "TokenRole.Arn".to_owned(),
+                Some("UsesUserPool".to_owned())
+            ),
             (
                 "DataKey",
                 "OperatorRoleArn".to_owned(),

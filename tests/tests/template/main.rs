@@ -6,6 +6,7 @@ mod api;
 mod capacity;
 mod deploy;
 mod functions;
+mod identity;
 mod keys;
 mod layout;
 mod operations;

@@ -314,8 +314,20 @@ fn every_function_has_an_errors_alarm() {
         .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
         .map(|(name, _)| name.as_str().unwrap())
         .collect();
-    assert_eq!(functions.len(), 9);
-    for function in functions {
+    assert_eq!(functions.len(), 10);
+    // The token function's errors are its refusals (a withdrawn patient signing in): its alarm counts the
+    // refusals that are failures, enrolments it could not read.
+    let token = find(&alarms, "EproIntake", "Refused", "TokenFunction");
+    let reason = token["Dimensions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|d| d["Name"] == "reason");
+    assert_eq!(
+        reason.map(|d| &d["Value"]),
+        Some(&Value::from("store_unavailable"))
+    );
+    for function in functions.into_iter().filter(|f| *f != "TokenFunction") {
         let alarm = find(&alarms, "AWS/Lambda", "Errors", function);
         assert_eq!(number(&alarm["Threshold"]), 1, "{function}");
         assert_eq!(alarm["Statistic"], "Sum", "{function}");

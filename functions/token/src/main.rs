@@ -1,0 +1,157 @@
+//! The token Lambda: the Cognito user pool's pre-token-generation trigger (event version 2), run at every sign-in
+//! and refresh. It adds an enrolled patient's claims, or a staff member's trials and scopes, to the tokens; for
+//! anyone else it fails, and Cognito then issues no token ([`intake::identity::grant`] decides).
+
+use aws_lambda_events::event::cognito::{
+    ClaimsAndScopeOverrideDetailsV2, CognitoAccessTokenGenerationV2,
+    CognitoEventUserPoolsPreTokenGenV2, CognitoIdTokenGenerationV2, GroupConfiguration,
+};
+use intake::aws::{CallBudget, DynamoStore, sdk_config};
+use intake::config::Env;
+use intake::identity::{Grant, Refusal, SignInPolicy, grant};
+use intake::metrics::Metrics;
+use intake::ports::Enrolments;
+use jiff::Timestamp;
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    intake::logging::init();
+    let metrics = Metrics::for_this_function()?;
+    let env = Env::process();
+    let policy = SignInPolicy::from_env(&env);
+    // A sign-in waits on this read: the interactive budget, as the API's.
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(CallBudget::INTERACTIVE).await);
+    let store = DynamoStore::new(dynamodb, env.required("TABLE_NAME")?);
+
+    run(service_fn(
+        |event: LambdaEvent<CognitoEventUserPoolsPreTokenGenV2>| {
+            let (store, policy, metrics) = (&store, &policy, &metrics);
+            async move {
+                let answer = handle(store, policy, event.payload, Timestamp::now()).await;
+                let context = &event.context;
+                metrics.flush(&context.request_id, context.xray_trace_id.as_deref());
+                answer.map_err(Refused)
+            }
+        },
+    ))
+    .await
+}
+
+/// A refusal as Lambda reports it, and Cognito after it: its code as the error type, its text as the message.
+#[derive(Debug)]
+struct Refused(Refusal);
+
+impl From<Refused> for Diagnostic {
+    fn from(Refused(refusal): Refused) -> Self {
+        Diagnostic {
+            error_type: refusal.code().to_owned(),
+            error_message: refusal.to_string(),
+        }
+    }
+}
+
+/// The event with the claims and scopes of the grant, or the refusal (Cognito shows its text to whoever signed
+/// in: ids only).
+async fn handle(
+    store: &impl Enrolments,
+    policy: &SignInPolicy,
+    mut event: CognitoEventUserPoolsPreTokenGenV2,
+    now: Timestamp,
+) -> Result<CognitoEventUserPoolsPreTokenGenV2, Refusal> {
+    let request = &event.request;
+    let granted = grant(
+        &request.user_attributes,
+        &request.group_configuration.groups_to_override,
+        store,
+        policy,
+        now,
+    )
+    .await
+    .inspect_err(|refusal| {
+        intake::metrics::refused(refusal.code());
+        tracing::warn!(refusal = refusal.code(), "no token issued");
+    })?;
+    let groups = event.request.group_configuration.clone();
+    event.response.claims_and_scope_override_details = Some(overrides(granted, groups));
+    Ok(event)
+}
+
+/// The claims in both tokens (an app may send either to the API); the scopes in the access token, the only one
+/// that carries scopes; the groups as they were (the override always replaces them).
+fn overrides(granted: Grant, groups: GroupConfiguration) -> ClaimsAndScopeOverrideDetailsV2 {
+    let claims: std::collections::HashMap<_, _> = granted.claims.into_iter().collect();
+    let mut id_token = CognitoIdTokenGenerationV2::default();
+    id_token.claims_to_add_or_override = claims.clone();
+    let mut access_token = CognitoAccessTokenGenerationV2::default();
+    access_token.claims_to_add_or_override = claims;
+    access_token.scopes_to_add = granted.scopes;
+    let mut details = ClaimsAndScopeOverrideDetailsV2::default();
+    details.group_override_details = groups;
+    details.id_token_generation = Some(id_token);
+    details.access_token_generation = Some(access_token);
+    details
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use intake::testing::memory::MemoryStore;
+
+    /// What Cognito sends at a staff member's sign-in (`events/staff-sign-in.json`, the shape of the Cognito
+    /// developer guide's example, version 2).
+    const STAFF_SIGN_IN: &str = include_str!("../events/staff-sign-in.json");
+
+    #[tokio::test]
+    async fn the_sample_staff_sign_in_gets_its_trials_and_the_scopes_its_groups_name() {
+        let event: CognitoEventUserPoolsPreTokenGenV2 =
+            serde_json::from_str(STAFF_SIGN_IN).unwrap();
+        let policy = SignInPolicy::from_env(&Env::from_pairs(&[]));
+        let now = Timestamp::now();
+        let answered = handle(&MemoryStore::default(), &policy, event, now)
+            .await
+            .unwrap();
+        let reply = serde_json::to_value(&answered).unwrap();
+        let access = &reply["response"]["claimsAndScopeOverrideDetails"]["accessTokenGeneration"];
+        assert_eq!(
+            access["claimsToAddOrOverride"]["trial_id"],
+            serde_json::json!(["ONC-2026-01"])
+        );
+        assert_eq!(
+            access["scopesToAdd"],
+            serde_json::json!(["epro/alerts.read", "epro/alerts.acknowledge"])
+        );
+        let id = &reply["response"]["claimsAndScopeOverrideDetails"]["idTokenGeneration"];
+        assert_eq!(
+            id["claimsToAddOrOverride"]["trial_id"],
+            serde_json::json!(["ONC-2026-01"])
+        );
+        // The reply is the event Cognito sent, answered: the request is echoed unchanged.
+        assert_eq!(reply["userName"], "nurse-ward-3");
+        let groups = &reply["response"]["claimsAndScopeOverrideDetails"]["groupOverrideDetails"];
+        assert_eq!(
+            groups["groupsToOverride"][2], "ward-3",
+            "the groups stay as they were"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unenrolled_patient_sign_in_fails_so_cognito_issues_no_token() {
+        let mut event: CognitoEventUserPoolsPreTokenGenV2 =
+            serde_json::from_str(STAFF_SIGN_IN).unwrap();
+        event
+            .request
+            .user_attributes
+            .insert("custom:patient_id".into(), "P-000123".into());
+        let policy = SignInPolicy::from_env(&Env::from_pairs(&[]));
+        let refusal = handle(&MemoryStore::default(), &policy, event, Timestamp::now())
+            .await
+            .unwrap_err();
+        let reported = Diagnostic::from(Refused(refusal));
+        assert_eq!(reported.error_type, "not_enrolled");
+        assert_eq!(
+            reported.error_message,
+            "patient P-000123 is not enrolled in trial ONC-2026-01"
+        );
+    }
+}
