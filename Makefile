@@ -23,7 +23,7 @@ export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(TOOLS_VENV)/bin:$(PATH)
 
 FUNCTION_PACKAGES := --package submit --package process --package catalogue --package notify --package escalate --package alerts \
-	--package timeline --package calendar --package reminders
+	--package timeline --package calendar --package reminders --package token
 HOST_ARCH_NAME := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86-64)
 HOST_ARCH := --$(HOST_ARCH_NAME)
 SAM_ARCH := $(if $(filter arm64,$(HOST_ARCH_NAME)),arm64,x86_64)
@@ -141,10 +141,9 @@ stack-running: setup
 check: prerequisites-test lint unit template-check fhir-check report-check ## Everything that needs no local AWS
 
 # A stack you start is yours, even where an interrupted `make test` left its marker (`make test` keeps it).
-local-up: build ## Start MiniStack, sam deploy the build to it twice (with the local OIDC issuer; with its own Cognito user pool), write .local/*stack-outputs.json
+local-up: build ## Start MiniStack, sam deploy the build to it (samconfig.toml's local environment, the local OIDC issuer), write .local/stack-outputs.json
 	$(if $(KEEP_TEST_MARKER),,rm -f $(TEST_MARKER))
 	LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) up
-	LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) up --stack cognito
 
 # To an AWS account, as CI deploys to the local one: `sam build` and `sam deploy` with an environment of
 # samconfig.toml (copy `prod` and fill in your identity provider), using your AWS_PROFILE / AWS_REGION.
@@ -170,7 +169,10 @@ watch: setup ## Serve both functions with `cargo lambda watch` against the local
 E2E_TESTS := stack identity sign_in instruments fhir_oracle alerts real_apps schedules records operations hostile logs audit dead_letter redrive \
 	migrate cargo_lambda
 
+# The sign-in tests need the template as deployed by default, with its own Cognito user pool: the same build, a
+# second stack beside the first (deployed here, not by local-up, so `make demo` and `make bench` run beside one).
 e2e: setup $(FHIR_VENV)/.installed stack-running ## Integration tests against the deployed local stack ([TEST=<file of tests/tests>] for one): pipeline, instruments, the FHIR oracle, alerts, app paths, schedules, the record (exclusions, audit trail), export and metrics, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda
+	$(if $(filter sign_in,$(or $(TEST),$(E2E_TESTS))),LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) up --stack cognito)
 	$(E2E_ENV) cargo test --no-fail-fast --package intake-e2e $(addprefix --test ,$(or $(TEST),$(E2E_TESTS))) \
 		-- --ignored --test-threads 4
 

@@ -31,9 +31,10 @@ struct Pool {
     staff_portal: String,
 }
 
-/// Access and refresh token of one sign-in.
+/// The tokens of one sign-in.
 struct Tokens {
     access: String,
+    id: String,
     refresh: String,
 }
 
@@ -138,6 +139,7 @@ impl Pool {
         let result = reply.authentication_result().expect("tokens, no challenge");
         Ok(Tokens {
             access: result.access_token().unwrap().to_owned(),
+            id: result.id_token().unwrap().to_owned(),
             refresh: result.refresh_token().unwrap_or_default().to_owned(),
         })
     }
@@ -247,7 +249,7 @@ async fn a_patient_gets_a_token_from_their_enrolment_submits_with_it_and_gets_no
 
     let before = pool.sign_in(&pool.patient_app, &patient).await;
     assert!(
-        before.as_ref().is_err_and(|e| e.contains("not enrolled")),
+        before.as_ref().is_err_and(|e| e.contains("not_enrolled")),
         "before enrolment: {:?}",
         before.err()
     );
@@ -279,6 +281,20 @@ async fn a_patient_gets_a_token_from_their_enrolment_submits_with_it_and_gets_no
             .await,
         403
     );
+    // The identity token is the app's, not the API's.
+    assert_eq!(
+        pool.submit(&tokens.id, &Survey::new(&trial, "P-1", 3))
+            .await,
+        401
+    );
+    // Signed in through the staff portal, the patient reaches neither the patient routes nor the staff ones.
+    let portal = pool.sign_in(&pool.staff_portal, &patient).await.unwrap();
+    assert_eq!(
+        pool.submit(&portal.access, &Survey::new(&trial, "P-1", 4))
+            .await,
+        401
+    );
+    assert_eq!(pool.enrol(&portal.access, &trial, "P-9").await, 401);
     let renewed = pool
         .refresh(&pool.patient_app, &tokens.refresh)
         .await
@@ -344,11 +360,18 @@ async fn staff_get_their_trials_and_the_scopes_their_groups_name_and_the_api_hol
         "no enrolment scope"
     );
 
-    // A patient's token is never a staff member's.
+    // Signed in through the patient app (its client id ships inside it, with a 30-day refresh), staff reach no
+    // staff route.
+    let app = pool.sign_in(&pool.patient_app, &reader).await.unwrap();
+    let path = format!("/v1/trials/{trial}/alerts");
+    let reply = get_from(&pool.http, &pool.stack, &path, Some(&app.access)).await;
+    assert_eq!(reply.unwrap().status, 401);
+
+    // An account that names no patient and is in no scope group gets no token.
     let no_role = pool.account(&[("custom:trial_id", &trial)], &[&site]).await;
     let refused = pool.sign_in(&pool.staff_portal, &no_role).await;
     assert!(
-        refused.as_ref().is_err_and(|e| e.contains("neither")),
+        refused.as_ref().is_err_and(|e| e.contains("no_role")),
         "no role: {:?}",
         refused.err()
     );

@@ -20,8 +20,7 @@ async fn main() -> Result<(), Error> {
     let metrics = Metrics::for_this_function()?;
     let env = Env::process();
     let policy = SignInPolicy::from_env(&env);
-    // A sign-in waits on this read: the interactive budget, as the API's.
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(CallBudget::INTERACTIVE).await);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(CallBudget::SIGN_IN).await);
     let store = DynamoStore::new(dynamodb, env.required("TABLE_NAME")?);
 
     run(service_fn(
@@ -38,7 +37,8 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
-/// A refusal as Lambda reports it, and Cognito after it: its code as the error type, its text as the message.
+/// A refusal as Lambda reports it, and Cognito after it to the person signing in: its code only. The ids and the
+/// reason go to the log.
 #[derive(Debug)]
 struct Refused(Refusal);
 
@@ -46,7 +46,7 @@ impl From<Refused> for Diagnostic {
     fn from(Refused(refusal): Refused) -> Self {
         Diagnostic {
             error_type: refusal.code().to_owned(),
-            error_message: refusal.to_string(),
+            error_message: format!("sign-in refused: {}", refusal.code()),
         }
     }
 }
@@ -70,26 +70,24 @@ async fn handle(
     .await
     .inspect_err(|refusal| {
         intake::metrics::refused(refusal.code());
-        tracing::warn!(refusal = refusal.code(), "no token issued");
+        tracing::warn!(refusal = refusal.code(), reason = %refusal, "no token issued");
     })?;
     let groups = event.request.group_configuration.clone();
     event.response.claims_and_scope_override_details = Some(overrides(granted, groups));
     Ok(event)
 }
 
-/// The claims in both tokens (an app may send either to the API); the scopes in the access token, the only one
-/// that carries scopes; the groups as they were (the override always replaces them).
+/// The claims and scopes in the access token, the one the API takes; every API scope not granted taken out of
+/// it; the id token and the groups left as they were (an override always replaces the groups).
 fn overrides(granted: Grant, groups: GroupConfiguration) -> ClaimsAndScopeOverrideDetailsV2 {
-    let claims: std::collections::HashMap<_, _> = granted.claims.into_iter().collect();
-    let mut id_token = CognitoIdTokenGenerationV2::default();
-    id_token.claims_to_add_or_override = claims.clone();
     let mut access_token = CognitoAccessTokenGenerationV2::default();
-    access_token.claims_to_add_or_override = claims;
+    access_token.claims_to_add_or_override = granted.claims.into_iter().collect();
     access_token.scopes_to_add = granted.scopes;
+    access_token.scopes_to_suppress = granted.withheld;
     let mut details = ClaimsAndScopeOverrideDetailsV2::default();
     details.group_override_details = groups;
-    details.id_token_generation = Some(id_token);
     details.access_token_generation = Some(access_token);
+    details.id_token_generation = Some(CognitoIdTokenGenerationV2::default());
     details
 }
 
@@ -121,11 +119,12 @@ mod tests {
             access["scopesToAdd"],
             serde_json::json!(["epro/alerts.read", "epro/alerts.acknowledge"])
         );
+        let withheld = access["scopesToSuppress"].as_array().unwrap();
+        assert_eq!(withheld.len(), 5, "the API's other scopes: {withheld:?}");
+        assert!(!withheld.contains(&"epro/alerts.read".into()));
+        // The id token gets nothing: the API takes access tokens only.
         let id = &reply["response"]["claimsAndScopeOverrideDetails"]["idTokenGeneration"];
-        assert_eq!(
-            id["claimsToAddOrOverride"]["trial_id"],
-            serde_json::json!(["ONC-2026-01"])
-        );
+        assert_eq!(id["claimsToAddOrOverride"], serde_json::json!({}));
         // The reply is the event Cognito sent, answered: the request is echoed unchanged.
         assert_eq!(reply["userName"], "nurse-ward-3");
         let groups = &reply["response"]["claimsAndScopeOverrideDetails"]["groupOverrideDetails"];
@@ -149,9 +148,7 @@ mod tests {
             .unwrap_err();
         let reported = Diagnostic::from(Refused(refusal));
         assert_eq!(reported.error_type, "not_enrolled");
-        assert_eq!(
-            reported.error_message,
-            "patient P-000123 is not enrolled in trial ONC-2026-01"
-        );
+        // The person signing in sees the code; the ids go to the log only.
+        assert_eq!(reported.error_message, "sign-in refused: not_enrolled");
     }
 }

@@ -14,7 +14,8 @@ use super::error_class;
 use super::transaction::{put_if, request, transact};
 use crate::enrolment::{OccurrenceWrite, Revision};
 use crate::item::{
-    AuditItem, ENROLMENT_SK, EnrolmentItem, NextEvent, OccurrenceItem, partition_key,
+    AuditItem, ENROLMENT_SK, EnrolmentItem, EnrolmentStanding, NextEvent, OccurrenceItem,
+    partition_key,
 };
 use crate::ports::{Claim, Enrolments, Notice, StoreError, Sweep};
 
@@ -126,6 +127,33 @@ impl Enrolments for DynamoStore {
         output
             .item
             .map(|item| from_attributes(item, "an enrolment"))
+            .transpose()
+    }
+
+    async fn standing(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+    ) -> Result<Option<EnrolmentStanding>, StoreError> {
+        let [trial, patient, withdrawal] = EnrolmentStanding::ATTRIBUTES;
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(&partition_key(trial_id, patient_id)))
+            .key("sk", s(ENROLMENT_SK))
+            .consistent_read(true)
+            .projection_expression("#trial, #patient, #withdrawal.#at")
+            .expression_attribute_names("#trial", trial)
+            .expression_attribute_names("#patient", patient)
+            .expression_attribute_names("#withdrawal", withdrawal)
+            .expression_attribute_names("#at", "at")
+            .send()
+            .await
+            .map_err(|e| StoreError(error_class(&e)))?;
+        output
+            .item
+            .map(|item| from_attributes(item, "an enrolment's standing"))
             .transpose()
     }
 

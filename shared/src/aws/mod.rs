@@ -57,6 +57,12 @@ impl CallBudget {
         attempt: Duration::from_secs(2),
         operation: Duration::from_secs(6),
     };
+    /// For the sign-in trigger: Cognito gives up on it after 5 seconds, so answer (or fail, counted) well before.
+    pub const SIGN_IN: CallBudget = CallBudget {
+        attempts: 2,
+        attempt: Duration::from_millis(1_500),
+        operation: Duration::from_secs(3),
+    };
     /// For the queue consumer: retry throttling harder before handing the record back to SQS.
     pub const BACKGROUND: CallBudget = CallBudget {
         attempts: 5,

@@ -55,9 +55,13 @@ impl<'a> Claims<'a> {
         OffsetDateTime::from_unix_timestamp(seconds as i64).ok()
     }
 
-    /// Why the token may not be used now, if it may not: it must say when it was issued and expires, live no
-    /// longer than `max_lifetime`, and be valid already.
-    pub fn lifetime_problem(&self, max_lifetime: Duration, now: OffsetDateTime) -> Option<String> {
+    /// Why the token may not be used now, if it may not: it must be an access token (an identity token, Cognito's
+    /// `token_use: id`, is for the app, not for APIs), say when it was issued and expires, live no longer than
+    /// `max_lifetime`, and be valid already.
+    pub fn problem(&self, max_lifetime: Duration, now: OffsetDateTime) -> Option<String> {
+        if self.get("token_use").is_some_and(|kind| kind != "access") {
+            return Some("the token is an identity token; the API takes access tokens".into());
+        }
         let (Some(issued), Some(expires)) = (self.time("iat"), self.time("exp")) else {
             return Some("the token does not say when it was issued and when it expires".into());
         };
@@ -134,7 +138,7 @@ impl PatientPolicy {
         if trials.is_empty() {
             return Err(missing(&self.trial_claim, "trial"));
         }
-        if let Some(problem) = claims.lifetime_problem(self.max_lifetime, now) {
+        if let Some(problem) = claims.problem(self.max_lifetime, now) {
             return Err(problem);
         }
         Ok(Patient {
@@ -213,6 +217,15 @@ mod tests {
                 .unwrap_err()
                 .contains("when it was issued")
         );
+    }
+
+    #[test]
+    fn an_identity_token_is_refused_and_an_access_token_taken() {
+        assert_eq!(
+            patient(&[("token_use", "id")]),
+            Err("the token is an identity token; the API takes access tokens".into())
+        );
+        assert!(patient(&[("token_use", "access")]).is_ok());
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //!   API's scopes (`epro/alerts.read`…): it gets the trial claim and those scopes;
 //! - any other account gets no token.
 //!
-//! A refusal names the check that failed and ids only: Cognito shows its text to whoever tried to sign in.
+//! A refusal's code ([`Refusal::code`]) is all the person signing in is shown; its text, with ids only, goes to
+//! the log.
 
 use std::collections::HashMap;
 
@@ -79,6 +80,8 @@ pub struct Grant {
     pub claims: Vec<(String, serde_json::Value)>,
     /// Scopes to add to the access token.
     pub scopes: Vec<String>,
+    /// The API's scopes not granted: taken out of the token whatever the sign-in asked for.
+    pub withheld: Vec<String>,
 }
 
 /// Why an account gets no token.
@@ -109,7 +112,7 @@ pub enum Refusal {
     )]
     NoRole,
     /// The enrolment could not be read: the sign-in fails, and may be tried again.
-    #[error("the enrolment could not be read")]
+    #[error("the enrolment could not be read ({0})")]
     Store(#[from] StoreError),
 }
 
@@ -143,7 +146,7 @@ pub async fn grant(
     let trial = value(TRIAL_ATTRIBUTE).ok_or(Refusal::NoTrial)?;
     if let Some(patient_id) = value(PATIENT_ATTRIBUTE) {
         let enrolment = enrolments
-            .enrolment(trial, patient_id)
+            .standing(trial, patient_id)
             .await?
             .ok_or_else(|| Refusal::NotEnrolled {
                 trial_id: trial.to_owned(),
@@ -161,6 +164,7 @@ pub async fn grant(
                 (policy.trial_claim.clone(), enrolment.trial_id.into()),
             ],
             scopes: Vec::new(),
+            withheld: policy.scopes.clone(),
         });
     }
     let scopes: Vec<String> = policy
@@ -178,9 +182,16 @@ pub async fn grant(
         .filter(|t| !t.is_empty())
         .map(Into::into)
         .collect();
+    let withheld = policy
+        .scopes
+        .iter()
+        .filter(|scope| !scopes.contains(scope))
+        .cloned()
+        .collect();
     Ok(Grant {
         claims: vec![(policy.trial_claim.clone(), trials.into())],
         scopes,
+        withheld,
     })
 }
 

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::*;
 use crate::enrolment::{Change, EnrolRequest, Revision, WithdrawRequest, enrol, revise};
-use crate::item::{AuditItem, EnrolmentItem, OccurrenceItem};
+use crate::item::{AuditItem, EnrolmentItem, EnrolmentStanding, OccurrenceItem};
 use crate::schedule::Schedules;
 use crate::testing::memory::MemoryStore;
 
@@ -88,6 +88,11 @@ async fn an_enrolled_patient_gets_their_patient_and_trial_claims_from_the_enrolm
         ]
     );
     assert!(granted.scopes.is_empty());
+    assert_eq!(
+        granted.withheld,
+        policy().scopes,
+        "every API scope is kept out of a patient's token"
+    );
 }
 
 #[tokio::test]
@@ -133,6 +138,8 @@ async fn staff_get_the_scopes_their_groups_name_and_their_trials_as_a_list() {
         .await
         .unwrap();
     assert_eq!(granted.scopes, vec![READ_SCOPE, ENROLMENT_WRITE_SCOPE]);
+    assert_eq!(granted.withheld.len(), 5, "{:?}", granted.withheld);
+    assert!(!granted.withheld.iter().any(|s| granted.scopes.contains(s)));
     assert_eq!(
         granted.claims,
         vec![("trial_id".to_owned(), json!(["trial-a", "trial-b"]))]
@@ -168,6 +175,9 @@ struct Unreadable;
 
 impl Enrolments for Unreadable {
     async fn enrolment(&self, _: &str, _: &str) -> Result<Option<EnrolmentItem>, StoreError> {
+        unreachable!("a sign-in reads the enrolment's standing only")
+    }
+    async fn standing(&self, _: &str, _: &str) -> Result<Option<EnrolmentStanding>, StoreError> {
         Err(StoreError("ProvisionedThroughputExceededException".into()))
     }
     async fn occurrences(&self, _: &str, _: &str) -> Result<Vec<OccurrenceItem>, StoreError> {

@@ -99,12 +99,14 @@ impl StaffPolicy {
         if trials.is_empty() {
             return Err(missing(&self.trial_claim, "trial"));
         }
-        if let Some(problem) = claims.lifetime_problem(self.max_lifetime, now) {
+        if let Some(problem) = claims.problem(self.max_lifetime, now) {
             return Err(problem);
         }
-        // OAuth's `scope` is space-separated; some providers say `scp`.
+        // OAuth's `scope` is space-separated; some providers say `scp`. Entra ID grants per user through app
+        // roles (`roles`); its `scp` is what the app was consented, the same for everyone.
         let mut scopes = claims.list("scope");
         scopes.extend(claims.list("scp"));
+        scopes.extend(claims.list("roles"));
         Ok(Staff {
             id: id.to_owned(),
             trials,
@@ -150,6 +152,8 @@ mod tests {
         assert!(nurse.may(READ_SCOPE) && nurse.may(ACKNOWLEDGE_SCOPE));
         let reader = staff(&[("scope", "epro/alerts.read")]).unwrap();
         assert!(!reader.may(ACKNOWLEDGE_SCOPE));
+        let entra = staff(&[("scope", ""), ("roles", "[epro/alerts.acknowledge]")]).unwrap();
+        assert!(entra.may(ACKNOWLEDGE_SCOPE) && !entra.may(READ_SCOPE));
     }
 
     #[test]
@@ -165,6 +169,11 @@ mod tests {
                 .contains("no staff member")
         );
         assert!(staff(&[("trial_id", "")]).unwrap_err().contains("no trial"));
+        assert!(
+            staff(&[("token_use", "id")])
+                .unwrap_err()
+                .contains("identity token")
+        );
         let long = (datetime!(2026-11-22 8:00 UTC).unix_timestamp() + 86_400).to_string();
         assert!(
             staff(&[("exp", &long)])

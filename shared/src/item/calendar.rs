@@ -76,6 +76,37 @@ pub struct Withdrawal {
     pub by: String,
 }
 
+/// What a sign-in reads of an enrolment: who, and since when withdrawn. The token function may read nothing else
+/// of the patient's partition, which holds their answers too (its grant names these attributes only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrolmentStanding {
+    /// The trial.
+    pub trial_id: String,
+    /// The patient.
+    pub patient_id: String,
+    /// The withdrawal's instant, once withdrawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawal: Option<WithdrawnAt>,
+}
+
+/// When a patient was withdrawn: of a [`Withdrawal`], the instant only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawnAt {
+    /// From when (UTC).
+    pub at: String,
+}
+
+impl EnrolmentStanding {
+    /// The top-level attributes it is read from.
+    pub const ATTRIBUTES: [&str; 3] = ["trialId", "patientId", "withdrawal"];
+
+    /// When the patient was withdrawn.
+    pub fn withdrawn_at(&self) -> Option<jiff::Timestamp> {
+        self.withdrawal.as_ref().and_then(|w| w.at.parse().ok())
+    }
+}
+
 /// One change to an enrolment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -51,9 +51,9 @@ pub use alert::{
 };
 pub use audit::{AUDIT_PREFIX, Actor, AuditAction, AuditItem, AuditSubject, audit_key};
 pub use calendar::{
-    DUE_SHARDS, ENROLMENT_SK, EnrolmentItem, HistoryEntry, NextEvent, OccurrenceDone,
-    OccurrenceEvent, OccurrenceItem, SchedulePlacement, TermsRecord, Withdrawal, due_shard,
-    occurrence_sort_key,
+    DUE_SHARDS, ENROLMENT_SK, EnrolmentItem, EnrolmentStanding, HistoryEntry, NextEvent,
+    OccurrenceDone, OccurrenceEvent, OccurrenceItem, SchedulePlacement, TermsRecord, Withdrawal,
+    due_shard, occurrence_sort_key,
 };
 pub use conflict::{ConflictItem, conflict_prefix};
 pub use exclusion::{ExclusionItem, exclusion_key};

@@ -4,7 +4,7 @@ use std::future::Future;
 
 use super::{Claim, StoreError};
 use crate::enrolment::Revision;
-use crate::item::{AuditItem, EnrolmentItem, OccurrenceItem};
+use crate::item::{AuditItem, EnrolmentItem, EnrolmentStanding, OccurrenceItem};
 
 /// Patients' enrolments and the surveys due under them (their calendars).
 pub trait Enrolments: Send + Sync + 'static {
@@ -14,6 +14,13 @@ pub trait Enrolments: Send + Sync + 'static {
         trial_id: &str,
         patient_id: &str,
     ) -> impl Future<Output = Result<Option<EnrolmentItem>, StoreError>> + Send;
+
+    /// Who the patient's enrolment names and whether withdrawn, read consistently, and nothing else of it.
+    fn standing(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+    ) -> impl Future<Output = Result<Option<EnrolmentStanding>, StoreError>> + Send;
 
     /// The patient's surveys due, read consistently.
     fn occurrences(

@@ -14,45 +14,63 @@ fn every_route_requires_a_verified_jwt_and_no_deploy_can_skip_it() {
         .collect();
     assert!(!routes.is_empty());
     for route in routes {
-        assert_eq!(route["Properties"]["AuthorizationType"], "JWT", "{route:?}");
-        assert_eq!(
-            intrinsic(&route["Properties"]["AuthorizerId"], "!Ref"),
+        let key = route["Properties"]["RouteKey"].as_str().unwrap();
+        assert_eq!(route["Properties"]["AuthorizationType"], "JWT", "{key}");
+        // Patient routes take the patient app's tokens, staff routes the staff portal's, the catalogue either's.
+        let expected = if key.contains("/v1/trials/") || key.contains("/v1/alerts/") {
+            "StaffAuthorizer"
+        } else if key.contains("/v1/fhir/Questionnaire") && !key.starts_with("POST")
+            || key.contains("/v1/fhir/PlanDefinition")
+        {
             "TokenAuthorizer"
-        );
+        } else {
+            "PatientAuthorizer"
+        };
+        let authorizer = intrinsic(&route["Properties"]["AuthorizerId"], "!Ref");
+        assert_eq!(authorizer, expected, "{key}");
     }
-    let authorizer = props(&t, "TokenAuthorizer");
-    assert_eq!(
-        resource(&t, "TokenAuthorizer")["Type"],
-        "AWS::ApiGatewayV2::Authorizer"
-    );
-    assert_eq!(authorizer["AuthorizerType"], "JWT");
-    assert_eq!(
-        authorizer["IdentitySource"].as_sequence().unwrap(),
-        &[Value::from("$request.header.Authorization")]
-    );
     // The issuer is the stack's user pool, or the provider the deployer names: there is no third way.
-    let jwt = &authorizer["JwtConfiguration"];
-    let [condition, pool, external] = choice(&jwt["Issuer"]);
-    assert_eq!(condition, "UsesUserPool");
-    assert_eq!(
-        intrinsic(&pool, "!Sub"),
-        "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"
-    );
-    assert_eq!(intrinsic(&external, "!Ref"), "JwtIssuer");
-    let [condition, clients, external] = choice(&jwt["Audience"]);
-    assert_eq!(condition, "UsesUserPool");
-    let clients: Vec<String> = clients
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|c| intrinsic(c, "!Ref"))
-        .collect();
-    assert_eq!(clients, ["PatientAppClient", "StaffAppClient"]);
-    assert_eq!(intrinsic(&external, "!Ref"), "JwtAudience");
+    for (name, clients) in [
+        (
+            "TokenAuthorizer",
+            &["PatientAppClient", "StaffAppClient"][..],
+        ),
+        ("PatientAuthorizer", &["PatientAppClient"][..]),
+        ("StaffAuthorizer", &["StaffAppClient"][..]),
+    ] {
+        assert_eq!(resource(&t, name)["Type"], "AWS::ApiGatewayV2::Authorizer");
+        let authorizer = props(&t, name);
+        assert_eq!(authorizer["AuthorizerType"], "JWT");
+        assert_eq!(
+            authorizer["IdentitySource"].as_sequence().unwrap(),
+            &[Value::from("$request.header.Authorization")]
+        );
+        let jwt = &authorizer["JwtConfiguration"];
+        let [condition, pool, external] = choice(&jwt["Issuer"]);
+        assert_eq!(condition, "UsesUserPool");
+        assert_eq!(
+            intrinsic(&pool, "!Sub"),
+            "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"
+        );
+        assert_eq!(intrinsic(&external, "!Ref"), "JwtIssuer");
+        let [condition, audiences, external] = choice(&jwt["Audience"]);
+        assert_eq!(condition, "UsesUserPool");
+        let audiences: Vec<String> = audiences
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|c| intrinsic(c, "!Ref"))
+            .collect();
+        assert_eq!(audiences, clients, "{name}");
+        assert_eq!(intrinsic(&external, "!Ref"), "JwtAudience");
+    }
     assert_eq!(
         t["Conditions"]["UsesUserPool"],
         serde_norway::from_str::<Value>(r#"!Equals [!Ref JwtIssuer, ""]"#).unwrap()
     );
+    // With its own issuer, a deploy must name the audiences: an empty list would refuse every token.
+    let rule = &t["Rules"]["OwnIssuerNamesItsAudience"];
+    assert!(!rule["Assertions"].is_null(), "{rule:?}");
     assert!(
         t["Parameters"]["AuthMode"].is_null(),
         "no switch may turn identity checks off"

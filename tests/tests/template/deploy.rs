@@ -11,7 +11,8 @@ fn samconfig() -> toml::Table {
         .expect("samconfig.toml is TOML")
 }
 
-/// Each environment's `parameter_overrides`, wherever it sets them (its `deploy` or `global` section).
+/// The `parameter_overrides` each environment deploys with, as SAM CLI reads them: its `deploy` section's list,
+/// or where that has none, its `global` section's (a command's list replaces the global one, never merges).
 fn overrides(config: &toml::Table) -> BTreeMap<String, BTreeMap<String, String>> {
     config
         .iter()
@@ -21,14 +22,14 @@ fn overrides(config: &toml::Table) -> BTreeMap<String, BTreeMap<String, String>>
                 .map(|sections| (name.clone(), sections))
         })
         .map(|(name, sections)| {
-            let set = ["global", "deploy"]
-                .iter()
-                .filter_map(|section| {
-                    sections
-                        .get(*section)?
-                        .get("parameters")?
-                        .get("parameter_overrides")
-                })
+            let list = ["deploy", "global"].iter().find_map(|section| {
+                sections
+                    .get(*section)?
+                    .get("parameters")?
+                    .get("parameter_overrides")
+            });
+            let set = list
+                .into_iter()
                 .flat_map(|list| {
                     list.as_array()
                         .expect("parameter_overrides is a list of Key=Value")
@@ -103,12 +104,28 @@ fn an_account_environment_sets_every_parameter_without_a_default() {
     );
     let environments = overrides(&config);
     for environment in accounts {
+        let set = &environments[environment];
         for parameter in &required {
             assert!(
-                environments[environment].contains_key(*parameter),
+                set.contains_key(*parameter),
                 "samconfig.toml [{environment}] leaves out {parameter}"
             );
         }
+        // The template's rule refuses a deploy with its own issuer and no audience: catch it here first.
+        if set
+            .get("JwtIssuer")
+            .is_some_and(|issuer| !issuer.is_empty())
+        {
+            assert!(
+                set.get("JwtAudience").is_some_and(|a| !a.is_empty()),
+                "samconfig.toml [{environment}] names an issuer without its audiences"
+            );
+        }
+        // Alarms reach someone: an e-mail address, or a subscription the deployer adds (then say so here).
+        assert!(
+            set.contains_key("OpsEmail"),
+            "samconfig.toml [{environment}] sends alarms nowhere"
+        );
     }
 }
 

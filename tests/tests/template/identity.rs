@@ -2,11 +2,12 @@
 //! live no longer than the API accepts, whose accounts only sites create and only sites bind to a trial and a
 //! patient, and whose every token passes through the token function.
 
+use intake::item::EnrolmentStanding;
 use serde_norway::Value;
 
 use super::{intrinsic, number, props, resource, template};
 
-const POOL_RESOURCES: [&str; 17] = [
+const POOL_RESOURCES: [&str; 18] = [
     "UserPool",
     "ApiResourceServer",
     "AlertReadGroup",
@@ -24,6 +25,7 @@ const POOL_RESOURCES: [&str; 17] = [
     "TokenLogGroup",
     "TokenInvokePermission",
     "TokenStoreFailureAlarm",
+    "TokenThrottlesAlarm",
 ];
 
 #[test]
@@ -57,6 +59,26 @@ fn every_token_lives_at_most_as_long_as_the_api_accepts() {
         );
         assert_eq!(p["EnableTokenRevocation"], true, "{client}");
         assert_eq!(p["PreventUserExistenceErrors"], "ENABLED", "{client}");
+        // Password sign-in with IAM credentials, for the tests, on the local emulator only.
+        let Value::Tagged(flows) = &p["ExplicitAuthFlows"] else {
+            panic!("{client}: the sign-in flows depend on where the stack runs")
+        };
+        let [condition, local, aws] =
+            <[Value; 3]>::try_from(flows.value.as_sequence().unwrap().clone()).unwrap();
+        assert_eq!(condition, "OnLocalEmulator");
+        assert!(
+            local
+                .as_sequence()
+                .unwrap()
+                .contains(&"ALLOW_ADMIN_USER_PASSWORD_AUTH".into())
+        );
+        assert_eq!(
+            aws,
+            Value::Sequence(vec![
+                "ALLOW_USER_SRP_AUTH".into(),
+                "ALLOW_REFRESH_TOKEN_AUTH".into()
+            ])
+        );
     }
 }
 
@@ -73,7 +95,8 @@ fn only_sites_create_accounts_and_bind_them_to_a_trial_and_a_patient() {
             .as_sequence()
             .unwrap()
             .clone();
-        // Without the list Cognito lets a user write every attribute, their trial and patient id included.
+        // Without the list Cognito lets a user write every attribute, their trial and patient id included. The
+        // local emulator keeps the list but does not enforce it: this check is the only one.
         assert!(!writable.is_empty(), "{client}");
         assert!(
             writable
@@ -113,19 +136,59 @@ fn every_token_passes_through_the_token_function_which_reads_enrolments_only() {
         .as_sequence()
         .unwrap()
         .clone();
-    let table: Vec<&Value> = statements
-        .iter()
-        .filter(|s| {
-            s["Action"]
-                .as_str()
-                .is_some_and(|a| a.starts_with("dynamodb:"))
-        })
-        .collect();
-    assert_eq!(table.len(), 1, "{statements:?}");
-    assert_eq!(table[0]["Action"], "dynamodb:GetItem");
+    // Every action, however a statement writes it (one, or a list).
+    let actions = |statement: &Value| -> Vec<String> {
+        match &statement["Action"] {
+            Value::String(action) => vec![action.clone()],
+            Value::Sequence(list) => list
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect(),
+            other => panic!("an Action: {other:?}"),
+        }
+    };
+    let granted: Vec<String> = statements.iter().flat_map(actions).collect();
     assert_eq!(
-        table[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"],
+        granted,
+        [
+            "dynamodb:GetItem",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "xray:PutTraceSegments",
+            "xray:PutTelemetryRecords"
+        ]
+    );
+    let read = statements
+        .iter()
+        .find(|s| actions(s).contains(&"dynamodb:GetItem".to_owned()))
+        .unwrap();
+    let condition = &read["Condition"];
+    assert_eq!(
+        condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"],
         Value::Sequence(vec!["TRIAL#*#PATIENT#*".into()])
+    );
+    // Of the patient's partition, which holds their answers too, only the enrolment's standing.
+    let attributes: Vec<&str> = condition["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    for attribute in EnrolmentStanding::ATTRIBUTES {
+        assert!(
+            attributes.contains(&attribute),
+            "{attribute} is not readable"
+        );
+    }
+    assert!(
+        attributes
+            .iter()
+            .all(|a| ["pk", "sk"].contains(a) || EnrolmentStanding::ATTRIBUTES.contains(a)),
+        "{attributes:?}"
+    );
+    assert_eq!(
+        condition["StringEqualsIfExists"]["dynamodb:Select"],
+        "SPECIFIC_ATTRIBUTES"
     );
     let env = &props(&t, "TokenFunction")["Environment"]["Variables"];
     assert_eq!(intrinsic(&env["PATIENT_CLAIM"], "!Ref"), "PatientClaim");

@@ -8,7 +8,8 @@ use serde_json::Value;
 use super::{MemoryStore, json, key_of};
 use crate::enrolment::{OccurrenceWrite, Revision};
 use crate::item::{
-    AuditItem, EnrolmentItem, NextEvent, OccurrenceEvent, OccurrenceItem, partition_key,
+    AuditItem, EnrolmentItem, EnrolmentStanding, NextEvent, OccurrenceEvent, OccurrenceItem,
+    partition_key,
 };
 use crate::ports::{Claim, Enrolments, Notice, StoreError, Sweep};
 
@@ -57,6 +58,17 @@ impl Enrolments for MemoryStore {
         trial_id: &str,
         patient_id: &str,
     ) -> Result<Option<EnrolmentItem>, StoreError> {
+        self.get(
+            &partition_key(trial_id, patient_id),
+            crate::item::ENROLMENT_SK,
+        )
+    }
+
+    async fn standing(
+        &self,
+        trial_id: &str,
+        patient_id: &str,
+    ) -> Result<Option<EnrolmentStanding>, StoreError> {
         self.get(
             &partition_key(trial_id, patient_id),
             crate::item::ENROLMENT_SK,
