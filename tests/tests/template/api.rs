@@ -71,6 +71,7 @@ fn every_route_requires_a_verified_jwt_and_no_deploy_can_skip_it() {
     // With its own issuer, a deploy must name the audiences: an empty list would refuse every token.
     let rule = &t["Rules"]["OwnIssuerNamesItsAudience"];
     assert!(!rule["Assertions"].is_null(), "{rule:?}");
+    rule_functions_only(&t["Rules"]);
     assert!(
         t["Parameters"]["AuthMode"].is_null(),
         "no switch may turn identity checks off"
@@ -310,6 +311,34 @@ fn the_http_api_is_explicit_and_each_route_reaches_its_function() {
             intrinsic(&p["SourceArn"], "!Sub").ends_with(path),
             "{permission}"
         );
+    }
+}
+
+/// CloudFormation refuses a template whose Rules use any other function (`!Join`, `!If`, `!Sub`…), and the linters
+/// let it through.
+fn rule_functions_only(value: &Value) {
+    const ALLOWED: [&str; 11] = [
+        "!And",
+        "!Or",
+        "!Not",
+        "!Equals",
+        "!Contains",
+        "!EachMemberEquals",
+        "!EachMemberIn",
+        "!RefAll",
+        "!ValueOf",
+        "!ValueOfAll",
+        "!Ref",
+    ];
+    match value {
+        Value::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            assert!(ALLOWED.contains(&tag.as_str()), "{tag} in Rules");
+            rule_functions_only(&tagged.value);
+        }
+        Value::Sequence(items) => items.iter().for_each(rule_functions_only),
+        Value::Mapping(map) => map.values().for_each(rule_functions_only),
+        _ => {}
     }
 }
 
