@@ -294,7 +294,8 @@ async fn a_patient_gets_a_token_from_their_enrolment_submits_with_it_and_gets_no
             .await,
         401
     );
-    // The staff portal's audience passes, but a token naming a patient is never staff.
+    // The staff portal's audience passes; the route's scope check (the gateway's, then the function's) refuses a
+    // token that carries no staff scope.
     assert_eq!(pool.enrol(&portal.access, &trial, "P-9").await, 403);
     let renewed = pool
         .refresh(&pool.patient_app, &tokens.refresh)

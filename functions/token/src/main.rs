@@ -11,7 +11,6 @@ use intake::config::Env;
 use intake::identity::{Grant, Refusal, SignInPolicy, grant};
 use intake::metrics::Metrics;
 use intake::ports::Enrolments;
-use jiff::Timestamp;
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]
@@ -27,7 +26,7 @@ async fn main() -> Result<(), Error> {
         |event: LambdaEvent<CognitoEventUserPoolsPreTokenGenV2>| {
             let (store, policy, metrics) = (&store, &policy, &metrics);
             async move {
-                let answer = handle(store, policy, event.payload, Timestamp::now()).await;
+                let answer = handle(store, policy, event.payload).await;
                 let context = &event.context;
                 metrics.flush(&context.request_id, context.xray_trace_id.as_deref());
                 answer.map_err(Refused)
@@ -57,7 +56,6 @@ async fn handle(
     store: &impl Enrolments,
     policy: &SignInPolicy,
     mut event: CognitoEventUserPoolsPreTokenGenV2,
-    now: Timestamp,
 ) -> Result<CognitoEventUserPoolsPreTokenGenV2, Refusal> {
     let request = &event.request;
     let granted = grant(
@@ -65,7 +63,6 @@ async fn handle(
         &request.group_configuration.groups_to_override,
         store,
         policy,
-        now,
     )
     .await
     .inspect_err(|refusal| {
@@ -105,8 +102,7 @@ mod tests {
         let event: CognitoEventUserPoolsPreTokenGenV2 =
             serde_json::from_str(STAFF_SIGN_IN).unwrap();
         let policy = SignInPolicy::from_env(&Env::from_pairs(&[]));
-        let now = Timestamp::now();
-        let answered = handle(&MemoryStore::default(), &policy, event, now)
+        let answered = handle(&MemoryStore::default(), &policy, event)
             .await
             .unwrap();
         let reply = serde_json::to_value(&answered).unwrap();
@@ -143,7 +139,7 @@ mod tests {
             .user_attributes
             .insert("custom:patient_id".into(), "P-000123".into());
         let policy = SignInPolicy::from_env(&Env::from_pairs(&[]));
-        let refusal = handle(&MemoryStore::default(), &policy, event, Timestamp::now())
+        let refusal = handle(&MemoryStore::default(), &policy, event)
             .await
             .unwrap_err();
         let reported = Diagnostic::from(Refused(refusal));

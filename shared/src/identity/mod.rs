@@ -55,13 +55,16 @@ impl<'a> Claims<'a> {
         OffsetDateTime::from_unix_timestamp(seconds as i64).ok()
     }
 
-    /// Why the token may not be used now, if it may not: it must be an access token (an identity token, Cognito's
-    /// `token_use: id`, is for the app, not for APIs), say when it was issued and expires, live no longer than
-    /// `max_lifetime`, and be valid already.
-    pub fn problem(&self, max_lifetime: Duration, now: OffsetDateTime) -> Option<String> {
-        if self.get("token_use").is_some_and(|kind| kind != "access") {
-            return Some("the token is an identity token; the API takes access tokens".into());
-        }
+    /// Why the token is not one for APIs, if it is not: an identity token (Cognito's `token_use: id`) is the app's.
+    pub fn kind_problem(&self) -> Option<String> {
+        self.get("token_use")
+            .is_some_and(|kind| kind != "access")
+            .then(|| "the token is an identity token; the API takes access tokens".into())
+    }
+
+    /// Why the token may not be used now, if it may not: it must say when it was issued and expires, live no
+    /// longer than `max_lifetime`, and be valid already.
+    pub fn lifetime_problem(&self, max_lifetime: Duration, now: OffsetDateTime) -> Option<String> {
         let (Some(issued), Some(expires)) = (self.time("iat"), self.time("exp")) else {
             return Some("the token does not say when it was issued and when it expires".into());
         };
@@ -131,6 +134,9 @@ impl PatientPolicy {
     /// The patient the claims name, or why there is none (no claims at all: no authorizer ran).
     pub fn patient(&self, claims: Option<Claims>, now: OffsetDateTime) -> Result<Patient, String> {
         let claims = claims.ok_or("no verified token")?;
+        if let Some(problem) = claims.kind_problem() {
+            return Err(problem);
+        }
         let id = claims
             .get(&self.patient_claim)
             .ok_or_else(|| missing(&self.patient_claim, "patient"))?;
@@ -138,7 +144,7 @@ impl PatientPolicy {
         if trials.is_empty() {
             return Err(missing(&self.trial_claim, "trial"));
         }
-        if let Some(problem) = claims.problem(self.max_lifetime, now) {
+        if let Some(problem) = claims.lifetime_problem(self.max_lifetime, now) {
             return Err(problem);
         }
         Ok(Patient {
@@ -221,8 +227,9 @@ mod tests {
 
     #[test]
     fn an_identity_token_is_refused_and_an_access_token_taken() {
+        // Checked first: an identity token without the patient claim is named for what it is.
         assert_eq!(
-            patient(&[("token_use", "id")]),
+            patient(&[("token_use", "id"), ("patient_id", "")]),
             Err("the token is an identity token; the API takes access tokens".into())
         );
         assert!(patient(&[("token_use", "access")]).is_ok());

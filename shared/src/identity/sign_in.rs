@@ -13,8 +13,6 @@
 
 use std::collections::HashMap;
 
-use jiff::Timestamp;
-
 use super::{
     ACKNOWLEDGE_SCOPE, AUDIT_READ_SCOPE, DATA_CORRECT_SCOPE, ENROLMENT_READ_SCOPE,
     ENROLMENT_WRITE_SCOPE, FLAGS_SCOPE, PATIENT_CLAIM, READ_SCOPE, TRIAL_CLAIM,
@@ -117,6 +115,15 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// Every code a refusal has: the alarms subtract them from the function's errors.
+    pub const CODES: [&str; 5] = [
+        "no_trial",
+        "not_enrolled",
+        "withdrawn",
+        "no_role",
+        "store_unavailable",
+    ];
+
     /// A short code for logs and metrics.
     pub fn code(&self) -> &'static str {
         match self {
@@ -129,13 +136,12 @@ impl Refusal {
     }
 }
 
-/// The claims and scopes for the account with `attributes` in `groups`, at `now`.
+/// The claims and scopes for the account with `attributes` in `groups`.
 pub async fn grant(
     attributes: &HashMap<String, String>,
     groups: &[String],
     enrolments: &impl Enrolments,
     policy: &SignInPolicy,
-    now: Timestamp,
 ) -> Result<Grant, Refusal> {
     let value = |name: &str| {
         attributes
@@ -152,7 +158,8 @@ pub async fn grant(
                 trial_id: trial.to_owned(),
                 patient_id: patient_id.to_owned(),
             })?;
-        if enrolment.withdrawn_at().is_some_and(|at| at <= now) {
+        // A withdrawal is never recorded ahead of its instant; one whose instant does not read still counts.
+        if enrolment.withdrawal.is_some() {
             return Err(Refusal::Withdrawn {
                 trial_id: enrolment.trial_id,
                 patient_id: enrolment.patient_id,

@@ -12,8 +12,6 @@ use crate::item::{AuditItem, EnrolmentItem, EnrolmentStanding, OccurrenceItem};
 use crate::schedule::Schedules;
 use crate::testing::memory::MemoryStore;
 
-const NOW: &str = "2026-12-05T10:00:00Z";
-
 fn policy() -> SignInPolicy {
     SignInPolicy::from_env(&Env::from_pairs(&[]))
 }
@@ -72,7 +70,7 @@ async fn sign_in(
     store: &impl Enrolments,
 ) -> Result<Grant, Refusal> {
     let groups: Vec<String> = groups.iter().map(|g| (*g).to_owned()).collect();
-    grant(attributes, &groups, store, &policy(), NOW.parse().unwrap()).await
+    grant(attributes, &groups, store, &policy()).await
 }
 
 #[tokio::test]
@@ -117,6 +115,17 @@ async fn a_withdrawn_patient_gets_no_token_from_the_withdrawal_on() {
         refusal.to_string(),
         "patient p-001 was withdrawn from trial trial-a"
     );
+}
+
+#[tokio::test]
+async fn a_withdrawal_whose_instant_does_not_read_still_refuses_the_token() {
+    let store = enrolled(Some("2026-12-04T08:00:00Z"));
+    let pk = "TRIAL#trial-a#PATIENT#p-001";
+    let mut enrolment: EnrolmentItem = store.get(pk, crate::item::ENROLMENT_SK).unwrap().unwrap();
+    enrolment.withdrawal.as_mut().unwrap().at = "sometime".into();
+    store.insert(&enrolment);
+    let refusal = sign_in(&patient_account(), &[], &store).await.unwrap_err();
+    assert_eq!(refusal.code(), "withdrawn");
 }
 
 #[tokio::test]
@@ -207,4 +216,23 @@ fn the_claim_names_and_scopes_follow_the_apis_configuration() {
         }
     );
     assert_eq!(policy().scopes.len(), 7);
+}
+
+#[test]
+fn every_refusal_code_is_listed_for_the_alarms() {
+    let refusals = [
+        Refusal::NoTrial,
+        Refusal::NotEnrolled {
+            trial_id: "t".into(),
+            patient_id: "p".into(),
+        },
+        Refusal::Withdrawn {
+            trial_id: "t".into(),
+            patient_id: "p".into(),
+        },
+        Refusal::NoRole,
+        Refusal::Store(StoreError("x".into())),
+    ];
+    let codes: Vec<&str> = refusals.iter().map(Refusal::code).collect();
+    assert_eq!(codes, Refusal::CODES);
 }

@@ -89,6 +89,9 @@ impl StaffPolicy {
     /// no trial, or a token that lives too long.
     pub fn staff(&self, claims: Option<Claims>, now: OffsetDateTime) -> Result<Staff, String> {
         let claims = claims.ok_or("no verified token")?;
+        if let Some(problem) = claims.kind_problem() {
+            return Err(problem);
+        }
         if claims.get(&self.patient_claim).is_some() {
             return Err("a patient's token cannot act as study staff".into());
         }
@@ -99,14 +102,13 @@ impl StaffPolicy {
         if trials.is_empty() {
             return Err(missing(&self.trial_claim, "trial"));
         }
-        if let Some(problem) = claims.problem(self.max_lifetime, now) {
+        if let Some(problem) = claims.lifetime_problem(self.max_lifetime, now) {
             return Err(problem);
         }
-        // OAuth's `scope` is space-separated; some providers say `scp`. Entra ID grants per user through app
-        // roles (`roles`); its `scp` is what the app was consented, the same for everyone.
+        // OAuth's `scope` is space-separated; some providers say `scp`. (API Gateway checks a staff route's scope
+        // in these two claims only, before this code runs.)
         let mut scopes = claims.list("scope");
         scopes.extend(claims.list("scp"));
-        scopes.extend(claims.list("roles"));
         Ok(Staff {
             id: id.to_owned(),
             trials,
@@ -152,8 +154,8 @@ mod tests {
         assert!(nurse.may(READ_SCOPE) && nurse.may(ACKNOWLEDGE_SCOPE));
         let reader = staff(&[("scope", "epro/alerts.read")]).unwrap();
         assert!(!reader.may(ACKNOWLEDGE_SCOPE));
-        let entra = staff(&[("scope", ""), ("roles", "[epro/alerts.acknowledge]")]).unwrap();
-        assert!(entra.may(ACKNOWLEDGE_SCOPE) && !entra.may(READ_SCOPE));
+        let scp = staff(&[("scope", ""), ("scp", "[epro/alerts.acknowledge]")]).unwrap();
+        assert!(scp.may(ACKNOWLEDGE_SCOPE) && !scp.may(READ_SCOPE));
     }
 
     #[test]

@@ -100,11 +100,6 @@ pub struct WithdrawnAt {
 impl EnrolmentStanding {
     /// The top-level attributes it is read from.
     pub const ATTRIBUTES: [&str; 3] = ["trialId", "patientId", "withdrawal"];
-
-    /// When the patient was withdrawn.
-    pub fn withdrawn_at(&self) -> Option<jiff::Timestamp> {
-        self.withdrawal.as_ref().and_then(|w| w.at.parse().ok())
-    }
 }
 
 /// One change to an enrolment.

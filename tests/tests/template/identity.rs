@@ -66,6 +66,10 @@ fn every_token_lives_at_most_as_long_as_the_api_accepts() {
         let [condition, local, aws] =
             <[Value; 3]>::try_from(flows.value.as_sequence().unwrap().clone()).unwrap();
         assert_eq!(condition, "OnLocalEmulator");
+        assert_eq!(
+            t["Conditions"]["OnLocalEmulator"],
+            serde_norway::from_str::<Value>(r#"!Equals [!Ref LocalEmulator, "true"]"#).unwrap()
+        );
         assert!(
             local
                 .as_sequence()

@@ -197,6 +197,10 @@ fn a_spike_of_refusals_pages_whatever_the_reason() {
         let Some(queries) = alarm["Metrics"].as_sequence() else {
             continue;
         };
+        // The submissions' refusal rates; the token function's refusals are subtracted from its errors.
+        if !name.ends_with("RefusalRateAlarm") {
+            continue;
+        }
         let expressions: Vec<&str> = queries
             .iter()
             .filter_map(|q| q["Expression"].as_str())
@@ -303,6 +307,35 @@ fn a_local_emulator_leaves_out_only_what_it_cannot_run() {
     assert_eq!(t["Parameters"]["LocalEmulator"]["Default"], "false");
 }
 
+/// Every refusal code the token function can give is subtracted, each FILLed to 0, so only failures remain.
+fn token_failures_are_its_errors_less_every_refusal(t: &Value) {
+    let alarm = props(t, "TokenFailureAlarm");
+    let queries = alarm["Metrics"].as_sequence().unwrap();
+    let expression = queries
+        .iter()
+        .find(|q| q["ReturnData"] == true)
+        .and_then(|q| q["Expression"].as_str())
+        .unwrap();
+    assert!(expression.starts_with("errors - ("), "{expression}");
+    let mut reasons = Vec::new();
+    for query in queries
+        .iter()
+        .filter(|q| q["MetricStat"]["Metric"]["MetricName"] == "Refused")
+    {
+        let id = query["Id"].as_str().unwrap();
+        assert!(expression.contains(&format!("FILL({id}, 0)")), "{id}");
+        let dimensions = query["MetricStat"]["Metric"]["Dimensions"]
+            .as_sequence()
+            .unwrap();
+        assert_eq!(intrinsic(&dimensions[0]["Value"], "!Ref"), "TokenFunction");
+        reasons.push(dimensions[1]["Value"].as_str().unwrap().to_owned());
+    }
+    reasons.sort();
+    let mut codes = intake::identity::Refusal::CODES.map(str::to_owned).to_vec();
+    codes.sort();
+    assert_eq!(reasons, codes, "every refusal the token function counts");
+}
+
 #[test]
 fn every_function_has_an_errors_alarm() {
     let t = template();
@@ -315,8 +348,9 @@ fn every_function_has_an_errors_alarm() {
         .map(|(name, _)| name.as_str().unwrap())
         .collect();
     assert_eq!(functions.len(), 10);
-    // The token function's errors are its refusals (a withdrawn patient signing in): its alarm counts the
-    // refusals that are failures, enrolments it could not read.
+    // The token function's errors are its refusals (a withdrawn patient signing in): its alarms count the
+    // refusals that are failures (enrolments it could not read), and the errors that are no refusal at all.
+    token_failures_are_its_errors_less_every_refusal(&t);
     let token = find(&alarms, "EproIntake", "Refused", "TokenFunction");
     let reason = token["Dimensions"]
         .as_sequence()
