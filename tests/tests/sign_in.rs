@@ -14,7 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use intake::aws::{CallBudget, sdk_config};
 use intake_e2e::deployed::fresh_trial;
-use intake_e2e::{Stack, Survey, get_from, http_client, json_to, post_to};
+use intake_e2e::{ApiReply, Stack, Survey, get_from, http_client, json_to, post_to};
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -198,6 +198,10 @@ impl Pool {
     }
 
     async fn submit(&self, token: &str, survey: &Survey) -> u16 {
+        self.submission(token, survey).await.status
+    }
+
+    async fn submission(&self, token: &str, survey: &Survey) -> ApiReply {
         let (path, content_type, body) = survey.request();
         post_to(
             &self.http,
@@ -209,7 +213,6 @@ impl Pool {
         )
         .await
         .unwrap()
-        .status
     }
 }
 
@@ -281,11 +284,15 @@ async fn a_patient_gets_a_token_from_their_enrolment_submits_with_it_and_gets_no
             .await,
         403
     );
-    // The identity token is the app's, not the API's.
-    assert_eq!(
-        pool.submit(&tokens.id, &Survey::new(&trial, "P-1", 3))
-            .await,
-        401
+    // The identity token is the app's, not the API's, and the refusal says so.
+    let identity = pool
+        .submission(&tokens.id, &Survey::new(&trial, "P-1", 3))
+        .await;
+    assert_eq!(identity.status, 401);
+    assert!(
+        identity.body.to_string().contains("identity token"),
+        "{}",
+        identity.body
     );
     // Signed in through the staff portal, the patient reaches neither the patient routes nor the staff ones.
     let portal = pool.sign_in(&pool.staff_portal, &patient).await.unwrap();
