@@ -169,31 +169,20 @@ impl Pool {
             "patientId": patient, "scheduleId": "postop-followup", "timeZone": "Europe/Berlin",
             "anchors": { "surgery": "2026-12-01" }, "reason": "consented at site 3"
         });
-        let path = format!("/v1/trials/{trial}/enrolments");
-        let reply = json_to(
-            &self.http,
-            &self.stack,
-            (Method::POST, &path),
-            Some(staff),
-            None,
-            &body,
-        )
-        .await;
-        reply.unwrap().status
+        self.post_as(staff, &format!("/v1/trials/{trial}/enrolments"), &body)
+            .await
     }
 
     async fn withdraw(&self, staff: &str, trial: &str, patient: &str) -> u16 {
         let path = format!("/v1/trials/{trial}/enrolments/{patient}/withdrawal");
-        let body = json!({ "reason": "withdrew consent" });
-        let reply = json_to(
-            &self.http,
-            &self.stack,
-            (Method::POST, &path),
-            Some(staff),
-            None,
-            &body,
-        )
-        .await;
+        self.post_as(staff, &path, &json!({ "reason": "withdrew consent" }))
+            .await
+    }
+
+    /// Posts `body` to `path` with `token`: the status.
+    async fn post_as(&self, token: &str, path: &str, body: &Value) -> u16 {
+        let request = (Method::POST, path);
+        let reply = json_to(&self.http, &self.stack, request, Some(token), None, body).await;
         reply.unwrap().status
     }
 

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::alerts::{applied, s};
@@ -108,6 +109,18 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// A consistent read of the patient's enrolment item.
+    fn enrolment_item(&self, trial_id: &str, patient_id: &str) -> GetItemFluentBuilder {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(&partition_key(trial_id, patient_id)))
+            .key("sk", s(ENROLMENT_SK))
+            .consistent_read(true)
+    }
+}
+
 impl Enrolments for DynamoStore {
     async fn enrolment(
         &self,
@@ -115,12 +128,7 @@ impl Enrolments for DynamoStore {
         patient_id: &str,
     ) -> Result<Option<EnrolmentItem>, StoreError> {
         let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(&partition_key(trial_id, patient_id)))
-            .key("sk", s(ENROLMENT_SK))
-            .consistent_read(true)
+            .enrolment_item(trial_id, patient_id)
             .send()
             .await
             .map_err(|e| StoreError(error_class(&e)))?;
@@ -137,12 +145,7 @@ impl Enrolments for DynamoStore {
     ) -> Result<Option<EnrolmentStanding>, StoreError> {
         let [trial, patient, withdrawal] = EnrolmentStanding::ATTRIBUTES;
         let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(&partition_key(trial_id, patient_id)))
-            .key("sk", s(ENROLMENT_SK))
-            .consistent_read(true)
+            .enrolment_item(trial_id, patient_id)
             .projection_expression("#trial, #patient, #withdrawal.#at")
             .expression_attribute_names("#trial", trial)
             .expression_attribute_names("#patient", patient)
