@@ -377,3 +377,65 @@ async fn one_id_under_another_trial_is_one_record_and_a_repeat_under_a_new_id_is
         ["conflict"]
     );
 }
+
+#[tokio::test]
+#[ignore = "needs a deployed stack: run `make e2e`"]
+async fn a_delivery_that_stopped_after_claiming_its_id_and_timepoint_is_completed_by_the_next() {
+    let deployed = Deployed::load().await;
+    let (http, stack, aws) = (&deployed.http, &deployed.stack, &deployed.aws);
+    let survey = daily(&fresh_trial("IT"), "P-000666", 66);
+    // What a delivery writes ahead of the submission, left behind by one that stopped there (timed out, its
+    // container gone): the claim on the id and the timepoint's marker, both naming this submission.
+    let sent = Submission::from_value(&survey.body).unwrap();
+    let text = |value: &str| aws_sdk_dynamodb::types::AttributeValue::S(value.to_owned());
+    let id = survey.submission_id.to_string();
+    let patient = format!("TRIAL#{}#PATIENT#{}", survey.trial_id, survey.patient_id);
+    let marker = format!("TIMEPOINT#{}#{}", sent.survey_id, sent.timepoint);
+    let begun = [
+        vec![
+            ("pk", text(&format!("SUBMISSIONID#{id}"))),
+            ("sk", text("CLAIM")),
+            ("recordType", text("claim")),
+            ("contentHash", text(&content_hash(&sent))),
+            ("claimedAt", text("2026-12-01T08:00:00.000Z")),
+        ],
+        vec![
+            ("pk", text(&patient)),
+            ("sk", text(&marker)),
+            ("recordType", text("timepoint")),
+            ("markedAt", text("2026-12-01T08:00:00.000Z")),
+        ],
+    ];
+    for record in begun {
+        aws.dynamodb
+            .put_item()
+            .table_name(&stack.table_name)
+            .set_item(Some(
+                record
+                    .into_iter()
+                    .chain([("submissionId", text(&id))])
+                    .map(|(name, value)| (name.to_owned(), value))
+                    .collect(),
+            ))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // The app, never told its survey was stored, sends it again.
+    assert_eq!(submit(http, stack, &survey.body).await.unwrap().status, 202);
+    let item: SubmissionItem =
+        serde_dynamo::from_item(deployed.stored_item(&survey).await).unwrap();
+    assert_eq!(item.submission, sent);
+    assert_eq!(item.repeat_of, None, "not a repeat of itself");
+    deployed.drained().await;
+    let records = aws
+        .patient_answer_records(stack, &survey.trial_id, &survey.patient_id)
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 1, "no conflict: {:?}", records.keys());
+    let flags = intake_ops::flags::flags(aws, stack, &survey.trial_id)
+        .await
+        .unwrap();
+    assert!(flags.is_empty(), "{flags:?}");
+}

@@ -1,20 +1,26 @@
 //! The [`Store`] port on DynamoDB.
 //!
 //! The one write rule of this table: a record is written once and never overwritten (`attribute_not_exists(pk)`).
-//! A new submission and everything that goes with it are one transaction, so a stored submission always has its
-//! claim, its marker, its flags and its alerts, and a redelivery finds the claim and writes nothing (no second
-//! alert, ever).
+//! A new submission's claim and marker are single conditional puts ahead of it; the submission is alone when nothing
+//! else must stand or fall with it, else one transaction with its alerts and its place on the calendar; its other
+//! flags follow, each a conditional put. So a stored submission always has its claim, its marker and its alerts, a
+//! redelivery completes what an interrupted one began and finds the submission stored (no second alert, ever), and
+//! a transaction (billed twice per item) is paid only where atomicity buys something.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
 };
 
-use crate::item::{ConflictWrite, ENROLMENT_SK, EnrolmentItem, OccurrenceDone, SubmissionWrite};
+use crate::item::{
+    ConflictWrite, ENROLMENT_SK, EnrolmentItem, Flag, IdClaim, OccurrenceDone, SubmissionWrite,
+    TimepointMarker,
+};
 use crate::ports::{Store, StoreError, WriteOutcome};
 
 use super::error_class;
@@ -51,6 +57,40 @@ impl DynamoStore {
             .build()
             .map_err(|e| StoreError(format!("request construction: {e}")))?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Puts `record` unless its key is taken: then `name` of the record there (the record the failed condition
+    /// returned, else read consistently).
+    async fn put_unless_taken<T: serde::Serialize>(
+        &self,
+        record: &T,
+        (pk, sk): (&str, &str),
+        name: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let sent = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_attributes(record)?))
+            .condition_expression(WRITE_ONCE)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(None),
+            Err(SdkError::ServiceError(service)) => match service.err() {
+                PutItemError::ConditionalCheckFailedException(taken) => {
+                    match taken.item().and_then(|item| text(item, name)) {
+                        Some(value) => Ok(Some(value)),
+                        None => self.read_attribute(pk, sk, name).await.map(Some),
+                    }
+                }
+                other => Err(StoreError(
+                    other.code().unwrap_or("unknown service error").to_owned(),
+                )),
+            },
+            Err(other) => Err(StoreError(error_class(&other))),
+        }
     }
 
     /// The survey due `done` completes, marked so in the submission's transaction. Unconditional, so it can never
@@ -98,15 +138,14 @@ impl DynamoStore {
             .ok_or_else(|| StoreError(format!("the existing record has no {name}")))
     }
 
+    /// The submission with what must stand or fall with it, in one transaction: the submission first, then its
+    /// placement's flags, the enrolment check, the survey due it completes, and its alerts last.
     async fn transact(
         &self,
         write: &SubmissionWrite,
     ) -> Result<Option<Vec<CancellationReason>>, StoreError> {
-        let mut items = vec![self.put_once(&write.claim)?, self.put_once(&write.item)?];
-        if let Some(marker) = &write.timepoint {
-            items.push(self.put_once(marker)?);
-        }
-        for flag in &write.flags {
+        let mut items = vec![self.put_once(&write.item)?];
+        for flag in write.placement_flags() {
             items.push(self.put_once(flag)?);
         }
         if let Some((pk, revision)) = &write.placed_against {
@@ -128,6 +167,59 @@ impl DynamoStore {
             items.push(self.put_once(alert)?);
         }
         self.send_transaction(items).await
+    }
+
+    /// The submission and its transaction, tried again while it meets a concurrent one.
+    async fn write_atomically(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
+        let mut attempt = 0;
+        let reasons = loop {
+            attempt += 1;
+            let Some(reasons) = self.transact(write).await? else {
+                return Ok(WriteOutcome::Written);
+            };
+            let conflicting = reasons
+                .iter()
+                .any(|r| r.code() == Some("TransactionConflict"));
+            if !conflicting || attempt > CONFLICT_RETRIES {
+                break reasons;
+            }
+            // Another transaction touched one of these items (the same submission, resent at once): try again.
+            // Full jitter below 20, 40, 80 ms, so concurrent writers of one submission spread out.
+            let ceiling = 20u64 << attempt.min(3);
+            tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(0..ceiling))).await;
+        };
+        let stored = reasons.first();
+        if failed(stored) {
+            let content_hash = match stored
+                .and_then(CancellationReason::item)
+                .and_then(|item| text(item, "contentHash"))
+            {
+                Some(hash) => hash,
+                None => {
+                    self.read_attribute(&write.item.pk, &write.item.sk, "contentHash")
+                        .await?
+                }
+            };
+            return Ok(WriteOutcome::AlreadyStored { content_hash });
+        }
+        // After the submission and its placement's flags: the check of the enrolment it was placed against.
+        let placed = 1 + write.placement_flags().count();
+        if write.placed_against.is_some() && failed(reasons.get(placed)) {
+            return Ok(WriteOutcome::CalendarChanged);
+        }
+        // The alerts come last: a repeat's alert already raised by its first submission.
+        let first_alert = reasons.len().saturating_sub(write.alerts.len());
+        let existing: Vec<uuid::Uuid> = write
+            .alerts
+            .iter()
+            .zip(&reasons[first_alert..])
+            .filter(|(_, reason)| failed(Some(reason)))
+            .map(|(alert, _)| alert.alert_id)
+            .collect();
+        if !existing.is_empty() {
+            return Ok(WriteOutcome::AlertsRaised { existing });
+        }
+        Err(cancelled(&reasons))
     }
 
     /// Runs a transaction: `None` when it committed, the cancellation reasons (one per item) when a condition or a
@@ -179,82 +271,50 @@ fn failed(reason: Option<&CancellationReason>) -> bool {
 }
 
 impl Store for DynamoStore {
-    async fn write_submission(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
-        let mut attempt = 0;
-        let reasons = loop {
-            attempt += 1;
-            let Some(reasons) = self.transact(write).await? else {
-                return Ok(WriteOutcome::Written);
-            };
-            let conflicting = reasons
-                .iter()
-                .any(|r| r.code() == Some("TransactionConflict"));
-            if !conflicting || attempt > CONFLICT_RETRIES {
-                break reasons;
-            }
-            // Another transaction touched one of these items (the same submission, resent at once): try again.
-            // Full jitter below 20, 40, 80 ms, so concurrent writers of one submission spread out.
-            let ceiling = 20u64 << attempt.min(3);
-            tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(0..ceiling))).await;
+    async fn claim_id(&self, claim: &IdClaim) -> Result<Option<String>, StoreError> {
+        self.put_unless_taken(claim, (&claim.pk, &claim.sk), "contentHash")
+            .await
+    }
+
+    async fn mark_timepoint(
+        &self,
+        marker: &TimepointMarker,
+    ) -> Result<Option<uuid::Uuid>, StoreError> {
+        let Some(first) = self
+            .put_unless_taken(marker, (&marker.pk, &marker.sk), "submissionId")
+            .await?
+        else {
+            return Ok(None);
         };
-        // The transaction's items, in order: the claim, the submission, the marker (when written), the flags.
-        let (claim, item, marker) = (
-            reasons.first(),
-            reasons.get(1),
-            write.timepoint.as_ref().and(reasons.get(2)),
-        );
-        if failed(claim) || failed(item) {
-            let old = claim
-                .and_then(CancellationReason::item)
-                .and_then(|item| text(item, "contentHash"));
-            let content_hash = match old {
-                Some(hash) => hash,
-                None if failed(claim) => {
-                    self.read_attribute(&write.claim.pk, &write.claim.sk, "contentHash")
-                        .await?
-                }
-                // A submission stored before claims existed: its own hash decides.
-                None => {
-                    self.read_attribute(&write.item.pk, &write.item.sk, "contentHash")
-                        .await?
-                }
-            };
-            return Ok(WriteOutcome::Claimed { content_hash });
+        first
+            .parse()
+            .map(Some)
+            .map_err(|_| StoreError("a marker with a malformed id".into()))
+    }
+
+    async fn write_submission(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
+        if write.is_transactional() {
+            return self.write_atomically(write).await;
         }
-        if let Some(timepoint) = write.timepoint.as_ref().filter(|_| failed(marker)) {
-            let old = marker
-                .and_then(CancellationReason::item)
-                .and_then(|item| text(item, "submissionId"));
-            let first = match old {
-                Some(first) => first,
-                None => {
-                    self.read_attribute(&timepoint.pk, &timepoint.sk, "submissionId")
-                        .await?
-                }
-            };
-            let first = first
-                .parse()
-                .map_err(|_| StoreError("a marker with a malformed id".into()))?;
-            return Ok(WriteOutcome::TimepointTaken { first });
+        match self
+            .put_unless_taken(&write.item, (&write.item.pk, &write.item.sk), "contentHash")
+            .await?
+        {
+            None => Ok(WriteOutcome::Written),
+            Some(content_hash) => Ok(WriteOutcome::AlreadyStored { content_hash }),
         }
-        // After the flags: the check of the enrolment the submission was placed against.
-        let placed = 2 + usize::from(write.timepoint.is_some()) + write.flags.len();
-        if write.placed_against.is_some() && failed(reasons.get(placed)) {
-            return Ok(WriteOutcome::CalendarChanged);
+    }
+
+    async fn write_flags<'a>(
+        &self,
+        flags: impl Iterator<Item = &'a Flag> + Send,
+    ) -> Result<(), StoreError> {
+        for flag in flags {
+            // Already there: an earlier delivery of this submission raised it.
+            self.put_unless_taken(flag, (&flag.pk, &flag.sk), "sk")
+                .await?;
         }
-        // The alerts come last: a repeat's alert already raised by its first submission.
-        let first_alert = reasons.len().saturating_sub(write.alerts.len());
-        let existing: Vec<uuid::Uuid> = write
-            .alerts
-            .iter()
-            .zip(&reasons[first_alert..])
-            .filter(|(_, reason)| failed(Some(reason)))
-            .map(|(alert, _)| alert.alert_id)
-            .collect();
-        if !existing.is_empty() {
-            return Ok(WriteOutcome::AlertsRaised { existing });
-        }
-        Err(cancelled(&reasons))
+        Ok(())
     }
 
     async fn enrolment(

@@ -83,6 +83,15 @@ impl FlagKind {
         }
     }
 
+    /// Whether placing the submission on its patient's calendar raised it: such a flag stands or falls with the
+    /// placement, so it is written with the submission, never ahead of it.
+    pub fn comes_from_placement(self) -> bool {
+        matches!(
+            self,
+            FlagKind::OutOfWindow | FlagKind::Unscheduled | FlagKind::AfterWithdrawal
+        )
+    }
+
     /// The kind named `name`.
     pub fn named(name: &str) -> Option<FlagKind> {
         Self::ALL.into_iter().find(|kind| kind.as_str() == name)

@@ -1,6 +1,7 @@
-//! Everything written with a new submission, all or nothing: the item, the claim on its id, the marker of its
-//! timepoint (when it is the first there), its flags and its alerts; and with a conflicting resend, the record and
-//! its alerts.
+//! Everything written with a new submission: the claim on its id and the marker of its timepoint (when it is the
+//! first there), each written once ahead of it; the item, with the survey due it completes, the flags of its
+//! placement and its alerts, all or nothing; then its other flags, each written once. And with a conflicting
+//! resend, the record and its alerts.
 
 use uuid::Uuid;
 
@@ -61,6 +62,21 @@ impl SubmissionWrite {
         self.flags
             .push(Flag::on(&self.item, FlagKind::Repeat, detail, at));
         self
+    }
+
+    /// The flags written after the submission, each once: they follow from its id, content and repeat alone.
+    pub fn trailing_flags(&self) -> impl Iterator<Item = &Flag> {
+        self.flags.iter().filter(|f| !f.kind.comes_from_placement())
+    }
+
+    /// The flags of its placement on the calendar, written with it (a placement made again replaces them).
+    pub fn placement_flags(&self) -> impl Iterator<Item = &Flag> {
+        self.flags.iter().filter(|f| f.kind.comes_from_placement())
+    }
+
+    /// Whether anything must be written atomically with the submission: alerts, or a place on the calendar.
+    pub fn is_transactional(&self) -> bool {
+        !self.alerts.is_empty() || self.placed_against.is_some() || self.occurrence.is_some()
     }
 
     /// Notes on the repeat's flag that the first submission already raised `alerts` (the rules this repeat meets

@@ -19,7 +19,7 @@ mod topic;
 use std::future::Future;
 
 use crate::envelope::Envelope;
-use crate::item::{ConflictWrite, EnrolmentItem, SubmissionWrite};
+use crate::item::{ConflictWrite, EnrolmentItem, Flag, IdClaim, SubmissionWrite, TimepointMarker};
 
 pub use alerts::{AlertPage, Alerts, Claim, Cursor, Duty, Page};
 pub use calendar::{Enrolments, Notice, Sweep};
@@ -35,14 +35,40 @@ pub trait Queue: Send + Sync + 'static {
 }
 
 /// Where submissions are kept, each exactly once.
+///
+/// A new submission is written in steps, each write-once, so a redelivery completes what an interrupted delivery
+/// began: the claim on its id ([`Store::claim_id`]), the marker of its timepoint ([`Store::mark_timepoint`]),
+/// [`Store::write_submission`], then its flags that do not depend on the calendar ([`Store::write_flags`]; a
+/// redelivery that finds the submission stored writes them too). A stored submission always has its claim and its
+/// marker, and its flags once its queue record is done.
 pub trait Store: Send + Sync + 'static {
-    /// Writes a new submission with everything that goes with it (the claim on its id, its timepoint marker, its
-    /// flags, the survey due it completes, its alerts), all or nothing, unless its id is already claimed, its
-    /// timepoint already taken or one of its alerts already raised. Never overwrites.
+    /// Claims a submission id for good, unless it is claimed already: then the content hash it was claimed with
+    /// (this submission's own when an earlier delivery of it got that far).
+    fn claim_id(
+        &self,
+        claim: &IdClaim,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Marks a patient's instrument and timepoint as taken by a submission, unless it is marked already: then the
+    /// submission that marked it (this one when an earlier delivery of it got that far).
+    fn mark_timepoint(
+        &self,
+        marker: &TimepointMarker,
+    ) -> impl Future<Output = Result<Option<uuid::Uuid>, StoreError>> + Send;
+
+    /// Writes the submission itself, never overwriting: in one transaction with what must stand or fall with it — the survey due it
+    /// completes and the check of the enrolment it was placed against, the flags of that placement, its alerts —
+    /// when it has any of those; a single conditional put when it has none.
     fn write_submission(
         &self,
         write: &SubmissionWrite,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+
+    /// Writes each flag unless it is there already (an earlier delivery raised it).
+    fn write_flags<'a>(
+        &self,
+        flags: impl Iterator<Item = &'a Flag> + Send,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The patient's enrolment in the trial, if any, read consistently (a submission is placed on the calendar as
     /// it stands; the write then checks it still does).
@@ -60,27 +86,22 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// What a submission write found.
+/// What writing a submission found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOutcome {
-    /// Everything was written.
+    /// The submission was written, with everything that goes with it.
     Written,
-    /// Nothing was written: the id is claimed already, by a submission with this content hash.
-    Claimed {
+    /// The submission is stored already (a redelivery, a double tap), with this content hash; nothing was written
+    /// in its transaction.
+    AlreadyStored {
         /// The stored submission's content hash.
         content_hash: String,
     },
-    /// Nothing was written: this patient's submission of this instrument and timepoint is stored already, under
-    /// another id. Write it again as a repeat of that one.
-    TimepointTaken {
-        /// The first submission.
-        first: uuid::Uuid,
-    },
-    /// Nothing was written: the patient's enrolment changed since the submission was placed on its calendar.
-    /// Place it again.
+    /// Nothing was written in its transaction: the patient's enrolment changed since the submission was placed on
+    /// its calendar. Place it again.
     CalendarChanged,
-    /// Nothing was written: these alerts are raised already (a repeat meeting a rule its first submission met).
-    /// Write it again without them.
+    /// Nothing was written in its transaction: these alerts are raised already (a repeat meeting a rule its first
+    /// submission met). Write it again without them.
     AlertsRaised {
         /// The alerts that exist.
         existing: Vec<uuid::Uuid>,

@@ -11,13 +11,6 @@ use crate::item::{
 use crate::schedule::calendar::utc;
 use crate::schedule::{Schedules, Timing};
 
-/// The flags a placement raises.
-const PLACEMENT_FLAGS: [FlagKind; 3] = [
-    FlagKind::OutOfWindow,
-    FlagKind::Unscheduled,
-    FlagKind::AfterWithdrawal,
-];
-
 /// Places `write` on the calendar of `enrolment` (none: the patient is not enrolled in the trial), at `at`.
 pub(super) fn place(
     write: &mut SubmissionWrite,
@@ -26,9 +19,7 @@ pub(super) fn place(
     at: &str,
 ) {
     // Placed afresh each time: the enrolment may have changed since the last attempt.
-    write
-        .flags
-        .retain(|flag| !PLACEMENT_FLAGS.contains(&flag.kind));
+    write.flags.retain(|flag| !flag.kind.comes_from_placement());
     write.occurrence = None;
     write.placed_against = enrolment.map(|e| (e.pk.clone(), e.revision));
     let item = &write.item;

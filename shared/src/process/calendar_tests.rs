@@ -276,6 +276,27 @@ struct WithdrawnMeanwhile {
 }
 
 impl crate::ports::Store for WithdrawnMeanwhile {
+    async fn write_flags<'a>(
+        &self,
+        flags: impl Iterator<Item = &'a crate::item::Flag> + Send,
+    ) -> Result<(), crate::ports::StoreError> {
+        self.inner.write_flags(flags).await
+    }
+
+    async fn claim_id(
+        &self,
+        claim: &crate::item::IdClaim,
+    ) -> Result<Option<String>, crate::ports::StoreError> {
+        self.inner.claim_id(claim).await
+    }
+
+    async fn mark_timepoint(
+        &self,
+        marker: &crate::item::TimepointMarker,
+    ) -> Result<Option<uuid::Uuid>, crate::ports::StoreError> {
+        self.inner.mark_timepoint(marker).await
+    }
+
     async fn write_submission(
         &self,
         write: &crate::item::SubmissionWrite,

@@ -34,6 +34,8 @@ mod config;
 mod metric_tests;
 mod record;
 #[cfg(test)]
+mod resume_tests;
+#[cfg(test)]
 mod tests;
 
 pub use config::ProcessConfig;

@@ -79,6 +79,9 @@ impl RecordError {
 const MAX_PLACEMENTS: u32 = 3;
 
 /// Decodes a record's body and writes its submission once.
+///
+/// The claim on the id and the timepoint marker come first, each written once, then the submission, then its other
+/// flags: a delivery interrupted after any step is completed by the next one, which finds what it wrote its own.
 pub(super) async fn store_record<S: Store>(
     store: &S,
     body: Option<&str>,
@@ -87,6 +90,18 @@ pub(super) async fn store_record<S: Store>(
     let now = format_timestamp(OffsetDateTime::now_utc());
     let mut write = SubmissionWrite::new(SubmissionItem::new(envelope, now.clone()), &now);
     let schedules = Schedules::embedded().map_err(RecordError::Rules)?;
+    if let Some(content_hash) = store.claim_id(&write.claim).await?
+        && !write.item.has_content(&content_hash)
+    {
+        return record_conflict(store, write.item, content_hash, now).await;
+    }
+    let own_id = write.item.submission.submission_id;
+    if let Some(marker) = &write.timepoint
+        && let Some(first) = store.mark_timepoint(marker).await?
+        && first != own_id
+    {
+        write = write.as_repeat_of(first, &now);
+    }
     let (trial_id, patient_id) = (
         write.item.submission.trial_id.clone(),
         write.item.submission.patient_id.clone(),
@@ -105,6 +120,7 @@ pub(super) async fn store_record<S: Store>(
             .collect();
         match store.write_submission(&write).await? {
             WriteOutcome::Written => {
+                store.write_flags(write.trailing_flags()).await?;
                 write.alerts.iter().for_each(log_raised);
                 let raised = write.alerts.len();
                 return Ok(if write.item.repeat_of.is_some() {
@@ -113,14 +129,16 @@ pub(super) async fn store_record<S: Store>(
                     Outcome::Stored { raised }
                 });
             }
-            WriteOutcome::Claimed { content_hash } if write.item.has_content(&content_hash) => {
+            WriteOutcome::AlreadyStored { content_hash }
+                if write.item.has_content(&content_hash) =>
+            {
+                // The delivery that stored it may have stopped before its flags.
+                store.write_flags(write.trailing_flags()).await?;
                 return Ok(Outcome::Duplicate);
             }
-            WriteOutcome::Claimed { content_hash } => {
+            // Stored before ids were claimed, with other content: the stored one stays.
+            WriteOutcome::AlreadyStored { content_hash } => {
                 return record_conflict(store, write.item, content_hash, now).await;
-            }
-            WriteOutcome::TimepointTaken { first } if write.timepoint.is_some() => {
-                write = write.as_repeat_of(first, &now);
             }
             WriteOutcome::AlertsRaised { existing } if write.item.repeat_of.is_some() => {
                 // The first submission met these rules already: one clinical event, one alert.
@@ -139,8 +157,8 @@ pub(super) async fn store_record<S: Store>(
                 )
                 .into());
             }
-            WriteOutcome::TimepointTaken { .. } | WriteOutcome::AlertsRaised { .. } => {
-                return Err(StoreError("a repeat was refused its own records".into()).into());
+            WriteOutcome::AlertsRaised { .. } => {
+                return Err(StoreError("a submission was refused its own alerts".into()).into());
             }
         }
     }

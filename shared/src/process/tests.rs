@@ -1,6 +1,8 @@
 use super::*;
 use crate::envelope::Envelope;
-use crate::item::{ConflictWrite, EnrolmentItem, FlagKind, SubmissionWrite};
+use crate::item::{
+    ConflictWrite, EnrolmentItem, FlagKind, IdClaim, SubmissionWrite, TimepointMarker,
+};
 use crate::ports::{StoreError, WriteOutcome};
 use crate::testing::example;
 use crate::testing::memory::MemoryStore;
@@ -57,6 +59,24 @@ struct FaultyStore {
 }
 
 impl Store for FaultyStore {
+    async fn write_flags<'a>(
+        &self,
+        flags: impl Iterator<Item = &'a crate::item::Flag> + Send,
+    ) -> Result<(), StoreError> {
+        self.inner.write_flags(flags).await
+    }
+
+    async fn claim_id(&self, claim: &IdClaim) -> Result<Option<String>, StoreError> {
+        self.inner.claim_id(claim).await
+    }
+
+    async fn mark_timepoint(
+        &self,
+        marker: &TimepointMarker,
+    ) -> Result<Option<uuid::Uuid>, StoreError> {
+        self.inner.mark_timepoint(marker).await
+    }
+
     async fn write_submission(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
         let id = write.item.submission.submission_id.to_string();
         if self.panic_for.as_deref() == Some(id.as_str()) {

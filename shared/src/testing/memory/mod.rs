@@ -208,51 +208,83 @@ impl MemoryStore {
     }
 }
 
-impl Store for MemoryStore {
-    async fn write_submission(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
-        let claim = json(&write.claim);
-        let marker = write.timepoint.as_ref().map(json);
-        {
-            let items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(existing) = items.get(&key_of(&claim)) {
-                let content_hash = existing["contentHash"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                return Ok(WriteOutcome::Claimed { content_hash });
-            }
-            if let Some(existing) = marker
-                .as_ref()
-                .and_then(|marker| items.get(&key_of(marker)))
-            {
-                let first = serde_json::from_value(existing["submissionId"].clone())
-                    .map_err(|e| StoreError(format!("a marker without an id: {e}")))?;
-                return Ok(WriteOutcome::TimepointTaken { first });
-            }
-            let existing: Vec<uuid::Uuid> = write
-                .alerts
-                .iter()
-                .filter(|alert| items.contains_key(&key_of(&json(*alert))))
-                .map(|alert| alert.alert_id)
-                .collect();
-            if !existing.is_empty() {
-                return Ok(WriteOutcome::AlertsRaised { existing });
+impl MemoryStore {
+    /// Puts `record` unless its key is taken: then the record there.
+    fn put_unless_taken<T: Serialize>(&self, record: &T) -> Option<Value> {
+        let record = json(record);
+        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        match items.get(&key_of(&record)) {
+            Some(existing) => Some(existing.clone()),
+            None => {
+                items.insert(key_of(&record), record);
+                None
             }
         }
+    }
+}
+
+impl Store for MemoryStore {
+    async fn claim_id(&self, claim: &IdClaim) -> Result<Option<String>, StoreError> {
+        Ok(self.put_unless_taken(claim).map(|existing| {
+            existing["contentHash"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }))
+    }
+
+    async fn mark_timepoint(
+        &self,
+        marker: &TimepointMarker,
+    ) -> Result<Option<uuid::Uuid>, StoreError> {
+        self.put_unless_taken(marker)
+            .map(|existing| {
+                serde_json::from_value(existing["submissionId"].clone())
+                    .map_err(|e| StoreError(format!("a marker without an id: {e}")))
+            })
+            .transpose()
+    }
+
+    async fn write_flags<'a>(
+        &self,
+        flags: impl Iterator<Item = &'a Flag> + Send,
+    ) -> Result<(), StoreError> {
+        for flag in flags {
+            self.put_unless_taken(flag);
+        }
+        Ok(())
+    }
+
+    async fn write_submission(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
+        // What follows is all or nothing, as the DynamoDB adapter's transaction (or its single put).
+        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        let submission = json(&write.item);
+        if let Some(existing) = items.get(&key_of(&submission)) {
+            let content_hash = existing["contentHash"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            return Ok(WriteOutcome::AlreadyStored { content_hash });
+        }
         if let Some((pk, revision)) = &write.placed_against {
-            let items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
             let stored = items.get(&(pk.clone(), ENROLMENT_SK.to_owned()));
             if stored.and_then(|e| e["revision"].as_u64()) != Some(u64::from(*revision)) {
                 return Ok(WriteOutcome::CalendarChanged);
             }
         }
-        let records: Vec<Value> = [claim, json(&write.item)]
-            .into_iter()
-            .chain(marker)
-            .chain(write.flags.iter().map(json))
+        let existing: Vec<uuid::Uuid> = write
+            .alerts
+            .iter()
+            .filter(|alert| items.contains_key(&key_of(&json(*alert))))
+            .map(|alert| alert.alert_id)
+            .collect();
+        if !existing.is_empty() {
+            return Ok(WriteOutcome::AlertsRaised { existing });
+        }
+        let records: Vec<Value> = std::iter::once(submission)
+            .chain(write.placement_flags().map(json))
             .chain(write.alerts.iter().map(json))
             .collect();
-        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(taken) = records.iter().find(|r| items.contains_key(&key_of(r))) {
             return Err(StoreError(format!(
                 "TransactionCanceled: {:?} exists",

@@ -101,8 +101,9 @@ fn unix_ms() -> u64 {
 }
 
 /// DynamoDB capacity per submission, from the items the processor writes for `count` generated surveys (the
-/// demo's mix) and the deployed table's indexes, by DynamoDB's sizing rules: a transactional write costs 2 write
-/// units per KB of each item, an index entry 1 per KB of what it projects, a query 0.5 read units per 4 KB.
+/// demo's mix) and the deployed table's indexes, by DynamoDB's sizing rules: a write costs 1 write unit per KB of
+/// each item, twice that in a transaction (a submission raising alerts is one, with its alerts), an index entry 1
+/// per KB of what it projects.
 #[derive(Debug, Serialize)]
 pub struct AlertCost {
     /// Share of submissions raising at least one alert.
@@ -124,29 +125,39 @@ pub async fn alert_cost(aws: &Aws, stack: &Stack, count: usize) -> Result<AlertC
         return Err(format!("{} of {count} generated surveys stored", report.stored).into());
     }
     let memory = &store;
-    let units = |items: Vec<HashMap<String, AttributeValue>>| -> u64 {
+    let units = |items: Vec<HashMap<String, AttributeValue>>,
+                 transactional: &dyn Fn(&str) -> bool| {
         items
             .iter()
             .map(|item| {
-                2 * write_units(item_bytes(item))
+                let id = item.get("submissionId").and_then(|v| v.as_s().ok());
+                let factor = if id.is_some_and(|id| transactional(id)) {
+                    2
+                } else {
+                    1
+                };
+                factor * write_units(item_bytes(item))
                     + indexes
                         .iter()
                         .map(|i| index_write_units(i, item))
                         .sum::<u64>()
             })
-            .sum()
+            .sum::<u64>()
     };
-    let base = units(to_items(memory.submissions())?)
-        + units(to_items(memory.claims())?)
-        + units(to_items(memory.markers())?)
-        + units(to_items(memory.flags())?);
     let alerts = memory.alerts();
-    let alerting: std::collections::HashSet<_> = alerts.iter().map(|a| a.submission_id).collect();
+    let alerting: std::collections::HashSet<String> =
+        alerts.iter().map(|a| a.submission_id.to_string()).collect();
+    let with_alerts = |id: &str| alerting.contains(id);
+    let single = |_: &str| false;
+    let base = units(to_items(memory.submissions())?, &with_alerts)
+        + units(to_items(memory.claims())?, &single)
+        + units(to_items(memory.markers())?, &single)
+        + units(to_items(memory.flags())?, &single);
     let n = count as f64;
     Ok(AlertCost {
         alerting_share: alerting.len() as f64 / n,
         write_units_without_alerts: base as f64 / n,
-        write_units_for_alerts: units(to_items(alerts.clone())?) as f64 / n,
+        write_units_for_alerts: units(to_items(alerts.clone())?, &with_alerts) as f64 / n,
         notify_invocations_per_1000: 1000.0 * alerts.len() as f64 / n,
     })
 }

@@ -39,6 +39,27 @@ pub async fn init_median(binary: &std::path::Path, name: &str, runs: usize) -> R
 struct SlowStore(MemoryStore);
 
 impl Store for SlowStore {
+    async fn write_flags<'a>(
+        &self,
+        flags: impl Iterator<Item = &'a intake::item::Flag> + Send,
+    ) -> Result<(), StoreError> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.0.write_flags(flags).await
+    }
+
+    async fn claim_id(&self, claim: &intake::item::IdClaim) -> Result<Option<String>, StoreError> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.0.claim_id(claim).await
+    }
+
+    async fn mark_timepoint(
+        &self,
+        marker: &intake::item::TimepointMarker,
+    ) -> Result<Option<uuid::Uuid>, StoreError> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.0.mark_timepoint(marker).await
+    }
+
     async fn write_submission(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
         tokio::time::sleep(Duration::from_millis(20)).await;
         self.0.write_submission(write).await
