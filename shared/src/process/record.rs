@@ -140,9 +140,12 @@ pub(super) async fn store_record<S: Store>(
             WriteOutcome::AlreadyStored { content_hash } => {
                 return record_conflict(store, write.item, content_hash, now).await;
             }
-            WriteOutcome::AlertsRaised { existing } if write.item.repeat_of.is_some() => {
-                // The first submission met these rules already: one clinical event, one alert.
-                write.note_alerts_of_first(&existing);
+            // One clinical event, one alert: a repeat's first submission met these rules already; or, for a first
+            // submission whose delivery stopped after its marker, a repeat of it stored meanwhile raised them.
+            WriteOutcome::AlertsRaised { existing } => {
+                if write.item.repeat_of.is_some() {
+                    write.note_alerts_of_first(&existing);
+                }
                 raised_before.extend(existing);
             }
             // Staff changed the enrolment (moved a window, withdrew the patient) between the read and the write.
@@ -156,9 +159,6 @@ pub(super) async fn store_record<S: Store>(
                     "the enrolment kept changing while the submission was placed".into(),
                 )
                 .into());
-            }
-            WriteOutcome::AlertsRaised { .. } => {
-                return Err(StoreError("a submission was refused its own alerts".into()).into());
             }
         }
     }

@@ -8,6 +8,7 @@ use super::Processor;
 use crate::envelope::Envelope;
 use crate::item::{FlagKind, SubmissionItem, SubmissionWrite};
 use crate::testing::example;
+use crate::testing::example::phq9_answers;
 use crate::testing::memory::MemoryStore;
 
 fn record(envelope: &Envelope) -> SqsMessage {
@@ -83,4 +84,41 @@ async fn a_delivery_stopped_after_storing_its_submission_gets_its_flags_from_the
     );
     let kinds: Vec<FlagKind> = store.flags().into_iter().map(|f| f.kind).collect();
     assert_eq!(kinds, [FlagKind::ClockAhead]);
+}
+
+#[tokio::test]
+async fn a_first_submission_whose_repeat_was_stored_while_it_waited_is_stored_without_a_second_alert()
+ {
+    let store = MemoryStore::default();
+    let processor = Processor::new(store.clone(), 4);
+    let tap = |n: u32| {
+        example()
+            .id(format!("00000000-0000-4000-8000-{n:012}"))
+            .survey("phq-9", phq9_answers("LA6570-1"))
+            .set("timepoint", json!("day-7"))
+            .envelope()
+    };
+    // The first tap's delivery marked the timepoint, then stopped (throttled, timed out); the second tap, a new
+    // id, is stored meanwhile as its repeat and raises the event's alert.
+    let (first, second) = (tap(1), tap(2));
+    let begun = records_of(&first);
+    store.insert(&begun.claim);
+    store.insert(
+        begun
+            .timepoint
+            .as_ref()
+            .expect("a first submission marks its timepoint"),
+    );
+    let report = processor.process(vec![record(&second)]).await;
+    assert_eq!((report.repeats, report.alerts), (1, 1));
+
+    let report = processor.process(vec![record(&first)]).await;
+
+    assert_eq!(
+        (report.stored, report.failed, report.alerts),
+        (1, 0, 0),
+        "stored, its event's alert already raised"
+    );
+    assert_eq!(store.submissions().len(), 2);
+    assert_eq!(store.alerts().len(), 1, "one clinical event, one alert");
 }
