@@ -16,9 +16,9 @@
 //! version 1 and never changes.
 //!
 //! And one item per submission id, whatever its trial or patient: `pk = SUBMISSIONID#<submissionId>`, `sk = CLAIM`
-//! ([`IdClaim`]), written in the same transaction as the submission, so one id is one record everywhere. Each
-//! alert a new submission raises is an item of its own, `pk = ALERT#<alertId>`, `sk = ALERT` ([`AlertItem`]), in
-//! that transaction too.
+//! ([`IdClaim`]), written once before the submission, so one id is one record everywhere. Each alert a new
+//! submission raises is an item of its own, `pk = ALERT#<alertId>`, `sk = ALERT` ([`AlertItem`]), written in one
+//! transaction with the submission.
 //!
 //! Submission items carry `trialShard` (`<trialId>#<nn>`, one of [`BY_TRIAL_SHARDS`] per trial, chosen by the
 //! submission id) and `receivedAt` at top level, which the `ByTrialShardReceivedAt` index lists: one trial's burst spreads

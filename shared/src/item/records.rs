@@ -1,5 +1,5 @@
-//! The records written with a submission, in the same transaction: the claim on its id, the marker of the first
-//! submission at a timepoint, and the flags a data manager should see.
+//! The records written with a submission, each once: the claim on its id and the marker of the first submission
+//! at a timepoint (ahead of it), and the flags a data manager should see.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -7,7 +7,8 @@ use uuid::Uuid;
 use super::{RecordType, SubmissionItem, claim_key};
 
 /// The one claim on a submission id, whatever trial or patient sends it: one id, one record, everywhere. A resend
-/// compares its content hash with the claim's: equal is a duplicate, different is a conflict.
+/// compares its content hash with the claim's: different is a conflict; equal is this submission, to be completed
+/// if an earlier delivery stopped part-way, a duplicate once it is stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IdClaim {

@@ -10,7 +10,7 @@ use super::{
     TimepointMarker,
 };
 
-/// One transaction's worth of records for a new submission.
+/// The records of a new submission, in the order they are written (see the module's note).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubmissionWrite {
     /// The submission.

@@ -39,8 +39,8 @@ pub trait Queue: Send + Sync + 'static {
 /// A new submission is written in steps, each write-once, so a redelivery completes what an interrupted delivery
 /// began: the claim on its id ([`Store::claim_id`]), the marker of its timepoint ([`Store::mark_timepoint`]),
 /// [`Store::write_submission`], then its flags that do not depend on the calendar ([`Store::write_flags`]; a
-/// redelivery that finds the submission stored writes them too). A stored submission always has its claim and its
-/// marker, and its flags once its queue record is done.
+/// redelivery that finds the submission stored writes them too). A stored submission always has its claim and, unless
+/// it is a repeat, its marker; its flags once its queue record is done.
 pub trait Store: Send + Sync + 'static {
     /// Claims a submission id for good, unless it is claimed already: then the content hash it was claimed with
     /// (this submission's own when an earlier delivery of it got that far).

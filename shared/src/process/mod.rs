@@ -116,7 +116,7 @@ impl<S: Store> Processor<S> {
                             }
                             outcome
                         };
-                        // A write cut off here may or may not have landed; the redelivery finds out (duplicate).
+                        // A write cut off here may have landed in part; the redelivery completes it (or finds it stored).
                         tokio::time::timeout_at(deadline, work)
                             .await
                             .unwrap_or(Err(RecordError::OutOfTime))

@@ -120,8 +120,9 @@ pub(super) async fn store_record<S: Store>(
             .collect();
         match store.write_submission(&write).await? {
             WriteOutcome::Written => {
-                store.write_flags(write.trailing_flags()).await?;
+                // Logged first: a redelivery after a failed flag write finds the submission stored, its alerts too.
                 write.alerts.iter().for_each(log_raised);
+                store.write_flags(write.trailing_flags()).await?;
                 let raised = write.alerts.len();
                 return Ok(if write.item.repeat_of.is_some() {
                     Outcome::Repeat { raised }
@@ -136,7 +137,9 @@ pub(super) async fn store_record<S: Store>(
                 store.write_flags(write.trailing_flags()).await?;
                 return Ok(Outcome::Duplicate);
             }
-            // Stored before ids were claimed, with other content: the stored one stays.
+            // Stored before ids were claimed (the first layout, 2026-11-22), with other content: the stored one
+            // stays. The claim just written names this content (claims are write-once), so a later resend of the
+            // stored content reads as a conflict too: recorded beside it, nothing lost.
             WriteOutcome::AlreadyStored { content_hash } => {
                 return record_conflict(store, write.item, content_hash, now).await;
             }
