@@ -90,23 +90,19 @@ pub(super) async fn store_record<S: Store>(
     let now = format_timestamp(OffsetDateTime::now_utc());
     let mut write = SubmissionWrite::new(SubmissionItem::new(envelope, now.clone()), &now);
     let schedules = Schedules::embedded().map_err(RecordError::Rules)?;
-    if let Some(content_hash) = store.claim_id(&write.claim).await?
-        && !write.item.has_content(&content_hash)
-    {
-        return record_conflict(store, write.item, content_hash, now).await;
-    }
-    let own_id = write.item.submission.submission_id;
-    if let Some(marker) = &write.timepoint
-        && let Some(first) = store.mark_timepoint(marker).await?
-        && first != own_id
-    {
-        write = write.as_repeat_of(first, &now);
-    }
     let (trial_id, patient_id) = (
         write.item.submission.trial_id.clone(),
         write.item.submission.patient_id.clone(),
     );
-    let enrolment = store.enrolment(&trial_id, &patient_id).await?;
+    // The enrolment is read beside the claim and the marker: a record's calls are one round trip fewer in a row.
+    let (claimed, enrolment) = tokio::join!(
+        claim(store, &mut write, &now),
+        store.enrolment(&trial_id, &patient_id)
+    );
+    if let Some(content_hash) = claimed? {
+        return record_conflict(store, write.item, content_hash, now).await;
+    }
+    let enrolment = enrolment?;
     super::calendar::place(&mut write, enrolment.as_ref(), schedules, &now);
     let mut placements = 1;
     let mut raised_before: Vec<Uuid> = Vec::new();
@@ -165,6 +161,29 @@ pub(super) async fn store_record<S: Store>(
             }
         }
     }
+}
+
+/// Claims the submission's id, then marks its timepoint, each once: the content hash the id was claimed with when
+/// that is other content (a conflicting resend), else `None`, with `write` made a repeat when another submission
+/// holds the timepoint. The marker waits for the claim: a conflicting resend must not take a timepoint.
+async fn claim<S: Store>(
+    store: &S,
+    write: &mut SubmissionWrite,
+    now: &str,
+) -> Result<Option<String>, StoreError> {
+    if let Some(content_hash) = store.claim_id(&write.claim).await?
+        && !write.item.has_content(&content_hash)
+    {
+        return Ok(Some(content_hash));
+    }
+    let own_id = write.item.submission.submission_id;
+    if let Some(marker) = &write.timepoint
+        && let Some(first) = store.mark_timepoint(marker).await?
+        && first != own_id
+    {
+        *write = write.clone().as_repeat_of(first, now);
+    }
+    Ok(None)
 }
 
 /// The id is stored with other content: the original stays, the resend is kept beside it for an operator, with the

@@ -18,17 +18,11 @@ fn record(envelope: &Envelope) -> SqsMessage {
     record
 }
 
-/// The records a delivery of `envelope` writes, as it would have built them.
-fn records_of(envelope: &Envelope) -> SubmissionWrite {
+/// The records a delivery of `envelope` writes, as it would have built them, with those written ahead of the
+/// submission (its id claim and timepoint marker) left in `store` as by a delivery that stopped after them.
+fn stopped_after_marker(store: &MemoryStore, envelope: &Envelope) -> SubmissionWrite {
     let at = "2026-11-22T08:00:05.000Z";
-    SubmissionWrite::new(SubmissionItem::new(envelope.clone(), at.into()), at)
-}
-
-#[tokio::test]
-async fn a_delivery_stopped_after_claiming_its_id_and_timepoint_is_stored_by_the_next() {
-    let store = MemoryStore::default();
-    let envelope = example().envelope();
-    let begun = records_of(&envelope);
+    let begun = SubmissionWrite::new(SubmissionItem::new(envelope.clone(), at.into()), at);
     store.insert(&begun.claim);
     store.insert(
         begun
@@ -36,6 +30,14 @@ async fn a_delivery_stopped_after_claiming_its_id_and_timepoint_is_stored_by_the
             .as_ref()
             .expect("a first submission marks its timepoint"),
     );
+    begun
+}
+
+#[tokio::test]
+async fn a_delivery_stopped_after_claiming_its_id_and_timepoint_is_stored_by_the_next() {
+    let store = MemoryStore::default();
+    let envelope = example().envelope();
+    stopped_after_marker(&store, &envelope);
 
     let report = Processor::new(store.clone(), 4)
         .process(vec![record(&envelope)])
@@ -62,14 +64,7 @@ async fn a_delivery_stopped_after_storing_its_submission_gets_its_flags_from_the
     let ahead = example()
         .set("completedAt", json!("2026-11-22T09:00:00.5Z"))
         .envelope();
-    let begun = records_of(&ahead);
-    store.insert(&begun.claim);
-    store.insert(
-        begun
-            .timepoint
-            .as_ref()
-            .expect("a first submission marks its timepoint"),
-    );
+    let begun = stopped_after_marker(&store, &ahead);
     store.insert(&begun.item);
 
     let report = Processor::new(store.clone(), 4)
@@ -101,14 +96,7 @@ async fn a_first_submission_whose_repeat_was_stored_while_it_waited_is_stored_wi
     // The first tap's delivery marked the timepoint, then stopped (throttled, timed out); the second tap, a new
     // id, is stored meanwhile as its repeat and raises the event's alert.
     let (first, second) = (tap(1), tap(2));
-    let begun = records_of(&first);
-    store.insert(&begun.claim);
-    store.insert(
-        begun
-            .timepoint
-            .as_ref()
-            .expect("a first submission marks its timepoint"),
-    );
+    stopped_after_marker(&store, &first);
     let report = processor.process(vec![record(&second)]).await;
     assert_eq!((report.repeats, report.alerts), (1, 1));
 
