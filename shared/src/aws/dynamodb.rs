@@ -79,12 +79,10 @@ impl DynamoStore {
         match sent {
             Ok(_) => Ok(None),
             Err(SdkError::ServiceError(service)) => match service.err() {
-                PutItemError::ConditionalCheckFailedException(taken) => {
-                    match taken.item().and_then(|item| text(item, name)) {
-                        Some(value) => Ok(Some(value)),
-                        None => self.read_attribute(pk, sk, name).await.map(Some),
-                    }
-                }
+                PutItemError::ConditionalCheckFailedException(taken) => self
+                    .returned_or_read(taken.item(), (pk, sk), name)
+                    .await
+                    .map(Some),
                 other => Err(StoreError(
                     other.code().unwrap_or("unknown service error").to_owned(),
                 )),
@@ -118,7 +116,21 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// One attribute of the record under `pk`/`sk`, read consistently (where a cancelled transaction did not say).
+    /// Attribute `name` of the record a failed condition `returned`, else of the record under `pk`/`sk`, read
+    /// consistently (where DynamoDB did not return it).
+    async fn returned_or_read(
+        &self,
+        returned: Option<&Attributes>,
+        (pk, sk): (&str, &str),
+        name: &str,
+    ) -> Result<String, StoreError> {
+        match returned.and_then(|item| text(item, name)) {
+            Some(value) => Ok(value),
+            None => self.read_attribute(pk, sk, name).await,
+        }
+    }
+
+    /// One attribute of the record under `pk`/`sk`, read consistently.
     async fn read_attribute(&self, pk: &str, sk: &str, name: &str) -> Result<String, StoreError> {
         let output = self
             .client
@@ -190,16 +202,10 @@ impl DynamoStore {
         };
         let stored = reasons.first();
         if failed(stored) {
-            let content_hash = match stored
-                .and_then(CancellationReason::item)
-                .and_then(|item| text(item, "contentHash"))
-            {
-                Some(hash) => hash,
-                None => {
-                    self.read_attribute(&write.item.pk, &write.item.sk, "contentHash")
-                        .await?
-                }
-            };
+            let returned = stored.and_then(CancellationReason::item);
+            let content_hash = self
+                .returned_or_read(returned, (&write.item.pk, &write.item.sk), "contentHash")
+                .await?;
             return Ok(WriteOutcome::AlreadyStored { content_hash });
         }
         // After the submission and its placement's flags: the check of the enrolment it was placed against.

@@ -309,7 +309,8 @@ fn a_write_claims_the_id_marks_the_timepoint_and_flags_a_fast_clock() {
 #[test]
 fn a_repeat_points_at_the_first_sets_no_marker_and_is_flagged_where_the_trial_lists_flags() {
     let first = uuid::Uuid::from_u128(7);
-    let write = SubmissionWrite::new(item(), "t").as_repeat_of(first, "t");
+    let mut write = SubmissionWrite::new(item(), "t");
+    write.mark_repeat_of(first, "t");
     assert_eq!(write.item.repeat_of, Some(first));
     assert_eq!(write.timepoint, None);
     let flag = &write.flags[0];

@@ -50,9 +50,9 @@ impl SubmissionWrite {
         }
     }
 
-    /// The same records for a submission that repeats `first` (same patient, instrument and timepoint): no
+    /// Makes these the records of a submission that repeats `first` (same patient, instrument and timepoint): no
     /// marker, the item points at `first`, and a flag says so.
-    pub fn as_repeat_of(mut self, first: Uuid, at: &str) -> Self {
+    pub fn mark_repeat_of(&mut self, first: Uuid, at: &str) {
         self.item.repeat_of = Some(first);
         self.timepoint = None;
         let detail = format!(
@@ -61,7 +61,6 @@ impl SubmissionWrite {
         );
         self.flags
             .push(Flag::on(&self.item, FlagKind::Repeat, detail, at));
-        self
     }
 
     /// The flags written after the submission, each once: they follow from its id, content and repeat alone.

@@ -56,9 +56,9 @@ pub trait Store: Send + Sync + 'static {
         marker: &TimepointMarker,
     ) -> impl Future<Output = Result<Option<uuid::Uuid>, StoreError>> + Send;
 
-    /// Writes the submission itself, never overwriting: in one transaction with what must stand or fall with it — the survey due it
-    /// completes and the check of the enrolment it was placed against, the flags of that placement, its alerts —
-    /// when it has any of those; a single conditional put when it has none.
+    /// Writes the submission itself, never overwriting: in one transaction with what must stand or fall with it
+    /// (the survey due it completes and the check of the enrolment it was placed against, the flags of that
+    /// placement, its alerts) when it has any of those; a single conditional put when it has none.
     fn write_submission(
         &self,
         write: &SubmissionWrite,

@@ -181,7 +181,7 @@ async fn claim<S: Store>(
         && let Some(first) = store.mark_timepoint(marker).await?
         && first != own_id
     {
-        *write = write.clone().as_repeat_of(first, now);
+        write.mark_repeat_of(first, now);
     }
     Ok(None)
 }

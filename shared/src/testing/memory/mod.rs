@@ -194,21 +194,6 @@ impl MemoryStore {
         items.insert(key_of(&record), record);
     }
 
-    /// Writes `records` all or nothing, unless one exists: then its key (DynamoDB cancels the whole transaction when
-    /// any condition fails).
-    fn write_all(&self, records: Vec<Value>) -> Result<(), (String, String)> {
-        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(taken) = records.iter().find(|r| items.contains_key(&key_of(r))) {
-            return Err(key_of(taken));
-        }
-        for record in records {
-            items.insert(key_of(&record), record);
-        }
-        Ok(())
-    }
-}
-
-impl MemoryStore {
     /// Puts `record` unless its key is taken: then the record there.
     fn put_unless_taken<T: Serialize>(&self, record: &T) -> Option<Value> {
         let record = json(record);
@@ -220,6 +205,19 @@ impl MemoryStore {
                 None
             }
         }
+    }
+
+    /// Writes `records` all or nothing, unless one exists: then its key (DynamoDB cancels the whole transaction when
+    /// any condition fails).
+    fn write_all(&self, records: Vec<Value>) -> Result<(), (String, String)> {
+        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(taken) = records.iter().find(|r| items.contains_key(&key_of(r))) {
+            return Err(key_of(taken));
+        }
+        for record in records {
+            items.insert(key_of(&record), record);
+        }
+        Ok(())
     }
 }
 
