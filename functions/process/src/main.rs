@@ -1,7 +1,7 @@
 //! The process Lambda: adapts SQS batches to the intake's processor and reports partial batch failures.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use intake::aws::{CallBudget, DynamoStore, sdk_config};
+use intake::aws::{CallBudget, DynamoStore, queue_consumer_dynamodb, sdk_config};
 use intake::config::Env;
 use intake::metrics::Metrics;
 use intake::process::{ProcessConfig, Processor};
@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
     intake::logging::init();
     let metrics = Metrics::for_this_function()?;
     let config = ProcessConfig::from_env(&Env::process())?;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(CallBudget::BACKGROUND).await);
+    let dynamodb = queue_consumer_dynamodb(&sdk_config(CallBudget::BACKGROUND).await);
     let processor = Processor::new(
         DynamoStore::new(dynamodb, config.table_name),
         config.max_concurrency,

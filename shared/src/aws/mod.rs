@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
+use aws_sdk_dynamodb::config::retry::{RetryPartition, TokenBucket};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 mod alerts;
@@ -63,10 +64,12 @@ impl CallBudget {
         attempt: Duration::from_millis(1_500),
         operation: Duration::from_secs(3),
     };
-    /// For the queue consumer: retry throttling harder before handing the record back to SQS.
+    /// For the queue consumer and the sweeps: retry harder before handing the record back to SQS. An attempt
+    /// unanswered after a second has lost its connection (DynamoDB and SNS answer in milliseconds): waiting longer
+    /// only spends the invocation's time that the record's other calls need.
     pub const BACKGROUND: CallBudget = CallBudget {
         attempts: 5,
-        attempt: Duration::from_secs(3),
+        attempt: Duration::from_secs(1),
         operation: Duration::from_secs(12),
     };
 }
@@ -74,8 +77,15 @@ impl CallBudget {
 /// Loads region, credentials and endpoint the standard way, with the SDK's standard retry mode (exponential
 /// backoff with jitter, throttling-aware) bounded by `budget`, over an HTTPS client trusting Amazon's roots only.
 pub async fn sdk_config(budget: CallBudget) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    config_loader(budget)
         .http_client(https_client(AMAZON_ROOTS))
+        .load()
+        .await
+}
+
+/// The standard loader with `budget`'s retries and timeouts.
+fn config_loader(budget: CallBudget) -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(budget.attempts))
         .timeout_config(
             TimeoutConfig::builder()
@@ -84,8 +94,25 @@ pub async fn sdk_config(budget: CallBudget) -> SdkConfig {
                 .operation_timeout(budget.operation)
                 .build(),
         )
-        .load()
-        .await
+}
+
+/// The DynamoDB client of the queue consumer: the SDK's retries, without its client-side retry quota.
+///
+/// The quota stops retrying once a container has spent its tokens, so that clients do not pile retries onto a
+/// struggling service. A queue consumer adds no load by retrying: the event source bounds how many records are in
+/// flight, and a record whose call gives up goes back to the queue while the poller hands over the next one. All
+/// the quota did was turn a brown-out's retries, most of which would succeed, into redeliveries after the
+/// visibility timeout, and after five of them into the dead-letter queue. Attempts stay bounded by `budget`, and
+/// each record by the invocation's deadline.
+pub fn queue_consumer_dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    let retries = RetryPartition::custom("queue-consumer")
+        .token_bucket(TokenBucket::unlimited())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(config)
+            .retry_partition(retries)
+            .build(),
+    )
 }
 
 /// Names the error class only: SDK messages can echo request content.
@@ -103,3 +130,6 @@ fn error_class<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> String {
         _ => "unknown error".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod retry_tests;
