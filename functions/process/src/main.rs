@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
     intake::logging::init();
     let metrics = Metrics::for_this_function()?;
     let config = ProcessConfig::from_env(&Env::process())?;
-    let dynamodb = queue_consumer_dynamodb(&sdk_config(CallBudget::BACKGROUND).await);
+    let dynamodb = queue_consumer_dynamodb(&sdk_config(CallBudget::QUEUE_CONSUMER).await);
     let processor = Processor::new(
         DynamoStore::new(dynamodb, config.table_name),
         config.max_concurrency,

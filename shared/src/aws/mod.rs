@@ -64,10 +64,17 @@ impl CallBudget {
         attempt: Duration::from_millis(1_500),
         operation: Duration::from_secs(3),
     };
-    /// For the queue consumer and the sweeps: retry harder before handing the record back to SQS. An attempt
-    /// unanswered after a second has lost its connection (DynamoDB and SNS answer in milliseconds): waiting longer
-    /// only spends the invocation's time that the record's other calls need.
+    /// For the stream consumers and the sweeps: retry harder than the API path, with time for a page of a query.
     pub const BACKGROUND: CallBudget = CallBudget {
+        attempts: 5,
+        attempt: Duration::from_secs(3),
+        operation: Duration::from_secs(12),
+    };
+    /// For the queue consumer's small conditional writes and reads, three or four in a row per record. A hung
+    /// connection costs a second, not three, of the invocation's time, which the record's other calls need. Each
+    /// write recognises its own item when a retry finds it (a timed-out attempt may still land), so retrying early
+    /// stores nothing twice.
+    pub const QUEUE_CONSUMER: CallBudget = CallBudget {
         attempts: 5,
         attempt: Duration::from_secs(1),
         operation: Duration::from_secs(12),
@@ -98,12 +105,14 @@ fn config_loader(budget: CallBudget) -> ConfigLoader {
 
 /// The DynamoDB client of the queue consumer: the SDK's retries, without its client-side retry quota.
 ///
-/// The quota stops retrying once a container has spent its tokens, so that clients do not pile retries onto a
-/// struggling service. A queue consumer adds no load by retrying: the event source bounds how many records are in
-/// flight, and a record whose call gives up goes back to the queue while the poller hands over the next one. All
-/// the quota did was turn a brown-out's retries, most of which would succeed, into redeliveries after the
-/// visibility timeout, and after five of them into the dead-letter queue. Attempts stay bounded by `budget`, and
-/// each record by the invocation's deadline.
+/// The quota (a token bucket per container) stops retrying once spent, so that clients do not pile retries onto a
+/// struggling service. A queue consumer's request rate does not grow by retrying: the event source bounds the
+/// records in flight, and a record whose call gives up at once goes back to the queue while the poller hands over
+/// the next, which calls at once too; a retry first waits out its backoff. What the quota did was turn a
+/// brown-out's retries, most of which would have succeeded, into redeliveries after the visibility timeout, and
+/// after five of them into the dead-letter queue. Attempts stay bounded by the budget `config` was loaded with
+/// ([`CallBudget::QUEUE_CONSUMER`]), each record by the invocation's deadline. A timed-out attempt may still have
+/// been carried out, and billed.
 pub fn queue_consumer_dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     let retries = RetryPartition::custom("queue-consumer")
         .token_bucket(TokenBucket::unlimited())

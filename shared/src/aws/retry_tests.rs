@@ -1,5 +1,6 @@
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use aws_config::Region;
 use aws_sdk_dynamodb::config::Credentials;
@@ -12,10 +13,14 @@ use super::*;
 /// More calls at once than the SDK's default retry quota (500 tokens, at least 5 a retry) can pay a retry for.
 const CALLS: usize = 200;
 
-/// A DynamoDB in a brown-out: each distinct request is refused with a 500 twice, then answered.
-fn browned_out_dynamodb() -> SharedHttpClient {
+/// A DynamoDB in a brown-out: each distinct request is refused with a 500 twice, then answered. Also gives the
+/// count of requests it received.
+fn browned_out_dynamodb() -> (SharedHttpClient, Arc<AtomicUsize>) {
     let seen: Mutex<HashMap<Vec<u8>, u32>> = Mutex::default();
-    infallible_client_fn(move |request| {
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&requests);
+    let http = infallible_client_fn(move |request| {
+        counted.fetch_add(1, Ordering::SeqCst);
         let body = request.body().bytes().unwrap_or_default().to_vec();
         let attempt = {
             let mut seen = seen.lock().unwrap();
@@ -32,12 +37,13 @@ fn browned_out_dynamodb() -> SharedHttpClient {
             (200, "{}")
         };
         http::Response::builder().status(status).body(body).unwrap()
-    })
+    });
+    (http, requests)
 }
 
-/// The background budget's configuration, over `http`.
-async fn background_config(http: SharedHttpClient) -> SdkConfig {
-    config_loader(CallBudget::BACKGROUND)
+/// The queue consumer's budget and configuration, over `http`.
+async fn consumer_config(http: SharedHttpClient) -> SdkConfig {
+    config_loader(CallBudget::QUEUE_CONSUMER)
         .http_client(http)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
@@ -61,20 +67,29 @@ async fn answered(client: &aws_sdk_dynamodb::Client) -> usize {
         .count()
 }
 
-#[tokio::test]
+// Paused time: the backoffs (up to 1 s, then 2 s) pass at once.
+#[tokio::test(start_paused = true)]
 async fn the_queue_consumer_retries_through_a_brown_out_that_empties_the_default_retry_quota() {
-    let default_client =
-        aws_sdk_dynamodb::Client::new(&background_config(browned_out_dynamodb()).await);
-    let gave_up = CALLS - answered(&default_client).await;
+    // The SDK's default client, in a retry partition of its own: default partitions share a process-wide bucket.
+    let (http, requests) = browned_out_dynamodb();
+    let config = consumer_config(http).await;
+    let default_client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&config)
+            .retry_partition(RetryPartition::new("retry-tests-default"))
+            .build(),
+    );
+    assert!(answered(&default_client).await < CALLS);
     assert!(
-        gave_up > 0,
-        "the default quota gives up on some calls that a third attempt would have carried"
+        requests.load(Ordering::SeqCst) < 3 * CALLS,
+        "the quota stops retrying with attempts left"
     );
 
-    let consumer = queue_consumer_dynamodb(&background_config(browned_out_dynamodb()).await);
+    let (http, requests) = browned_out_dynamodb();
+    let consumer = queue_consumer_dynamodb(&consumer_config(http).await);
     assert_eq!(
         answered(&consumer).await,
         CALLS,
         "every call gets its retries"
     );
+    assert_eq!(requests.load(Ordering::SeqCst), 3 * CALLS);
 }
