@@ -35,6 +35,9 @@ pub enum Metric {
     Conflicts,
     /// Records handed back to SQS for redelivery (process).
     FailedRecords,
+    /// DynamoDB attempts the SDK made again after a throttle, an error or a timeout (process): a brown-out shows
+    /// here while retries still carry it, before any record fails.
+    StoreRetries,
     /// Milliseconds from a message's arrival on the queue to its record being stored (process); at most
     /// [`MAX_VALUES`] records of an invocation, evenly spread, when its batch is larger.
     QueueToStoreLatency,
@@ -63,13 +66,14 @@ pub enum Metric {
 
 impl Metric {
     /// Every metric, for the tests that hold the dashboard and alarms to these names.
-    pub const ALL: [Metric; 17] = [
+    pub const ALL: [Metric; 18] = [
         Metric::Accepted,
         Metric::Refused,
         Metric::Stored,
         Metric::Duplicates,
         Metric::Conflicts,
         Metric::FailedRecords,
+        Metric::StoreRetries,
         Metric::QueueToStoreLatency,
         Metric::AlertsRaised,
         Metric::AlertsDelivered,
@@ -92,6 +96,7 @@ impl Metric {
             Metric::Duplicates => "Duplicates",
             Metric::Conflicts => "Conflicts",
             Metric::FailedRecords => "FailedRecords",
+            Metric::StoreRetries => "StoreRetries",
             Metric::QueueToStoreLatency => "QueueToStoreLatency",
             Metric::AlertsRaised => "AlertsRaised",
             Metric::AlertsDelivered => "AlertsDelivered",

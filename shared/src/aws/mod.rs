@@ -9,6 +9,7 @@
 //! - `calendar`: the `Enrolments` and `Sweep` ports (enrolments and surveys due in the same table);
 //! - `records`: the `Records` port (exclusions and the audit trail in the same table);
 //! - `transaction`: all-or-nothing conditional writes;
+//! - `queue_consumer`: the processor's DynamoDB client (retries without a quota, counted);
 //! - `sns`: the `Topic` port;
 //! - `tls`: the HTTPS client they share, trusting the roots AWS endpoints chain to only.
 
@@ -17,13 +18,13 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
-use aws_sdk_dynamodb::config::retry::{RetryPartition, TokenBucket};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 mod alerts;
 mod calendar;
 mod dynamodb;
 mod flags;
+mod queue_consumer;
 mod records;
 mod sns;
 mod sqs;
@@ -35,6 +36,7 @@ pub use alerts::{ALERTS_BY_TRIAL, DynamoAlerts, PENDING_DELIVERIES, PENDING_ESCA
 pub use calendar::{CALENDAR_BY_TRIAL, SCHEDULE_DUE};
 pub use dynamodb::DynamoStore;
 pub use flags::FLAGS_BY_TRIAL;
+pub use queue_consumer::queue_consumer_dynamodb;
 pub use sns::SnsTopic;
 pub use sqs::SqsQueue;
 pub use tls::{AMAZON_ROOTS, https_client};
@@ -103,27 +105,6 @@ fn config_loader(budget: CallBudget) -> ConfigLoader {
         )
 }
 
-/// The DynamoDB client of the queue consumer: the SDK's retries, without its client-side retry quota.
-///
-/// The quota (a token bucket per container) stops retrying once spent, so that clients do not pile retries onto a
-/// struggling service. A queue consumer's request rate does not grow by retrying: the event source bounds the
-/// records in flight, and a record whose call gives up at once goes back to the queue while the poller hands over
-/// the next, which calls at once too; a retry first waits out its backoff. What the quota did was turn a
-/// brown-out's retries, most of which would have succeeded, into redeliveries after the visibility timeout, and
-/// after five of them into the dead-letter queue. Attempts stay bounded by the budget `config` was loaded with
-/// ([`CallBudget::QUEUE_CONSUMER`]), each record by the invocation's deadline. A timed-out attempt may still have
-/// been carried out, and billed.
-pub fn queue_consumer_dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    let retries = RetryPartition::custom("queue-consumer")
-        .token_bucket(TokenBucket::unlimited())
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(config)
-            .retry_partition(retries)
-            .build(),
-    )
-}
-
 /// Names the error class only: SDK messages can echo request content.
 fn error_class<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> String {
     match error {
@@ -139,6 +120,3 @@ fn error_class<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> String {
         _ => "unknown error".to_owned(),
     }
 }
-
-#[cfg(test)]
-mod retry_tests;

@@ -9,6 +9,8 @@ use aws_smithy_http_client::test_util::infallible_client_fn;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use super::*;
+use crate::aws::{CallBudget, config_loader};
+use crate::metrics::recorded;
 
 /// More calls at once than the SDK's default retry quota (500 tokens, at least 5 a retry) can pay a retry for.
 const CALLS: usize = 200;
@@ -67,29 +69,39 @@ async fn answered(client: &aws_sdk_dynamodb::Client) -> usize {
         .count()
 }
 
-// Paused time: the backoffs (up to 1 s, then 2 s) pass at once.
-#[tokio::test(start_paused = true)]
-async fn the_queue_consumer_retries_through_a_brown_out_that_empties_the_default_retry_quota() {
-    // The SDK's default client, in a retry partition of its own: default partitions share a process-wide bucket.
-    let (http, requests) = browned_out_dynamodb();
-    let config = consumer_config(http).await;
-    let default_client = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&config)
-            .retry_partition(RetryPartition::new("retry-tests-default"))
-            .build(),
-    );
-    assert!(answered(&default_client).await < CALLS);
-    assert!(
-        requests.load(Ordering::SeqCst) < 3 * CALLS,
-        "the quota stops retrying with attempts left"
-    );
+#[test]
+fn the_queue_consumer_retries_through_a_brown_out_that_empties_the_default_retry_quota_and_counts_each_retry()
+ {
+    let ((), recorded) = recorded::run(async {
+        // Paused time: the backoffs (up to 1 s, then 2 s) pass at once.
+        tokio::time::pause();
+        // The SDK's default client, in a retry partition of its own: default partitions share a process-wide
+        // bucket.
+        let (http, requests) = browned_out_dynamodb();
+        let config = consumer_config(http).await;
+        let default_client = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&config)
+                .retry_partition(RetryPartition::new("retry-tests-default"))
+                .build(),
+        );
+        assert!(answered(&default_client).await < CALLS);
+        assert!(
+            requests.load(Ordering::SeqCst) < 3 * CALLS,
+            "the quota stops retrying with attempts left"
+        );
 
-    let (http, requests) = browned_out_dynamodb();
-    let consumer = queue_consumer_dynamodb(&consumer_config(http).await);
+        let (http, requests) = browned_out_dynamodb();
+        let consumer = queue_consumer_dynamodb(&consumer_config(http).await);
+        assert_eq!(
+            answered(&consumer).await,
+            CALLS,
+            "every call gets its retries"
+        );
+        assert_eq!(requests.load(Ordering::SeqCst), 3 * CALLS);
+    });
     assert_eq!(
-        answered(&consumer).await,
-        CALLS,
-        "every call gets its retries"
+        recorded.counter("StoreRetries"),
+        2 * CALLS as u64,
+        "the consumer's two retries a call, each counted"
     );
-    assert_eq!(requests.load(Ordering::SeqCst), 3 * CALLS);
 }
