@@ -73,7 +73,7 @@ async fn answered(client: &aws_sdk_dynamodb::Client) -> usize {
 fn the_queue_consumer_retries_through_a_brown_out_that_empties_the_default_retry_quota_and_counts_each_retry()
  {
     let ((), recorded) = recorded::run(async {
-        // Paused time: the backoffs (up to 1 s, then 2 s) pass at once.
+        // Paused time: the backoffs pass at once.
         tokio::time::pause();
         // The SDK's default client, in a retry partition of its own: default partitions share a process-wide
         // bucket.
