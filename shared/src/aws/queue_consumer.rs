@@ -17,9 +17,9 @@ use crate::metrics::{self, Metric};
 /// the next, which calls at once too; a retry first waits out its backoff. What the quota did was turn a
 /// brown-out's retries, most of which would have succeeded, into redeliveries after the visibility timeout, and
 /// after five of them into the dead-letter queue. Attempts stay bounded by the budget `config` was loaded with
-/// ([`CallBudget::QUEUE_CONSUMER`](super::CallBudget::QUEUE_CONSUMER)), each record by the invocation's deadline. A timed-out attempt may still have
-/// been carried out, and billed. Each retried attempt is counted ([`Metric::StoreRetries`]): a brown-out shows
-/// there before any record fails.
+/// ([`QUEUE_CONSUMER`](super::CallBudget::QUEUE_CONSUMER)), each record by the invocation's deadline. A timed-out
+/// attempt may still have been carried out, and billed. Each retried attempt is counted ([`Metric::StoreRetries`]):
+/// a brown-out shows there before any record fails.
 pub fn queue_consumer_dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     let retries = RetryPartition::custom("queue-consumer")
         .token_bucket(TokenBucket::unlimited())
