@@ -70,8 +70,7 @@ async fn answered(client: &aws_sdk_dynamodb::Client) -> usize {
 }
 
 #[test]
-fn the_queue_consumer_retries_through_a_brown_out_that_empties_the_default_retry_quota_and_counts_each_retry()
- {
+fn a_brown_out_that_empties_the_default_retry_quota_is_retried_and_counted_by_the_queue_consumer() {
     let ((), recorded) = recorded::run(async {
         // Paused time: the backoffs pass at once.
         tokio::time::pause();
