@@ -8,7 +8,10 @@
 
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 /// The five roots, PEM.
 pub const AMAZON_ROOTS: &str = include_str!("amazon-roots.pem");
@@ -22,10 +25,34 @@ pub fn https_client(roots: &str) -> SharedHttpClient {
         .with_trust_store(trust)
         .build()
         .expect("a TLS context with a trust store always builds");
-    aws_smithy_http_client::Builder::new()
+    let client = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
         .tls_context(context)
-        .build_https()
+        .build_https();
+    SharedHttpClient::new(NoConnectorAtStart(client))
+}
+
+/// The SDK's HTTPS client, minus the TLS connector it builds and drops when an SDK client is built: that one is
+/// there to read a system trust store at start rather than on the first request. Our roots are compiled in, so it
+/// was a TLS set-up thrown away at every start; the first request builds (and keeps) the connector it uses, as
+/// before.
+#[derive(Debug)]
+struct NoConnectorAtStart(SharedHttpClient);
+
+impl HttpClient for NoConnectorAtStart {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(
+        &self,
+    ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 #[cfg(test)]
