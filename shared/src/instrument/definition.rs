@@ -3,7 +3,6 @@
 //! publisher…) is served to apps untouched and ignored here.
 
 use serde::Deserialize;
-use serde_json::Value;
 
 /// The SDC extension carrying an option's score (`answerOption.extension`).
 pub const ORDINAL_VALUE: &str = "http://hl7.org/fhir/StructureDefinition/ordinalValue";
@@ -242,8 +241,9 @@ impl EnableWhen {
 impl Questionnaire {
     /// Reads a definition file.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        serde_json::from_value(value).map_err(|e| e.to_string())
+        // Straight into the types, not through a `Value` first: every function that judges answers parses the
+        // whole catalogue at start, and the detour doubled that.
+        serde_json::from_str(text).map_err(|e| e.to_string())
     }
 
     /// The canonical base: the part of `url` before `/Questionnaire/`.
