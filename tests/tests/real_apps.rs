@@ -633,3 +633,55 @@ impl<A: Alerts> Alerts for TrialOnly<A> {
         self.0.release(id, duty, claim).await
     }
 }
+
+#[tokio::test]
+#[ignore = "needs a deployed stack: run `make e2e`"]
+async fn a_sweeps_claim_sent_again_after_its_answer_was_lost_is_still_its_own() {
+    let deployed = Deployed::load().await;
+    let trial = fresh_trial("RESENTCLAIM");
+    let report = survey(
+        "phq-9",
+        &trial,
+        "P-000001",
+        "day-7",
+        phq9_answers("LA6569-3"),
+    );
+    accepted(&deployed, &report).await;
+    deployed.drained().await;
+    let stored = settled_alerts(&deployed, &trial, 1).await;
+    let alert_id = ids(&stored)[0];
+    let config = aws_config::load_from_env().await;
+    let alerts = DynamoAlerts::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        deployed.stack.table_name.clone(),
+    );
+    // Well before the stack's own sweep may escalate it (30 s after it was raised, locally).
+    let claim = Claim::taken(OffsetDateTime::now_utc());
+    assert!(
+        alerts
+            .claim(alert_id, Duty::Escalation, &claim)
+            .await
+            .unwrap()
+    );
+    // The SDK sends the very same request again when the first one's answer is lost: it landed, and is ours.
+    assert!(
+        alerts
+            .claim(alert_id, Duty::Escalation, &claim)
+            .await
+            .unwrap(),
+        "the claim that holds the escalation takes it again"
+    );
+    let other = Claim::taken(OffsetDateTime::now_utc());
+    assert!(
+        !alerts
+            .claim(alert_id, Duty::Escalation, &other)
+            .await
+            .unwrap(),
+        "another sweep's live claim is refused"
+    );
+    // Handed back, so the stack's sweep escalates it as usual.
+    alerts
+        .release(alert_id, Duty::Escalation, &claim.id)
+        .await
+        .unwrap();
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use intake::aws::{CallBudget, DynamoStore, SnsTopic, sdk_config};
+use intake::ports::{Claim, Enrolments, Notice, Sweep};
 use intake::reminders::Reminders;
 use intake_e2e::deployed::{Deployed, fresh_trial};
 use intake_e2e::inbox::AlertInbox;
@@ -421,5 +422,54 @@ async fn an_enrolment_changes_only_with_a_reason_against_its_current_revision() 
             .unwrap()
             .status,
         403
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs a deployed stack: run `make e2e`"]
+async fn a_reminder_claim_sent_again_after_its_answer_was_lost_is_still_its_own() {
+    let deployed = Deployed::load().await;
+    let stack = &deployed.stack;
+    let trial = fresh_trial("RESENTNOTICE");
+    // Anchored a day ahead: nothing is due, so the stack's own sweep leaves this patient alone.
+    let anchor = at(86_400, OffsetDateTime::now_utc());
+    let body = json!({
+        "patientId": "P-1", "scheduleId": "burst-drill", "timeZone": "Europe/Berlin",
+        "anchors": { "enrolment": text(anchor) }, "reason": "consented"
+    });
+    let path = format!("/v1/trials/{trial}/enrolments");
+    let token = nurse(&deployed, &trial).await;
+    let reply = json_to(
+        &deployed.http,
+        stack,
+        (Method::POST, &path),
+        Some(&token),
+        None,
+        &body,
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let config = sdk_config(CallBudget::BACKGROUND).await;
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        stack.table_name.clone(),
+    );
+    let occurrences = store.occurrences(&trial, "P-1").await.unwrap();
+    let owed = occurrences
+        .iter()
+        .find(|o| o.occurrence_id == "check-in")
+        .expect("the drill's check-in");
+    let claim = Claim::taken(OffsetDateTime::now_utc());
+    assert!(store.claim(owed, Notice::Reminder, &claim).await.unwrap());
+    // The SDK sends the very same request again when the first one's answer is lost: it landed, and is ours.
+    assert!(
+        store.claim(owed, Notice::Reminder, &claim).await.unwrap(),
+        "the claim that holds the reminder takes it again"
+    );
+    let other = Claim::taken(OffsetDateTime::now_utc());
+    assert!(
+        !store.claim(owed, Notice::Reminder, &other).await.unwrap(),
+        "another sweep's live claim is refused"
     );
 }

@@ -269,15 +269,18 @@ impl Alerts for DynamoAlerts {
 
     async fn claim(&self, alert_id: Uuid, duty: Duty, claim: &Claim) -> Result<bool, StoreError> {
         let names = attributes(duty);
-        // DynamoDB refuses redundant parentheses: each condition is written out whole.
+        // DynamoDB refuses redundant parentheses: each condition is written out whole. A claim already held by this
+        // very claim is taken: the SDK sends the same request again when an answer is lost, and the first one landed.
         let condition = match duty {
             // An alert raised before deliveries were claimed has no state: it is waiting unless it was sent.
             Duty::Delivery => {
                 "#state = :pending OR (#state = :claimed AND #claimedAt < :stale) \
+                 OR (#state = :claimed AND #claim = :claim) \
                  OR (attribute_exists(pk) AND attribute_not_exists(#state) AND attribute_not_exists(#doneAt))"
             }
             Duty::Escalation => {
-                "(#state = :pending OR (#state = :claimed AND #claimedAt < :stale)) AND #status = :open"
+                "(#state = :pending OR (#state = :claimed AND #claimedAt < :stale) \
+                 OR (#state = :claimed AND #claim = :claim)) AND #status = :open"
             }
         };
         let mut update = self

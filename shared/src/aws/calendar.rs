@@ -264,8 +264,9 @@ impl Sweep for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(Self::key(item)))
             .update_expression("SET #claim = :claim, #claimedAt = :at")
+            // Held by this very claim: the SDK sent the request again after its answer was lost.
             .condition_expression(format!(
-                "{owed} AND (attribute_not_exists(#claim) OR #claimedAt < :stale)"
+                "{owed} AND (attribute_not_exists(#claim) OR #claimedAt < :stale OR #claim = :claim)"
             ))
             .expression_attribute_names("#claim", claim_name)
             .expression_attribute_names("#claimedAt", claimed_at)

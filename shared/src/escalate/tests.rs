@@ -186,6 +186,27 @@ async fn a_claim_its_sweep_abandoned_is_taken_over_once_it_is_stale() {
 }
 
 #[tokio::test]
+async fn a_claim_sent_again_after_its_answer_was_lost_is_still_its_own_and_no_one_elses() {
+    let (store, alerts) = alerts().await;
+    let urgent = alerts.iter().find(|a| a.rule_id == "postop-fever").unwrap();
+    let now = raised(&alerts) + Duration::hours(1);
+    for duty in [Duty::Delivery, Duty::Escalation] {
+        let claim = Claim::taken(now);
+        // The first request landed; its answer did not, so the SDK sends the same request again.
+        assert!(store.claim(urgent.alert_id, duty, &claim).await.unwrap());
+        assert!(
+            store.claim(urgent.alert_id, duty, &claim).await.unwrap(),
+            "{duty:?}: the claim that holds it takes it again"
+        );
+        let other = Claim::taken(now);
+        assert!(
+            !store.claim(urgent.alert_id, duty, &other).await.unwrap(),
+            "{duty:?}: another live claim is refused"
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_alert_the_stream_never_delivered_is_delivered_by_the_sweep_once_and_never_by_both() {
     let (store, alerts) = alerts().await;
     let (alert_topic, escalation_topic) = (MemoryTopic::default(), MemoryTopic::default());

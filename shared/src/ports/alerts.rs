@@ -53,8 +53,9 @@ pub trait Alerts: Send + Sync + 'static {
         raised_before: &str,
     ) -> impl Future<Output = Result<Vec<AlertItem>, StoreError>> + Send;
 
-    /// Takes `duty` of the alert for `claim`, if it is waiting (or its claim went stale) and, for an escalation,
-    /// the alert is still open; whether it did. Only the holder of a claim performs the duty.
+    /// Takes `duty` of the alert for `claim`, if it is waiting (or its claim went stale, or `claim` holds it
+    /// already: a request sent again after its answer was lost) and, for an escalation, the alert is still open;
+    /// whether it did. Only the holder of a claim performs the duty.
     fn claim(
         &self,
         alert_id: Uuid,

@@ -55,7 +55,8 @@ pub trait Sweep: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<OccurrenceItem>, StoreError>> + Send;
 
     /// Takes `notice` of the survey due for `claim`, if it is still owed (not sent, not completed, not withdrawn,
-    /// its window unmoved) and not held by a live claim; whether it did.
+    /// its window unmoved) and not held by another live claim (`claim` holding it already is a request sent again
+    /// after its answer was lost); whether it did.
     fn claim(
         &self,
         item: &OccurrenceItem,

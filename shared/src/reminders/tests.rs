@@ -243,6 +243,35 @@ async fn a_reminder_the_topic_refused_is_sent_by_the_next_sweep_once() {
 }
 
 #[tokio::test]
+async fn a_notice_claim_sent_again_after_its_answer_was_lost_is_still_its_own_and_no_one_elses() {
+    let (store, _, _, _) = enrolled(1).await;
+    let owed = store
+        .occurrence_items()
+        .into_iter()
+        .find(|o| o.occurrence_id == "check-in")
+        .unwrap();
+    let claim = Claim::taken(at("10:01:05"));
+    assert!(
+        Sweep::claim(&store, &owed, Notice::Reminder, &claim)
+            .await
+            .unwrap()
+    );
+    assert!(
+        Sweep::claim(&store, &owed, Notice::Reminder, &claim)
+            .await
+            .unwrap(),
+        "the claim that holds it takes it again"
+    );
+    let other = Claim::taken(at("10:01:06"));
+    assert!(
+        !Sweep::claim(&store, &owed, Notice::Reminder, &other)
+            .await
+            .unwrap(),
+        "another live claim is refused"
+    );
+}
+
+#[tokio::test]
 async fn a_window_moved_after_the_sweep_read_it_is_not_reminded_at_its_old_time() {
     let (store, sweeper, reminders, _) = enrolled(1).await;
     let stale = store

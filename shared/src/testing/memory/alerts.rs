@@ -138,7 +138,8 @@ impl Alerts for MemoryStore {
                 let held = duty_of(a, duty);
                 let waiting = held.state == Some(PENDING)
                     || (held.state == Some(CLAIMED)
-                        && held.claimed_at < Some(claim.stale_before.as_str()));
+                        && (held.claimed_at < Some(claim.stale_before.as_str())
+                            || held.claim == Some(claim.id.as_str())));
                 match duty {
                     // An alert raised before deliveries were claimed: waiting unless it was sent.
                     Duty::Delivery => waiting || (held.state.is_none() && a.notified_at.is_none()),

@@ -147,7 +147,8 @@ impl Enrolments for MemoryStore {
 }
 
 fn free(claim: Option<&String>, claimed_at: Option<&String>, claim_wanted: &Claim) -> bool {
-    claim.is_none() || claimed_at.is_some_and(|at| *at < claim_wanted.stale_before)
+    claim.is_none_or(|held| *held == claim_wanted.id)
+        || claimed_at.is_some_and(|at| *at < claim_wanted.stale_before)
 }
 
 impl Sweep for MemoryStore {
