@@ -145,7 +145,7 @@ impl Survey {
 
 /// Answers to every shown question of `instrument`, most required or not: optional ones four times in five.
 pub fn answers(instrument: &Instrument, rng: &mut fastrand::Rng) -> Value {
-    let questionnaire = &instrument.questionnaire;
+    let questionnaire = instrument.questionnaire();
     let mut answers: BTreeMap<String, Answer> = BTreeMap::new();
     for item in questionnaire.items() {
         if !item.is_question() || !is_enabled(instrument, &item.link_id, &answers) {

@@ -87,7 +87,7 @@ pub fn rule_set(set: &RuleSet, catalogue: &Catalogue) -> Vec<String> {
 fn condition(condition: &Condition, instrument: &Instrument) -> Option<String> {
     match (&condition.subject, &condition.test) {
         (Subject::Score(name), test) => {
-            if !instrument.scores.iter().any(|s| &s.name == name) {
+            if !instrument.scores().iter().any(|s| &s.name == name) {
                 return Some(format!("score {name} is not declared"));
             }
             match test {

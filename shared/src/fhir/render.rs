@@ -30,7 +30,7 @@ pub fn questionnaire_response(catalogue: &Catalogue, submission: &Submission) ->
             { "url": format!("{base}{TRIAL_EXTENSION}"), "valueString": submission.trial_id },
             { "url": format!("{base}{TIMEPOINT_EXTENSION}"), "valueString": submission.timepoint },
         ],
-        "item": items(&instrument.questionnaire.item, submission),
+        "item": items(&instrument.questionnaire().item, submission),
     }))
 }
 

@@ -4,14 +4,16 @@
 //! submit against version 1. The current version of an instrument is its highest `active` one.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
+
+use serde::Deserialize;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::definition::{Item, Questionnaire};
+use super::definition::{Item, Period, Questionnaire};
 use super::score::Score;
 
 pub(crate) mod files {
@@ -21,28 +23,41 @@ pub(crate) mod files {
 /// Where the questionnaires sit below `instruments/`.
 const QUESTIONNAIRES: &str = "questionnaires/";
 
-/// One published version of one instrument.
+/// One published version of one instrument. What picks a version (its id, number, status, effective period and
+/// URL) is read with the catalogue; the rest of the definition (items, scores) the first time it is used. A function
+/// parses the instruments its requests name, not all of them at start (they were a quarter of submit's start-up).
 #[derive(Debug, Clone)]
 pub struct Instrument {
-    /// The definition as the intake reads it.
-    pub questionnaire: Questionnaire,
-    /// Where each item sits in the tree (child indices from the top), by `linkId`: looked up per answer.
-    positions: HashMap<String, Vec<usize>>,
-    /// Its declared scores.
-    pub scores: Vec<Score>,
+    header: Header,
+    definition: OnceLock<Definition>,
     /// The file as published: what apps are served, byte for byte.
     pub source: &'static str,
     /// The file's path below `instruments/`.
     pub path: &'static str,
 }
 
-impl Instrument {
-    fn new(
-        questionnaire: Questionnaire,
-        scores: Vec<Score>,
-        source: &'static str,
-        path: &'static str,
-    ) -> Self {
+/// What picks a version: read from the file without its items.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Header {
+    id: String,
+    url: String,
+    version: String,
+    status: String,
+    effective_period: Option<Period>,
+}
+
+/// The definition as the intake reads it.
+#[derive(Debug, Clone)]
+struct Definition {
+    questionnaire: Questionnaire,
+    /// Where each item sits in the tree (child indices from the top), by `linkId`: looked up per answer.
+    positions: HashMap<String, Vec<usize>>,
+    scores: Vec<Score>,
+}
+
+impl Definition {
+    fn parse(source: &str) -> Result<Self, String> {
         fn index(items: &[Item], prefix: &[usize], positions: &mut HashMap<String, Vec<usize>>) {
             for (at, item) in items.iter().enumerate() {
                 let position: Vec<usize> = prefix.iter().copied().chain([at]).collect();
@@ -50,61 +65,108 @@ impl Instrument {
                 positions.entry(item.link_id.clone()).or_insert(position);
             }
         }
+        let questionnaire = Questionnaire::parse(source)?;
+        let scores = Score::declared(&questionnaire)?;
         let mut positions = HashMap::new();
         index(&questionnaire.item, &[], &mut positions);
-        Instrument {
+        Ok(Definition {
             questionnaire,
             positions,
             scores,
+        })
+    }
+}
+
+impl Instrument {
+    fn read(source: &'static str, path: &'static str) -> Result<Self, String> {
+        let header = serde_json::from_str(source).map_err(|error| format!("{path}: {error}"))?;
+        Ok(Instrument {
+            header,
+            definition: OnceLock::new(),
             source,
             path,
+        })
+    }
+
+    /// Parses the whole definition now, if it was not yet: whether it parses.
+    fn parse_whole(&self) -> Result<(), String> {
+        if self.definition.get().is_none() {
+            let definition = Definition::parse(self.source)
+                .map_err(|error| format!("{}: {error}", self.path))?;
+            let _ = self.definition.set(definition);
         }
+        Ok(())
+    }
+
+    fn definition(&self) -> &Definition {
+        self.definition.get_or_init(|| {
+            Definition::parse(self.source).unwrap_or_else(|error| {
+                // `make test` parses every definition of the build (`Catalogue::from_files`): a build that passed it
+                // never gets here.
+                panic!("{}: {error}", self.path)
+            })
+        })
+    }
+
+    /// The definition as the intake reads it.
+    pub fn questionnaire(&self) -> &Questionnaire {
+        &self.definition().questionnaire
+    }
+
+    /// Its declared scores.
+    pub fn scores(&self) -> &[Score] {
+        &self.definition().scores
     }
 
     /// The item with `link_id` (the first, were a definition to repeat one: the catalogue check forbids it).
     pub fn item(&self, link_id: &str) -> Option<&Item> {
-        let (first, rest) = self.positions.get(link_id)?.split_first()?;
+        let definition = self.definition();
+        let (first, rest) = definition.positions.get(link_id)?.split_first()?;
         rest.iter()
-            .try_fold(self.questionnaire.item.get(*first)?, |item, at| {
+            .try_fold(definition.questionnaire.item.get(*first)?, |item, at| {
                 item.item.get(*at)
             })
     }
 
     /// The group `link_id` is an item of, or `None` for a top-level item (or one the definition does not have).
     pub fn parent_of(&self, link_id: &str) -> Option<&Item> {
-        let position = self.positions.get(link_id)?;
+        let definition = self.definition();
+        let position = definition.positions.get(link_id)?;
         let (_, parent) = position.split_last()?;
         let (first, rest) = parent.split_first()?;
         rest.iter()
-            .try_fold(self.questionnaire.item.get(*first)?, |item, at| {
+            .try_fold(definition.questionnaire.item.get(*first)?, |item, at| {
                 item.item.get(*at)
             })
     }
 
     /// When this version took (or takes) effect, if it says.
     pub fn effective_from(&self) -> Option<OffsetDateTime> {
-        let start = self
-            .questionnaire
-            .effective_period
-            .as_ref()?
-            .start
-            .as_deref()?;
+        let start = self.header.effective_period.as_ref()?.start.as_deref()?;
         OffsetDateTime::parse(start, &Rfc3339).ok()
     }
 
     /// The instrument id.
     pub fn id(&self) -> &str {
-        &self.questionnaire.id
+        &self.header.id
     }
 
     /// The version.
     pub fn version(&self) -> &str {
-        &self.questionnaire.version
+        &self.header.version
     }
 
     /// The canonical reference to this version: `url|version`.
     pub fn canonical(&self) -> String {
-        format!("{}|{}", self.questionnaire.url, self.questionnaire.version)
+        format!("{}|{}", self.header.url, self.header.version)
+    }
+
+    /// The canonical base: the part of its URL before `/Questionnaire/<id>`.
+    fn base(&self) -> Option<&str> {
+        self.header
+            .url
+            .strip_suffix(&format!("/Questionnaire/{}", self.header.id))
+            .filter(|base| !base.is_empty())
     }
 
     /// `sha256:<hex>` of the definition's canonical JSON (keys sorted, no white space): what the lock file
@@ -144,30 +206,38 @@ pub struct Catalogue {
 }
 
 static EMBEDDED: LazyLock<Result<Catalogue, String>> =
-    LazyLock::new(|| Catalogue::from_files(files::FILES));
+    LazyLock::new(|| Catalogue::read(files::FILES));
 
 impl Catalogue {
-    /// The catalogue this build embeds. An error (a definition that does not parse) stops a function at start;
-    /// `make test` checks the catalogue, so a build that passed its tests never sees one.
+    /// The catalogue this build embeds, each definition parsed whole the first time it is used. An error (a file
+    /// without an id, version or status) stops a function at start; `make test` parses every definition whole
+    /// ([`Catalogue::from_files`] on the same files), so a build that passed its tests never sees one.
     pub fn embedded() -> Result<&'static Catalogue, String> {
         EMBEDDED.as_ref().map_err(Clone::clone)
     }
 
-    /// A catalogue of `(path, text)` files; only those under `questionnaires/` are questionnaires.
+    /// A catalogue of `(path, text)` files, each definition parsed whole now; only those under `questionnaires/`
+    /// are questionnaires.
     pub fn from_files(files: &[(&'static str, &'static str)]) -> Result<Catalogue, String> {
+        let catalogue = Catalogue::read(files)?;
+        for instrument in catalogue.all() {
+            instrument.parse_whole()?;
+        }
+        Ok(catalogue)
+    }
+
+    /// A catalogue of `(path, text)` files, each definition parsed whole the first time it is used.
+    pub(crate) fn read(files: &[(&'static str, &'static str)]) -> Result<Catalogue, String> {
         let mut instruments: BTreeMap<String, Vec<Instrument>> = BTreeMap::new();
         for &(path, source) in files {
             if !path.starts_with(QUESTIONNAIRES) {
                 continue;
             }
-            let questionnaire =
-                Questionnaire::parse(source).map_err(|error| format!("{path}: {error}"))?;
-            let scores =
-                Score::declared(&questionnaire).map_err(|error| format!("{path}: {error}"))?;
+            let instrument = Instrument::read(source, path)?;
             instruments
-                .entry(questionnaire.id.clone())
+                .entry(instrument.id().to_owned())
                 .or_default()
-                .push(Instrument::new(questionnaire, scores, source, path));
+                .push(instrument);
         }
         for versions in instruments.values_mut() {
             versions.sort_by_key(Instrument::number);
@@ -207,7 +277,7 @@ impl Catalogue {
         self.versions(id)
             .iter()
             .rev()
-            .filter(|instrument| instrument.questionnaire.status == "active")
+            .filter(|instrument| instrument.header.status == "active")
             .find(|instrument| instrument.effective_from().is_none_or(|from| from <= at))
     }
 
@@ -235,15 +305,13 @@ impl Catalogue {
 
     /// The canonical base every questionnaire URL starts with (`https://…/fhir`), from the first definition.
     pub fn base(&self) -> &str {
-        self.all()
-            .find_map(|instrument| instrument.questionnaire.base())
-            .unwrap_or_default()
+        self.all().find_map(Instrument::base).unwrap_or_default()
     }
 
     /// The instrument whose canonical URL is `url`.
     pub fn id_of_url(&self, url: &str) -> Option<&str> {
         self.all()
-            .find(|instrument| instrument.questionnaire.url == url)
+            .find(|instrument| instrument.header.url == url)
             .map(Instrument::id)
     }
 }

@@ -23,13 +23,16 @@ pub fn catalogue(catalogue: &Catalogue) -> Vec<String> {
         for problem in questionnaire(instrument) {
             report(problem);
         }
-        if instrument.questionnaire.base() != Some(base) {
+        if instrument.questionnaire().base() != Some(base) {
             report(format!("url must start with the catalogue's base {base}"));
         }
     }
     for id in catalogue.ids() {
         let versions = catalogue.versions(id);
-        if !versions.iter().any(|i| i.questionnaire.status == "active") {
+        if !versions
+            .iter()
+            .any(|i| i.questionnaire().status == "active")
+        {
             problems.push(format!(
                 "{id}: no version is active, so none can be answered"
             ));
@@ -57,7 +60,7 @@ pub fn catalogue(catalogue: &Catalogue) -> Vec<String> {
 
 /// Every problem of one published version.
 pub fn questionnaire(instrument: &Instrument) -> Vec<String> {
-    let q = &instrument.questionnaire;
+    let q = instrument.questionnaire();
     let mut problems = Vec::new();
     let expected_path = format!("questionnaires/{}/{}.json", q.id, q.version);
     if instrument.path != expected_path {
@@ -263,11 +266,11 @@ fn condition_problem(
 }
 
 fn score_problems(instrument: &Instrument) -> Vec<String> {
-    let q: &Questionnaire = &instrument.questionnaire;
+    let q: &Questionnaire = instrument.questionnaire();
     let items = q.items();
     let mut problems = Vec::new();
     let mut names = BTreeSet::new();
-    for score in &instrument.scores {
+    for score in instrument.scores() {
         let mut fail = |problem: String| problems.push(format!("score {}: {problem}", score.name));
         if !names.insert(score.name.as_str()) || !is_id(&score.name) {
             fail("the name must be unique and 1-64 characters of [A-Za-z0-9._:-]".into());

@@ -31,7 +31,13 @@ pub fn is_enabled(
             find(&item.item, link_id, instrument, answers).map(|inner| shown && inner)
         })
     }
-    find(&instrument.questionnaire.item, link_id, instrument, answers).unwrap_or(false)
+    find(
+        &instrument.questionnaire().item,
+        link_id,
+        instrument,
+        answers,
+    )
+    .unwrap_or(false)
 }
 
 /// Whether `item`'s own conditions hold for `answers` (its parents are the caller's business).

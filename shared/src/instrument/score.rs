@@ -131,7 +131,7 @@ impl Score {
 /// Every score `instrument` declares that `answers` complete.
 pub fn compute_all(instrument: &Instrument, answers: &BTreeMap<String, Answer>) -> Scores {
     instrument
-        .scores
+        .scores()
         .iter()
         .filter_map(|score| {
             score
@@ -151,8 +151,8 @@ mod tests {
     /// Scores of `id`'s current version for items answered with the options of these ordinals, in item order.
     fn scores(id: &str, ordinals: &[usize]) -> Scores {
         let instrument = Catalogue::embedded().unwrap().current(id).unwrap();
-        let questionnaire = &instrument.questionnaire;
-        let scored: Vec<&str> = instrument.scores[0]
+        let questionnaire = instrument.questionnaire();
+        let scored: Vec<&str> = instrument.scores()[0]
             .items
             .iter()
             .map(String::as_str)

@@ -101,6 +101,38 @@ fn no_published_version_is_ever_removed() {
 }
 
 #[test]
+fn every_embedded_definition_parses_whole() {
+    // The functions read the embedded catalogue lazily: this is where a definition that does not parse stops a build.
+    let whole = Catalogue::from_files(super::catalogue::files::FILES).unwrap();
+    assert_eq!(whole.all().count(), embedded().all().count());
+}
+
+#[test]
+fn a_definition_is_parsed_whole_only_when_its_instrument_is_first_used() {
+    let source = embedded().current("pain-nrs").unwrap().source;
+    let broken: &'static str = Box::leak(
+        source
+            .replacen("\"item\"", "\"item\": 7, \"was\"", 1)
+            .into_boxed_str(),
+    );
+    let files = [("questionnaires/pain-nrs/1.json", broken)];
+    assert!(
+        Catalogue::from_files(&files).is_err(),
+        "the validating read parses every definition"
+    );
+    let lazy = Catalogue::read(&files).expect("id, version and status read without the items");
+    let instrument = lazy
+        .get("pain-nrs", Some("1"))
+        .expect("picked by its header");
+    assert_eq!(lazy.current("pain-nrs").map(|i| i.version()), Some("1"));
+    let used = std::panic::catch_unwind(|| instrument.questionnaire().item.len());
+    assert!(
+        used.is_err(),
+        "its items are read on first use, and these do not parse"
+    );
+}
+
+#[test]
 fn the_hash_ignores_formatting_but_not_content() {
     let source = embedded().current("pain-nrs").unwrap().source;
     let hash = |text: &str| {

@@ -12,7 +12,7 @@ use crate::submission::{Answer, FieldProblem};
 
 /// Every problem of `answers` against `instrument`, in the questionnaire's order (unknown items last).
 pub fn problems(instrument: &Instrument, answers: &BTreeMap<String, Answer>) -> Vec<FieldProblem> {
-    let questionnaire = &instrument.questionnaire;
+    let questionnaire = instrument.questionnaire();
     let mut found = Vec::new();
     walk(&questionnaire.item, true, instrument, answers, &mut found);
     for key in answers.keys() {

@@ -25,7 +25,7 @@ pub fn codebook(instrument: Option<&Instrument>, questions: &[String]) -> Table 
         })
         .collect();
     let items = instrument
-        .map(|i| i.questionnaire.items())
+        .map(|i| i.questionnaire().items())
         .unwrap_or_default();
     for question in questions {
         let row = match items.iter().find(|item| &item.link_id == question) {
@@ -61,7 +61,7 @@ pub fn codebook(instrument: Option<&Instrument>, questions: &[String]) -> Table 
         };
         rows.push(row);
     }
-    for score in instrument.map(|i| i.scores.as_slice()).unwrap_or_default() {
+    for score in instrument.map(|i| i.scores()).unwrap_or_default() {
         let bands = score
             .bands
             .iter()

@@ -156,7 +156,7 @@ fn free_text_items(item: &SubmissionItem, catalogue: &Catalogue) -> Option<Vec<S
     let instrument = catalogue.get(&s.survey_id, Some(version)).ok()?;
     Some(
         instrument
-            .questionnaire
+            .questionnaire()
             .items()
             .into_iter()
             .filter(|i| matches!(i.item_type.as_str(), "text" | "string"))

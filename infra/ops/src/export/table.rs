@@ -105,13 +105,13 @@ pub fn tables(
                 Some(instrument) => (
                     format!("{survey}-v{}", instrument.version()),
                     instrument
-                        .questionnaire
+                        .questionnaire()
                         .items()
                         .into_iter()
                         .filter(|i| !matches!(i.item_type.as_str(), "group" | "display"))
                         .map(|i| i.link_id.clone())
                         .collect(),
-                    instrument.scores.iter().map(|s| s.name.clone()).collect(),
+                    instrument.scores().iter().map(|s| s.name.clone()).collect(),
                 ),
                 None => {
                     let mut ids: Vec<String> = members
