@@ -107,30 +107,34 @@ pub async fn run(
     })
 }
 
-/// Median milliseconds from exec to the first `GET /next` over `runs` fresh processes of `runtime`, with a progress
-/// bar named `label`.
-pub async fn init_median(
-    runtime: &Runtime,
-    function: &str,
-    env: &[(String, String)],
+/// One function to start again and again: how it runs, its name, its environment.
+pub type Starting<'a> = (&'a Runtime, &'a str, &'a [(String, String)]);
+
+/// Median milliseconds from exec to the first `GET /next` over `runs` fresh processes of each function, with a
+/// progress bar named `label`. Interleaved: each round starts every function once, so a busy moment of the machine
+/// falls on all of them alike, and ratios between them hold.
+pub async fn init_medians(
+    functions: &[Starting<'_>],
     runs: usize,
     label: &str,
-) -> Result<f64, Error> {
-    let bar = crate::workload::progress(runs, label);
-    let mut samples = Vec::with_capacity(runs);
+) -> Result<Vec<f64>, Error> {
+    let bar = crate::workload::progress(runs * functions.len(), label);
+    let mut samples = vec![Vec::with_capacity(runs); functions.len()];
     for _ in 0..runs {
-        samples.push(
-            run(runtime, function, env, Vec::new())
-                .await?
-                .init
-                .as_secs_f64()
-                * 1000.0,
-        );
-        bar.inc(1);
+        for ((runtime, function, env), samples) in functions.iter().zip(&mut samples) {
+            let init = run(runtime, function, env, Vec::new()).await?.init;
+            samples.push(init.as_secs_f64() * 1000.0);
+            bar.inc(1);
+        }
     }
     bar.finish_and_clear();
-    samples.sort_by(f64::total_cmp);
-    Ok(samples[samples.len() / 2])
+    Ok(samples
+        .into_iter()
+        .map(|mut samples| {
+            samples.sort_by(f64::total_cmp);
+            samples[samples.len() / 2]
+        })
+        .collect())
 }
 
 /// Counts what a child writes to its stdout and stderr, as it writes.

@@ -1,5 +1,6 @@
 //! Figures from this machine alone, no stack: init time, the processor's concurrency, peak memory.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use intake::item::{ConflictWrite, EnrolmentItem, SubmissionWrite};
@@ -14,12 +15,13 @@ use tokio::time::Instant;
 use crate::harness::{self, Runtime};
 use crate::workload::{as_records, bodies, sqs_records};
 
-/// Median milliseconds from exec to the first `GET /next`, over `runs` fresh processes.
-pub async fn init_median(binary: &std::path::Path, name: &str, runs: usize) -> Result<f64, Error> {
-    if !binary.exists() {
+/// Median milliseconds from exec to the first `GET /next` of each binary (named by its function), over `runs` fresh
+/// processes each, interleaved.
+pub async fn init_medians(binaries: &[(PathBuf, &str)], runs: usize) -> Result<Vec<f64>, Error> {
+    if let Some((missing, _)) = binaries.iter().find(|(binary, _)| !binary.exists()) {
         return Err(format!(
             "{} is missing: run `make bench`, which builds it",
-            binary.display()
+            missing.display()
         )
         .into());
     }
@@ -30,8 +32,16 @@ pub async fn init_median(binary: &std::path::Path, name: &str, runs: usize) -> R
         ),
         ("TABLE_NAME".to_owned(), "bench".to_owned()),
     ];
-    let runtime = Runtime::Rust(binary.to_owned());
-    harness::init_median(&runtime, name, &env, runs, &format!("init {name}")).await
+    let runtimes: Vec<Runtime> = binaries
+        .iter()
+        .map(|(binary, _)| Runtime::Rust(binary.clone()))
+        .collect();
+    let functions: Vec<harness::Starting> = runtimes
+        .iter()
+        .zip(binaries)
+        .map(|(runtime, (_, name))| (runtime, *name, &env[..]))
+        .collect();
+    harness::init_medians(&functions, runs, "init").await
 }
 
 /// A store that takes 20 ms per call, as a remote table does.

@@ -30,7 +30,9 @@ use clap::Parser;
 use intake_e2e::{Aws, Error, Stack};
 use serde_json::json;
 
-use machine::{init_median, process_peak_rss, processor_figures, processor_with_and_without_rules};
+use machine::{
+    init_medians, process_peak_rss, processor_figures, processor_with_and_without_rules,
+};
 use stack::{backlog_drain_rate, put_item_ceiling};
 
 /// The drain with alert rules as a share of the drain without, at ccd88c6 (2026-11-30), when the process function
@@ -93,16 +95,15 @@ async fn main() -> Result<(), Error> {
     let mut side_tables = Vec::new();
 
     // ---------------------------------------------------------------- init time
-    let mut medians = BTreeMap::new();
-    for binary in ["hello-lambda", "submit", "process"] {
-        let median = init_median(
-            &args.lambda_dir.join(binary).join("bootstrap"),
-            binary,
-            args.init_runs,
-        )
-        .await?;
-        medians.insert(binary, median);
-    }
+    let binaries = ["hello-lambda", "submit", "process"];
+    let paths: Vec<_> = binaries
+        .iter()
+        .map(|binary| (args.lambda_dir.join(binary).join("bootstrap"), *binary))
+        .collect();
+    let medians: BTreeMap<&str, f64> = binaries
+        .into_iter()
+        .zip(init_medians(&paths, args.init_runs).await?)
+        .collect();
     let hello = medians["hello-lambda"];
     for binary in ["submit", "process"] {
         let ratio = medians[binary] / hello;

@@ -97,23 +97,17 @@ pub async fn measure(aws: &Aws, contender: &Contender, sizes: &Sizes) -> Result<
     process_env.extend(contender.process_env.iter().cloned());
 
     let runs = sizes.init_runs;
-    let label = |function: &str| format!("{name} init {function}");
-    let init_submit = harness::init_median(
-        &contender.submit,
-        "submit",
-        &submit_env,
+    let [init_submit, init_process] = harness::init_medians(
+        &[
+            (&contender.submit, "submit", &submit_env),
+            (&contender.process, "process", &process_env),
+        ],
         runs,
-        &label("submit"),
+        &format!("{name} init"),
     )
-    .await?;
-    let init_process = harness::init_median(
-        &contender.process,
-        "process",
-        &process_env,
-        runs,
-        &label("process"),
-    )
-    .await?;
+    .await?[..] else {
+        unreachable!("one median per function")
+    };
 
     // ------------------------------------------------------------ submit, warm
     let bar = progress(1, &format!("{name} submit"));
