@@ -322,7 +322,7 @@ async fn each_broken_rule_is_refused_at_its_item_and_nothing_is_stored() {
                 v["questionnaire"] =
                     json!("https://epro.example.org/fhir/Questionnaire/postop-recovery|7")
             }),
-            "QuestionnaireResponse.questionnaire()",
+            "QuestionnaireResponse.questionnaire",
         ),
         (
             "not completed",

@@ -61,7 +61,7 @@ impl Paths {
             "trialId" => format!("{ROOT}.extension('{}').value", self.trial),
             "timepoint" => format!("{ROOT}.extension('{}').value", self.timepoint),
             "patientId" => format!("{ROOT}.subject.reference"),
-            "surveyId" | "surveyVersion" => format!("{ROOT}.questionnaire()"),
+            "surveyId" | "surveyVersion" => format!("{ROOT}.questionnaire"),
             "completedAt" => format!("{ROOT}.authored"),
             "answers" => format!("{ROOT}.item"),
             other => match other.strip_prefix("answers.") {

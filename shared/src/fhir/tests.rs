@@ -156,7 +156,7 @@ fn each_broken_rule_is_a_422_at_the_offending_element() {
                 v["questionnaire"] = json!("https://elsewhere.example/Questionnaire/x|1")
             }),
             "not-found",
-            format!("{q}.questionnaire()"),
+            format!("{q}.questionnaire"),
         ),
         (
             "an unpublished version",
@@ -165,7 +165,7 @@ fn each_broken_rule_is_a_422_at_the_offending_element() {
                     json!("https://epro.example.org/fhir/Questionnaire/postop-recovery|9")
             }),
             "value",
-            format!("{q}.questionnaire()"),
+            format!("{q}.questionnaire"),
         ),
         (
             "a subject that is not a patient",

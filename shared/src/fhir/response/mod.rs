@@ -229,7 +229,7 @@ impl<'a> Reader<'a> {
         catalogue: &'a Catalogue,
         body: &mut Map<String, Value>,
     ) {
-        let at = format!("{ROOT}.questionnaire()");
+        let at = format!("{ROOT}.questionnaire");
         let Some(canonical) = canonical else {
             return self.refuse(
                 "required",
