@@ -1,8 +1,14 @@
 //! Embeds the instrument catalogue (`instruments/questionnaires/<id>/<version>.json`) into the crate at build time:
-//! the functions read no file at start, and every environment runs exactly the definitions it was built with.
+//! the functions read no file at start, and every environment runs exactly the definitions it was built with. Each
+//! questionnaire is parsed here with the intake's own types: the functions parse a definition the first time its
+//! instrument is used, so one that does not parse must stop the build (`sam build` included), not a request.
 
 use std::fmt::Write;
 use std::path::Path;
+
+#[allow(dead_code)]
+#[path = "src/instrument/definition.rs"]
+mod definition;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("instruments");
@@ -15,6 +21,12 @@ fn main() {
     );
     out.push_str("pub const FILES: &[(&str, &str)] = &[\n");
     for (relative, absolute) in &files {
+        if relative.starts_with("questionnaires/") {
+            let text = std::fs::read_to_string(absolute).unwrap();
+            if let Err(error) = definition::Questionnaire::parse(&text) {
+                panic!("instruments/{relative} does not parse: {error}");
+            }
+        }
         writeln!(out, "    ({relative:?}, include_str!({absolute:?})),").unwrap();
     }
     out.push_str("];\n");

@@ -58,7 +58,8 @@ pub struct Alerting {
 }
 
 impl Alerting {
-    /// The rules and catalogue this build embeds. An error stops a function at start; `make test` rules it out.
+    /// The rules and catalogue this build embeds (each questionnaire parsed when first used). An error stops a
+    /// function at start; `make test` rules it out.
     pub fn embedded() -> Result<Alerting, String> {
         Ok(Alerting {
             book: RuleBook::embedded()?,

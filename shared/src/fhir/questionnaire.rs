@@ -133,7 +133,7 @@ pub fn bundle(catalogue: &Catalogue) -> Served {
         .iter()
         .map(|instrument| {
             json!({
-                "fullUrl": instrument.questionnaire().url,
+                "fullUrl": instrument.url(),
                 "resource": serde_json::from_str::<Value>(instrument.source).unwrap_or(Value::Null),
                 "search": { "mode": "match" },
             })

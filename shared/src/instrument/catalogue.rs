@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::definition::{Item, Period, Questionnaire};
+use super::definition::{Item, Period, Questionnaire, canonical_base};
 use super::score::Score;
 
 pub(crate) mod files {
@@ -101,8 +101,8 @@ impl Instrument {
     fn definition(&self) -> &Definition {
         self.definition.get_or_init(|| {
             Definition::parse(self.source).unwrap_or_else(|error| {
-                // `make test` parses every definition of the build (`Catalogue::from_files`): a build that passed it
-                // never gets here.
+                // The build parses every questionnaire (build.rs) and `make test` checks each whole
+                // (`Catalogue::from_files`, scores included): a definition that got into a build never gets here.
                 panic!("{}: {error}", self.path)
             })
         })
@@ -161,12 +161,14 @@ impl Instrument {
         format!("{}|{}", self.header.url, self.header.version)
     }
 
+    /// Its canonical URL: `<base>/Questionnaire/<id>`.
+    pub fn url(&self) -> &str {
+        &self.header.url
+    }
+
     /// The canonical base: the part of its URL before `/Questionnaire/<id>`.
     fn base(&self) -> Option<&str> {
-        self.header
-            .url
-            .strip_suffix(&format!("/Questionnaire/{}", self.header.id))
-            .filter(|base| !base.is_empty())
+        canonical_base(&self.header.url, &self.header.id)
     }
 
     /// `sha256:<hex>` of the definition's canonical JSON (keys sorted, no white space): what the lock file
@@ -209,9 +211,9 @@ static EMBEDDED: LazyLock<Result<Catalogue, String>> =
     LazyLock::new(|| Catalogue::read(files::FILES));
 
 impl Catalogue {
-    /// The catalogue this build embeds, each definition parsed whole the first time it is used. An error (a file
-    /// without an id, version or status) stops a function at start; `make test` parses every definition whole
-    /// ([`Catalogue::from_files`] on the same files), so a build that passed its tests never sees one.
+    /// The catalogue this build embeds, each definition parsed whole the first time it is used. The build parses
+    /// every questionnaire and `make test` checks each whole ([`Catalogue::from_files`] on the same files), so the
+    /// error (a definition without a readable id, URL, version, status or period) is for a build that skipped both.
     pub fn embedded() -> Result<&'static Catalogue, String> {
         EMBEDDED.as_ref().map_err(Clone::clone)
     }
@@ -311,7 +313,7 @@ impl Catalogue {
     /// The instrument whose canonical URL is `url`.
     pub fn id_of_url(&self, url: &str) -> Option<&str> {
         self.all()
-            .find(|instrument| instrument.header.url == url)
+            .find(|instrument| instrument.url() == url)
             .map(Instrument::id)
     }
 }

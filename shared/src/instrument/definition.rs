@@ -238,19 +238,22 @@ impl EnableWhen {
     }
 }
 
+/// The canonical base of questionnaire `id` at `url`: the part before `/Questionnaire/<id>`.
+pub fn canonical_base<'a>(url: &'a str, id: &str) -> Option<&'a str> {
+    url.strip_suffix(&format!("/Questionnaire/{id}"))
+        .filter(|base| !base.is_empty())
+}
+
 impl Questionnaire {
     /// Reads a definition file.
     pub fn parse(text: &str) -> Result<Self, String> {
-        // Straight into the types, not through a `Value` first: every function that judges answers parses the
-        // whole catalogue at start, and the detour doubled that.
+        // Straight into the types, not through a `Value` first: the detour doubled the work.
         serde_json::from_str(text).map_err(|e| e.to_string())
     }
 
     /// The canonical base: the part of `url` before `/Questionnaire/`.
     pub fn base(&self) -> Option<&str> {
-        self.url
-            .strip_suffix(&format!("/Questionnaire/{}", self.id))
-            .filter(|base| !base.is_empty())
+        canonical_base(&self.url, &self.id)
     }
 
     /// Every item, depth first, in display order.

@@ -105,6 +105,27 @@ fn every_embedded_definition_parses_whole() {
     // The functions read the embedded catalogue lazily: this is where a definition that does not parse stops a build.
     let whole = Catalogue::from_files(super::catalogue::files::FILES).unwrap();
     assert_eq!(whole.all().count(), embedded().all().count());
+    // What picks a version is read apart from the rest (at start): it must say what the whole definition says.
+    for instrument in embedded().all() {
+        let q = instrument.questionnaire();
+        let start = q.effective_period.as_ref().and_then(|p| p.start.as_deref());
+        assert_eq!(
+            (instrument.id(), instrument.version(), instrument.url()),
+            (q.id.as_str(), q.version.as_str(), q.url.as_str()),
+            "{}",
+            instrument.path
+        );
+        assert_eq!(
+            instrument.effective_from(),
+            start.and_then(|s| time::OffsetDateTime::parse(
+                s,
+                &time::format_description::well_known::Rfc3339
+            )
+            .ok()),
+            "{}",
+            instrument.path
+        );
+    }
 }
 
 #[test]
