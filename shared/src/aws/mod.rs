@@ -110,7 +110,11 @@ pub async fn sdk_config(budget: CallBudget) -> SdkConfig {
 /// instance metadata client), and that was a fifth of a function's start-up. Elsewhere (a laptop with a profile)
 /// the default chains stay.
 fn from_environment(loader: ConfigLoader, env: &Env) -> ConfigLoader {
-    let set = |name: &str| env.optional(name).is_some();
+    // As the SDK reads them: blank is unset.
+    let set = |name: &str| {
+        env.optional(name)
+            .is_some_and(|value| !value.trim().is_empty())
+    };
     let loader = if set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY") {
         loader.credentials_provider(EnvironmentVariableCredentialsProvider::new())
     } else {

@@ -27,7 +27,15 @@ async fn credentials_lambda_puts_in_the_environment_are_read_there_without_the_d
 
 #[tokio::test]
 async fn without_credentials_in_the_environment_the_default_chain_looks_for_them() {
-    for partial in [&[][..], &[("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")][..]] {
+    let blank_key = [
+        ("AWS_ACCESS_KEY_ID", "  "),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+    ];
+    for partial in [
+        &[][..],
+        &[("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")][..],
+        &blank_key[..],
+    ] {
         let provider = credentials_provider(partial).await;
         assert!(provider.contains("DefaultCredentialsChain"), "{provider}");
     }
