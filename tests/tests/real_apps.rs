@@ -647,15 +647,18 @@ async fn a_sweeps_claim_sent_again_after_its_answer_was_lost_is_still_its_own() 
         phq9_answers("LA6569-3"),
     );
     accepted(&deployed, &report).await;
-    deployed.drained().await;
-    let stored = settled_alerts(&deployed, &trial, 1).await;
+    // Claimed as soon as it is stored: the stack's own sweep may escalate it 30 s after it was raised.
+    let stored = eventually(DELIVERY, || async {
+        let found = alerts(&deployed, &trial).await;
+        Ok((!found.is_empty()).then_some(found))
+    })
+    .await;
     let alert_id = ids(&stored)[0];
     let config = aws_config::load_from_env().await;
     let alerts = DynamoAlerts::new(
         aws_sdk_dynamodb::Client::new(&config),
         deployed.stack.table_name.clone(),
     );
-    // Well before the stack's own sweep may escalate it (30 s after it was raised, locally).
     let claim = Claim::taken(OffsetDateTime::now_utc());
     assert!(
         alerts
@@ -679,9 +682,21 @@ async fn a_sweeps_claim_sent_again_after_its_answer_was_lost_is_still_its_own() 
             .unwrap(),
         "another sweep's live claim is refused"
     );
-    // Handed back, so the stack's sweep escalates it as usual.
-    alerts
-        .release(alert_id, Duty::Escalation, &claim.id)
-        .await
-        .unwrap();
+    let done = intake::item::format_timestamp(OffsetDateTime::now_utc());
+    for attempt in ["recorded", "recorded again after a lost answer"] {
+        assert!(
+            alerts
+                .complete(alert_id, Duty::Escalation, &claim.id, &done)
+                .await
+                .unwrap(),
+            "{attempt}"
+        );
+    }
+    assert!(
+        !alerts
+            .claim(alert_id, Duty::Escalation, &claim)
+            .await
+            .unwrap(),
+        "the claim's own request arriving late cannot take an escalation done"
+    );
 }

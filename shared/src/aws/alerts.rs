@@ -274,13 +274,12 @@ impl Alerts for DynamoAlerts {
         let condition = match duty {
             // An alert raised before deliveries were claimed has no state: it is waiting unless it was sent.
             Duty::Delivery => {
-                "#state = :pending OR (#state = :claimed AND #claimedAt < :stale) \
-                 OR (#state = :claimed AND #claim = :claim) \
+                "#state = :pending OR (#state = :claimed AND (#claimedAt < :stale OR #claim = :claim)) \
                  OR (attribute_exists(pk) AND attribute_not_exists(#state) AND attribute_not_exists(#doneAt))"
             }
             Duty::Escalation => {
-                "(#state = :pending OR (#state = :claimed AND #claimedAt < :stale) \
-                 OR (#state = :claimed AND #claim = :claim)) AND #status = :open"
+                "(#state = :pending OR (#state = :claimed AND (#claimedAt < :stale OR #claim = :claim))) \
+                 AND #status = :open"
             }
         };
         let mut update = self
@@ -321,7 +320,10 @@ impl Alerts for DynamoAlerts {
             .table_name(&self.table)
             .set_key(Some(Self::key(&alert_id).into_iter().collect()))
             .update_expression("SET #doneAt = :at REMOVE #state, #claim, #claimedAt")
-            .condition_expression("#claim = :claim")
+            // Or already recorded at this very time: the same request sent again after its answer was lost.
+            .condition_expression(
+                "#claim = :claim OR (attribute_not_exists(#claim) AND #doneAt = :at)",
+            )
             .expression_attribute_names("#state", names.state)
             .expression_attribute_names("#claim", names.claim)
             .expression_attribute_names("#claimedAt", names.claimed_at)

@@ -203,6 +203,33 @@ async fn a_claim_sent_again_after_its_answer_was_lost_is_still_its_own_and_no_on
             !store.claim(urgent.alert_id, duty, &other).await.unwrap(),
             "{duty:?}: another live claim is refused"
         );
+        // Done, and the record of it sent again after its answer was lost: still done by this claim.
+        let done = format_timestamp(now);
+        for attempt in ["first", "sent again"] {
+            assert!(
+                store
+                    .complete(urgent.alert_id, duty, &claim.id, &done)
+                    .await
+                    .unwrap(),
+                "{duty:?}: {attempt}"
+            );
+        }
+        assert!(
+            !store.claim(urgent.alert_id, duty, &claim).await.unwrap(),
+            "{duty:?}: the claim's own request arriving late cannot take a duty done"
+        );
+        assert!(
+            !store
+                .complete(
+                    urgent.alert_id,
+                    duty,
+                    &other.id,
+                    &format_timestamp(now + Duration::seconds(1))
+                )
+                .await
+                .unwrap(),
+            "{duty:?}: nor can another claim record it done"
+        );
     }
 }
 

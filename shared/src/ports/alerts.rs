@@ -63,8 +63,8 @@ pub trait Alerts: Send + Sync + 'static {
         claim: &Claim,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Records the duty done at `at` (the message accepted by its topic), if `claim_id` still holds it; whether it
-    /// did.
+    /// Records the duty done at `at` (the message accepted by its topic), if `claim_id` still holds it (or it is
+    /// recorded done at `at` already: a request sent again after its answer was lost); whether it did.
     fn complete(
         &self,
         alert_id: Uuid,

@@ -269,6 +269,17 @@ async fn a_notice_claim_sent_again_after_its_answer_was_lost_is_still_its_own_an
             .unwrap(),
         "another live claim is refused"
     );
+    assert!(
+        Sweep::complete(&store, &owed, Notice::Reminder, &claim.id, &claim.at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !Sweep::claim(&store, &owed, Notice::Reminder, &claim)
+            .await
+            .unwrap(),
+        "the claim's own request arriving late cannot take a reminder sent"
+    );
 }
 
 #[tokio::test]

@@ -169,7 +169,14 @@ impl Alerts for MemoryStore {
     ) -> Result<bool, StoreError> {
         Ok(self.update_alert(
             alert_id,
-            |a| duty_of(a, duty).claim == Some(claim_id),
+            |a| {
+                let done_at = match duty {
+                    Duty::Delivery => a.notified_at.as_deref(),
+                    Duty::Escalation => a.escalated_at.as_deref(),
+                };
+                let held = duty_of(a, duty).claim;
+                held == Some(claim_id) || (held.is_none() && done_at == Some(at))
+            },
             |a| {
                 set(a, duty, [None, None, None]);
                 let done = Some(at.to_owned());
