@@ -107,12 +107,19 @@ pub async fn run(
     })
 }
 
-/// One function to start again and again: how it runs, its name, its environment.
-pub type Starting<'a> = (&'a Runtime, &'a str, &'a [(String, String)]);
+/// One function to start again and again.
+pub struct Starting<'a> {
+    /// How it runs.
+    pub runtime: &'a Runtime,
+    /// Its function name.
+    pub function: &'a str,
+    /// Its environment, beside the Lambda variables.
+    pub env: &'a [(String, String)],
+}
 
 /// Median milliseconds from exec to the first `GET /next` over `runs` fresh processes of each function, with a
-/// progress bar named `label`. Interleaved: each round starts every function once, so a busy moment of the machine
-/// falls on all of them alike, and ratios between them hold.
+/// progress bar named `label`. Interleaved: each round starts every function once, the first one turning round by
+/// round, so a busy moment of the machine (or the order) falls on all of them alike, and ratios between them hold.
 pub async fn init_medians(
     functions: &[Starting<'_>],
     runs: usize,
@@ -120,19 +127,25 @@ pub async fn init_medians(
 ) -> Result<Vec<f64>, Error> {
     let bar = crate::workload::progress(runs * functions.len(), label);
     let mut samples = vec![Vec::with_capacity(runs); functions.len()];
-    for _ in 0..runs {
-        for ((runtime, function, env), samples) in functions.iter().zip(&mut samples) {
+    for round in 0..runs {
+        for turn in 0..functions.len() {
+            let index = (round + turn) % functions.len();
+            let Starting {
+                runtime,
+                function,
+                env,
+            } = &functions[index];
             let init = run(runtime, function, env, Vec::new()).await?.init;
-            samples.push(init.as_secs_f64() * 1000.0);
+            samples[index].push(init.as_secs_f64() * 1000.0);
             bar.inc(1);
         }
     }
     bar.finish_and_clear();
     Ok(samples
         .into_iter()
-        .map(|mut samples| {
-            samples.sort_by(f64::total_cmp);
-            samples[samples.len() / 2]
+        .map(|mut sorted| {
+            sorted.sort_by(f64::total_cmp);
+            sorted[sorted.len() / 2]
         })
         .collect())
 }

@@ -39,7 +39,11 @@ pub async fn init_medians(binaries: &[(PathBuf, &str)], runs: usize) -> Result<V
     let functions: Vec<harness::Starting> = runtimes
         .iter()
         .zip(binaries)
-        .map(|(runtime, (_, name))| (runtime, *name, &env[..]))
+        .map(|(runtime, (_, function))| harness::Starting {
+            runtime,
+            function,
+            env: &env,
+        })
         .collect();
     harness::init_medians(&functions, runs, "init").await
 }

@@ -99,8 +99,16 @@ pub async fn measure(aws: &Aws, contender: &Contender, sizes: &Sizes) -> Result<
     let runs = sizes.init_runs;
     let [init_submit, init_process] = harness::init_medians(
         &[
-            (&contender.submit, "submit", &submit_env),
-            (&contender.process, "process", &process_env),
+            harness::Starting {
+                runtime: &contender.submit,
+                function: "submit",
+                env: &submit_env,
+            },
+            harness::Starting {
+                runtime: &contender.process,
+                function: "process",
+                env: &process_env,
+            },
         ],
         runs,
         &format!("{name} init"),
