@@ -35,6 +35,33 @@ async fn nurse(deployed: &Deployed, trial: &str) -> String {
         .unwrap()
 }
 
+/// Enrols `patient` on the burst drill through the calendar API, anchored at `anchor`.
+async fn enrol(
+    deployed: &Deployed,
+    trial: &str,
+    token: &str,
+    patient: &str,
+    zone: &str,
+    anchor: OffsetDateTime,
+) {
+    let body = json!({
+        "patientId": patient, "scheduleId": "burst-drill", "timeZone": zone,
+        "anchors": { "enrolment": text(anchor) }, "reason": "consented"
+    });
+    let path = format!("/v1/trials/{trial}/enrolments");
+    let reply = json_to(
+        &deployed.http,
+        &deployed.stack,
+        (Method::POST, &path),
+        Some(token),
+        None,
+        &body,
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 201, "{}", reply.body);
+}
+
 /// Three overlapping sweeps in this process, beside the deployed schedule's own.
 async fn sweep(deployed: &Deployed) {
     let config = sdk_config(CallBudget::BACKGROUND).await;
@@ -132,22 +159,15 @@ async fn reminders_misses_placement_and_compliance_follow_each_patients_calendar
     let token = nurse(&deployed, &trial).await;
     let zones = ["Europe/Berlin", "America/New_York", "Asia/Tokyo"];
     for n in 1..=6 {
-        let body = json!({
-            "patientId": format!("P-{n}"), "scheduleId": "burst-drill", "timeZone": zones[n % 3],
-            "anchors": { "enrolment": text(anchor) }, "reason": "consented"
-        });
-        let path = format!("/v1/trials/{trial}/enrolments");
-        let reply = json_to(
-            &deployed.http,
-            stack,
-            (Method::POST, &path),
-            Some(&token),
-            None,
-            &body,
+        enrol(
+            &deployed,
+            &trial,
+            &token,
+            &format!("P-{n}"),
+            zones[n % 3],
+            anchor,
         )
-        .await
-        .unwrap();
-        assert_eq!(reply.status, 201, "{}", reply.body);
+        .await;
     }
 
     // The check-in window is open: every patient is reminded once.
@@ -433,23 +453,8 @@ async fn a_reminder_claim_sent_again_after_its_answer_was_lost_is_still_its_own(
     let trial = fresh_trial("RESENTNOTICE");
     // Anchored a day ahead: nothing is due, so the stack's own sweep leaves this patient alone.
     let anchor = at(86_400, OffsetDateTime::now_utc());
-    let body = json!({
-        "patientId": "P-1", "scheduleId": "burst-drill", "timeZone": "Europe/Berlin",
-        "anchors": { "enrolment": text(anchor) }, "reason": "consented"
-    });
-    let path = format!("/v1/trials/{trial}/enrolments");
     let token = nurse(&deployed, &trial).await;
-    let reply = json_to(
-        &deployed.http,
-        stack,
-        (Method::POST, &path),
-        Some(&token),
-        None,
-        &body,
-    )
-    .await
-    .unwrap();
-    assert_eq!(reply.status, 201, "{}", reply.body);
+    enrol(&deployed, &trial, &token, "P-1", "Europe/Berlin", anchor).await;
     let config = sdk_config(CallBudget::BACKGROUND).await;
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&config),
