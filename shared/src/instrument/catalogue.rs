@@ -25,7 +25,7 @@ const QUESTIONNAIRES: &str = "questionnaires/";
 
 /// One published version of one instrument. What picks a version (its id, number, status, effective period and
 /// URL) is read with the catalogue; the rest of the definition (items, scores) the first time it is used. A function
-/// parses the instruments its requests name, not all of them at start (they were a quarter of submit's start-up).
+/// parses the instruments its requests name, not all of them at start (they were a quarter of submit's `main`).
 #[derive(Debug, Clone)]
 pub struct Instrument {
     header: Header,
@@ -102,7 +102,8 @@ impl Instrument {
         self.definition.get_or_init(|| {
             Definition::parse(self.source).unwrap_or_else(|error| {
                 // The build parses every questionnaire (build.rs) and `make test` checks each whole
-                // (`Catalogue::from_files`, scores included): a definition that got into a build never gets here.
+                // (`Catalogue::from_files`, score declarations included). Only a deploy that skipped the tests can
+                // get here, and then only the requests naming this instrument fail.
                 panic!("{}: {error}", self.path)
             })
         })

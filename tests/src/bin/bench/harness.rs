@@ -118,8 +118,8 @@ pub struct Starting<'a> {
 }
 
 /// Median milliseconds from exec to the first `GET /next` over `runs` fresh processes of each function, with a
-/// progress bar named `label`. Interleaved: each round starts every function once, the first one turning round by
-/// round, so a busy moment of the machine (or the order) falls on all of them alike, and ratios between them hold.
+/// progress bar named `label`. Interleaved: each round starts every function once (the first one turning round by
+/// round), so a busy stretch of the machine falls on all of them, not on one, and ratios between them hold.
 pub async fn init_medians(
     functions: &[Starting<'_>],
     runs: usize,
