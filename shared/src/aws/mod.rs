@@ -107,8 +107,8 @@ pub async fn sdk_config(budget: CallBudget) -> SdkConfig {
 /// Where the environment holds the credentials and the region, as Lambda's always does, the loader takes them from
 /// there alone. The default chains look there first too, so the result is the same; but they build every other
 /// provider before they look (web identity with its own STS client, which parses STS's endpoint rules; the
-/// instance metadata client), and that was a fifth of what a function's `main` did at start. Elsewhere (a laptop with a profile)
-/// the default chains stay.
+/// instance metadata client), and that was a fifth of what a function's `main` did at start. Elsewhere (a laptop
+/// with a profile) the default chains stay.
 fn from_environment(loader: ConfigLoader, env: &Env) -> ConfigLoader {
     // As the SDK reads credentials: blank is unset.
     let set = |name: &str| {

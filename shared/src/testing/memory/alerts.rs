@@ -142,7 +142,7 @@ impl Alerts for MemoryStore {
                             || held.claim == Some(claim.id.as_str())));
                 match duty {
                     // An alert raised before deliveries were claimed: waiting unless it was sent.
-                    Duty::Delivery => waiting || (held.state.is_none() && a.notified_at.is_none()),
+                    Duty::Delivery => waiting || (held.state.is_none() && held.done_at.is_none()),
                     Duty::Escalation => waiting && a.status == AlertStatus::Open,
                 }
             },
@@ -170,12 +170,8 @@ impl Alerts for MemoryStore {
         Ok(self.update_alert(
             alert_id,
             |a| {
-                let done_at = match duty {
-                    Duty::Delivery => a.notified_at.as_deref(),
-                    Duty::Escalation => a.escalated_at.as_deref(),
-                };
-                let held = duty_of(a, duty).claim;
-                held == Some(claim_id) || (held.is_none() && done_at == Some(at))
+                let held = duty_of(a, duty);
+                held.claim == Some(claim_id) || (held.claim.is_none() && held.done_at == Some(at))
             },
             |a| {
                 set(a, duty, [None, None, None]);
@@ -203,30 +199,34 @@ impl Alerts for MemoryStore {
     }
 }
 
-/// A duty's state, claim and claim time on an alert.
+/// A duty's state, claim, claim time and done time on an alert.
 struct Held<'a> {
     state: Option<&'a str>,
     claim: Option<&'a str>,
     claimed_at: Option<&'a str>,
+    done_at: Option<&'a str>,
 }
 
 fn duty_of(alert: &AlertItem, duty: Duty) -> Held<'_> {
-    let (state, claim, claimed_at) = match duty {
+    let (state, claim, claimed_at, done_at) = match duty {
         Duty::Delivery => (
             &alert.delivery,
             &alert.delivery_claim,
             &alert.delivery_claimed_at,
+            &alert.notified_at,
         ),
         Duty::Escalation => (
             &alert.escalation,
             &alert.escalation_claim,
             &alert.escalation_claimed_at,
+            &alert.escalated_at,
         ),
     };
     Held {
         state: state.as_deref(),
         claim: claim.as_deref(),
         claimed_at: claimed_at.as_deref(),
+        done_at: done_at.as_deref(),
     }
 }
 
