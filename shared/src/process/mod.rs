@@ -41,6 +41,13 @@ mod tests;
 pub use config::ProcessConfig;
 pub use record::{Outcome, RecordError};
 
+// A record's panic is caught by its task only if panics unwind: a build that aborts on panic (cargo-lambda's
+// release default, unless the profile names `panic`) would lose the whole batch to one record, so it cannot compile.
+const _: () = assert!(
+    cfg!(panic = "unwind"),
+    "the process function isolates a panicking record only if panics unwind: set panic = \"unwind\""
+);
+
 /// Default bound on records written concurrently within one batch. A 100-record batch then needs two store
 /// round trips, not seven (at 16); the bound keeps one invocation from flooding the table or the connection pool.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 64;
