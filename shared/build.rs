@@ -1,7 +1,8 @@
 //! Embeds the instrument catalogue (`instruments/questionnaires/<id>/<version>.json`) into the crate at build time:
 //! the functions read no file at start, and every environment runs exactly the definitions it was built with. Each
-//! questionnaire is parsed here with the intake's own types: the functions parse a definition the first time its
-//! instrument is used, so one that does not parse must stop the build (`sam build` included), not a request.
+//! questionnaire, its score declarations included, is parsed here with the intake's own types: the functions parse a
+//! definition the first time its instrument is used, so one that does not parse must stop the build (`sam build`
+//! included), not a request.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -9,6 +10,9 @@ use std::path::Path;
 #[allow(dead_code)]
 #[path = "src/instrument/definition.rs"]
 mod definition;
+#[allow(dead_code)]
+#[path = "src/instrument/score_declaration.rs"]
+mod score_declaration;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("instruments");
@@ -23,7 +27,9 @@ fn main() {
     for (relative, absolute) in &files {
         if relative.starts_with("questionnaires/") {
             let text = std::fs::read_to_string(absolute).unwrap();
-            if let Err(error) = definition::Questionnaire::parse(&text) {
+            let parsed = definition::Questionnaire::parse(&text)
+                .and_then(|questionnaire| score_declaration::Score::declared(&questionnaire));
+            if let Err(error) = parsed {
                 panic!("instruments/{relative} does not parse: {error}");
             }
         }

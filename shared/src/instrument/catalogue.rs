@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::definition::{Item, Period, Questionnaire, canonical_base};
-use super::score::Score;
+use super::score_declaration::Score;
 
 pub(crate) mod files {
     include!(concat!(env!("OUT_DIR"), "/catalogue_files.rs"));
@@ -101,9 +101,8 @@ impl Instrument {
     fn definition(&self) -> &Definition {
         self.definition.get_or_init(|| {
             Definition::parse(self.source).unwrap_or_else(|error| {
-                // The build parses every questionnaire (build.rs) and `make test` checks each whole
-                // (`Catalogue::from_files`, score declarations included). Only a deploy that skipped the tests can
-                // get here, and then only the requests naming this instrument fail.
+                // Unreachable in a built crate: build.rs reads every questionnaire and its score declarations with
+                // these same types, and a file that does not parse stops the build.
                 panic!("{}: {error}", self.path)
             })
         })
@@ -155,6 +154,12 @@ impl Instrument {
     /// The version.
     pub fn version(&self) -> &str {
         &self.header.version
+    }
+
+    /// Whether this version is `active` (one that is `retired` is served, but never chosen for a submission naming
+    /// no version, nor current).
+    pub fn is_active(&self) -> bool {
+        self.header.status == "active"
     }
 
     /// The canonical reference to this version: `url|version`.
@@ -280,7 +285,7 @@ impl Catalogue {
         self.versions(id)
             .iter()
             .rev()
-            .filter(|instrument| instrument.header.status == "active")
+            .filter(|instrument| instrument.is_active())
             .find(|instrument| instrument.effective_from().is_none_or(|from| from <= at))
     }
 

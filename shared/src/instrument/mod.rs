@@ -6,7 +6,8 @@
 //! - [`check`]: what every definition in the catalogue must satisfy (run by `make test`);
 //! - `enable`: `enableWhen`, whether an item is shown;
 //! - `validate`: answers against a definition, every problem with its item;
-//! - [`score`]: declared scores and their bands.
+//! - [`score_declaration`]: the scores a questionnaire declares and their bands;
+//! - [`score`]: scores computed from answers.
 
 use crate::submission::{FieldProblem, Submission};
 
@@ -15,6 +16,7 @@ pub mod check;
 pub mod definition;
 mod enable;
 pub mod score;
+pub mod score_declaration;
 #[cfg(test)]
 mod tests;
 mod validate;
