@@ -699,4 +699,11 @@ async fn a_sweeps_claim_sent_again_after_its_answer_was_lost_is_still_its_own() 
             .unwrap(),
         "the claim's own request arriving late cannot take an escalation done"
     );
+    assert!(
+        !alerts
+            .complete(alert_id, Duty::Escalation, &other.id, &done)
+            .await
+            .unwrap(),
+        "another sweep's claim recording it done at the same instant is not taken for this one's"
+    );
 }

@@ -24,12 +24,14 @@ pub const PENDING_ESCALATIONS: &str = "PendingEscalations";
 /// The index of alerts whose message is not on the alert topic yet.
 pub const PENDING_DELIVERIES: &str = "PendingDeliveries";
 
-/// The attributes of a duty: its state (the index key), its claim and when it was taken, and when it was done.
+/// The attributes of a duty: its state (the index key), its claim and when it was taken, when it was done and by
+/// which claim.
 struct DutyAttributes {
     state: &'static str,
     claim: &'static str,
     claimed_at: &'static str,
     done_at: &'static str,
+    done_by: &'static str,
     index: &'static str,
 }
 
@@ -40,6 +42,7 @@ fn attributes(duty: Duty) -> DutyAttributes {
             claim: "deliveryClaim",
             claimed_at: "deliveryClaimedAt",
             done_at: "notifiedAt",
+            done_by: "notifiedBy",
             index: PENDING_DELIVERIES,
         },
         Duty::Escalation => DutyAttributes {
@@ -47,6 +50,7 @@ fn attributes(duty: Duty) -> DutyAttributes {
             claim: "escalationClaim",
             claimed_at: "escalationClaimedAt",
             done_at: "escalatedAt",
+            done_by: "escalatedBy",
             index: PENDING_ESCALATIONS,
         },
     }
@@ -319,15 +323,16 @@ impl Alerts for DynamoAlerts {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(&alert_id).into_iter().collect()))
-            .update_expression("SET #doneAt = :at REMOVE #state, #claim, #claimedAt")
-            // Or already recorded at this very time: the same request sent again after its answer was lost.
-            .condition_expression(
-                "#claim = :claim OR (attribute_not_exists(#claim) AND #doneAt = :at)",
+            .update_expression(
+                "SET #doneAt = :at, #doneBy = :claim REMOVE #state, #claim, #claimedAt",
             )
+            // Or already recorded by this claim: the same request sent again after its answer was lost.
+            .condition_expression("#claim = :claim OR #doneBy = :claim")
             .expression_attribute_names("#state", names.state)
             .expression_attribute_names("#claim", names.claim)
             .expression_attribute_names("#claimedAt", names.claimed_at)
             .expression_attribute_names("#doneAt", names.done_at)
+            .expression_attribute_names("#doneBy", names.done_by)
             .expression_attribute_values(":claim", s(claim_id))
             .expression_attribute_values(":at", s(at))
             .send()

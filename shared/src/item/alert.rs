@@ -124,6 +124,13 @@ pub struct AlertItem {
     /// When it was escalated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalated_at: Option<String>,
+    /// The claim that recorded its delivery: a worker's record sent again after its answer was lost is its own,
+    /// another worker's is not, even at the same instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified_by: Option<String>,
+    /// The claim that recorded its escalation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalated_by: Option<String>,
     /// Who acknowledged it: the staff member's id from their token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged_by: Option<String>,
@@ -212,6 +219,8 @@ impl AlertItem {
             escalation_claimed_at: None,
             notified_at: None,
             escalated_at: None,
+            notified_by: None,
+            escalated_by: None,
             acknowledged_by: None,
             acknowledged_at: None,
         }

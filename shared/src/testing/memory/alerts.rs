@@ -171,14 +171,14 @@ impl Alerts for MemoryStore {
             alert_id,
             |a| {
                 let held = duty_of(a, duty);
-                held.claim == Some(claim_id) || (held.claim.is_none() && held.done_at == Some(at))
+                held.claim == Some(claim_id) || held.done_by == Some(claim_id)
             },
             |a| {
                 set(a, duty, [None, None, None]);
-                let done = Some(at.to_owned());
+                let (done_at, done_by) = (Some(at.to_owned()), Some(claim_id.to_owned()));
                 match duty {
-                    Duty::Delivery => a.notified_at = done,
-                    Duty::Escalation => a.escalated_at = done,
+                    Duty::Delivery => (a.notified_at, a.notified_by) = (done_at, done_by),
+                    Duty::Escalation => (a.escalated_at, a.escalated_by) = (done_at, done_by),
                 }
             },
         ))
@@ -205,21 +205,24 @@ struct Held<'a> {
     claim: Option<&'a str>,
     claimed_at: Option<&'a str>,
     done_at: Option<&'a str>,
+    done_by: Option<&'a str>,
 }
 
 fn duty_of(alert: &AlertItem, duty: Duty) -> Held<'_> {
-    let (state, claim, claimed_at, done_at) = match duty {
+    let (state, claim, claimed_at, done_at, done_by) = match duty {
         Duty::Delivery => (
             &alert.delivery,
             &alert.delivery_claim,
             &alert.delivery_claimed_at,
             &alert.notified_at,
+            &alert.notified_by,
         ),
         Duty::Escalation => (
             &alert.escalation,
             &alert.escalation_claim,
             &alert.escalation_claimed_at,
             &alert.escalated_at,
+            &alert.escalated_by,
         ),
     };
     Held {
@@ -227,6 +230,7 @@ fn duty_of(alert: &AlertItem, duty: Duty) -> Held<'_> {
         claim: claim.as_deref(),
         claimed_at: claimed_at.as_deref(),
         done_at: done_at.as_deref(),
+        done_by: done_by.as_deref(),
     }
 }
 
