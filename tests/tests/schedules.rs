@@ -477,4 +477,33 @@ async fn a_reminder_claim_sent_again_after_its_answer_was_lost_is_still_its_own(
         !store.claim(owed, Notice::Reminder, &other).await.unwrap(),
         "another sweep's live claim is refused"
     );
+    // Recorded, and the record sent again after its answer was lost: still this claim's, in the history once.
+    for attempt in ["recorded", "recorded again after a lost answer"] {
+        assert!(
+            store
+                .complete(owed, Notice::Reminder, &claim.id, &claim.at)
+                .await
+                .unwrap(),
+            "{attempt}"
+        );
+    }
+    assert!(
+        !store
+            .complete(owed, Notice::Reminder, &other.id, &claim.at)
+            .await
+            .unwrap(),
+        "another sweep's claim recording it at the same instant is not taken for this one's"
+    );
+    let reminded = store.occurrences(&trial, "P-1").await.unwrap();
+    let reminded = reminded
+        .iter()
+        .find(|o| o.occurrence_id == "check-in")
+        .unwrap();
+    assert_eq!(reminded.reminded_by.as_deref(), Some(claim.id.as_str()));
+    let events: Vec<&str> = reminded.history.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(
+        events.iter().filter(|e| **e == "reminded").count(),
+        1,
+        "{events:?}"
+    );
 }

@@ -6,8 +6,12 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 
 use super::alerts::{applied, s};
 use super::dynamodb::{WRITE_ONCE, from_attributes, to_attributes};
@@ -31,6 +35,25 @@ pub const SCHEDULE_DUE: &str = "ScheduleDue";
 const MAX_DUE_PER_SHARD: usize = 2_000;
 
 type Attributes = HashMap<String, AttributeValue>;
+
+/// Whether a notice's record applied or, refused, was recorded already by this claim (`done_by` names it in the
+/// occurrence the refusal returns): the same request sent again after its answer was lost, its condition now failing
+/// on what the first one wrote. Its history is not appended twice.
+fn applied_or_recorded_by<R>(
+    result: Result<UpdateItemOutput, SdkError<UpdateItemError, R>>,
+    done_by: &str,
+    claim_id: &str,
+) -> Result<bool, StoreError> {
+    if let Err(SdkError::ServiceError(service)) = &result
+        && let UpdateItemError::ConditionalCheckFailedException(refused) = service.err()
+    {
+        let by = refused.item().and_then(|item| item.get(done_by));
+        return Ok(by
+            .and_then(|by| by.as_s().ok())
+            .is_some_and(|by| by == claim_id));
+    }
+    applied(result)
+}
 
 fn next(event: NextEvent) -> AttributeValue {
     s(match event {
@@ -285,18 +308,20 @@ impl Sweep for DynamoStore {
         claim_id: &str,
         at: &str,
     ) -> Result<bool, StoreError> {
-        let (expression, claim_name, event) = match notice {
+        let (expression, claim_name, done_by, event) = match notice {
             // From now on the sweep waits for the window to close.
             Notice::Reminder => (
-                "SET remindedAt = :at, nextEvent = :close, dueAt = :closes, history = list_append(history, :event) \
-                 REMOVE reminderClaim, reminderClaimedAt",
+                "SET remindedAt = :at, remindedBy = :claim, nextEvent = :close, dueAt = :closes, \
+                 history = list_append(history, :event) REMOVE reminderClaim, reminderClaimedAt",
                 "reminderClaim",
+                "remindedBy",
                 ("reminded", "reminder topic"),
             ),
             Notice::Missed => (
-                "SET noticedAt = :at, history = list_append(history, :event) \
+                "SET noticedAt = :at, noticedBy = :claim, history = list_append(history, :event) \
                  REMOVE noticeClaim, noticeClaimedAt, dueAt, dueShard, nextEvent",
                 "noticeClaim",
+                "noticedBy",
                 ("noticed", "missed-survey topic"),
             ),
         };
@@ -314,9 +339,16 @@ impl Sweep for DynamoStore {
                 .expression_attribute_values(":claim", s(claim_id))
                 .expression_attribute_values(":at", s(at))
                 .expression_attribute_values(":event", event.clone())
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
         };
         if notice == Notice::Missed {
-            return applied(update(expression, "#claim = :claim").send().await);
+            return applied_or_recorded_by(
+                update(expression, "#claim = :claim").send().await,
+                done_by,
+                claim_id,
+            );
         }
         // The sweep waits for the window to close next, unless another sweep recorded the miss meanwhile (a slow
         // publish across the close): then the reminder is recorded sent, and the miss's notice is left to come.
@@ -326,15 +358,15 @@ impl Sweep for DynamoStore {
             .expression_attribute_values(":closes", s(&item.closes))
             .send()
             .await;
-        if applied(moved_on)? {
+        if applied_or_recorded_by(moved_on, done_by, claim_id)? {
             return Ok(true);
         }
         let recorded = update(
-            "SET remindedAt = :at, history = list_append(history, :event) \
+            "SET remindedAt = :at, remindedBy = :claim, history = list_append(history, :event) \
              REMOVE reminderClaim, reminderClaimedAt",
             "#claim = :claim",
         );
-        applied(recorded.send().await)
+        applied_or_recorded_by(recorded.send().await, done_by, claim_id)
     }
 
     async fn release(

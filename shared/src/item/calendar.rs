@@ -191,6 +191,9 @@ pub struct OccurrenceItem {
     /// When the reminder was accepted by the reminder topic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminded_at: Option<String>,
+    /// The claim that recorded it: that sweep's record sent again after its answer was lost is its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminded_by: Option<String>,
     /// When the miss was recorded (its window closed with nothing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missed_at: Option<String>,
@@ -203,6 +206,9 @@ pub struct OccurrenceItem {
     /// When the site was told of the miss.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noticed_at: Option<String>,
+    /// The claim that recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noticed_by: Option<String>,
     /// The submission that completed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub done_by: Option<Uuid>,
@@ -338,10 +344,12 @@ impl OccurrenceItem {
             reminder_claim: None,
             reminder_claimed_at: None,
             reminded_at: None,
+            reminded_by: None,
             missed_at: None,
             notice_claim: None,
             notice_claimed_at: None,
             noticed_at: None,
+            noticed_by: None,
             done_by: None,
             done_timing: None,
             done_at: None,

@@ -269,16 +269,33 @@ async fn a_notice_claim_sent_again_after_its_answer_was_lost_is_still_its_own_an
             .unwrap(),
         "another live claim is refused"
     );
-    assert!(
-        Sweep::complete(&store, &owed, Notice::Reminder, &claim.id, &claim.at)
-            .await
-            .unwrap()
-    );
+    // Recorded, and the record sent again after its answer was lost: still recorded by this claim, once.
+    for attempt in ["first", "sent again"] {
+        assert!(
+            Sweep::complete(&store, &owed, Notice::Reminder, &claim.id, &claim.at)
+                .await
+                .unwrap(),
+            "{attempt}"
+        );
+    }
+    let reminded = store
+        .occurrence_items()
+        .into_iter()
+        .find(|o| o.occurrence_id == "check-in")
+        .unwrap();
+    let events: Vec<&str> = reminded.history.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(events, ["scheduled", "reminded"], "one reminder, one event");
     assert!(
         !Sweep::claim(&store, &owed, Notice::Reminder, &claim)
             .await
             .unwrap(),
         "the claim's own request arriving late cannot take a reminder sent"
+    );
+    assert!(
+        !Sweep::complete(&store, &owed, Notice::Reminder, &other.id, &claim.at)
+            .await
+            .unwrap(),
+        "nor can another claim record it, even at the same instant"
     );
 }
 

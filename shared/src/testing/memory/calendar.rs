@@ -214,6 +214,7 @@ impl Sweep for MemoryStore {
         Ok(self.update_occurrence(item, |o| match notice {
             Notice::Reminder if o.reminder_claim.as_deref() == Some(claim_id) => {
                 o.reminded_at = Some(at.to_owned());
+                o.reminded_by = Some(claim_id.to_owned());
                 // Unless another sweep recorded the miss meanwhile: its notice stays to come.
                 if o.next_event == Some(NextEvent::Open) {
                     o.next_event = Some(NextEvent::Close);
@@ -230,6 +231,7 @@ impl Sweep for MemoryStore {
             }
             Notice::Missed if o.notice_claim.as_deref() == Some(claim_id) => {
                 o.noticed_at = Some(at.to_owned());
+                o.noticed_by = Some(claim_id.to_owned());
                 o.clear_sweep();
                 o.notice_claim = None;
                 o.notice_claimed_at = None;
@@ -240,7 +242,9 @@ impl Sweep for MemoryStore {
                 ));
                 true
             }
-            _ => false,
+            // Recorded already, by this claim: the same record sent again after its answer was lost.
+            Notice::Reminder => o.reminded_by.as_deref() == Some(claim_id),
+            Notice::Missed => o.noticed_by.as_deref() == Some(claim_id),
         }))
     }
 
