@@ -506,4 +506,36 @@ async fn a_reminder_claim_sent_again_after_its_answer_was_lost_is_still_its_own(
         1,
         "{events:?}"
     );
+    // The same for the site's notice of a miss, recorded at the close (a day ahead: the stack's sweep waits for it).
+    assert!(store.record_missed(owed, &owed.closes).await.unwrap());
+    let notice = Claim::taken(OffsetDateTime::now_utc());
+    assert!(store.claim(owed, Notice::Missed, &notice).await.unwrap());
+    for attempt in ["recorded", "recorded again after a lost answer"] {
+        assert!(
+            store
+                .complete(owed, Notice::Missed, &notice.id, &notice.at)
+                .await
+                .unwrap(),
+            "notice {attempt}"
+        );
+    }
+    assert!(
+        !store
+            .complete(owed, Notice::Missed, &other.id, &notice.at)
+            .await
+            .unwrap(),
+        "another sweep's claim recording the notice is not taken for this one's"
+    );
+    let noticed = store.occurrences(&trial, "P-1").await.unwrap();
+    let noticed = noticed
+        .iter()
+        .find(|o| o.occurrence_id == "check-in")
+        .unwrap();
+    assert_eq!(noticed.noticed_by.as_deref(), Some(notice.id.as_str()));
+    let events: Vec<&str> = noticed.history.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(
+        events.iter().filter(|e| **e == "noticed").count(),
+        1,
+        "{events:?}"
+    );
 }

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::*;
 use crate::enrolment::{Change, OccurrenceWrite, WithdrawRequest, enrol, revise};
-use crate::item::AuditItem;
+use crate::item::{AuditItem, format_timestamp};
 use crate::ports::Enrolments;
 use crate::schedule::Schedules;
 use crate::testing::example::nurse;
@@ -297,6 +297,86 @@ async fn a_notice_claim_sent_again_after_its_answer_was_lost_is_still_its_own_an
             .unwrap(),
         "nor can another claim record it, even at the same instant"
     );
+}
+
+/// The check-in's history, as events.
+fn check_in_events(store: &MemoryStore) -> Vec<String> {
+    let check_in = store
+        .occurrence_items()
+        .into_iter()
+        .find(|o| o.occurrence_id == "check-in")
+        .unwrap();
+    check_in.history.into_iter().map(|e| e.event).collect()
+}
+
+#[tokio::test]
+async fn a_reminder_recorded_after_the_miss_and_sent_again_is_still_its_own_once() {
+    let (store, _, _, _) = enrolled(1).await;
+    let owed = store
+        .occurrence_items()
+        .into_iter()
+        .find(|o| o.occurrence_id == "check-in")
+        .unwrap();
+    let claim = Claim::taken(at("10:02:59"));
+    assert!(
+        Sweep::claim(&store, &owed, Notice::Reminder, &claim)
+            .await
+            .unwrap()
+    );
+    // A slow publish across the close: another sweep records the miss before this one records its reminder.
+    assert!(
+        store
+            .record_missed(&owed, &format_timestamp(at("10:03:01")))
+            .await
+            .unwrap()
+    );
+    for attempt in ["first", "sent again"] {
+        assert!(
+            Sweep::complete(&store, &owed, Notice::Reminder, &claim.id, &claim.at)
+                .await
+                .unwrap(),
+            "{attempt}"
+        );
+    }
+    assert_eq!(check_in_events(&store), ["scheduled", "missed", "reminded"]);
+}
+
+#[tokio::test]
+async fn a_missed_survey_notice_sent_again_after_its_answer_was_lost_is_recorded_once() {
+    let (store, _, _, _) = enrolled(1).await;
+    let owed = store
+        .occurrence_items()
+        .into_iter()
+        .find(|o| o.occurrence_id == "check-in")
+        .unwrap();
+    assert!(
+        store
+            .record_missed(&owed, &format_timestamp(at("10:03:01")))
+            .await
+            .unwrap()
+    );
+    let claim = Claim::taken(at("10:03:05"));
+    assert!(
+        Sweep::claim(&store, &owed, Notice::Missed, &claim)
+            .await
+            .unwrap()
+    );
+    for attempt in ["first", "sent again"] {
+        assert!(
+            Sweep::complete(&store, &owed, Notice::Missed, &claim.id, &claim.at)
+                .await
+                .unwrap(),
+            "{attempt}"
+        );
+    }
+    let other = Claim::taken(at("10:03:06"));
+    assert!(
+        !Sweep::complete(&store, &owed, Notice::Missed, &other.id, &claim.at)
+            .await
+            .unwrap(),
+        "another claim recording it is refused"
+    );
+    assert_eq!(check_in_events(&store), ["scheduled", "missed", "noticed"]);
 }
 
 #[tokio::test]
