@@ -218,8 +218,8 @@ static EMBEDDED: LazyLock<Result<Catalogue, String>> =
 
 impl Catalogue {
     /// The catalogue this build embeds, each definition parsed whole the first time it is used. The build parses
-    /// every questionnaire and `make test` checks each whole ([`Catalogue::from_files`] on the same files), so the
-    /// error (a definition without a readable id, URL, version, status or period) is for a build that skipped both.
+    /// every questionnaire whole, so the error (a definition without a readable id, URL, version, status or period)
+    /// cannot happen in a built crate.
     pub fn embedded() -> Result<&'static Catalogue, String> {
         EMBEDDED.as_ref().map_err(Clone::clone)
     }

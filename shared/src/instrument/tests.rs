@@ -160,6 +160,35 @@ fn a_definition_is_parsed_whole_only_when_its_instrument_is_first_used() {
 }
 
 #[test]
+fn a_retired_version_is_still_served_but_never_current_nor_chosen() {
+    let source = embedded().current("pain-nrs").unwrap().source;
+    let retired: &'static str = Box::leak(
+        source
+            .replacen("\"version\": \"1\"", "\"version\": \"2\"", 1)
+            .replacen("\"status\": \"active\"", "\"status\": \"retired\"", 1)
+            .into_boxed_str(),
+    );
+    assert_ne!(retired, source);
+    let files = [
+        ("questionnaires/pain-nrs/1.json", source),
+        ("questionnaires/pain-nrs/2.json", retired),
+    ];
+    let catalogue = Catalogue::from_files(&files).unwrap();
+    let second = catalogue.get("pain-nrs", Some("2")).expect("served");
+    assert!(!second.is_active());
+    assert_eq!(
+        catalogue.current("pain-nrs").map(|i| i.version()),
+        Some("1")
+    );
+    assert_eq!(
+        catalogue
+            .in_effect("pain-nrs", "2030-01-01T00:00:00Z")
+            .map(|i| i.version()),
+        Some("1")
+    );
+}
+
+#[test]
 fn the_hash_ignores_formatting_but_not_content() {
     let source = embedded().current("pain-nrs").unwrap().source;
     let hash = |text: &str| {

@@ -344,7 +344,7 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
             owned(&["sns:Publish"], "Ref ReminderTopic, Ref MissedSurveyTopic"),
             owned(&logs, "RemindersLogGroup.Arn"),
         ],
-        "the sweep claims and records steps; it reads nothing but the due index"
+        "the sweep claims and records steps; it queries nothing but the due index"
     );
 }
 
