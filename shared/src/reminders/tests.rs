@@ -122,11 +122,7 @@ async fn a_window_that_closes_with_nothing_is_missed_once_and_the_site_told_once
             .count(),
         5
     );
-    let check_in = store
-        .occurrence_items()
-        .into_iter()
-        .find(|o| o.occurrence_id == "check-in")
-        .unwrap();
+    let check_in = check_in(&store);
     assert!(check_in.missed_at.is_some() && check_in.noticed_at.is_some());
     assert_eq!(check_in.due_at, None, "nothing left for the sweep");
     let events: Vec<&str> = check_in.history.iter().map(|e| e.event.as_str()).collect();
@@ -152,11 +148,7 @@ async fn a_sweep_that_never_ran_while_a_window_was_open_records_the_miss_without
 async fn a_completed_survey_gets_no_reminder_and_no_miss() {
     let (store, sweeper, reminders, missed) = enrolled(1).await;
     // The patient filled the check-in early (in the grace before it opened): the process function marks it done.
-    let mut check_in = store
-        .occurrence_items()
-        .into_iter()
-        .find(|o| o.occurrence_id == "check-in")
-        .unwrap();
+    let mut check_in = check_in(&store);
     check_in.done_by = Some(uuid::Uuid::nil());
     check_in.done_timing = Some(crate::schedule::Timing::Early);
     check_in.clear_sweep();
@@ -245,11 +237,7 @@ async fn a_reminder_the_topic_refused_is_sent_by_the_next_sweep_once() {
 #[tokio::test]
 async fn a_notice_claim_sent_again_after_its_answer_was_lost_is_still_its_own_and_no_one_elses() {
     let (store, _, _, _) = enrolled(1).await;
-    let owed = store
-        .occurrence_items()
-        .into_iter()
-        .find(|o| o.occurrence_id == "check-in")
-        .unwrap();
+    let owed = check_in(&store);
     let claim = Claim::taken(at("10:01:05"));
     assert!(
         Sweep::claim(&store, &owed, Notice::Reminder, &claim)
@@ -278,11 +266,7 @@ async fn a_notice_claim_sent_again_after_its_answer_was_lost_is_still_its_own_an
             "{attempt}"
         );
     }
-    let reminded = store
-        .occurrence_items()
-        .into_iter()
-        .find(|o| o.occurrence_id == "check-in")
-        .unwrap();
+    let reminded = check_in(&store);
     let events: Vec<&str> = reminded.history.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(events, ["scheduled", "reminded"], "one reminder, one event");
     assert!(
@@ -299,24 +283,28 @@ async fn a_notice_claim_sent_again_after_its_answer_was_lost_is_still_its_own_an
     );
 }
 
-/// The check-in's history, as events.
-fn check_in_events(store: &MemoryStore) -> Vec<String> {
-    let check_in = store
+/// The patient's check-in, as stored now.
+fn check_in(store: &MemoryStore) -> crate::item::OccurrenceItem {
+    store
         .occurrence_items()
         .into_iter()
         .find(|o| o.occurrence_id == "check-in")
-        .unwrap();
-    check_in.history.into_iter().map(|e| e.event).collect()
+        .unwrap()
+}
+
+/// The check-in's history, as events.
+fn check_in_events(store: &MemoryStore) -> Vec<String> {
+    check_in(store)
+        .history
+        .into_iter()
+        .map(|e| e.event)
+        .collect()
 }
 
 #[tokio::test]
 async fn a_reminder_recorded_after_the_miss_and_sent_again_is_still_its_own_once() {
     let (store, _, _, _) = enrolled(1).await;
-    let owed = store
-        .occurrence_items()
-        .into_iter()
-        .find(|o| o.occurrence_id == "check-in")
-        .unwrap();
+    let owed = check_in(&store);
     let claim = Claim::taken(at("10:02:59"));
     assert!(
         Sweep::claim(&store, &owed, Notice::Reminder, &claim)
@@ -344,11 +332,7 @@ async fn a_reminder_recorded_after_the_miss_and_sent_again_is_still_its_own_once
 #[tokio::test]
 async fn a_missed_survey_notice_sent_again_after_its_answer_was_lost_is_recorded_once() {
     let (store, _, _, _) = enrolled(1).await;
-    let owed = store
-        .occurrence_items()
-        .into_iter()
-        .find(|o| o.occurrence_id == "check-in")
-        .unwrap();
+    let owed = check_in(&store);
     assert!(
         store
             .record_missed(&owed, &format_timestamp(at("10:03:01")))
@@ -382,11 +366,7 @@ async fn a_missed_survey_notice_sent_again_after_its_answer_was_lost_is_recorded
 #[tokio::test]
 async fn a_window_moved_after_the_sweep_read_it_is_not_reminded_at_its_old_time() {
     let (store, sweeper, reminders, _) = enrolled(1).await;
-    let stale = store
-        .occurrence_items()
-        .into_iter()
-        .find(|o| o.occurrence_id == "check-in")
-        .unwrap();
+    let stale = check_in(&store);
     let mut moved = stale.clone();
     moved.opens = "2026-12-04T11:01:00.000Z".into();
     moved.due_at = Some(moved.opens.clone());
