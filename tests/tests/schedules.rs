@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use intake::aws::{CallBudget, DynamoStore, SnsTopic, sdk_config};
+use intake::item::OccurrenceItem;
 use intake::ports::{Claim, Enrolments, Notice, Sweep};
 use intake::reminders::Reminders;
 use intake_e2e::deployed::{Deployed, fresh_trial};
@@ -478,64 +479,55 @@ async fn a_reminder_claim_sent_again_after_its_answer_was_lost_is_still_its_own(
         "another sweep's live claim is refused"
     );
     // Recorded, and the record sent again after its answer was lost: still this claim's, in the history once.
-    for attempt in ["recorded", "recorded again after a lost answer"] {
-        assert!(
-            store
-                .complete(owed, Notice::Reminder, &claim.id, &claim.at)
-                .await
-                .unwrap(),
-            "{attempt}"
-        );
-    }
-    assert!(
-        !store
-            .complete(owed, Notice::Reminder, &other.id, &claim.at)
-            .await
-            .unwrap(),
-        "another sweep's claim recording it at the same instant is not taken for this one's"
-    );
-    let reminded = store.occurrences(&trial, "P-1").await.unwrap();
-    let reminded = reminded
-        .iter()
-        .find(|o| o.occurrence_id == "check-in")
-        .unwrap();
+    let reminded = recorded_once(&store, (&trial, owed), Notice::Reminder, &claim, &other).await;
     assert_eq!(reminded.reminded_by.as_deref(), Some(claim.id.as_str()));
-    let events: Vec<&str> = reminded.history.iter().map(|e| e.event.as_str()).collect();
-    assert_eq!(
-        events.iter().filter(|e| **e == "reminded").count(),
-        1,
-        "{events:?}"
-    );
     // The same for the site's notice of a miss, recorded at the close (a day ahead: the stack's sweep waits for it).
     assert!(store.record_missed(owed, &owed.closes).await.unwrap());
     let notice = Claim::taken(OffsetDateTime::now_utc());
     assert!(store.claim(owed, Notice::Missed, &notice).await.unwrap());
+    let noticed = recorded_once(&store, (&trial, owed), Notice::Missed, &notice, &other).await;
+    assert_eq!(noticed.noticed_by.as_deref(), Some(notice.id.as_str()));
+}
+
+/// Records `notice` done by `claim` and sends the record again (its answer lost): both count as done, `other`
+/// recording it at the same instant does not, and the history holds the event once. The survey due, as stored.
+async fn recorded_once(
+    store: &DynamoStore,
+    (trial, owed): (&str, &OccurrenceItem),
+    notice: Notice,
+    claim: &Claim,
+    other: &Claim,
+) -> OccurrenceItem {
     for attempt in ["recorded", "recorded again after a lost answer"] {
         assert!(
             store
-                .complete(owed, Notice::Missed, &notice.id, &notice.at)
+                .complete(owed, notice, &claim.id, &claim.at)
                 .await
                 .unwrap(),
-            "notice {attempt}"
+            "{notice:?} {attempt}"
         );
     }
     assert!(
         !store
-            .complete(owed, Notice::Missed, &other.id, &notice.at)
+            .complete(owed, notice, &other.id, &claim.at)
             .await
             .unwrap(),
-        "another sweep's claim recording the notice is not taken for this one's"
+        "{notice:?}: another sweep's claim recording it at the same instant is not taken for this one's"
     );
-    let noticed = store.occurrences(&trial, "P-1").await.unwrap();
-    let noticed = noticed
-        .iter()
-        .find(|o| o.occurrence_id == "check-in")
+    let event = match notice {
+        Notice::Reminder => "reminded",
+        Notice::Missed => "noticed",
+    };
+    let stored = store.occurrences(trial, "P-1").await.unwrap();
+    let stored = stored
+        .into_iter()
+        .find(|o| o.occurrence_id == owed.occurrence_id)
         .unwrap();
-    assert_eq!(noticed.noticed_by.as_deref(), Some(notice.id.as_str()));
-    let events: Vec<&str> = noticed.history.iter().map(|e| e.event.as_str()).collect();
+    let events: Vec<&str> = stored.history.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(
-        events.iter().filter(|e| **e == "noticed").count(),
+        events.iter().filter(|e| **e == event).count(),
         1,
         "{events:?}"
     );
+    stored
 }

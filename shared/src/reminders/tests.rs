@@ -258,14 +258,7 @@ async fn a_notice_claim_sent_again_after_its_answer_was_lost_is_still_its_own_an
         "another live claim is refused"
     );
     // Recorded, and the record sent again after its answer was lost: still recorded by this claim, once.
-    for attempt in ["first", "sent again"] {
-        assert!(
-            Sweep::complete(&store, &owed, Notice::Reminder, &claim.id, &claim.at)
-                .await
-                .unwrap(),
-            "{attempt}"
-        );
-    }
+    recorded_and_sent_again(&store, &owed, Notice::Reminder, &claim).await;
     let reminded = check_in(&store);
     let events: Vec<&str> = reminded.history.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(events, ["scheduled", "reminded"], "one reminder, one event");
@@ -281,6 +274,23 @@ async fn a_notice_claim_sent_again_after_its_answer_was_lost_is_still_its_own_an
             .unwrap(),
         "nor can another claim record it, even at the same instant"
     );
+}
+
+/// Records `notice` done by `claim`, then sends the same record again (its answer lost): both count as done.
+async fn recorded_and_sent_again(
+    store: &MemoryStore,
+    owed: &crate::item::OccurrenceItem,
+    notice: Notice,
+    claim: &Claim,
+) {
+    for attempt in ["first", "sent again"] {
+        assert!(
+            Sweep::complete(store, owed, notice, &claim.id, &claim.at)
+                .await
+                .unwrap(),
+            "{notice:?}: {attempt}"
+        );
+    }
 }
 
 /// The patient's check-in, as stored now.
@@ -318,14 +328,7 @@ async fn a_reminder_recorded_after_the_miss_and_sent_again_is_still_its_own_once
             .await
             .unwrap()
     );
-    for attempt in ["first", "sent again"] {
-        assert!(
-            Sweep::complete(&store, &owed, Notice::Reminder, &claim.id, &claim.at)
-                .await
-                .unwrap(),
-            "{attempt}"
-        );
-    }
+    recorded_and_sent_again(&store, &owed, Notice::Reminder, &claim).await;
     assert_eq!(check_in_events(&store), ["scheduled", "missed", "reminded"]);
 }
 
@@ -345,14 +348,7 @@ async fn a_missed_survey_notice_sent_again_after_its_answer_was_lost_is_recorded
             .await
             .unwrap()
     );
-    for attempt in ["first", "sent again"] {
-        assert!(
-            Sweep::complete(&store, &owed, Notice::Missed, &claim.id, &claim.at)
-                .await
-                .unwrap(),
-            "{attempt}"
-        );
-    }
+    recorded_and_sent_again(&store, &owed, Notice::Missed, &claim).await;
     let other = Claim::taken(at("10:03:06"));
     assert!(
         !Sweep::complete(&store, &owed, Notice::Missed, &other.id, &claim.at)
