@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use intake::envelope::Envelope;
-use intake::item::{partition_key, submission_sort_key};
+use intake::item::{legacy_submission_key, submission_id_of_key, submission_key};
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -103,13 +103,10 @@ pub async fn audit(
     let listed = aws.trial_submission_keys(stack, trial_id).await?;
     audit.stored = listed.len();
     let mut seen: HashMap<Uuid, usize> = HashMap::new();
-    for (_, sk) in &listed {
-        match sk
-            .strip_prefix("SUBMISSION#")
-            .and_then(|id| Uuid::parse_str(id).ok())
-        {
+    for (pk, sk) in &listed {
+        match submission_id_of_key(pk, sk) {
             Some(id) if sent.contains_key(&id) => *seen.entry(id).or_default() += 1,
-            _ => audit.unexpected.push(sk.clone()),
+            _ => audit.unexpected.push(format!("{pk} {sk}")),
         }
     }
     audit.doubled = seen
@@ -119,27 +116,50 @@ pub async fn audit(
         .collect();
     audit.stored_without_ack = seen.keys().filter(|id| !acknowledged.contains(id)).count();
 
-    // Every acknowledged submission, read consistently from the base table under each sender's key: exactly one
-    // holds it, as one of that sender's copies was sent; every other content sent under its id is a conflict record.
+    // Every acknowledged submission, read consistently from the base table under its id's key and, as the layout
+    // before 2026-12-06 stored it, under each sender's: exactly one holds it, as one of its sender's copies was sent;
+    // every other content sent under its id is a conflict record.
     let keys: Vec<(String, String)> = acknowledged
         .iter()
         .flat_map(|id| {
             let patients: BTreeSet<&str> = sent[id].iter().map(|(patient, _)| *patient).collect();
-            patients
-                .into_iter()
-                .map(move |patient| (partition_key(trial_id, patient), submission_sort_key(id)))
+            std::iter::once(submission_key(id)).chain(
+                patients
+                    .into_iter()
+                    .map(move |patient| legacy_submission_key(trial_id, patient, id)),
+            )
         })
         .collect();
     let items = aws.get_items(stack, &keys).await?;
-    for id in &acknowledged {
-        let patients: BTreeSet<&str> = sent[id].iter().map(|(patient, _)| *patient).collect();
-        let found: Vec<(&str, &HashMap<String, AttributeValue>)> = patients
-            .iter()
-            .filter_map(|patient| {
-                let key = (partition_key(trial_id, patient), submission_sort_key(id));
-                items.get(&key).map(|item| (*patient, item))
-            })
+    let stored = |id: &Uuid| -> Vec<(&str, &HashMap<String, AttributeValue>)> {
+        let text = |item: &'_ HashMap<String, AttributeValue>, name: &str| {
+            item.get(name).and_then(|v| v.as_s().ok()).cloned()
+        };
+        let by_id = items
+            .get(&submission_key(id))
+            .filter(|item| text(item, "recordType").as_deref() == Some("submission"));
+        let sender = |item: &HashMap<String, AttributeValue>| {
+            let patient = text(item, "patientId")?;
+            let trial = text(item, "trialId")?;
+            let senders = &sent[id];
+            (trial == trial_id)
+                .then(|| senders.iter().map(|(p, _)| *p).find(|p| *p == patient))
+                .flatten()
+        };
+        let mut found: Vec<(&str, &HashMap<String, AttributeValue>)> = by_id
+            .and_then(|item| Some((sender(item)?, item)))
+            .into_iter()
             .collect();
+        let patients: BTreeSet<&str> = sent[id].iter().map(|(patient, _)| *patient).collect();
+        found.extend(patients.into_iter().filter_map(|patient| {
+            items
+                .get(&legacy_submission_key(trial_id, patient, id))
+                .map(|item| (patient, item))
+        }));
+        found
+    };
+    for id in &acknowledged {
+        let found = stored(id);
         let [(stored_by, item)] = found.as_slice() else {
             if found.is_empty() {
                 audit.lost.push(*id);
@@ -195,11 +215,11 @@ pub async fn audit(
             continue;
         };
         audit.repeats += 1;
-        let pk = partition_key(trial_id, &survey.patient_id);
         let pointer = |id: &Uuid| {
-            items
-                .get(&(pk.clone(), submission_sort_key(id)))
-                .map(|item| item.get("repeatOf").and_then(|v| v.as_s().ok()).cloned())
+            stored(id)
+                .into_iter()
+                .find(|(patient, _)| *patient == survey.patient_id)
+                .map(|(_, item)| item.get("repeatOf").and_then(|v| v.as_s().ok()).cloned())
         };
         let (a, b) = (first.scheduled.survey.submission_id, survey.submission_id);
         let flagged = match (pointer(&a), pointer(&b)) {

@@ -48,7 +48,7 @@ impl Deployed {
         eventually(Duration::from_secs(60), || async {
             let mut items = self
                 .aws
-                .patient_items(&self.stack, &survey.trial_id, &survey.patient_id)
+                .patient_answer_records(&self.stack, &survey.trial_id, &survey.patient_id)
                 .await?;
             Ok(items.remove(&sk))
         })

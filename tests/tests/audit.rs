@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use intake::item::{partition_key, submission_sort_key};
+use intake::item::{partition_key, submission_key, submission_sort_key};
 use intake::testing::example::example;
 use intake_e2e::audit::audit;
 use intake_e2e::deployed::{Deployed, fresh_trial};
@@ -62,10 +62,7 @@ async fn each_audit_check_catches_the_failure_it_names() {
         })
         .expect("a daily survey was accepted");
     let survey = &victim.scheduled.survey;
-    let key = (
-        partition_key(&plan.trial_id, &survey.patient_id),
-        submission_sort_key(&survey.submission_id),
-    );
+    let key = submission_key(&survey.submission_id);
     let item = aws
         .get_items(stack, std::slice::from_ref(&key))
         .await
@@ -82,10 +79,13 @@ async fn each_audit_check_catches_the_failure_it_names() {
             .unwrap();
     };
 
-    // Doubled: the same id stored a second time, under another patient of the trial.
+    // Doubled: the same id stored a second time, under another patient of the trial (as the layout before
+    // 2026-12-06 would have put it).
     let mut copy = item.clone();
     let elsewhere = partition_key(&plan.trial_id, "P-PLANTED");
+    let elsewhere_sk = submission_sort_key(&survey.submission_id);
     copy.insert("pk".into(), AttributeValue::S(elsewhere.clone()));
+    copy.insert("sk".into(), AttributeValue::S(elsewhere_sk.clone()));
     put(copy).await;
     let planted = audit(aws, stack, &plan.trial_id, &outcomes).await.unwrap();
     assert_eq!(
@@ -98,7 +98,7 @@ async fn each_audit_check_catches_the_failure_it_names() {
         .delete_item()
         .table_name(&stack.table_name)
         .key("pk", AttributeValue::S(elsewhere))
-        .key("sk", AttributeValue::S(key.1.clone()))
+        .key("sk", AttributeValue::S(elsewhere_sk))
         .send()
         .await
         .unwrap();

@@ -100,7 +100,7 @@ async fn cargo_lambda_invokes_both_functions_with_the_sample_events() {
     );
     let stored = deployed
         .aws
-        .patient_items(&deployed.stack, example::TRIAL_ID, example::PATIENT_ID)
+        .patient_answer_records(&deployed.stack, example::TRIAL_ID, example::PATIENT_ID)
         .await
         .unwrap();
     assert!(stored.contains_key(&format!("SUBMISSION#{}", example::SUBMISSION_ID)));

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use futures::{StreamExt, stream};
 use intake::fhir::render;
 use intake::instrument::Catalogue;
-use intake::item::{SubmissionItem, partition_key, submission_sort_key};
+use intake::item::{SubmissionItem, submission_key};
 use intake_e2e::deployed::{Deployed, fresh_trial};
 use intake_e2e::{Survey, TokenRequest, mint_token, post_to};
 use serde_json::{Value, json};
@@ -427,12 +427,7 @@ async fn every_response_the_intake_accepts_is_valid_fhir_and_comes_back_the_same
     };
     let keys: Vec<(String, String)> = accepted
         .iter()
-        .map(|(_, _, response, _)| {
-            (
-                partition_key(&trial, patient),
-                submission_sort_key(&id_of(response)),
-            )
-        })
+        .map(|(_, _, response, _)| submission_key(&id_of(response)))
         .collect();
     let stored: HashMap<(String, String), _> = deployed.aws.get_items(stack, &keys).await.unwrap();
     let catalogue = Catalogue::embedded().unwrap();

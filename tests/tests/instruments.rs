@@ -518,7 +518,7 @@ async fn the_largest_valid_body_is_queued_and_stored() {
     let stored = eventually(Duration::from_secs(60), || async {
         let mut items = deployed
             .aws
-            .patient_items(&deployed.stack, &trial, "P-000805")
+            .patient_answer_records(&deployed.stack, &trial, "P-000805")
             .await?;
         Ok(items.remove(&format!("SUBMISSION#{}", survey.submission_id)))
     })

@@ -161,7 +161,7 @@ async fn table_stack(aws: &Aws, name: &str) -> Stack {
     .unwrap()
 }
 
-/// Stores one submission of `trial` as the process function writes it; without `trialShard` when stored by a
+/// Stores one submission of `trial` as a release before 2026-12-06 wrote it; without `trialShard` when stored by a
 /// release before sharding. Returns the item as written.
 async fn store(
     aws: &Aws,
@@ -174,7 +174,13 @@ async fn store(
 ) -> HashMap<String, AttributeValue> {
     let mut envelope: Envelope = example().trial(trial).patient(patient).id(id).envelope();
     envelope.received_at = received_at;
-    let item = SubmissionItem::new(envelope, "2026-11-22T09:00:00.000Z".into());
+    // As the releases before 2026-12-06 stored it: in its patient's partition.
+    let (pk, sk) = intake::item::legacy_submission_key(trial, patient, &id);
+    let item = SubmissionItem {
+        pk,
+        sk,
+        ..SubmissionItem::new(envelope, "2026-11-22T09:00:00.000Z".into())
+    };
     let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(&item).unwrap();
     if !sharded {
         item.remove("trialShard");

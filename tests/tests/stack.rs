@@ -344,7 +344,7 @@ async fn one_id_under_another_trial_is_one_record_and_a_repeat_under_a_new_id_is
     deployed.drained().await;
 
     let there = aws
-        .patient_items(stack, &elsewhere.trial_id, &elsewhere.patient_id)
+        .patient_answer_records(stack, &elsewhere.trial_id, &elsewhere.patient_id)
         .await
         .unwrap();
     assert!(

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
-use intake::item::{partition_key, trial_shards};
+use intake::item::{partition_key, submission_key, trial_shards};
 
 use time::OffsetDateTime;
 
@@ -79,8 +79,11 @@ impl Aws {
             .collect()
     }
 
-    /// The records of a patient that hold answers: submissions (`SUBMISSION#…`) and conflicting resends
-    /// (`CONFLICT#…`), without the claims, markers and flags written with them.
+    /// The records of a patient that hold answers: submissions, named `SUBMISSION#<id>` wherever they are stored,
+    /// and conflicting resends (`CONFLICT#…`), without the markers and flags written with them.
+    ///
+    /// A submission stored since 2026-12-06 is under its id's key; its patient's partition points at it: the marker
+    /// of its timepoint names it, or, for a repeat, its `repeat` flag does. One stored before is in the partition.
     pub async fn patient_answer_records(
         &self,
         stack: &Stack,
@@ -88,7 +91,28 @@ impl Aws {
         patient_id: &str,
     ) -> Result<HashMap<String, HashMap<String, AttributeValue>>, Error> {
         let mut items = self.patient_items(stack, trial_id, patient_id).await?;
+        let pointed: Vec<(String, String)> = items
+            .iter()
+            .filter(|(sk, item)| {
+                (sk.starts_with("TIMEPOINT#") && !item.contains_key("releasedAt"))
+                    || sk.starts_with("FLAG#repeat#")
+            })
+            .filter_map(|(_, item)| item.get("submissionId")?.as_s().ok()?.parse().ok())
+            .map(|id: uuid::Uuid| submission_key(&id))
+            .collect();
         items.retain(|sk, _| sk.starts_with("SUBMISSION#") || sk.starts_with("CONFLICT#"));
+        let pk = partition_key(trial_id, patient_id);
+        for item in self.get_items(stack, &pointed).await?.into_values() {
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            let theirs = text("recordType").as_deref() == Some("submission")
+                && partition_key(
+                    &text("trialId").unwrap_or_default(),
+                    &text("patientId").unwrap_or_default(),
+                ) == pk;
+            if let Some(id) = text("submissionId").filter(|_| theirs) {
+                items.insert(format!("SUBMISSION#{id}"), item);
+            }
+        }
         Ok(items)
     }
 

@@ -1,11 +1,13 @@
 //! The [`Store`] port on DynamoDB.
 //!
 //! The one write rule of this table: a record is written once and never overwritten (`attribute_not_exists(pk)`).
-//! A new submission's claim and marker are single conditional puts ahead of it; the submission is alone when nothing
-//! else must stand or fall with it, else one transaction with its alerts and its place on the calendar; its other
-//! flags follow, each a conditional put. So a stored submission always has its claim, its marker and its alerts, a
-//! redelivery completes what an interrupted one began and finds the submission stored (no second alert, ever), and
-//! a transaction (billed twice per item) is paid only where atomicity buys something.
+//! A new submission's marker is a single conditional put ahead of it; the submission, under its id's key (so its put
+//! is also what makes the id unique), is alone when nothing else must stand or fall with it, else one transaction
+//! with its alerts and its place on the calendar; its other flags follow, each a conditional put. So a stored
+//! submission always has its marker and its alerts, a redelivery completes what an interrupted one began and finds
+//! the submission stored (no second alert, ever), and a transaction (billed twice per item) is paid only where
+//! atomicity buys something. The two exceptions to "never overwritten": a marker given back is taken again, and the
+//! bare claim the earlier layout wrote is replaced by the submission of the same content when none is stored.
 
 use std::collections::HashMap;
 
@@ -18,8 +20,8 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::item::{
-    ConflictWrite, ENROLMENT_SK, EnrolmentItem, Flag, IdClaim, OccurrenceDone, SubmissionWrite,
-    TimepointMarker,
+    ConflictWrite, ENROLMENT_SK, EnrolmentItem, Flag, OccurrenceDone, SubmissionItem,
+    SubmissionWrite, TimepointMarker, legacy_submission_key,
 };
 use crate::ports::{Store, StoreError, WriteOutcome};
 
@@ -29,6 +31,12 @@ pub(super) type Attributes = HashMap<String, AttributeValue>;
 
 /// The write-once condition every put carries.
 pub(super) const WRITE_ONCE: &str = "attribute_not_exists(pk)";
+
+/// A marker's condition: free, or given back.
+const MARKER_FREE: &str = "attribute_not_exists(pk) OR attribute_exists(releasedAt)";
+
+/// The condition of a submission's put over the earlier layout's bare claim on its own content.
+const OVER_ITS_CLAIM: &str = "recordType = :claim AND contentHash = :claimed";
 
 /// How often a transaction that met a concurrent one on the same item is tried again here before the record is
 /// handed back to SQS.
@@ -59,6 +67,38 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// Puts `record` under `condition` (its key free, when `None`): `None` if written, else `Some` of the record
+    /// there as the failed condition returned it (`None` inside where DynamoDB did not).
+    async fn put_if(
+        &self,
+        record: Attributes,
+        condition: Option<(&str, Attributes)>,
+    ) -> Result<Option<Option<Attributes>>, StoreError> {
+        let (condition, values) = condition.unwrap_or((WRITE_ONCE, Attributes::new()));
+        let sent = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(record))
+            .condition_expression(condition)
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(None),
+            Err(SdkError::ServiceError(service)) => match service.err() {
+                PutItemError::ConditionalCheckFailedException(taken) => {
+                    Ok(Some(taken.item().cloned()))
+                }
+                other => Err(StoreError(
+                    other.code().unwrap_or("unknown service error").to_owned(),
+                )),
+            },
+            Err(other) => Err(StoreError(error_class(&other))),
+        }
+    }
+
     /// Puts `record` unless its key is taken: then `name` of the record there (the record the failed condition
     /// returned, else read consistently).
     async fn put_unless_taken<T: serde::Serialize>(
@@ -67,27 +107,12 @@ impl DynamoStore {
         (pk, sk): (&str, &str),
         name: &str,
     ) -> Result<Option<String>, StoreError> {
-        let sent = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_attributes(record)?))
-            .condition_expression(WRITE_ONCE)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Ok(None),
-            Err(SdkError::ServiceError(service)) => match service.err() {
-                PutItemError::ConditionalCheckFailedException(taken) => self
-                    .returned_or_read(taken.item(), (pk, sk), name)
-                    .await
-                    .map(Some),
-                other => Err(StoreError(
-                    other.code().unwrap_or("unknown service error").to_owned(),
-                )),
-            },
-            Err(other) => Err(StoreError(error_class(&other))),
+        match self.put_if(to_attributes(record)?, None).await? {
+            None => Ok(None),
+            Some(returned) => self
+                .returned_or_read(returned.as_ref(), (pk, sk), name)
+                .await
+                .map(Some),
         }
     }
 
@@ -155,8 +180,18 @@ impl DynamoStore {
     async fn transact(
         &self,
         write: &SubmissionWrite,
+        over_claim: Option<&str>,
     ) -> Result<Option<Vec<CancellationReason>>, StoreError> {
-        let mut items = vec![self.put_once(&write.item)?];
+        let (condition, values) = submission_condition(over_claim);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_attributes(&write.item)?))
+            .condition_expression(condition)
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StoreError(format!("request construction: {e}")))?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
         for flag in write.placement_flags() {
             items.push(self.put_once(flag)?);
         }
@@ -182,12 +217,16 @@ impl DynamoStore {
     }
 
     /// The submission and its transaction, tried again while it meets a concurrent one.
-    async fn write_atomically(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
+    async fn write_atomically(
+        &self,
+        write: &SubmissionWrite,
+        over_claim: Option<&str>,
+    ) -> Result<Attempt, StoreError> {
         let mut attempt = 0;
         let reasons = loop {
             attempt += 1;
-            let Some(reasons) = self.transact(write).await? else {
-                return Ok(WriteOutcome::Written);
+            let Some(reasons) = self.transact(write, over_claim).await? else {
+                return Ok(Attempt::Done(WriteOutcome::Written));
             };
             let conflicting = reasons
                 .iter()
@@ -202,16 +241,14 @@ impl DynamoStore {
         };
         let stored = reasons.first();
         if failed(stored) {
-            let returned = stored.and_then(CancellationReason::item);
-            let content_hash = self
-                .returned_or_read(returned, (&write.item.pk, &write.item.sk), "contentHash")
-                .await?;
-            return Ok(WriteOutcome::AlreadyStored { content_hash });
+            return Ok(Attempt::Taken(
+                stored.and_then(CancellationReason::item).cloned(),
+            ));
         }
         // After the submission and its placement's flags: the check of the enrolment it was placed against.
         let placed = 1 + write.placement_flags().count();
         if write.placed_against.is_some() && failed(reasons.get(placed)) {
-            return Ok(WriteOutcome::CalendarChanged);
+            return Ok(Attempt::Done(WriteOutcome::CalendarChanged));
         }
         // The alerts come last: a repeat's alert already raised by its first submission.
         let first_alert = reasons.len().saturating_sub(write.alerts.len());
@@ -223,9 +260,73 @@ impl DynamoStore {
             .map(|(alert, _)| alert.alert_id)
             .collect();
         if !existing.is_empty() {
-            return Ok(WriteOutcome::AlertsRaised { existing });
+            return Ok(Attempt::Done(WriteOutcome::AlertsRaised { existing }));
         }
         Err(cancelled(&reasons))
+    }
+
+    /// What holds the key of `item`'s id, from the record a failed condition `returned`, else read consistently.
+    async fn holder(
+        &self,
+        returned: Option<Attributes>,
+        item: &SubmissionItem,
+    ) -> Result<Holder, StoreError> {
+        let record = match returned {
+            Some(record) => record,
+            None => self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(item.pk.clone()))
+                .key("sk", AttributeValue::S(item.sk.clone()))
+                .projection_expression(
+                    "recordType, contentHash, trialId, patientId, surveyId, timepoint",
+                )
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| StoreError(error_class(&e)))?
+                .item
+                .ok_or_else(|| StoreError("a taken key holds nothing".into()))?,
+        };
+        let content_hash = text(&record, "contentHash")
+            .ok_or_else(|| StoreError("the existing record has no contentHash".into()))?;
+        if text(&record, "recordType").as_deref() == Some("claim") {
+            return Ok(Holder::Claim { content_hash });
+        }
+        let field = |name: &str| text(&record, name).unwrap_or_default();
+        let (trial, patient) = (field("trialId"), field("patientId"));
+        let marker_key = crate::item::timepoint_marker_key(
+            &crate::item::partition_key(&trial, &patient),
+            &field("surveyId"),
+            &field("timepoint"),
+        );
+        Ok(Holder::Submission {
+            content_hash,
+            marker_key,
+        })
+    }
+
+    /// Whether `item` is stored where the layout before 2026-12-06 put it, its patient's partition (keys only).
+    async fn stored_in_patient_partition(&self, item: &SubmissionItem) -> Result<bool, StoreError> {
+        let submission = &item.submission;
+        let (pk, sk) = legacy_submission_key(
+            &submission.trial_id,
+            &submission.patient_id,
+            &submission.submission_id,
+        );
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk))
+            .key("sk", AttributeValue::S(sk))
+            .projection_expression("pk")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError(error_class(&e)))?;
+        Ok(output.item.is_some())
     }
 
     /// Runs a transaction: `None` when it committed, the cancellation reasons (one per item) when a condition or a
@@ -272,42 +373,152 @@ pub(super) fn from_attributes<T: serde::de::DeserializeOwned>(
     serde_dynamo::from_item(item).map_err(|_| StoreError(format!("{what} does not read back")))
 }
 
+/// The condition of a submission's put: its key free, or (`over_claim`, the claim's content hash) held by the earlier
+/// layout's claim on its own content.
+fn submission_condition(over_claim: Option<&str>) -> (&'static str, Attributes) {
+    match over_claim {
+        None => (WRITE_ONCE, Attributes::new()),
+        Some(claimed) => (
+            OVER_ITS_CLAIM,
+            [
+                (":claim".to_owned(), AttributeValue::S("claim".into())),
+                (":claimed".to_owned(), AttributeValue::S(claimed.to_owned())),
+            ]
+            .into(),
+        ),
+    }
+}
+
+/// A transaction's end: an outcome, or the submission's key taken (with the record there, when returned).
+enum Attempt {
+    Done(WriteOutcome),
+    Taken(Option<Attributes>),
+}
+
+/// What holds a submission id's key when its put finds it taken.
+enum Holder {
+    /// A stored submission: its content hash and the key of its timepoint marker.
+    Submission {
+        content_hash: String,
+        marker_key: (String, String),
+    },
+    /// The earlier layout's bare claim, with the content hash it names.
+    Claim { content_hash: String },
+}
+
 fn failed(reason: Option<&CancellationReason>) -> bool {
     reason.and_then(CancellationReason::code) == Some("ConditionalCheckFailed")
 }
 
 impl Store for DynamoStore {
-    async fn claim_id(&self, claim: &IdClaim) -> Result<Option<String>, StoreError> {
-        self.put_unless_taken(claim, (&claim.pk, &claim.sk), "contentHash")
-            .await
-    }
-
     async fn mark_timepoint(
         &self,
         marker: &TimepointMarker,
     ) -> Result<Option<uuid::Uuid>, StoreError> {
-        let Some(first) = self
-            .put_unless_taken(marker, (&marker.pk, &marker.sk), "submissionId")
+        let Some(returned) = self
+            .put_if(
+                to_attributes(marker)?,
+                Some((MARKER_FREE, Attributes::new())),
+            )
             .await?
         else {
             return Ok(None);
         };
+        let first = self
+            .returned_or_read(returned.as_ref(), (&marker.pk, &marker.sk), "submissionId")
+            .await?;
         first
             .parse()
             .map(Some)
             .map_err(|_| StoreError("a marker with a malformed id".into()))
     }
 
-    async fn write_submission(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
-        if write.is_transactional() {
-            return self.write_atomically(write).await;
+    async fn release_timepoint(
+        &self,
+        marker: &TimepointMarker,
+        at: &str,
+    ) -> Result<(), StoreError> {
+        let released = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(marker.pk.clone()))
+            .key("sk", AttributeValue::S(marker.sk.clone()))
+            .update_expression("SET releasedAt = :at")
+            .condition_expression("submissionId = :own")
+            .expression_attribute_values(":at", AttributeValue::S(at.to_owned()))
+            .expression_attribute_values(
+                ":own",
+                AttributeValue::S(marker.submission_id.to_string()),
+            )
+            .send()
+            .await;
+        match released {
+            Ok(_) => Ok(()),
+            // Another submission holds it (or nothing does): nothing of this one's to give back.
+            Err(SdkError::ServiceError(service))
+                if matches!(
+                    service.err(),
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_)
+                ) =>
+            {
+                Ok(())
+            }
+            Err(other) => Err(StoreError(error_class(&other))),
         }
-        match self
-            .put_unless_taken(&write.item, (&write.item.pk, &write.item.sk), "contentHash")
-            .await?
-        {
-            None => Ok(WriteOutcome::Written),
-            Some(content_hash) => Ok(WriteOutcome::AlreadyStored { content_hash }),
+    }
+
+    async fn write_submission(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
+        let mut over_claim: Option<String> = None;
+        loop {
+            let returned = if write.is_transactional() {
+                match self.write_atomically(write, over_claim.as_deref()).await? {
+                    Attempt::Done(outcome) => return Ok(outcome),
+                    Attempt::Taken(returned) => returned,
+                }
+            } else {
+                let condition = over_claim.as_deref().map(|c| submission_condition(Some(c)));
+                match self.put_if(to_attributes(&write.item)?, condition).await? {
+                    None => return Ok(WriteOutcome::Written),
+                    Some(returned) => returned,
+                }
+            };
+            match self.holder(returned, &write.item).await? {
+                Holder::Submission {
+                    content_hash,
+                    marker_key,
+                } => {
+                    return Ok(WriteOutcome::AlreadyStored {
+                        content_hash,
+                        marker_key: Some(marker_key),
+                    });
+                }
+                // The earlier layout claimed this content and stopped before storing it (or stored it in the
+                // patient's partition): stored over the claim, once.
+                Holder::Claim { content_hash }
+                    if over_claim.is_none() && write.item.has_content(&content_hash) =>
+                {
+                    if self.stored_in_patient_partition(&write.item).await? {
+                        return Ok(WriteOutcome::AlreadyStored {
+                            content_hash,
+                            marker_key: None,
+                        });
+                    }
+                    over_claim = Some(content_hash);
+                }
+                Holder::Claim { content_hash } if over_claim.is_none() => {
+                    return Ok(WriteOutcome::AlreadyStored {
+                        content_hash,
+                        marker_key: None,
+                    });
+                }
+                Holder::Claim { .. } => {
+                    return Err(StoreError(
+                        "the earlier layout's claim on this content stands, and was not replaced"
+                            .into(),
+                    ));
+                }
+            }
         }
     }
 

@@ -8,12 +8,13 @@ use uuid::Uuid;
 
 use super::DynamoStore;
 use super::alerts::s;
-use super::dynamodb::{WRITE_ONCE, from_attributes, text};
+use super::dynamodb::{Attributes, WRITE_ONCE, from_attributes, text};
 use super::error_class;
 use super::transaction::{key, put_if, request, transact};
 use crate::item::{
-    AlertItem, AuditItem, ExclusionItem, SubmissionItem, VersionItem, audit_key, conflict_prefix,
-    exclusion_key, partition_key, submission_sort_key, version_key, version_prefix,
+    AlertItem, AuditItem, ExclusionItem, Key, SubmissionItem, VersionItem, audit_key,
+    conflict_prefix, exclusion_key, partition_key, submission_key, submission_sort_key,
+    version_key, version_prefix,
 };
 use crate::ports::{AuditPage, Records, StoreError};
 
@@ -40,6 +41,52 @@ impl DynamoStore {
             .await
             .map_err(|e| StoreError(error_class(&e)))?;
         output.item.map(read).transpose()
+    }
+
+    /// The submission `submission_id` of the patient whose partition is `patient_pk`, with its key, read
+    /// consistently: under its id's key, else (stored before 2026-12-06) in that partition. One under its id's key
+    /// from another trial or patient is not theirs: their staff never read it. `projection` (which must name
+    /// `recordType`, `trialId` and `patientId`) reads those attributes alone.
+    pub(super) async fn stored_submission(
+        &self,
+        patient_pk: &str,
+        submission_id: Uuid,
+        projection: Option<&str>,
+    ) -> Result<Option<(Key, Attributes)>, StoreError> {
+        let by_id = submission_key(&submission_id);
+        if let Some(item) = self.read_item(&by_id, projection).await?
+            && text(&item, "recordType").as_deref() == Some("submission")
+        {
+            let owner = partition_key(
+                &text(&item, "trialId").unwrap_or_default(),
+                &text(&item, "patientId").unwrap_or_default(),
+            );
+            return Ok((owner == patient_pk).then_some((by_id, item)));
+        }
+        let legacy = (patient_pk.to_owned(), submission_sort_key(&submission_id));
+        Ok(self
+            .read_item(&legacy, projection)
+            .await?
+            .map(|item| (legacy, item)))
+    }
+
+    /// The item under `key` (its `projection` only, when given), read consistently.
+    async fn read_item(
+        &self,
+        (pk, sk): &(String, String),
+        projection: Option<&str>,
+    ) -> Result<Option<Attributes>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .set_projection_expression(projection.map(str::to_owned))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError(error_class(&e)))?;
+        Ok(output.item)
     }
 
     /// The content hashes of the conflicting resends of `submission_id` in partition `pk`: the query projects the
@@ -100,26 +147,19 @@ impl DynamoStore {
 }
 
 impl Records for DynamoStore {
-    // Apart from `submission`: an exclusion needs to know the submission is there, never its answers, so the read
-    // projects the key alone and no answer enters the staff API's memory on that route.
-    async fn submission_exists(
+    // Apart from `submission`: an exclusion needs to know where the submission is, never its answers, so the read
+    // projects ids alone and no answer enters the staff API's memory on that route.
+    async fn stored_key(
         &self,
         trial_id: &str,
         patient_id: &str,
         submission_id: Uuid,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<(String, String)>, StoreError> {
         let pk = partition_key(trial_id, patient_id);
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(&pk, &submission_sort_key(&submission_id))))
-            .projection_expression("pk")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError(error_class(&e)))?;
-        Ok(output.item.is_some())
+        Ok(self
+            .stored_submission(&pk, submission_id, Some("recordType, trialId, patientId"))
+            .await?
+            .map(|(key, _)| key))
     }
 
     async fn exclusion(
@@ -137,14 +177,12 @@ impl Records for DynamoStore {
     async fn change_exclusion(
         &self,
         next: &ExclusionItem,
+        (stored_pk, stored_sk): &(String, String),
         audit: &AuditItem,
     ) -> Result<bool, StoreError> {
         let stored = ConditionCheck::builder()
             .table_name(&self.table)
-            .set_key(Some(key(
-                &partition_key(&next.trial_id, &next.patient_id),
-                &submission_sort_key(&next.submission_id),
-            )))
+            .set_key(Some(key(stored_pk, stored_sk)))
             .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(request)?;
@@ -172,7 +210,10 @@ impl Records for DynamoStore {
         submission_id: Uuid,
     ) -> Result<Option<SubmissionItem>, StoreError> {
         let pk = partition_key(trial_id, patient_id);
-        self.get(&pk, &submission_sort_key(&submission_id)).await
+        self.stored_submission(&pk, submission_id, None)
+            .await?
+            .map(|(_, item)| read(item))
+            .transpose()
     }
 
     async fn versions(
@@ -199,13 +240,13 @@ impl Records for DynamoStore {
     async fn correct(
         &self,
         version: &VersionItem,
+        (pk, sk): &(String, String),
         alerts: &[AlertItem],
         audit: &AuditItem,
     ) -> Result<bool, StoreError> {
-        let (pk, sk) = version.replaced_key();
         let standing = ConditionCheck::builder()
             .table_name(&self.table)
-            .set_key(Some(key(&pk, &sk)))
+            .set_key(Some(key(pk, sk)))
             .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(request)?;

@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::dynamodb::{Attributes, DynamoStore, WRITE_ONCE, from_attributes, text, to_attributes};
+use super::dynamodb::{Attributes, DynamoStore, WRITE_ONCE, from_attributes, to_attributes};
 use super::error_class;
 use crate::alert::Report;
 use crate::item::{ConflictItem, SubmissionItem, VersionItem, version_key, version_prefix};
@@ -127,23 +127,31 @@ impl Timeline for DynamoStore {
     }
 
     async fn report(&self, entry: &TimelineEntry) -> Result<Option<Report>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(&entry.pk))
-            .key("sk", s(&entry.report_sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError(error_class(&e)))?;
-        let Some(item) = output.item else {
+        if entry.conflicting {
+            let output = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key("pk", s(&entry.pk))
+                .key("sk", s(&entry.report_sk))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| StoreError(error_class(&e)))?;
+            return output
+                .item
+                .map(|item| {
+                    from_attributes::<ConflictItem>(item, "a conflicting resend")
+                        .map(|conflict| Report::conflicting(&conflict))
+                })
+                .transpose();
+        }
+        let Some((_, item)) = self
+            .stored_submission(&entry.pk, entry.submission_id, None)
+            .await?
+        else {
             return Ok(None);
         };
-        if text(&item, "recordType").as_deref() == Some("conflict") {
-            let conflict: ConflictItem = from_attributes(item, "a conflicting resend")?;
-            return Ok(Some(Report::conflicting(&conflict)));
-        }
         let original: SubmissionItem = from_attributes(item, "a submission")?;
         Ok(Some(match self.current_version(&original).await? {
             Some(version) => Report::corrected(&original, &version),

@@ -76,7 +76,7 @@ impl ConflictItem {
             &rejected.content_hash[..rejected.content_hash.len().min(12)]
         );
         ConflictItem {
-            pk: rejected.pk,
+            pk: rejected.patient_partition(),
             sk: format!(
                 "{}{}",
                 conflict_prefix(&submission_id),

@@ -1,7 +1,12 @@
 //! The DynamoDB layout (part of the contract; docs/data.md documents it).
 //!
-//! One table. A patient's records share a partition, `pk = TRIAL#<trialId>#PATIENT#<patientId>`:
-//! - `sk = SUBMISSION#<submissionId>`: the submission, written once ([`SubmissionItem`]);
+//! One table. Each submission is the one item keyed by its id alone, `pk = SUBMISSIONID#<submissionId>`,
+//! `sk = CLAIM` ([`SubmissionItem`], [`submission_key`]): one conditional put stores it and makes the id unique,
+//! whatever trial or patient a resend names. Until 2026-12-06 a bare claim held that key ([`IdClaim`]) and the
+//! submission sat in its patient's partition under `sk = SUBMISSION#<submissionId>` ([`legacy_submission_key`]);
+//! such submissions stay there and every reader looks there second.
+//!
+//! A patient's other records share a partition, `pk = TRIAL#<trialId>#PATIENT#<patientId>`:
 //! - `sk = TIMEPOINT#<surveyId>#<timepoint>`: the first submission of an instrument at a timepoint
 //!   ([`TimepointMarker`]), so a second one under a new id is flagged as a repeat;
 //! - `sk = FLAG#<kind>#<submissionId>`: something a data manager should look at ([`Flag`]);
@@ -15,10 +20,8 @@
 //! investigator's corrections of their submissions, version 2 and up ([`VersionItem`]); the submission itself is
 //! version 1 and never changes.
 //!
-//! And one item per submission id, whatever its trial or patient: `pk = SUBMISSIONID#<submissionId>`, `sk = CLAIM`
-//! ([`IdClaim`]), written once before the submission, so one id is one record everywhere. Each alert a new
-//! submission raises is an item of its own, `pk = ALERT#<alertId>`, `sk = ALERT` ([`AlertItem`]), written in one
-//! transaction with the submission.
+//! Each alert a new submission raises is an item of its own, `pk = ALERT#<alertId>`, `sk = ALERT` ([`AlertItem`]),
+//! written in one transaction with the submission.
 //!
 //! Submission items carry `trialShard` (`<trialId>#<nn>`, one of [`BY_TRIAL_SHARDS`] per trial, chosen by the
 //! submission id) and `receivedAt` at top level, which the `ByTrialShardReceivedAt` index lists: one trial's burst spreads
@@ -57,7 +60,7 @@ pub use calendar::{
 };
 pub use conflict::{ConflictItem, conflict_prefix};
 pub use exclusion::{ExclusionItem, exclusion_key};
-pub use records::{Flag, FlagKind, IdClaim, TimepointMarker};
+pub use records::{Flag, FlagKind, IdClaim, TimepointMarker, timepoint_marker_key};
 pub use submission::SubmissionItem;
 pub use version::{
     MAX_VERSION, VERSION_PREFIX, VersionItem, version_key, version_prefix, version_sort_key,
@@ -90,9 +93,42 @@ pub fn partition_key(trial_id: &str, patient_id: &str) -> String {
     format!("TRIAL#{trial_id}#PATIENT#{patient_id}")
 }
 
-/// The sort key of a submission.
+/// An item's key: `(pk, sk)`.
+pub type Key = (String, String);
+
+/// The key of a submission: its id alone, so one conditional put makes the id unique everywhere.
+pub fn submission_key(submission_id: &uuid::Uuid) -> (String, String) {
+    (claim_key(submission_id), ID_SK.to_owned())
+}
+
+/// The sort key of the one item under a submission id's key: the submission, or the earlier layout's bare claim.
+pub const ID_SK: &str = "CLAIM";
+
+/// `SUBMISSION#<submissionId>`: where the earlier layout put a submission in its patient's partition, and the name
+/// of a submission among a trial's exclusions and a patient's timeline.
 pub fn submission_sort_key(submission_id: &uuid::Uuid) -> String {
     format!("SUBMISSION#{submission_id}")
+}
+
+/// Where a submission stored before 2026-12-06 is: its patient's partition.
+pub fn legacy_submission_key(
+    trial_id: &str,
+    patient_id: &str,
+    submission_id: &uuid::Uuid,
+) -> (String, String) {
+    (
+        partition_key(trial_id, patient_id),
+        submission_sort_key(submission_id),
+    )
+}
+
+/// The submission id of a stored submission's key, in either layout; `None` for any other key.
+pub fn submission_id_of_key(pk: &str, sk: &str) -> Option<uuid::Uuid> {
+    let id = match sk {
+        ID_SK => pk.strip_prefix("SUBMISSIONID#")?,
+        _ => sk.strip_prefix("SUBMISSION#")?,
+    };
+    id.parse().ok()
 }
 
 /// Hex SHA-256 of the submission's canonical JSON: equal content, equal hash, whatever the key order or spacing
@@ -152,7 +188,7 @@ pub enum RecordType {
     Submission,
     /// A conflicting resend of a stored submission id.
     Conflict,
-    /// The claim on a submission id.
+    /// The bare claim on a submission id the earlier layout wrote ahead of the submission ([`IdClaim`]).
     Claim,
     /// The first submission of an instrument at a timepoint.
     Timepoint,
@@ -174,7 +210,7 @@ pub enum RecordType {
     Version,
 }
 
-/// The partition key of a submission id's claim.
+/// The partition key of a submission id: its submission (or, from the earlier layout, its bare claim).
 pub fn claim_key(submission_id: &uuid::Uuid) -> String {
     format!("SUBMISSIONID#{submission_id}")
 }

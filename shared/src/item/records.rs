@@ -1,14 +1,15 @@
-//! The records written with a submission, each once: the claim on its id and the marker of the first submission
-//! at a timepoint (ahead of it), and the flags a data manager should see.
+//! The records written with a submission, each once: the marker of the first submission at a timepoint (ahead of
+//! it) and the flags a data manager should see; and the bare claim on an id the earlier layout wrote.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{RecordType, SubmissionItem, claim_key};
+use super::{ID_SK, RecordType, SubmissionItem, claim_key};
 
-/// The one claim on a submission id, whatever trial or patient sends it: one id, one record, everywhere. A resend
-/// compares its content hash with the claim's: different is a conflict; equal is this submission, to be completed
-/// if an earlier delivery stopped part-way, a duplicate once it is stored.
+/// The claim on a submission id that the layout before 2026-12-06 wrote ahead of the submission, under the key the
+/// submission itself now takes ([`super::submission_key`]). Where one stands it still guards its id: a resend with
+/// other content is a conflict; with the same content it is that submission (stored in its patient's partition), or,
+/// when an earlier delivery stopped after the claim, the submission to store over it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IdClaim {
@@ -41,6 +42,15 @@ pub struct TimepointMarker {
     pub submission_id: Uuid,
     /// When it was stored.
     pub marked_at: String,
+    /// When the submission that took it gave it back: a resend of a stored id with other content (at another
+    /// timepoint, or from another patient) is no first submission here. A released marker is free to take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released_at: Option<String>,
+}
+
+/// The key of the marker of `survey_id` at `timepoint` in the patient's partition `pk`.
+pub fn timepoint_marker_key(pk: &str, survey_id: &str, timepoint: &str) -> (String, String) {
+    (pk.to_owned(), format!("TIMEPOINT#{survey_id}#{timepoint}"))
 }
 
 /// What a flag is about.
@@ -122,11 +132,11 @@ pub struct Flag {
 }
 
 impl IdClaim {
-    /// The claim on `item`'s id.
+    /// The claim the earlier layout wrote on `item`'s id.
     pub fn of(item: &SubmissionItem, at: &str) -> Self {
         IdClaim {
             pk: claim_key(&item.submission.submission_id),
-            sk: "CLAIM".into(),
+            sk: ID_SK.into(),
             record_type: RecordType::Claim,
             submission_id: item.submission.submission_id,
             content_hash: item.content_hash.clone(),
@@ -138,16 +148,14 @@ impl IdClaim {
 impl TimepointMarker {
     /// The marker `item` sets as the first submission of its instrument and timepoint.
     pub fn of(item: &SubmissionItem, at: &str) -> Self {
-        let submission = &item.submission;
+        let (pk, sk) = item.marker_key();
         TimepointMarker {
-            pk: item.pk.clone(),
-            sk: format!(
-                "TIMEPOINT#{}#{}",
-                submission.survey_id, submission.timepoint
-            ),
+            pk,
+            sk,
             record_type: RecordType::Timepoint,
-            submission_id: submission.submission_id,
+            submission_id: item.submission.submission_id,
             marked_at: at.to_owned(),
+            released_at: None,
         }
     }
 }
@@ -156,7 +164,7 @@ impl Flag {
     /// A flag of `kind` on `item`.
     pub fn on(item: &SubmissionItem, kind: FlagKind, detail: String, at: &str) -> Self {
         Flag {
-            pk: item.pk.clone(),
+            pk: item.patient_partition(),
             sk: format!("FLAG#{}#{}", kind.as_str(), item.submission.submission_id),
             record_type: RecordType::Flag,
             kind,

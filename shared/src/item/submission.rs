@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{RecordType, content_hash, partition_key, submission_sort_key, trial_shard};
+use super::{RecordType, content_hash, partition_key, submission_key, trial_shard};
 use crate::envelope::Envelope;
 use crate::instrument::Scores;
 use crate::submission::Submission;
@@ -11,9 +11,10 @@ use crate::submission::Submission;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SubmissionItem {
-    /// `TRIAL#<trialId>#PATIENT#<patientId>`.
+    /// `SUBMISSIONID#<submissionId>` ([`super::submission_key`]); `TRIAL#<trialId>#PATIENT#<patientId>` on one stored
+    /// before 2026-12-06.
     pub pk: String,
-    /// `SUBMISSION#<submissionId>`.
+    /// `CLAIM`; `SUBMISSION#<submissionId>` on one stored before 2026-12-06.
     pub sk: String,
     /// Always [`RecordType::Submission`].
     pub record_type: RecordType,
@@ -73,9 +74,10 @@ impl SubmissionItem {
             clock_ahead_seconds,
         } = envelope;
         let content_hash = content_hash(&as_sent(&submission, survey_version_resolved));
+        let (pk, sk) = submission_key(&submission.submission_id);
         SubmissionItem {
-            pk: partition_key(&submission.trial_id, &submission.patient_id),
-            sk: submission_sort_key(&submission.submission_id),
+            pk,
+            sk,
             record_type: RecordType::Submission,
             trial_shard: trial_shard(&submission.trial_id, &submission.submission_id),
             content_hash,
@@ -92,6 +94,21 @@ impl SubmissionItem {
             on_timeline: false,
             schedule: None,
         }
+    }
+
+    /// The partition of its patient's other records: marker, flags, conflicts, calendar, timeline.
+    pub fn patient_partition(&self) -> String {
+        partition_key(&self.submission.trial_id, &self.submission.patient_id)
+    }
+
+    /// The key of the marker of its instrument and timepoint in its patient's partition.
+    pub fn marker_key(&self) -> (String, String) {
+        let submission = &self.submission;
+        super::timepoint_marker_key(
+            &self.patient_partition(),
+            &submission.survey_id,
+            &submission.timepoint,
+        )
     }
 
     /// Whether `content_hash` is this submission's content: its hash, or the one written before the instant was

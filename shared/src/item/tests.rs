@@ -35,8 +35,31 @@ fn timestamps_are_utc_milliseconds_that_sort_as_text() {
 #[test]
 fn keys_follow_the_documented_layout() {
     let item = item();
-    assert_eq!(item.pk, "TRIAL#ONC-2026-01#PATIENT#P-000123");
-    assert_eq!(item.sk, "SUBMISSION#0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f");
+    assert_eq!(item.pk, "SUBMISSIONID#0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f");
+    assert_eq!(item.sk, "CLAIM");
+    assert_eq!(
+        item.patient_partition(),
+        "TRIAL#ONC-2026-01#PATIENT#P-000123"
+    );
+}
+
+#[test]
+fn a_stored_submissions_key_names_its_id_in_either_layout_and_no_other_key_does() {
+    let id = item().submission.submission_id;
+    let (pk, sk) = submission_key(&id);
+    assert_eq!(submission_id_of_key(&pk, &sk), Some(id));
+    let (pk, sk) = legacy_submission_key("ONC-2026-01", "P-000123", &id);
+    assert_eq!(submission_id_of_key(&pk, &sk), Some(id));
+    for (pk, sk) in [
+        (
+            "TRIAL#ONC-2026-01#PATIENT#P-000123",
+            "TIMEPOINT#qol-daily#day-7",
+        ),
+        ("ALERT#0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f", "ALERT"),
+        ("TRIAL#ONC-2026-01#PATIENT#P-000123", "CLAIM"),
+    ] {
+        assert_eq!(submission_id_of_key(pk, sk), None, "{pk} {sk}");
+    }
 }
 
 #[test]
@@ -65,7 +88,8 @@ fn a_submission_is_indexed_under_one_of_its_trials_shards_chosen_by_its_id() {
 fn maps_every_field_to_a_readable_dynamodb_attribute() {
     let attributes: HashMap<String, AttributeValue> = serde_dynamo::to_item(item()).unwrap();
     let s = |name: &str| attributes[name].as_s().unwrap().clone();
-    assert_eq!(s("pk"), "TRIAL#ONC-2026-01#PATIENT#P-000123");
+    assert_eq!(s("pk"), "SUBMISSIONID#0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f");
+    assert_eq!(s("sk"), "CLAIM");
     assert_eq!(s("recordType"), "submission");
     assert_eq!(s("submissionId"), "0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f");
     assert_eq!(s("trialId"), "ONC-2026-01");
@@ -264,7 +288,7 @@ fn a_conflict_is_keyed_by_the_rejected_content_and_stays_out_of_the_trial_index(
         "abc".into(),
         "2026-11-22T09:00:00.000Z".into(),
     );
-    assert_eq!(conflict.pk, rejected.pk);
+    assert_eq!(conflict.pk, "TRIAL#ONC-2026-01#PATIENT#P-000123");
     assert_eq!(
         conflict.sk,
         format!(
@@ -279,18 +303,16 @@ fn a_conflict_is_keyed_by_the_rejected_content_and_stays_out_of_the_trial_index(
 }
 
 #[test]
-fn a_write_claims_the_id_marks_the_timepoint_and_flags_a_fast_clock() {
+fn a_write_marks_the_timepoint_in_the_patients_partition_and_flags_a_fast_clock() {
     let at = "2026-11-22T08:00:02.000Z";
     let write = SubmissionWrite::new(item(), at);
-    assert_eq!(
-        write.claim.pk,
-        "SUBMISSIONID#0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f"
-    );
-    assert_eq!(write.claim.content_hash, write.item.content_hash);
     let marker = write.timepoint.clone().unwrap();
     assert_eq!(
         (marker.pk.as_str(), marker.sk.as_str()),
-        (write.item.pk.as_str(), "TIMEPOINT#qol-daily#day-7")
+        (
+            "TRIAL#ONC-2026-01#PATIENT#P-000123",
+            "TIMEPOINT#qol-daily#day-7"
+        )
     );
     assert!(write.flags.is_empty(), "the example's clock is right");
 
@@ -299,6 +321,7 @@ fn a_write_claims_the_id_marks_the_timepoint_and_flags_a_fast_clock() {
     let write = SubmissionWrite::new(fast, at);
     assert_eq!(write.flags.len(), 1);
     assert_eq!(write.flags[0].kind, FlagKind::ClockAhead);
+    assert_eq!(write.flags[0].pk, "TRIAL#ONC-2026-01#PATIENT#P-000123");
     assert_eq!(
         write.flags[0].sk,
         "FLAG#clock-ahead#0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f"

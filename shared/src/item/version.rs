@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{RecordType, SubmissionItem, content_hash, partition_key, submission_sort_key};
+use super::{RecordType, SubmissionItem, content_hash};
 use crate::instrument::Scores;
 use crate::submission::Submission;
 
@@ -93,14 +93,12 @@ impl VersionItem {
         }
     }
 
-    /// The key of the version it replaces: the submission itself for version 1, an earlier version otherwise.
-    pub fn replaced_key(&self) -> (String, String) {
+    /// The key of the version it replaces: the submission itself (`original`, as stored) for version 1, an earlier
+    /// version otherwise.
+    pub fn replaced_key(&self, original: &SubmissionItem) -> (String, String) {
         let submission = &self.submission;
         match self.replaces {
-            1 => (
-                partition_key(&submission.trial_id, &submission.patient_id),
-                submission_sort_key(&submission.submission_id),
-            ),
+            1 => (original.pk.clone(), original.sk.clone()),
             earlier => (
                 self.pk.clone(),
                 version_sort_key(&submission.submission_id, earlier),

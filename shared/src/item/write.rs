@@ -1,13 +1,12 @@
-//! Everything written with a new submission: the claim on its id and the marker of its timepoint (when it is the
-//! first there), each written once ahead of it; the item, with the survey due it completes, the flags of its
-//! placement and its alerts, all or nothing; then its other flags, each written once. And with a conflicting
-//! resend, the record and its alerts.
+//! Everything written with a new submission: the marker of its timepoint (when it is the first there), written once
+//! ahead of it; the item under its id's key, with the survey due it completes, the flags of its placement and its
+//! alerts, all or nothing; then its other flags, each written once. And with a conflicting resend, the record and
+//! its alerts.
 
 use uuid::Uuid;
 
 use super::{
-    AlertItem, ConflictItem, Flag, FlagKind, IdClaim, OccurrenceDone, SubmissionItem,
-    TimepointMarker,
+    AlertItem, ConflictItem, Flag, FlagKind, OccurrenceDone, SubmissionItem, TimepointMarker,
 };
 
 /// The records of a new submission, in the order they are written (see the module's note).
@@ -15,8 +14,6 @@ use super::{
 pub struct SubmissionWrite {
     /// The submission.
     pub item: SubmissionItem,
-    /// The claim on its id.
-    pub claim: IdClaim,
     /// The marker of its timepoint; `None` once it is known to repeat an earlier submission.
     pub timepoint: Option<TimepointMarker>,
     /// Its flags.
@@ -40,7 +37,6 @@ impl SubmissionWrite {
             flags.push(Flag::on(&item, FlagKind::ClockAhead, detail, at));
         }
         SubmissionWrite {
-            claim: IdClaim::of(&item, at),
             timepoint: Some(TimepointMarker::of(&item, at)),
             flags,
             occurrence: None,

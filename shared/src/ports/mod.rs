@@ -19,7 +19,7 @@ mod topic;
 use std::future::Future;
 
 use crate::envelope::Envelope;
-use crate::item::{ConflictWrite, EnrolmentItem, Flag, IdClaim, SubmissionWrite, TimepointMarker};
+use crate::item::{ConflictWrite, EnrolmentItem, Flag, SubmissionWrite, TimepointMarker};
 
 pub use alerts::{AlertPage, Alerts, Claim, Cursor, Duty, Page};
 pub use calendar::{Enrolments, Notice, Sweep};
@@ -37,27 +37,30 @@ pub trait Queue: Send + Sync + 'static {
 /// Where submissions are kept, each exactly once.
 ///
 /// A new submission is written in steps, each write-once, so a redelivery completes what an interrupted delivery
-/// began: the claim on its id ([`Store::claim_id`]), the marker of its timepoint ([`Store::mark_timepoint`]),
-/// [`Store::write_submission`], then its flags that do not depend on the calendar ([`Store::write_flags`]; a
-/// redelivery that finds the submission stored writes them too). A stored submission always has its claim and, unless
-/// it is a repeat, its marker; its flags once its queue record is done.
+/// began: the marker of its timepoint ([`Store::mark_timepoint`]), [`Store::write_submission`] under its id's key
+/// (which makes the id unique), then its flags that do not depend on the calendar ([`Store::write_flags`]; a
+/// redelivery that finds the submission stored writes them too). A stored submission always has, unless it is a
+/// repeat, its marker; its flags once its queue record is done.
 pub trait Store: Send + Sync + 'static {
-    /// Claims a submission id for good, unless it is claimed already: then the content hash it was claimed with
-    /// (this submission's own when an earlier delivery of it got that far).
-    fn claim_id(
-        &self,
-        claim: &IdClaim,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
-
     /// Marks a patient's instrument and timepoint as taken by a submission, unless it is marked already: then the
-    /// submission that marked it (this one when an earlier delivery of it got that far).
+    /// submission that marked it (this one when an earlier delivery of it got that far). A released marker is
+    /// taken again.
     fn mark_timepoint(
         &self,
         marker: &TimepointMarker,
     ) -> impl Future<Output = Result<Option<uuid::Uuid>, StoreError>> + Send;
 
-    /// Writes the submission itself, never overwriting: in one transaction with what must stand or fall with it
-    /// (the survey due it completes and the check of the enrolment it was placed against, the flags of that
+    /// Gives `marker` back, if its submission still holds it: that submission turned out to be a conflicting resend
+    /// of an id stored elsewhere, no first submission at this timepoint.
+    fn release_timepoint(
+        &self,
+        marker: &TimepointMarker,
+        at: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Writes the submission itself under its id's key, never overwriting (but the bare claim of the earlier layout
+    /// on its own content, when no submission of it is stored): in one transaction with what must stand or fall with
+    /// it (the survey due it completes and the check of the enrolment it was placed against, the flags of that
     /// placement, its alerts) when it has any of those; a single conditional put when it has none.
     fn write_submission(
         &self,
@@ -91,11 +94,14 @@ pub trait Store: Send + Sync + 'static {
 pub enum WriteOutcome {
     /// The submission was written, with everything that goes with it.
     Written,
-    /// The submission is stored already (a redelivery, a double tap), with this content hash; nothing was written
-    /// in its transaction.
+    /// The id is stored already (a redelivery, a double tap, an edited resend, another patient's app reusing it),
+    /// with this content hash; nothing was written in its transaction.
     AlreadyStored {
         /// The stored submission's content hash.
         content_hash: String,
+        /// The key of the stored submission's timepoint marker, when known (not for an id claimed by the earlier
+        /// layout with other content).
+        marker_key: Option<(String, String)>,
     },
     /// Nothing was written in its transaction: the patient's enrolment changed since the submission was placed on
     /// its calendar. Place it again.

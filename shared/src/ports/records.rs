@@ -10,13 +10,14 @@ use crate::item::{AlertItem, AuditItem, ExclusionItem, SubmissionItem, VersionIt
 /// A trial's record over time: which submissions are excluded from analysis, and the audit trail of every change
 /// a person made.
 pub trait Records: Send + Sync + 'static {
-    /// Whether the patient's submission is stored.
-    fn submission_exists(
+    /// The key the patient's submission is stored under, if it is stored (its id's, or from before 2026-12-06 its
+    /// patient's partition). Keys only: no answer is read.
+    fn stored_key(
         &self,
         trial_id: &str,
         patient_id: &str,
         submission_id: Uuid,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<(String, String)>, StoreError>> + Send;
 
     /// The submission's exclusion state, read consistently; `None` if nobody ever excluded it.
     fn exclusion(
@@ -25,11 +26,12 @@ pub trait Records: Send + Sync + 'static {
         submission_id: Uuid,
     ) -> impl Future<Output = Result<Option<ExclusionItem>, StoreError>> + Send;
 
-    /// Writes `next` and `audit` all or nothing, if the submission is stored and `next` replaces the revision that
-    /// stands (none for revision 1): else nothing, and `false`.
+    /// Writes `next` and `audit` all or nothing, if the submission is stored (under `stored`, its key) and `next`
+    /// replaces the revision that stands (none for revision 1): else nothing, and `false`.
     fn change_exclusion(
         &self,
         next: &ExclusionItem,
+        stored: &(String, String),
         audit: &AuditItem,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
@@ -60,10 +62,12 @@ pub trait Records: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// Writes `version`, the alerts it newly raises and `audit` all or nothing, if the version it replaces is
-    /// stored and no other replaced it first: else nothing, and `false`.
+    /// stored (under `replaced`, [`VersionItem::replaced_key`]) and no other replaced it first: else nothing, and
+    /// `false`.
     fn correct(
         &self,
         version: &VersionItem,
+        replaced: &(String, String),
         alerts: &[AlertItem],
         audit: &AuditItem,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;

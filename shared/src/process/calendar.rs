@@ -90,7 +90,7 @@ pub(super) fn place(
     }
     if let Some(occurrence) = occurrence.filter(|_| timing.completes()) {
         write.occurrence = Some(OccurrenceDone {
-            pk: write.item.pk.clone(),
+            pk: write.item.patient_partition(),
             sk: occurrence_sort_key(&occurrence.id, &occurrence.instrument),
             submission_id: submission.submission_id,
             timing,

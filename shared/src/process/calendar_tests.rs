@@ -283,11 +283,12 @@ impl crate::ports::Store for WithdrawnMeanwhile {
         self.inner.write_flags(flags).await
     }
 
-    async fn claim_id(
+    async fn release_timepoint(
         &self,
-        claim: &crate::item::IdClaim,
-    ) -> Result<Option<String>, crate::ports::StoreError> {
-        self.inner.claim_id(claim).await
+        marker: &crate::item::TimepointMarker,
+        at: &str,
+    ) -> Result<(), crate::ports::StoreError> {
+        self.inner.release_timepoint(marker, at).await
     }
 
     async fn mark_timepoint(

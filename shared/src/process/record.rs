@@ -80,8 +80,8 @@ const MAX_PLACEMENTS: u32 = 3;
 
 /// Decodes a record's body and writes its submission once.
 ///
-/// The claim on the id and the timepoint marker come first, each written once, then the submission, then its other
-/// flags: a delivery interrupted after any step is completed by the next one, which finds what it wrote its own.
+/// The timepoint marker comes first, written once, then the submission under its id's key, then its other flags: a
+/// delivery interrupted after any step is completed by the next one, which finds what it wrote its own.
 pub(super) async fn store_record<S: Store>(
     store: &S,
     body: Option<&str>,
@@ -94,14 +94,12 @@ pub(super) async fn store_record<S: Store>(
         write.item.submission.trial_id.clone(),
         write.item.submission.patient_id.clone(),
     );
-    // The enrolment is read beside the claim and the marker: a record's calls are one round trip fewer in a row.
-    let (claimed, enrolment) = tokio::join!(
-        claim(store, &mut write, &now),
+    // The enrolment is read beside the marker: a record's calls are one round trip fewer in a row.
+    let (marked, enrolment) = tokio::join!(
+        mark(store, &mut write, &now),
         store.enrolment(&trial_id, &patient_id)
     );
-    if let Some(content_hash) = claimed? {
-        return record_conflict(store, write.item, content_hash, now).await;
-    }
+    let took_marker = marked?;
     let enrolment = enrolment?;
     super::calendar::place(&mut write, enrolment.as_ref(), schedules, &now);
     let mut placements = 1;
@@ -126,17 +124,20 @@ pub(super) async fn store_record<S: Store>(
                     Outcome::Stored { raised }
                 });
             }
-            WriteOutcome::AlreadyStored { content_hash }
+            WriteOutcome::AlreadyStored { content_hash, .. }
                 if write.item.has_content(&content_hash) =>
             {
                 // The delivery that stored it may have stopped before its flags.
                 store.write_flags(write.trailing_flags()).await?;
                 return Ok(Outcome::Duplicate);
             }
-            // Stored before ids were claimed (the first layout, 2026-11-22), with other content: the stored one
-            // stays. The claim just written names this content (claims are write-once), so a later resend of the
-            // stored content reads as a conflict too: recorded beside it, nothing lost.
-            WriteOutcome::AlreadyStored { content_hash } => {
+            // The id is stored with other content: the stored one stays; the resend is no first submission at its
+            // timepoint unless the stored one is there.
+            WriteOutcome::AlreadyStored {
+                content_hash,
+                marker_key,
+            } => {
+                give_back_marker(store, &write, marker_key, took_marker, &now).await?;
                 return record_conflict(store, write.item, content_hash, now).await;
             }
             // One clinical event, one alert: a repeat's first submission met these rules already; or, for a first
@@ -163,27 +164,49 @@ pub(super) async fn store_record<S: Store>(
     }
 }
 
-/// Claims the submission's id, then marks its timepoint, each once: the content hash the id was claimed with when
-/// that is other content (a conflicting resend), else `None`, with `write` made a repeat when another submission
-/// holds the timepoint. The marker waits for the claim: a conflicting resend must not take a timepoint.
-async fn claim<S: Store>(
+/// Marks the submission's timepoint, once: `write` is made a repeat when another submission holds it. Whether this
+/// delivery took the marker.
+async fn mark<S: Store>(
     store: &S,
     write: &mut SubmissionWrite,
     now: &str,
-) -> Result<Option<String>, StoreError> {
-    if let Some(content_hash) = store.claim_id(&write.claim).await?
-        && !write.item.has_content(&content_hash)
-    {
-        return Ok(Some(content_hash));
+) -> Result<bool, StoreError> {
+    let Some(marker) = &write.timepoint else {
+        return Ok(false);
+    };
+    match store.mark_timepoint(marker).await? {
+        None => Ok(true),
+        Some(first) if first == write.item.submission.submission_id => Ok(false),
+        Some(first) => {
+            write.mark_repeat_of(first, now);
+            Ok(false)
+        }
     }
-    let own_id = write.item.submission.submission_id;
-    if let Some(marker) = &write.timepoint
-        && let Some(first) = store.mark_timepoint(marker).await?
-        && first != own_id
-    {
-        write.mark_repeat_of(first, now);
+}
+
+/// A conflicting resend holds the marker of its timepoint under the stored id: it gives it back unless the stored
+/// submission is the one at that timepoint. Else a later first submission there would be taken for a repeat of an id
+/// stored elsewhere, and its alerts for that one's. Where the stored one's timepoint is unknown (an id the earlier
+/// layout claimed), a marker this delivery did not take is left: the stored one may have set it.
+async fn give_back_marker<S: Store>(
+    store: &S,
+    write: &SubmissionWrite,
+    stored_marker: Option<(String, String)>,
+    took_marker: bool,
+    now: &str,
+) -> Result<(), StoreError> {
+    let Some(marker) = &write.timepoint else {
+        return Ok(());
+    };
+    let stored_here = stored_marker
+        .as_ref()
+        .map(|(pk, sk)| *pk == marker.pk && *sk == marker.sk);
+    match stored_here {
+        Some(true) => Ok(()),
+        Some(false) => store.release_timepoint(marker, now).await,
+        None if took_marker => store.release_timepoint(marker, now).await,
+        None => Ok(()),
     }
-    Ok(None)
 }
 
 /// The id is stored with other content: the original stays, the resend is kept beside it for an operator, with the

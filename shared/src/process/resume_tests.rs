@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::Processor;
 use crate::envelope::Envelope;
-use crate::item::{FlagKind, SubmissionItem, SubmissionWrite};
+use crate::item::{FlagKind, IdClaim, SubmissionItem, SubmissionWrite, legacy_submission_key};
 use crate::testing::example;
 use crate::testing::example::phq9_answers;
 use crate::testing::memory::MemoryStore;
@@ -18,12 +18,11 @@ fn record(envelope: &Envelope) -> SqsMessage {
     record
 }
 
-/// The records a delivery of `envelope` writes, as it would have built them, with those written ahead of the
-/// submission (its id claim and timepoint marker) left in `store` as by a delivery that stopped after them.
+/// The records a delivery of `envelope` writes, as it would have built them, with the one written ahead of the
+/// submission (its timepoint marker) left in `store` as by a delivery that stopped after it.
 fn stopped_after_marker(store: &MemoryStore, envelope: &Envelope) -> SubmissionWrite {
     let at = "2026-11-22T08:00:05.000Z";
     let begun = SubmissionWrite::new(SubmissionItem::new(envelope.clone(), at.into()), at);
-    store.insert(&begun.claim);
     store.insert(
         begun
             .timepoint
@@ -34,7 +33,7 @@ fn stopped_after_marker(store: &MemoryStore, envelope: &Envelope) -> SubmissionW
 }
 
 #[tokio::test]
-async fn a_delivery_stopped_after_claiming_its_id_and_timepoint_is_stored_by_the_next() {
+async fn a_delivery_stopped_after_marking_its_timepoint_is_stored_by_the_next() {
     let store = MemoryStore::default();
     let envelope = example().envelope();
     stopped_after_marker(&store, &envelope);
@@ -51,11 +50,99 @@ async fn a_delivery_stopped_after_claiming_its_id_and_timepoint_is_stored_by_the
             report.failed
         ),
         (1, 0, 0, 0),
-        "its own claim and marker are not another submission's"
+        "its own marker is not another submission's"
     );
     assert_eq!(store.submissions().len(), 1);
-    assert_eq!((store.claims().len(), store.markers().len()), (1, 1));
+    assert_eq!(store.markers().len(), 1);
     assert!(store.flags().is_empty(), "not a repeat of itself");
+}
+
+/// A delivery of the layout before 2026-12-06 stopped after its id claim and marker, as that layout wrote them.
+fn stopped_after_legacy_claim(store: &MemoryStore, envelope: &Envelope) -> SubmissionWrite {
+    let begun = stopped_after_marker(store, envelope);
+    store.insert(&IdClaim::of(&begun.item, "2026-11-22T08:00:05.000Z"));
+    begun
+}
+
+/// `begun`'s item where the layout before 2026-12-06 stored it: in its patient's partition.
+fn stored_in_patient_partition(store: &MemoryStore, begun: &SubmissionWrite) -> SubmissionItem {
+    let submission = &begun.item.submission;
+    let (pk, sk) = legacy_submission_key(
+        &submission.trial_id,
+        &submission.patient_id,
+        &submission.submission_id,
+    );
+    let legacy = SubmissionItem {
+        pk,
+        sk,
+        ..begun.item.clone()
+    };
+    store.insert(&legacy);
+    legacy
+}
+
+#[tokio::test]
+async fn a_delivery_the_earlier_layout_stopped_after_its_claim_is_stored_over_the_claim_once() {
+    let store = MemoryStore::default();
+    let envelope = example().envelope();
+    stopped_after_legacy_claim(&store, &envelope);
+
+    let processor = Processor::new(store.clone(), 4);
+    let report = processor.process(vec![record(&envelope)]).await;
+    let again = processor.process(vec![record(&envelope)]).await;
+
+    assert_eq!((report.stored, report.failed), (1, 0), "its own claim");
+    assert_eq!((again.duplicates, again.failed), (1, 0));
+    let stored = store.submissions();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].pk.as_str(), stored[0].sk.as_str()),
+        ("SUBMISSIONID#0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f", "CLAIM")
+    );
+    assert!(
+        store.claims().is_empty(),
+        "the submission took the claim's key"
+    );
+}
+
+#[tokio::test]
+async fn a_submission_the_earlier_layout_stored_is_a_duplicate_when_resent_and_never_stored_twice()
+{
+    let store = MemoryStore::default();
+    let envelope = example().envelope();
+    let begun = stopped_after_legacy_claim(&store, &envelope);
+    let legacy = stored_in_patient_partition(&store, &begun);
+
+    let report = Processor::new(store.clone(), 4)
+        .process(vec![record(&envelope)])
+        .await;
+
+    assert_eq!((report.duplicates, report.stored, report.failed), (1, 0, 0));
+    assert_eq!(store.submissions(), vec![legacy], "where it was, once");
+    assert_eq!(store.claims().len(), 1, "its claim still guards its id");
+}
+
+#[tokio::test]
+async fn an_edit_of_a_submission_the_earlier_layout_stored_is_a_conflict_and_keeps_its_marker() {
+    let store = MemoryStore::default();
+    let envelope = example().envelope();
+    let begun = stopped_after_legacy_claim(&store, &envelope);
+    let legacy = stored_in_patient_partition(&store, &begun);
+    let edited = example().answer("pain", json!(9)).envelope();
+
+    let report = Processor::new(store.clone(), 4)
+        .process(vec![record(&edited)])
+        .await;
+
+    assert_eq!((report.conflicts, report.stored, report.failed), (1, 0, 0));
+    assert_eq!(store.submissions(), vec![legacy]);
+    assert_eq!(store.conflicts().len(), 1);
+    let markers = store.markers();
+    assert_eq!(markers.len(), 1);
+    assert_eq!(
+        markers[0].released_at, None,
+        "the stored one's marker stays"
+    );
 }
 
 #[tokio::test]

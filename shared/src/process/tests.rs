@@ -1,8 +1,6 @@
 use super::*;
 use crate::envelope::Envelope;
-use crate::item::{
-    ConflictWrite, EnrolmentItem, FlagKind, IdClaim, SubmissionWrite, TimepointMarker,
-};
+use crate::item::{ConflictWrite, EnrolmentItem, FlagKind, SubmissionWrite, TimepointMarker};
 use crate::ports::{StoreError, WriteOutcome};
 use crate::testing::example;
 use crate::testing::memory::MemoryStore;
@@ -66,8 +64,12 @@ impl Store for FaultyStore {
         self.inner.write_flags(flags).await
     }
 
-    async fn claim_id(&self, claim: &IdClaim) -> Result<Option<String>, StoreError> {
-        self.inner.claim_id(claim).await
+    async fn release_timepoint(
+        &self,
+        marker: &TimepointMarker,
+        at: &str,
+    ) -> Result<(), StoreError> {
+        self.inner.release_timepoint(marker, at).await
     }
 
     async fn mark_timepoint(
@@ -302,7 +304,30 @@ async fn one_submission_id_is_one_record_whatever_trial_or_patient_resends_it() 
         .await;
     assert_eq!((report.stored, report.conflicts, report.failed), (0, 2, 0));
     assert_eq!(store.submissions().len(), 1, "one id, one record");
-    assert_eq!(store.claims().len(), 1);
+    // Each resend marked its timepoint in its own partition before its put found the id stored, and gave the
+    // marker back: a later first submission there is no repeat of an id stored elsewhere.
+    let released: Vec<(String, bool)> = store
+        .markers()
+        .into_iter()
+        .map(|m| (m.pk, m.released_at.is_some()))
+        .collect();
+    assert_eq!(
+        released,
+        [
+            ("TRIAL#ONC-2026-01#PATIENT#P-000123".to_owned(), false),
+            ("TRIAL#ONC-2026-01#PATIENT#P-000999".to_owned(), true),
+            ("TRIAL#OTHER-TRIAL#PATIENT#P-000123".to_owned(), true),
+        ]
+    );
+    let own_first = example().id(id(2)).patient("P-000999").envelope();
+    let report = processor
+        .process(vec![record("m4", &own_first.encode())])
+        .await;
+    assert_eq!(
+        (report.stored, report.repeats),
+        (1, 0),
+        "the other patient's own first submission at that timepoint is no repeat"
+    );
     let conflicts = store.conflicts();
     assert_eq!(conflicts.len(), 2);
     // Each conflict stays in its sender's partition: nothing is written into another trial's records.

@@ -112,7 +112,12 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
             role: self.policy.correct_scope.clone(),
         };
         let audit = AuditItem::of_correction(&version, &actor);
-        if !self.records.correct(&version, &alerts, &audit).await? {
+        let replaced = version.replaced_key(&original);
+        if !self
+            .records
+            .correct(&version, &replaced, &alerts, &audit)
+            .await?
+        {
             return Err(StaffError::Conflict(
                 "the submission changed meanwhile (another correction came first); read the versions again",
             ));

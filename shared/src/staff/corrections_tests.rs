@@ -327,7 +327,18 @@ async fn versions_are_read_by_their_readers_only_and_a_version_is_written_once()
         crate::item::AuditItem::of_correction(v, &actor)
     };
     let (first, second) = (version("first"), version("second"));
-    assert!(store.correct(&first, &[], &audit(&first)).await.unwrap());
-    assert!(!store.correct(&second, &[], &audit(&second)).await.unwrap());
+    let replaced = first.replaced_key(&original);
+    assert!(
+        store
+            .correct(&first, &replaced, &[], &audit(&first))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .correct(&second, &replaced, &[], &audit(&second))
+            .await
+            .unwrap()
+    );
     assert_eq!(store.audit_records().len(), 1, "the second wrote nothing");
 }

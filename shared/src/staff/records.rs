@@ -63,15 +63,13 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
             return Err(bad("reason", "must say why, in 1 to 500 characters"));
         }
         let trial_id = request.trial_id;
-        if !self
+        let stored = self
             .records
-            .submission_exists(trial_id, &asked.patient_id, submission_id)
+            .stored_key(trial_id, &asked.patient_id, submission_id)
             .await?
-        {
-            return Err(StaffError::NotFound(
+            .ok_or(StaffError::NotFound(
                 "no such submission of this patient in this trial",
-            ));
-        }
+            ))?;
         let current = self.records.exclusion(trial_id, submission_id).await?;
         // What the caller asks for stands already (a double tap, a retry after a timeout that succeeded): it is
         // answered as it stands, whatever revision the caller read, and nothing is written. The reason of the
@@ -112,7 +110,11 @@ impl<A: Alerts + Flags, R: Records> StaffService<A, R> {
             role: self.policy.correct_scope.clone(),
         };
         let audit = AuditItem::of_exclusion(&next, &actor);
-        if !self.records.change_exclusion(&next, &audit).await? {
+        if !self
+            .records
+            .change_exclusion(&next, &stored, &audit)
+            .await?
+        {
             // Another change came first: if it made what this one asks for (two taps at once), that is the
             // answer; else the caller must read the exclusion again.
             return match self.records.exclusion(trial_id, submission_id).await? {

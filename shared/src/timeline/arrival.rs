@@ -67,7 +67,7 @@ impl Arrival {
     /// The timeline it belongs on: the patient's partition and the instrument.
     pub(super) fn timeline(&self) -> (String, String) {
         match self {
-            Arrival::Stored(item) => (item.pk.clone(), item.submission.survey_id.clone()),
+            Arrival::Stored(item) => (item.patient_partition(), item.submission.survey_id.clone()),
             Arrival::Conflicting(conflict) => (
                 conflict.pk.clone(),
                 conflict.conflicting_submission.survey_id.clone(),

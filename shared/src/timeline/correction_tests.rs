@@ -47,7 +47,13 @@ impl Trial {
             role: "epro/data.correct".into(),
         };
         let audit = AuditItem::of_correction(&version, &actor);
-        assert!(self.store.correct(&version, &[], &audit).await.unwrap());
+        let replaced = version.replaced_key(&original);
+        assert!(
+            self.store
+                .correct(&version, &replaced, &[], &audit)
+                .await
+                .unwrap()
+        );
         inserted(&version)
     }
 }

@@ -32,8 +32,9 @@ pub struct TimelineEntry {
     /// Whether it is a conflicting resend (never compared with by another report: the stored version is).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub conflicting: bool,
-    /// The sort key of the record holding the report (its submission, or its conflict record). A submission's
-    /// corrections are read beside it: the report it stands for is its current version.
+    /// The sort key of a conflicting resend's record in the partition; for a submission, `SUBMISSION#<id>` (it is
+    /// read by its id, [`crate::item::submission_key`]). A submission's corrections are read beside it: the report it
+    /// stands for is its current version.
     pub report_sk: String,
     /// When the timeline function placed it.
     pub placed_at: String,

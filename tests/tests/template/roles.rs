@@ -260,7 +260,12 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
         [
             both(
                 "dynamodb:GetItem",
-                &["ALERT#*", "EXCLUSION#*", "TRIAL#*#PATIENT#*"]
+                &[
+                    "ALERT#*",
+                    "EXCLUSION#*",
+                    "SUBMISSIONID#*",
+                    "TRIAL#*#PATIENT#*"
+                ]
             ),
             both("dynamodb:UpdateItem", &["ALERT#*"]),
             both(
@@ -271,7 +276,7 @@ fn each_function_may_do_only_what_it_needs_on_its_own_resources() {
             both("dynamodb:Query", &["TRIAL#*#PATIENT#*"]),
             both(
                 "dynamodb:ConditionCheckItem",
-                &["TRIAL#*#PATIENT#*", &version],
+                &["SUBMISSIONID#*", "TRIAL#*#PATIENT#*", &version],
             ),
         ],
         "on the table, the staff API reaches only the partitions each call needs: it changes alerts only, appends \

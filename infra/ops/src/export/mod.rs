@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use intake::instrument::Catalogue;
-use intake::item::SubmissionItem;
+use intake::item::{SubmissionItem, submission_id_of_key};
 
 use crate::{Aws, Error, Stack};
 
@@ -89,7 +89,7 @@ pub async fn load(
     read: impl Fn(usize, usize),
 ) -> Result<Vec<SubmissionItem>, Error> {
     let mut keys = aws.trial_submission_keys(stack, trial_id).await?;
-    keys.retain(|(_, sk)| sk.starts_with("SUBMISSION#"));
+    keys.retain(|(pk, sk)| submission_id_of_key(pk, sk).is_some());
     listed(keys.len());
     let mut items = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(100) {

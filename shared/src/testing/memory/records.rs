@@ -6,21 +6,45 @@ use uuid::Uuid;
 
 use super::{MemoryStore, json, key_of, never_in_place};
 use crate::item::{
-    AlertItem, AuditItem, ExclusionItem, SubmissionItem, VersionItem, audit_key, exclusion_key,
-    partition_key, submission_sort_key, version_key, version_prefix,
+    AlertItem, AuditItem, ExclusionItem, Key, SubmissionItem, VersionItem, audit_key,
+    exclusion_key, partition_key, submission_sort_key, version_key, version_prefix,
 };
+
+impl MemoryStore {
+    /// The submission of the patient whose partition is `patient_pk`, with its key: under its id's key, else (stored
+    /// before 2026-12-06) in that partition. One under its id's key from another patient is not theirs.
+    pub(super) fn stored_submission(
+        &self,
+        patient_pk: &str,
+        submission_id: Uuid,
+    ) -> Result<Option<(Key, SubmissionItem)>, StoreError> {
+        let (pk, sk) = crate::item::submission_key(&submission_id);
+        if let Some(item) = self.get::<serde_json::Value>(&pk, &sk)?
+            && item["recordType"] == "submission"
+        {
+            let item: SubmissionItem = serde_json::from_value(item)
+                .map_err(|e| StoreError(format!("record mapping: {e}")))?;
+            return Ok((item.patient_partition() == patient_pk).then_some(((pk, sk), item)));
+        }
+        let legacy = (patient_pk.to_owned(), submission_sort_key(&submission_id));
+        Ok(self
+            .get::<SubmissionItem>(&legacy.0, &legacy.1)?
+            .map(|item| (legacy, item)))
+    }
+}
 use crate::ports::{AuditPage, Records, StoreError};
 
 impl Records for MemoryStore {
-    async fn submission_exists(
+    async fn stored_key(
         &self,
         trial_id: &str,
         patient_id: &str,
         submission_id: Uuid,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<(String, String)>, StoreError> {
         let pk = partition_key(trial_id, patient_id);
-        let sk = submission_sort_key(&submission_id);
-        Ok(self.get::<serde_json::Value>(&pk, &sk)?.is_some())
+        Ok(self
+            .stored_submission(&pk, submission_id)?
+            .map(|(key, _)| key))
     }
 
     async fn exclusion(
@@ -37,18 +61,15 @@ impl Records for MemoryStore {
     async fn change_exclusion(
         &self,
         next: &ExclusionItem,
+        stored: &(String, String),
         audit: &AuditItem,
     ) -> Result<bool, StoreError> {
         let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
-        let submission = (
-            partition_key(&next.trial_id, &next.patient_id),
-            submission_sort_key(&next.submission_id),
-        );
         let standing = items
             .get(&(next.pk.clone(), next.sk.clone()))
             .map(|record| record["revision"].as_u64().unwrap_or_default());
         let replaces = u64::from(next.revision - 1);
-        if !items.contains_key(&submission) || standing.unwrap_or_default() != replaces {
+        if !items.contains_key(stored) || standing.unwrap_or_default() != replaces {
             return Ok(false);
         }
         let audit = json(audit);
@@ -66,7 +87,9 @@ impl Records for MemoryStore {
         submission_id: Uuid,
     ) -> Result<Option<SubmissionItem>, StoreError> {
         let pk = partition_key(trial_id, patient_id);
-        self.get(&pk, &submission_sort_key(&submission_id))
+        Ok(self
+            .stored_submission(&pk, submission_id)?
+            .map(|(_, item)| item))
     }
 
     async fn versions(
@@ -98,15 +121,14 @@ impl Records for MemoryStore {
     async fn correct(
         &self,
         version: &VersionItem,
+        replaced: &(String, String),
         alerts: &[AlertItem],
         audit: &AuditItem,
     ) -> Result<bool, StoreError> {
-        let replaced = version.replaced_key();
         let mut records = vec![json(version), json(audit)];
         records.extend(alerts.iter().map(json));
         let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
-        if !items.contains_key(&replaced) || records.iter().any(|r| items.contains_key(&key_of(r)))
-        {
+        if !items.contains_key(replaced) || records.iter().any(|r| items.contains_key(&key_of(r))) {
             return Ok(false);
         }
         for record in records {

@@ -4,7 +4,6 @@ use std::sync::PoisonError;
 
 use super::{MemoryStore, json};
 use crate::alert::Report;
-use crate::item::SubmissionItem;
 use crate::ports::{Records, StoreError, Timeline};
 use crate::timeline::TimelineEntry;
 
@@ -58,22 +57,25 @@ impl Timeline for MemoryStore {
     }
 
     async fn report(&self, entry: &TimelineEntry) -> Result<Option<Report>, StoreError> {
-        let record = {
-            let items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
-            items
-                .get(&(entry.pk.clone(), entry.report_sk.clone()))
-                .cloned()
-        };
-        let Some(record) = record else {
+        if entry.conflicting {
+            let record = {
+                let items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+                items
+                    .get(&(entry.pk.clone(), entry.report_sk.clone()))
+                    .cloned()
+            };
+            let read = |e: serde_json::Error| StoreError(format!("a report reads back: {e}"));
+            return record
+                .map(|record| {
+                    serde_json::from_value(record)
+                        .map(|conflict| Report::conflicting(&conflict))
+                        .map_err(read)
+                })
+                .transpose();
+        }
+        let Some((_, original)) = self.stored_submission(&entry.pk, entry.submission_id)? else {
             return Ok(None);
         };
-        let read = |e: serde_json::Error| StoreError(format!("a report reads back: {e}"));
-        if record["recordType"] == "conflict" {
-            return Ok(Some(Report::conflicting(
-                &serde_json::from_value(record).map_err(read)?,
-            )));
-        }
-        let original: SubmissionItem = serde_json::from_value(record).map_err(read)?;
         let submission = &original.submission;
         let latest = self
             .versions(

@@ -150,7 +150,6 @@ pub async fn alert_cost(aws: &Aws, stack: &Stack, count: usize) -> Result<AlertC
     let with_alerts = |id: &str| alerting.contains(id);
     let single = |_: &str| false;
     let base = units(to_items(memory.submissions())?, &with_alerts)
-        + units(to_items(memory.claims())?, &single)
         + units(to_items(memory.markers())?, &single)
         + units(to_items(memory.flags())?, &single);
     let n = count as f64;

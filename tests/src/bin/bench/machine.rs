@@ -61,9 +61,13 @@ impl Store for SlowStore {
         self.0.write_flags(flags).await
     }
 
-    async fn claim_id(&self, claim: &intake::item::IdClaim) -> Result<Option<String>, StoreError> {
+    async fn release_timepoint(
+        &self,
+        marker: &intake::item::TimepointMarker,
+        at: &str,
+    ) -> Result<(), StoreError> {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        self.0.claim_id(claim).await
+        self.0.release_timepoint(marker, at).await
     }
 
     async fn mark_timepoint(

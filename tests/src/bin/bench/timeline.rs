@@ -3,10 +3,11 @@
 //! patient's whole partition, for the previous report), both counted from what DynamoDB returned, through a recording
 //! proxy in front of the local table.
 
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use intake::aws::{DynamoAlerts, DynamoStore};
 use intake::envelope::Envelope;
 use intake::instrument::Catalogue;
-use intake::item::{SubmissionItem, partition_key};
+use intake::item::{SubmissionItem, submission_key};
 use intake::process::Processor;
 use intake::submit::{Form, accept};
 use intake::timeline::{Arrival, Assessor, TimelineReport};
@@ -113,24 +114,38 @@ pub async fn read_units(
             .place(&arrival(&new)?, &mut TimelineReport::default())
             .await?;
         let timeline = meter::writes(&proxy.take(), &BTreeMap::new());
-        // Before the timeline: the query the process function made for the previous report (billed for every item
-        // it read, whatever its projection or filter, so measured without them).
-        let pk = partition_key(&trial, patient);
-        let _: Vec<_> = counted
-            .query()
-            .table_name(&table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :submissions)")
-            .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
-            .expression_attribute_values(
-                ":submissions",
-                aws_sdk_dynamodb::types::AttributeValue::S("SUBMISSION#".into()),
-            )
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await?;
+        // Before the timeline: the process function read every stored submission of the patient for the previous
+        // report (billed for every item it read, whatever its projection, so read whole), here by their keys.
+        for chunk in earlier.chunks(100) {
+            let keys = chunk
+                .iter()
+                .map(|body| {
+                    let id = Envelope::decode(body)?.submission.submission_id;
+                    let (pk, sk) = submission_key(&id);
+                    Ok([("pk", pk), ("sk", sk)]
+                        .into_iter()
+                        .map(|(name, value)| (name.to_owned(), AttributeValue::S(value)))
+                        .collect())
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()?,
+            );
+            while let Some(keys) = request.take() {
+                let output = counted
+                    .batch_get_item()
+                    .request_items(&table, keys)
+                    .send()
+                    .await?;
+                request = output
+                    .unprocessed_keys
+                    .and_then(|mut left| left.remove(&table))
+                    .filter(|left| !left.keys.is_empty());
+            }
+        }
         let partition = meter::writes(&proxy.take(), &BTreeMap::new());
         figures.push(TimelineReads {
             history,

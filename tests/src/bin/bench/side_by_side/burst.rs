@@ -129,11 +129,8 @@ async fn listing(aws: &Aws, stack: &Stack, trial: &str) -> Result<(f64, f64), Er
     let keys = aws.trial_submission_keys(stack, trial).await?;
     let listing_ms = started.elapsed().as_secs_f64() * 1000.0;
     let mut by_shard: BTreeMap<String, usize> = BTreeMap::new();
-    for (_, sk) in &keys {
-        if let Some(id) = sk
-            .strip_prefix("SUBMISSION#")
-            .and_then(|id| uuid::Uuid::parse_str(id).ok())
-        {
+    for (pk, sk) in &keys {
+        if let Some(id) = intake::item::submission_id_of_key(pk, sk) {
             *by_shard
                 .entry(intake::item::trial_shard(trial, &id))
                 .or_default() += 1;
