@@ -167,11 +167,11 @@ watch: setup ## Serve both functions with `cargo lambda watch` against the local
 		--env-var QUEUE_URL=$(call STACK_OUTPUT,QueueUrl),TABLE_NAME=$(call STACK_OUTPUT,TableName)
 
 E2E_TESTS := stack identity sign_in instruments fhir_oracle alerts real_apps schedules records operations hostile logs audit dead_letter redrive \
-	migrate cargo_lambda
+	migrate upgrade cargo_lambda
 
 # The sign-in tests need the template as deployed by default, with its own Cognito user pool: the same build, a
 # second stack beside the first (deployed here, not by local-up, so `make demo` and `make bench` run beside one).
-e2e: setup $(FHIR_VENV)/.installed stack-running ## Integration tests against the deployed local stack ([TEST=<file of tests/tests>] for one): pipeline, instruments, the FHIR oracle, alerts, app paths, schedules, the record (exclusions, audit trail), export and metrics, JWT matrix, hostile corpus, logs, audit, poison, redrive, cargo-lambda
+e2e: setup $(FHIR_VENV)/.installed stack-running ## Integration tests against the deployed local stack ([TEST=<file of tests/tests>] for one): pipeline, instruments, the FHIR oracle, alerts, app paths, schedules, the record (exclusions, audit trail), export and metrics, JWT matrix, hostile corpus, logs, audit, poison, redrive, layout upgrade, cargo-lambda
 	$(if $(filter sign_in,$(or $(TEST),$(E2E_TESTS))),LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) $(LOCAL_STACK) up --stack cognito)
 	$(E2E_ENV) cargo test --no-fail-fast --package intake-e2e $(addprefix --test ,$(or $(TEST),$(E2E_TESTS))) \
 		-- --ignored --test-threads 4

@@ -16,6 +16,7 @@ pub mod inbox;
 pub mod load;
 pub mod report;
 pub mod schedule_report;
+pub mod staff;
 pub mod stubs;
 pub mod survey;
 

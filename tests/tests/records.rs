@@ -18,7 +18,8 @@ use intake::instrument::Catalogue;
 use intake::testing::example::phq9_answers;
 use intake_e2e::deployed::{Deployed, eventually, fresh_trial};
 use intake_e2e::fhir::valid_fhir_lines;
-use intake_e2e::{ApiReply, Survey, TokenRequest, get_from, json_to, mint_token, post_to, submit};
+use intake_e2e::staff::{accepted, correction, exclusion, token};
+use intake_e2e::{Survey, get_from, json_to, post_to};
 use intake_ops::export::{self, Standing, audit, load, versions, withdrawals, write};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -26,71 +27,12 @@ use serde_json::{Value, json};
 const NURSE: &str = "epro/enrolment.write epro/alerts.read epro/alerts.acknowledge epro/flags.read";
 const INVESTIGATOR: &str = "epro/data.correct epro/audit.read";
 
-async fn token(deployed: &Deployed, who: &str, trial: &str, scope: &str) -> String {
-    mint_token(
-        &deployed.http,
-        &deployed.stack,
-        &TokenRequest::staff(who, &[trial], scope),
-    )
-    .await
-    .unwrap()
-}
-
 /// A PHQ-9 of P-1 at `timepoint` (each report its own timepoint: a second one at the same timepoint would be a
 /// repeat, whose alerts are the first one's).
 fn phq9(trial: &str, timepoint: &str, item9: &str) -> Survey {
     let mut survey = Survey::of("phq-9", trial, "P-1", timepoint, &mut fastrand::Rng::new());
     survey.body["answers"] = phq9_answers(item9);
     survey
-}
-
-async fn accepted(deployed: &Deployed, survey: &Survey) {
-    let reply = submit(&deployed.http, &deployed.stack, &survey.body)
-        .await
-        .unwrap();
-    assert_eq!(reply.status, 202, "{}", reply.body);
-}
-
-/// A site investigator's correction of `survey`: `body` posted to its versions.
-async fn correction(deployed: &Deployed, token: &str, survey: &Survey, body: &Value) -> ApiReply {
-    let path = format!(
-        "/v1/trials/{}/submissions/{}/versions",
-        survey.trial_id, survey.submission_id
-    );
-    json_to(
-        &deployed.http,
-        &deployed.stack,
-        (Method::POST, &path),
-        Some(token),
-        None,
-        body,
-    )
-    .await
-    .unwrap()
-}
-
-async fn exclusion(
-    deployed: &Deployed,
-    (token, trial): (&str, &str),
-    survey: &Survey,
-    (excluded, reason): (bool, &str),
-    if_match: Option<&str>,
-) -> ApiReply {
-    let path = format!(
-        "/v1/trials/{trial}/submissions/{}/exclusion",
-        survey.submission_id
-    );
-    let body = json!({ "patientId": "P-1", "excluded": excluded, "reason": reason });
-    json_to(
-        &deployed.http,
-        &deployed.stack,
-        (Method::PUT, &path),
-        Some(token),
-        if_match,
-        &body,
-    )
-    .await
-    .unwrap()
 }
 
 /// The trial's alerts, as staff list them.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use intake::item::{SubmissionItem, content_hash};
+use intake::item::{SubmissionItem, content_hash, submission_key};
 use intake::submission::{MAX_BODY_BYTES, Submission};
 use intake_e2e::deployed::{Deployed, eventually, fresh_trial};
 use intake_e2e::{Survey, TokenRequest, mint_token, post, submit};
@@ -351,6 +351,41 @@ async fn one_id_under_another_trial_is_one_record_and_a_repeat_under_a_new_id_is
         !there.contains_key(&format!("SUBMISSION#{}", original.submission_id)),
         "no second original"
     );
+    let by_id: SubmissionItem = serde_dynamo::from_item(
+        aws.get_items(stack, &[submission_key(&original.submission_id)])
+            .await
+            .unwrap()
+            .into_values()
+            .next()
+            .expect("stored under its id"),
+    )
+    .unwrap();
+    assert_eq!(
+        (by_id.submission.trial_id, by_id.submission.patient_id),
+        (original.trial_id.clone(), original.patient_id.clone()),
+        "the id's one record is the original's"
+    );
+    // The resend marked its timepoint in its own partition before it found the id stored, and gave it back: that
+    // patient's own first survey there is no repeat of another trial's submission.
+    let marker = aws
+        .patient_items(stack, &elsewhere.trial_id, &elsewhere.patient_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(sk, _)| sk.starts_with("TIMEPOINT#"))
+        .map(|(_, item)| item)
+        .expect("the resend's marker");
+    assert!(marker.contains_key("releasedAt"), "{marker:?}");
+    let mut own_first = elsewhere.clone();
+    own_first.submission_id = uuid::Uuid::new_v4();
+    own_first.body["submissionId"] = json!(own_first.submission_id);
+    assert_eq!(
+        submit(http, stack, &own_first.body).await.unwrap().status,
+        202
+    );
+    let own: SubmissionItem =
+        serde_dynamo::from_item(deployed.stored_item(&own_first).await).unwrap();
+    assert_eq!(own.repeat_of, None, "the released marker is taken again");
     assert!(
         there
             .keys()
@@ -380,12 +415,14 @@ async fn one_id_under_another_trial_is_one_record_and_a_repeat_under_a_new_id_is
 
 #[tokio::test]
 #[ignore = "needs a deployed stack: run `make e2e`"]
-async fn a_delivery_that_stopped_after_claiming_its_id_and_timepoint_is_completed_by_the_next() {
+async fn a_delivery_the_earlier_layout_stopped_after_claiming_its_id_and_timepoint_is_completed_by_the_next()
+ {
     let deployed = Deployed::load().await;
     let (http, stack, aws) = (&deployed.http, &deployed.stack, &deployed.aws);
     let survey = daily(&fresh_trial("IT"), "P-000666", 66);
-    // What a delivery writes ahead of the submission, left behind by one that stopped there (timed out, its
-    // container gone): the claim on the id and the timepoint's marker, both naming this submission.
+    // What a delivery of the layout before 2026-12-06 wrote ahead of the submission, left behind by one that stopped
+    // there (timed out, its container gone, then the deploy): the claim on the id and the timepoint's marker, both
+    // naming this submission.
     let sent = Submission::from_value(&survey.body).unwrap();
     let text = |value: &str| aws_sdk_dynamodb::types::AttributeValue::S(value.to_owned());
     let id = survey.submission_id.to_string();
@@ -428,6 +465,11 @@ async fn a_delivery_that_stopped_after_claiming_its_id_and_timepoint_is_complete
         serde_dynamo::from_item(deployed.stored_item(&survey).await).unwrap();
     assert_eq!(item.submission, sent);
     assert_eq!(item.repeat_of, None, "not a repeat of itself");
+    assert_eq!(
+        (item.pk.as_str(), item.sk),
+        (patient.as_str(), format!("SUBMISSION#{id}")),
+        "completed where that layout stores it: a new item, which the table's stream brings on"
+    );
     deployed.drained().await;
     let records = aws
         .patient_answer_records(stack, &survey.trial_id, &survey.patient_id)

@@ -6,8 +6,8 @@
 //! with its alerts and its place on the calendar; its other flags follow, each a conditional put. So a stored
 //! submission always has its marker and its alerts, a redelivery completes what an interrupted one began and finds
 //! the submission stored (no second alert, ever), and a transaction (billed twice per item) is paid only where
-//! atomicity buys something. The two exceptions to "never overwritten": a marker given back is taken again, and the
-//! bare claim the earlier layout wrote is replaced by the submission of the same content when none is stored.
+//! atomicity buys something. The one exception to "never overwritten": a marker given back is taken again. A
+//! delivery the earlier layout began (its bare claim on the id) is completed in that layout.
 
 use std::collections::HashMap;
 
@@ -21,7 +21,7 @@ use aws_sdk_dynamodb::types::{
 
 use crate::item::{
     ConflictWrite, ENROLMENT_SK, EnrolmentItem, Flag, OccurrenceDone, SubmissionItem,
-    SubmissionWrite, TimepointMarker, legacy_submission_key,
+    SubmissionWrite, TimepointMarker,
 };
 use crate::ports::{Store, StoreError, WriteOutcome};
 
@@ -34,9 +34,6 @@ pub(super) const WRITE_ONCE: &str = "attribute_not_exists(pk)";
 
 /// A marker's condition: free, or given back.
 const MARKER_FREE: &str = "attribute_not_exists(pk) OR attribute_exists(releasedAt)";
-
-/// The condition of a submission's put over the earlier layout's bare claim on its own content.
-const OVER_ITS_CLAIM: &str = "recordType = :claim AND contentHash = :claimed";
 
 /// How often a transaction that met a concurrent one on the same item is tried again here before the record is
 /// handed back to SQS.
@@ -180,18 +177,8 @@ impl DynamoStore {
     async fn transact(
         &self,
         write: &SubmissionWrite,
-        over_claim: Option<&str>,
     ) -> Result<Option<Vec<CancellationReason>>, StoreError> {
-        let (condition, values) = submission_condition(over_claim);
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(to_attributes(&write.item)?))
-            .condition_expression(condition)
-            .set_expression_attribute_values((!values.is_empty()).then_some(values))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(|e| StoreError(format!("request construction: {e}")))?;
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        let mut items = vec![self.put_once(&write.item)?];
         for flag in write.placement_flags() {
             items.push(self.put_once(flag)?);
         }
@@ -217,15 +204,11 @@ impl DynamoStore {
     }
 
     /// The submission and its transaction, tried again while it meets a concurrent one.
-    async fn write_atomically(
-        &self,
-        write: &SubmissionWrite,
-        over_claim: Option<&str>,
-    ) -> Result<Attempt, StoreError> {
+    async fn write_atomically(&self, write: &SubmissionWrite) -> Result<Attempt, StoreError> {
         let mut attempt = 0;
         let reasons = loop {
             attempt += 1;
-            let Some(reasons) = self.transact(write, over_claim).await? else {
+            let Some(reasons) = self.transact(write).await? else {
                 return Ok(Attempt::Done(WriteOutcome::Written));
             };
             let conflicting = reasons
@@ -265,7 +248,20 @@ impl DynamoStore {
         Err(cancelled(&reasons))
     }
 
-    /// What holds the key of `item`'s id, from the record a failed condition `returned`, else read consistently.
+    /// Writes `write` under its item's key, alone or in its transaction.
+    async fn attempt(&self, write: &SubmissionWrite) -> Result<Attempt, StoreError> {
+        if write.is_transactional() {
+            return self.write_atomically(write).await;
+        }
+        Ok(
+            match self.put_if(to_attributes(&write.item)?, None).await? {
+                None => Attempt::Done(WriteOutcome::Written),
+                Some(returned) => Attempt::Taken(returned),
+            },
+        )
+    }
+
+    /// What holds the key of `item`, from the record a failed condition `returned`, else read consistently.
     async fn holder(
         &self,
         returned: Option<Attributes>,
@@ -294,39 +290,10 @@ impl DynamoStore {
         if text(&record, "recordType").as_deref() == Some("claim") {
             return Ok(Holder::Claim { content_hash });
         }
-        let field = |name: &str| text(&record, name).unwrap_or_default();
-        let (trial, patient) = (field("trialId"), field("patientId"));
-        let marker_key = crate::item::timepoint_marker_key(
-            &crate::item::partition_key(&trial, &patient),
-            &field("surveyId"),
-            &field("timepoint"),
-        );
         Ok(Holder::Submission {
             content_hash,
-            marker_key,
+            marker_key: marker_key_of(&record),
         })
-    }
-
-    /// Whether `item` is stored where the layout before 2026-12-06 put it, its patient's partition (keys only).
-    async fn stored_in_patient_partition(&self, item: &SubmissionItem) -> Result<bool, StoreError> {
-        let submission = &item.submission;
-        let (pk, sk) = legacy_submission_key(
-            &submission.trial_id,
-            &submission.patient_id,
-            &submission.submission_id,
-        );
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk))
-            .key("sk", AttributeValue::S(sk))
-            .projection_expression("pk")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError(error_class(&e)))?;
-        Ok(output.item.is_some())
     }
 
     /// Runs a transaction: `None` when it committed, the cancellation reasons (one per item) when a condition or a
@@ -373,20 +340,14 @@ pub(super) fn from_attributes<T: serde::de::DeserializeOwned>(
     serde_dynamo::from_item(item).map_err(|_| StoreError(format!("{what} does not read back")))
 }
 
-/// The condition of a submission's put: its key free, or (`over_claim`, the claim's content hash) held by the earlier
-/// layout's claim on its own content.
-fn submission_condition(over_claim: Option<&str>) -> (&'static str, Attributes) {
-    match over_claim {
-        None => (WRITE_ONCE, Attributes::new()),
-        Some(claimed) => (
-            OVER_ITS_CLAIM,
-            [
-                (":claim".to_owned(), AttributeValue::S("claim".into())),
-                (":claimed".to_owned(), AttributeValue::S(claimed.to_owned())),
-            ]
-            .into(),
-        ),
-    }
+/// The key of the timepoint marker of a stored submission (its ids, survey and timepoint).
+fn marker_key_of(stored: &Attributes) -> crate::item::Key {
+    let field = |name: &str| text(stored, name).unwrap_or_default();
+    crate::item::timepoint_marker_key(
+        &crate::item::partition_key(&field("trialId"), &field("patientId")),
+        &field("surveyId"),
+        &field("timepoint"),
+    )
 }
 
 /// A transaction's end: an outcome, or the submission's key taken (with the record there, when returned).
@@ -433,6 +394,28 @@ impl Store for DynamoStore {
             .map_err(|_| StoreError("a marker with a malformed id".into()))
     }
 
+    async fn stored_marker_key(
+        &self,
+        submission_id: uuid::Uuid,
+    ) -> Result<Option<crate::item::Key>, StoreError> {
+        let (pk, sk) = crate::item::submission_key(&submission_id);
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk))
+            .key("sk", AttributeValue::S(sk))
+            .projection_expression("recordType, trialId, patientId, surveyId, timepoint")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError(error_class(&e)))?;
+        Ok(output
+            .item
+            .filter(|held| text(held, "recordType").as_deref() == Some("submission"))
+            .map(|held| marker_key_of(&held)))
+    }
+
     async fn release_timepoint(
         &self,
         marker: &TimepointMarker,
@@ -469,56 +452,43 @@ impl Store for DynamoStore {
     }
 
     async fn write_submission(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
-        let mut over_claim: Option<String> = None;
-        loop {
-            let returned = if write.is_transactional() {
-                match self.write_atomically(write, over_claim.as_deref()).await? {
+        let returned = match self.attempt(write).await? {
+            Attempt::Done(outcome) => return Ok(outcome),
+            Attempt::Taken(returned) => returned,
+        };
+        match self.holder(returned, &write.item).await? {
+            Holder::Submission {
+                content_hash,
+                marker_key,
+            } => Ok(WriteOutcome::AlreadyStored {
+                content_hash,
+                marker_key: Some(marker_key),
+            }),
+            // The earlier layout claimed this content: its delivery is completed as that layout would have, in the
+            // patient's partition (a duplicate if it got there), a new item the table's stream brings on as such.
+            Holder::Claim { content_hash } if write.item.has_content(&content_hash) => {
+                let earlier = write.in_patient_partition();
+                let returned = match self.attempt(&earlier).await? {
                     Attempt::Done(outcome) => return Ok(outcome),
                     Attempt::Taken(returned) => returned,
-                }
-            } else {
-                let condition = over_claim.as_deref().map(|c| submission_condition(Some(c)));
-                match self.put_if(to_attributes(&write.item)?, condition).await? {
-                    None => return Ok(WriteOutcome::Written),
-                    Some(returned) => returned,
-                }
-            };
-            match self.holder(returned, &write.item).await? {
-                Holder::Submission {
-                    content_hash,
-                    marker_key,
-                } => {
-                    return Ok(WriteOutcome::AlreadyStored {
+                };
+                match self.holder(returned, &earlier.item).await? {
+                    Holder::Submission {
+                        content_hash,
+                        marker_key,
+                    } => Ok(WriteOutcome::AlreadyStored {
                         content_hash,
                         marker_key: Some(marker_key),
-                    });
-                }
-                // The earlier layout claimed this content and stopped before storing it (or stored it in the
-                // patient's partition): stored over the claim, once.
-                Holder::Claim { content_hash }
-                    if over_claim.is_none() && write.item.has_content(&content_hash) =>
-                {
-                    if self.stored_in_patient_partition(&write.item).await? {
-                        return Ok(WriteOutcome::AlreadyStored {
-                            content_hash,
-                            marker_key: None,
-                        });
-                    }
-                    over_claim = Some(content_hash);
-                }
-                Holder::Claim { content_hash } if over_claim.is_none() => {
-                    return Ok(WriteOutcome::AlreadyStored {
-                        content_hash,
-                        marker_key: None,
-                    });
-                }
-                Holder::Claim { .. } => {
-                    return Err(StoreError(
-                        "the earlier layout's claim on this content stands, and was not replaced"
-                            .into(),
-                    ));
+                    }),
+                    Holder::Claim { .. } => Err(StoreError(
+                        "a claim where the earlier layout stored submissions".into(),
+                    )),
                 }
             }
+            Holder::Claim { content_hash } => Ok(WriteOutcome::AlreadyStored {
+                content_hash,
+                marker_key: None,
+            }),
         }
     }
 

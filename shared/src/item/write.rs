@@ -59,6 +59,25 @@ impl SubmissionWrite {
             .push(Flag::on(&self.item, FlagKind::Repeat, detail, at));
     }
 
+    /// These records with the submission where the layout before 2026-12-06 kept it, in its patient's partition: a
+    /// delivery that layout began (its claim on the id written) is completed as it would have been.
+    pub fn in_patient_partition(&self) -> Self {
+        let submission = &self.item.submission;
+        let (pk, sk) = super::legacy_submission_key(
+            &submission.trial_id,
+            &submission.patient_id,
+            &submission.submission_id,
+        );
+        SubmissionWrite {
+            item: SubmissionItem {
+                pk,
+                sk,
+                ..self.item.clone()
+            },
+            ..self.clone()
+        }
+    }
+
     /// The flags written after the submission, each once: they follow from its id, content and repeat alone.
     pub fn trailing_flags(&self) -> impl Iterator<Item = &Flag> {
         self.flags.iter().filter(|f| !f.kind.comes_from_placement())

@@ -50,6 +50,13 @@ pub trait Store: Send + Sync + 'static {
         marker: &TimepointMarker,
     ) -> impl Future<Output = Result<Option<uuid::Uuid>, StoreError>> + Send;
 
+    /// The key of the timepoint marker of the submission stored under `submission_id`'s key; `None` when nothing
+    /// is stored there yet (it may be on its way) or the earlier layout's claim is. Ids only, read consistently.
+    fn stored_marker_key(
+        &self,
+        submission_id: uuid::Uuid,
+    ) -> impl Future<Output = Result<Option<crate::item::Key>, StoreError>> + Send;
+
     /// Gives `marker` back, if its submission still holds it: that submission turned out to be a conflicting resend
     /// of an id stored elsewhere, no first submission at this timepoint.
     fn release_timepoint(

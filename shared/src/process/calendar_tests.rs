@@ -283,6 +283,13 @@ impl crate::ports::Store for WithdrawnMeanwhile {
         self.inner.write_flags(flags).await
     }
 
+    async fn stored_marker_key(
+        &self,
+        submission_id: uuid::Uuid,
+    ) -> Result<Option<crate::item::Key>, crate::ports::StoreError> {
+        self.inner.stored_marker_key(submission_id).await
+    }
+
     async fn release_timepoint(
         &self,
         marker: &crate::item::TimepointMarker,

@@ -8,7 +8,8 @@ use uuid::Uuid;
 use crate::alert::Report;
 use crate::envelope::{Envelope, EnvelopeError};
 use crate::item::{
-    AlertItem, ConflictItem, ConflictWrite, SubmissionItem, SubmissionWrite, format_timestamp,
+    AlertItem, ConflictItem, ConflictWrite, SubmissionItem, SubmissionWrite, TimepointMarker,
+    format_timestamp,
 };
 use crate::ports::{Store, StoreError, WriteOutcome};
 use crate::schedule::Schedules;
@@ -164,6 +165,9 @@ pub(super) async fn store_record<S: Store>(
     }
 }
 
+/// How often a marker found stale is given back and tried again before the record goes back to the queue.
+const MAX_MARKS: u32 = 3;
+
 /// Marks the submission's timepoint, once: `write` is made a repeat when another submission holds it. Whether this
 /// delivery took the marker.
 async fn mark<S: Store>(
@@ -171,17 +175,35 @@ async fn mark<S: Store>(
     write: &mut SubmissionWrite,
     now: &str,
 ) -> Result<bool, StoreError> {
-    let Some(marker) = &write.timepoint else {
+    let Some(marker) = write.timepoint.clone() else {
         return Ok(false);
     };
-    match store.mark_timepoint(marker).await? {
-        None => Ok(true),
-        Some(first) if first == write.item.submission.submission_id => Ok(false),
-        Some(first) => {
-            write.mark_repeat_of(first, now);
-            Ok(false)
+    let own = write.item.submission.submission_id;
+    for _ in 0..MAX_MARKS {
+        match store.mark_timepoint(&marker).await? {
+            None => return Ok(true),
+            Some(first) if first == own => return Ok(false),
+            Some(first) => {
+                // A marker naming an id stored at another timepoint, patient or trial is a conflicting resend's
+                // that was never given back (its delivery stopped first): this is no repeat of it. Given back (on
+                // the condition that it still names that id), then taken.
+                let stored_at = store.stored_marker_key(first).await?;
+                if stored_at.is_some_and(|(pk, sk)| pk != marker.pk || sk != marker.sk) {
+                    let stale = TimepointMarker {
+                        submission_id: first,
+                        ..marker.clone()
+                    };
+                    store.release_timepoint(&stale, now).await?;
+                    continue;
+                }
+                write.mark_repeat_of(first, now);
+                return Ok(false);
+            }
         }
     }
+    Err(StoreError(
+        "the timepoint's marker kept changing hands".into(),
+    ))
 }
 
 /// A conflicting resend holds the marker of its timepoint under the stored id: it gives it back unless the stored

@@ -82,7 +82,7 @@ fn stored_in_patient_partition(store: &MemoryStore, begun: &SubmissionWrite) -> 
 }
 
 #[tokio::test]
-async fn a_delivery_the_earlier_layout_stopped_after_its_claim_is_stored_over_the_claim_once() {
+async fn a_delivery_the_earlier_layout_stopped_after_its_claim_is_completed_in_that_layout_once() {
     let store = MemoryStore::default();
     let envelope = example().envelope();
     stopped_after_legacy_claim(&store, &envelope);
@@ -97,12 +97,13 @@ async fn a_delivery_the_earlier_layout_stopped_after_its_claim_is_stored_over_th
     assert_eq!(stored.len(), 1);
     assert_eq!(
         (stored[0].pk.as_str(), stored[0].sk.as_str()),
-        ("SUBMISSIONID#0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f", "CLAIM")
+        (
+            "TRIAL#ONC-2026-01#PATIENT#P-000123",
+            "SUBMISSION#0b9d6c1e-3f7a-4c52-9d1e-2a4b6c8d0e1f"
+        ),
+        "where the earlier layout stores it: a new item, which the table's stream brings on"
     );
-    assert!(
-        store.claims().is_empty(),
-        "the submission took the claim's key"
-    );
+    assert_eq!(store.claims().len(), 1, "its claim still guards its id");
 }
 
 #[tokio::test]

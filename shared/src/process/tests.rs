@@ -64,6 +64,13 @@ impl Store for FaultyStore {
         self.inner.write_flags(flags).await
     }
 
+    async fn stored_marker_key(
+        &self,
+        submission_id: uuid::Uuid,
+    ) -> Result<Option<crate::item::Key>, StoreError> {
+        self.inner.stored_marker_key(submission_id).await
+    }
+
     async fn release_timepoint(
         &self,
         marker: &TimepointMarker,
@@ -285,6 +292,40 @@ async fn writes_concurrently_up_to_the_bound() {
     assert!(
         (2..=8).contains(&most),
         "{most} writes were in flight at once"
+    );
+}
+
+#[tokio::test]
+async fn a_marker_a_conflicting_resend_never_gave_back_makes_no_one_a_repeat_of_it() {
+    let store = MemoryStore::default();
+    let processor = Processor::new(store.clone(), 4);
+    processor.process(vec![good("m1", 1)]).await;
+    // Another patient's app resent that id; its delivery marked this timepoint in their partition, then stopped
+    // before it found the id stored and gave the marker back.
+    let resend = example().id(id(1)).patient("P-000999").envelope();
+    let at = "2026-11-22T08:00:05.000Z";
+    let left = SubmissionWrite::new(crate::item::SubmissionItem::new(resend, at.into()), at);
+    store.insert(left.timepoint.as_ref().unwrap());
+
+    let own_first = example().id(id(2)).patient("P-000999").envelope();
+    let report = processor
+        .process(vec![record("m2", &own_first.encode())])
+        .await;
+
+    assert_eq!(
+        (report.stored, report.repeats, report.failed),
+        (1, 0, 0),
+        "no repeat of an id stored for another patient"
+    );
+    let marker = store
+        .markers()
+        .into_iter()
+        .find(|m| m.pk == "TRIAL#ONC-2026-01#PATIENT#P-000999")
+        .unwrap();
+    assert_eq!(
+        (marker.submission_id.to_string(), marker.released_at),
+        (id(2), None),
+        "the patient's own first submission holds it"
     );
 }
 

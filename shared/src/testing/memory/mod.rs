@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::envelope::Envelope;
 use crate::item::{
     AlertItem, ConflictItem, ConflictWrite, ENROLMENT_SK, EnrolmentItem, Flag, IdClaim,
-    OccurrenceDone, SubmissionItem, SubmissionWrite, TimepointMarker, legacy_submission_key,
+    OccurrenceDone, SubmissionItem, SubmissionWrite, TimepointMarker,
 };
 use crate::ports::{Queue, QueueError, Store, StoreError, WriteOutcome};
 use crate::timeline::TimelineEntry;
@@ -221,6 +221,50 @@ impl MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// Writes `write` under its item's key, all or nothing, as the DynamoDB adapter's transaction (or its put).
+    fn write_at(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
+        // What follows is all or nothing, as the DynamoDB adapter's transaction (or its single put).
+        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        let submission = json(&write.item);
+        if let Some(existing) = items.get(&key_of(&submission)) {
+            return Ok(already_stored(existing));
+        }
+        if let Some((pk, revision)) = &write.placed_against {
+            let stored = items.get(&(pk.clone(), ENROLMENT_SK.to_owned()));
+            if stored.and_then(|e| e["revision"].as_u64()) != Some(u64::from(*revision)) {
+                return Ok(WriteOutcome::CalendarChanged);
+            }
+        }
+        let existing: Vec<uuid::Uuid> = write
+            .alerts
+            .iter()
+            .filter(|alert| items.contains_key(&key_of(&json(*alert))))
+            .map(|alert| alert.alert_id)
+            .collect();
+        if !existing.is_empty() {
+            return Ok(WriteOutcome::AlertsRaised { existing });
+        }
+        let records: Vec<Value> = std::iter::once(submission)
+            .chain(write.placement_flags().map(json))
+            .chain(write.alerts.iter().map(json))
+            .collect();
+        if let Some(taken) = records.iter().find(|r| items.contains_key(&key_of(r))) {
+            return Err(StoreError(format!(
+                "TransactionCanceled: {:?} exists",
+                key_of(taken)
+            )));
+        }
+        for record in records {
+            items.insert(key_of(&record), record);
+        }
+        if let Some(done) = &write.occurrence {
+            mark_done(&mut items, done);
+        }
+        Ok(WriteOutcome::Written)
+    }
+}
+
 impl Store for MemoryStore {
     async fn mark_timepoint(
         &self,
@@ -239,6 +283,18 @@ impl Store for MemoryStore {
                 Ok(None)
             }
         }
+    }
+
+    async fn stored_marker_key(
+        &self,
+        submission_id: uuid::Uuid,
+    ) -> Result<Option<crate::item::Key>, StoreError> {
+        let (pk, sk) = crate::item::submission_key(&submission_id);
+        Ok(self
+            .get::<Value>(&pk, &sk)?
+            .filter(|held| held["recordType"] == "submission")
+            .and_then(|held| serde_json::from_value::<SubmissionItem>(held).ok())
+            .map(|stored| stored.marker_key()))
     }
 
     async fn release_timepoint(
@@ -266,67 +322,26 @@ impl Store for MemoryStore {
     }
 
     async fn write_submission(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
-        // What follows is all or nothing, as the DynamoDB adapter's transaction (or its single put).
-        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
-        let submission = json(&write.item);
-        if let Some(existing) = items.get(&key_of(&submission)) {
-            let content_hash = existing["contentHash"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let legacy = legacy_submission_key(
-                &write.item.submission.trial_id,
-                &write.item.submission.patient_id,
-                &write.item.submission.submission_id,
-            );
-            // The earlier layout's claim on this very content, its submission never stored: store it over the
-            // claim, as the DynamoDB adapter does.
-            let claim_of_unstored = existing["recordType"] == "claim"
-                && write.item.has_content(&content_hash)
-                && !items.contains_key(&legacy);
-            if !claim_of_unstored {
-                let marker_key = (existing["recordType"] == "submission")
-                    .then(|| serde_json::from_value::<SubmissionItem>(existing.clone()).ok())
-                    .flatten()
-                    .map(|stored| stored.marker_key());
-                return Ok(WriteOutcome::AlreadyStored {
-                    content_hash,
-                    marker_key,
-                });
+        let holder = {
+            let items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+            items
+                .get(&(write.item.pk.clone(), write.item.sk.clone()))
+                .cloned()
+        };
+        match holder {
+            None => self.write_at(write),
+            // The earlier layout claimed this content: completed in the patient's partition, as the DynamoDB
+            // adapter does.
+            Some(claim)
+                if claim["recordType"] == "claim"
+                    && write
+                        .item
+                        .has_content(claim["contentHash"].as_str().unwrap_or_default()) =>
+            {
+                self.write_at(&write.in_patient_partition())
             }
+            Some(holder) => Ok(already_stored(&holder)),
         }
-        if let Some((pk, revision)) = &write.placed_against {
-            let stored = items.get(&(pk.clone(), ENROLMENT_SK.to_owned()));
-            if stored.and_then(|e| e["revision"].as_u64()) != Some(u64::from(*revision)) {
-                return Ok(WriteOutcome::CalendarChanged);
-            }
-        }
-        let existing: Vec<uuid::Uuid> = write
-            .alerts
-            .iter()
-            .filter(|alert| items.contains_key(&key_of(&json(*alert))))
-            .map(|alert| alert.alert_id)
-            .collect();
-        if !existing.is_empty() {
-            return Ok(WriteOutcome::AlertsRaised { existing });
-        }
-        let records: Vec<Value> = std::iter::once(submission)
-            .chain(write.placement_flags().map(json))
-            .chain(write.alerts.iter().map(json))
-            .collect();
-        if let Some(taken) = records[1..].iter().find(|r| items.contains_key(&key_of(r))) {
-            return Err(StoreError(format!(
-                "TransactionCanceled: {:?} exists",
-                key_of(taken)
-            )));
-        }
-        for record in records {
-            items.insert(key_of(&record), record);
-        }
-        if let Some(done) = &write.occurrence {
-            mark_done(&mut items, done);
-        }
-        Ok(WriteOutcome::Written)
     }
 
     async fn enrolment(
@@ -348,6 +363,23 @@ impl Store for MemoryStore {
             Err(taken) => Err(StoreError(format!("TransactionCanceled: {taken:?} exists"))),
             Ok(()) => Ok(true),
         }
+    }
+}
+
+/// What a write finds under a taken key: the submission there (its content and its marker), or the earlier layout's
+/// claim on other content.
+fn already_stored(holder: &Value) -> WriteOutcome {
+    let content_hash = holder["contentHash"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let marker_key = (holder["recordType"] == "submission")
+        .then(|| serde_json::from_value::<SubmissionItem>(holder.clone()).ok())
+        .flatten()
+        .map(|stored| stored.marker_key());
+    WriteOutcome::AlreadyStored {
+        content_hash,
+        marker_key,
     }
 }
 

@@ -61,6 +61,14 @@ impl Store for SlowStore {
         self.0.write_flags(flags).await
     }
 
+    async fn stored_marker_key(
+        &self,
+        submission_id: uuid::Uuid,
+    ) -> Result<Option<intake::item::Key>, StoreError> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.0.stored_marker_key(submission_id).await
+    }
+
     async fn release_timepoint(
         &self,
         marker: &intake::item::TimepointMarker,
