@@ -46,7 +46,12 @@ async fn a_valid_submission_is_accepted_and_stored_with_every_field() {
         "every submission field is stored as sent"
     );
     assert_eq!(
-        item.pk,
+        (item.pk.clone(), item.sk.clone()),
+        submission_key(&survey.submission_id),
+        "keyed by its id alone"
+    );
+    assert_eq!(
+        item.patient_partition(),
         format!("TRIAL#{}#PATIENT#P-000123", survey.trial_id)
     );
     assert_eq!(item.received_at, received_at);
