@@ -74,8 +74,8 @@ impl IndexKeys {
 #[serde(rename_all = "camelCase")]
 pub struct Writes {
     pub requests: usize,
-    /// Reads (`GetItem`, `Query`): one read unit per 4 KB of what each returned (at least one), half that if
-    /// eventually consistent. A query with a filter or a projection is billed for more than it returns: give it
+    /// Reads (`GetItem`, `Query`, `BatchGetItem`): one read unit per 4 KB of what each returned (at least one; each
+    /// item of a batch billed as its own read), half that if eventually consistent. A query with a filter or a projection is billed for more than it returns: give it
     /// neither to measure it.
     pub reads: usize,
     pub read_units: f64,
@@ -152,6 +152,19 @@ pub fn writes(recorded: &[Recorded], indexes: &BTreeMap<String, Vec<IndexKeys>>)
                 } else {
                     units / 2.0
                 };
+                false
+            }
+            "BatchGetItem" => {
+                writes.reads += 1;
+                let answer: Value = serde_json::from_slice(&request.response).unwrap_or_default();
+                for (table, items) in answer["Responses"].as_object().into_iter().flatten() {
+                    let consistent =
+                        body["RequestItems"][table]["ConsistentRead"] == Value::Bool(true);
+                    for item in items.as_array().into_iter().flatten() {
+                        let units = item_bytes(item).div_ceil(4096).max(1) as f64;
+                        writes.read_units += if consistent { units } else { units / 2.0 };
+                    }
+                }
                 false
             }
             "BatchWriteItem" => {
@@ -288,9 +301,15 @@ mod tests {
                 json!({"Item": item(100)}),
             ),
             answered("Query", json!({"TableName": "t"}), json!({"Items": []})),
+            answered(
+                "BatchGetItem",
+                json!({"RequestItems": {"t": {"ConsistentRead": true}}}),
+                json!({"Responses": {"t": [item(5000), item(100)]}}),
+            ),
         ];
         let measured = writes(&reads, &BTreeMap::new());
-        // 9 KB: 3 units; a small item: 1; nothing, eventually consistent: half of the minimum.
-        assert_eq!((measured.reads, measured.read_units), (3, 4.5));
+        // 9 KB: 3 units; a small item: 1; nothing, eventually consistent: half of the minimum; a batch of a 5 KB and a
+        // small item, each its own read: 2 + 1.
+        assert_eq!((measured.reads, measured.read_units), (4, 7.5));
     }
 }
