@@ -261,6 +261,17 @@ impl DynamoStore {
         )
     }
 
+    /// Writes `write` under its item's key: the outcome, or what holds that key already.
+    async fn write_or_find(
+        &self,
+        write: &SubmissionWrite,
+    ) -> Result<Result<WriteOutcome, Holder>, StoreError> {
+        match self.attempt(write).await? {
+            Attempt::Done(outcome) => Ok(Ok(outcome)),
+            Attempt::Taken(returned) => Ok(Err(self.holder(returned, &write.item).await?)),
+        }
+    }
+
     /// What holds the key of `item`, from the record a failed condition `returned`, else read consistently.
     async fn holder(
         &self,
@@ -367,6 +378,25 @@ enum Holder {
     Claim { content_hash: String },
 }
 
+impl Holder {
+    /// What the write found: this content hash stored, and where its marker is when known.
+    fn already_stored(self) -> WriteOutcome {
+        match self {
+            Holder::Submission {
+                content_hash,
+                marker_key,
+            } => WriteOutcome::AlreadyStored {
+                content_hash,
+                marker_key: Some(marker_key),
+            },
+            Holder::Claim { content_hash } => WriteOutcome::AlreadyStored {
+                content_hash,
+                marker_key: None,
+            },
+        }
+    }
+}
+
 fn failed(reason: Option<&CancellationReason>) -> bool {
     reason.and_then(CancellationReason::code) == Some("ConditionalCheckFailed")
 }
@@ -452,44 +482,27 @@ impl Store for DynamoStore {
     }
 
     async fn write_submission(&self, write: &SubmissionWrite) -> Result<WriteOutcome, StoreError> {
-        let returned = match self.attempt(write).await? {
-            Attempt::Done(outcome) => return Ok(outcome),
-            Attempt::Taken(returned) => returned,
+        let holder = match self.write_or_find(write).await? {
+            Ok(outcome) => return Ok(outcome),
+            Err(holder) => holder,
         };
-        match self.holder(returned, &write.item).await? {
-            Holder::Submission {
-                content_hash,
-                marker_key,
-            } => Ok(WriteOutcome::AlreadyStored {
-                content_hash,
-                marker_key: Some(marker_key),
-            }),
+        let holder = match holder {
             // The earlier layout claimed this content: its delivery is completed as that layout would have, in the
             // patient's partition (a duplicate if it got there), a new item the table's stream brings on as such.
             Holder::Claim { content_hash } if write.item.has_content(&content_hash) => {
-                let earlier = write.in_patient_partition();
-                let returned = match self.attempt(&earlier).await? {
-                    Attempt::Done(outcome) => return Ok(outcome),
-                    Attempt::Taken(returned) => returned,
-                };
-                match self.holder(returned, &earlier.item).await? {
-                    Holder::Submission {
-                        content_hash,
-                        marker_key,
-                    } => Ok(WriteOutcome::AlreadyStored {
-                        content_hash,
-                        marker_key: Some(marker_key),
-                    }),
-                    Holder::Claim { .. } => Err(StoreError(
-                        "a claim where the earlier layout stored submissions".into(),
-                    )),
+                match self.write_or_find(&write.in_patient_partition()).await? {
+                    Ok(outcome) => return Ok(outcome),
+                    Err(Holder::Claim { .. }) => {
+                        return Err(StoreError(
+                            "a claim where the earlier layout stored submissions".into(),
+                        ));
+                    }
+                    Err(stored) => stored,
                 }
             }
-            Holder::Claim { content_hash } => Ok(WriteOutcome::AlreadyStored {
-                content_hash,
-                marker_key: None,
-            }),
-        }
+            other => other,
+        };
+        Ok(holder.already_stored())
     }
 
     async fn write_flags<'a>(
