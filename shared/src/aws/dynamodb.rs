@@ -154,19 +154,9 @@ impl DynamoStore {
 
     /// One attribute of the record under `pk`/`sk`, read consistently.
     async fn read_attribute(&self, pk: &str, sk: &str, name: &str) -> Result<String, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk.to_owned()))
-            .key("sk", AttributeValue::S(sk.to_owned()))
-            .projection_expression(name)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError(error_class(&e)))?;
-        output
-            .item
+        let key = (pk.to_owned(), sk.to_owned());
+        self.read_item(&key, Some(name))
+            .await?
             .as_ref()
             .and_then(|item| text(item, name))
             .ok_or_else(|| StoreError(format!("the existing record has no {name}")))
@@ -281,19 +271,11 @@ impl DynamoStore {
         let record = match returned {
             Some(record) => record,
             None => self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .key("pk", AttributeValue::S(item.pk.clone()))
-                .key("sk", AttributeValue::S(item.sk.clone()))
-                .projection_expression(
-                    "recordType, contentHash, trialId, patientId, surveyId, timepoint",
+                .read_item(
+                    &(item.pk.clone(), item.sk.clone()),
+                    Some("recordType, contentHash, trialId, patientId, surveyId, timepoint"),
                 )
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| StoreError(error_class(&e)))?
-                .item
+                .await?
                 .ok_or_else(|| StoreError("a taken key holds nothing".into()))?,
         };
         let content_hash = text(&record, "contentHash")
@@ -428,20 +410,13 @@ impl Store for DynamoStore {
         &self,
         submission_id: uuid::Uuid,
     ) -> Result<Option<crate::item::Key>, StoreError> {
-        let (pk, sk) = crate::item::submission_key(&submission_id);
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk))
-            .key("sk", AttributeValue::S(sk))
-            .projection_expression("recordType, trialId, patientId, surveyId, timepoint")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError(error_class(&e)))?;
-        Ok(output
-            .item
+        let held = self
+            .read_item(
+                &crate::item::submission_key(&submission_id),
+                Some("recordType, trialId, patientId, surveyId, timepoint"),
+            )
+            .await?;
+        Ok(held
             .filter(|held| text(held, "recordType").as_deref() == Some("submission"))
             .map(|held| marker_key_of(&held)))
     }

@@ -31,16 +31,8 @@ impl DynamoStore {
         pk: &str,
         sk: &str,
     ) -> Result<Option<T>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError(error_class(&e)))?;
-        output.item.map(read).transpose()
+        let key = (pk.to_owned(), sk.to_owned());
+        self.read_item(&key, None).await?.map(read).transpose()
     }
 
     /// The submission `submission_id` of the patient whose partition is `patient_pk`, with its key, read
@@ -71,7 +63,7 @@ impl DynamoStore {
     }
 
     /// The item under `key` (its `projection` only, when given), read consistently.
-    async fn read_item(
+    pub(super) async fn read_item(
         &self,
         (pk, sk): &(String, String),
         projection: Option<&str>,
