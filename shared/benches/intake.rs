@@ -21,7 +21,7 @@ fn encode(form: Form, body: &[u8], now: OffsetDateTime, catalogue: &Catalogue) -
 
 fn bench(c: &mut Criterion) {
     let now = example::RECEIVED_AT;
-    let catalogue = Catalogue::embedded().expect("the embedded catalogue parses");
+    let catalogue = Catalogue::embedded();
     // The daily survey with a sentence of free text: about 0.4 KB.
     let typical = example()
         .answer("sleepHours", json!(6.5))

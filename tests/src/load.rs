@@ -696,7 +696,7 @@ mod tests {
 
     #[test]
     fn new_surveys_are_accepted_in_their_form_and_invalid_ones_are_refused() {
-        let catalogue = intake::instrument::Catalogue::embedded().unwrap();
+        let catalogue = intake::instrument::Catalogue::embedded();
         for scheduled in plan(800).schedule() {
             let (_, _, body) = scheduled.survey.request();
             let accepted =

@@ -102,7 +102,7 @@ async fn a_dangerous_answer_sent_five_times_at_once_and_redelivered_is_one_alert
     let judged = accept(
         Form::Json,
         phq9.body.to_string().as_bytes(),
-        Catalogue::embedded().unwrap(),
+        Catalogue::embedded(),
     )
     .unwrap();
     let envelope = Envelope::new(

@@ -15,7 +15,7 @@ const PATIENT: &str = "P-000666";
 #[tokio::test]
 async fn the_submit_use_case_refuses_every_hostile_body_and_enqueues_nothing() {
     let queue = MemoryQueue::default();
-    let service = SubmitService::new(queue.clone(), Catalogue::embedded().unwrap());
+    let service = SubmitService::new(queue.clone(), Catalogue::embedded());
     let requests: Vec<HostileRequest> = corpus("HOSTILE", PATIENT)
         .into_iter()
         .filter(|r| r.layer() == Layer::Function)

@@ -236,7 +236,6 @@ async fn an_app_answers_a_served_questionnaire_and_the_stored_response_reads_bac
     let stored: SubmissionItem =
         serde_dynamo::from_item(deployed.stored_item(&survey).await).unwrap();
     let in_effect_now = intake::instrument::Catalogue::embedded()
-        .unwrap()
         .current("postop-recovery")
         .unwrap()
         .version();
@@ -255,7 +254,7 @@ async fn an_app_answers_a_served_questionnaire_and_the_stored_response_reads_bac
         stored.submission.answers["nausea-severity"],
         intake::submission::Answer::Text("mild".into())
     );
-    let catalogue = intake::instrument::Catalogue::embedded().unwrap();
+    let catalogue = intake::instrument::Catalogue::embedded();
     let back = intake::fhir::render::questionnaire_response(catalogue, &stored.submission).unwrap();
     assert_eq!(
         answers_of(&back["item"]),

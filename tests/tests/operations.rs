@@ -64,7 +64,7 @@ async fn a_trials_export_has_each_submission_once_in_its_instruments_table_and_a
     let written = write(
         &folder,
         &items,
-        Catalogue::embedded().unwrap(),
+        Catalogue::embedded(),
         (true, true),
         &Default::default(),
     )
@@ -117,13 +117,13 @@ async fn a_trials_export_has_each_submission_once_in_its_instruments_table_and_a
     let deidentifier = Deidentifier::new(&key, Precision::Day);
     let deidentified: Vec<_> = items
         .iter()
-        .map(|item| deidentifier.item(item, Catalogue::embedded().unwrap()))
+        .map(|item| deidentifier.item(item, Catalogue::embedded()))
         .collect();
     let folder = std::env::temp_dir().join(format!("export-{trial}-deidentified"));
     write(
         &folder,
         &deidentified,
-        Catalogue::embedded().unwrap(),
+        Catalogue::embedded(),
         (true, true),
         &Default::default(),
     )

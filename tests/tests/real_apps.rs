@@ -277,7 +277,7 @@ async fn two_reports_of_one_patient_in_one_batch_are_compared_with_each_other() 
         let judged = accept(
             Form::Json,
             report.body.to_string().as_bytes(),
-            Catalogue::embedded().unwrap(),
+            Catalogue::embedded(),
         )
         .unwrap();
         Envelope::new(
@@ -478,7 +478,7 @@ async fn an_alert_whose_delivery_was_parked_reaches_the_team_once() {
     let judged = accept(
         Form::Json,
         report.body.to_string().as_bytes(),
-        Catalogue::embedded().unwrap(),
+        Catalogue::embedded(),
     )
     .unwrap();
     let envelope = Envelope::new(judged, "json", "parked".into(), OffsetDateTime::now_utc());

@@ -447,7 +447,7 @@ async fn every_change_a_person_makes_is_audited_once_and_no_submission_ever_chan
         history,
     };
     let folder = std::env::temp_dir().join(format!("export-{trial}"));
-    let catalogue = Catalogue::embedded().unwrap();
+    let catalogue = Catalogue::embedded();
     let written = write(&folder, &current, catalogue, (true, true), &standing).unwrap();
     // The corrected submission as its current version: amended, version 2, the severe answers; version 1 in the
     // history; both valid to fhir.resources.

@@ -80,7 +80,7 @@ async fn as_the_earlier_layout_stopped(deployed: &Deployed, survey: &Survey) {
     let judged = accept(
         Form::Json,
         survey.body.to_string().as_bytes(),
-        Catalogue::embedded().unwrap(),
+        Catalogue::embedded(),
     )
     .unwrap();
     let at = "2026-12-05T08:00:00.000Z";

@@ -27,7 +27,7 @@ async fn main() -> Result<(), Error> {
         DynamoAlerts::new(dynamodb.clone(), config.table_name.clone()),
         DynamoStore::new(dynamodb, config.table_name.clone()),
         config.identity.clone(),
-        Catalogue::embedded()?,
+        Catalogue::embedded(),
     );
 
     run(service_fn(|request: Request| {
@@ -172,7 +172,7 @@ mod tests {
             store.clone(),
             store.clone(),
             StaffPolicy::default(),
-            Catalogue::embedded().unwrap(),
+            Catalogue::embedded(),
         );
         let request = lambda_http::request::from_str(event).unwrap();
         let response = handle(&service, &StaffPolicy::default(), &request).await;

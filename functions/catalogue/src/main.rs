@@ -16,7 +16,7 @@ use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
 async fn main() -> Result<(), Error> {
     intake::logging::init();
     let metrics = Metrics::for_this_function()?;
-    let catalogue = Catalogue::embedded()?;
+    let catalogue = Catalogue::embedded();
     let schedules = Schedules::embedded()?;
     run(service_fn(|request: Request| {
         let metrics = &metrics;
@@ -92,10 +92,7 @@ mod tests {
     }
 
     fn definitions() -> (&'static Catalogue, &'static Schedules) {
-        (
-            Catalogue::embedded().unwrap(),
-            Schedules::embedded().unwrap(),
-        )
+        (Catalogue::embedded(), Schedules::embedded().unwrap())
     }
 
     #[test]

@@ -21,7 +21,7 @@ async fn main() -> Result<(), Error> {
     intake::logging::init();
     let metrics = Metrics::for_this_function()?;
     let config = SubmitConfig::from_env(&Env::process())?;
-    let catalogue = Catalogue::embedded()?;
+    let catalogue = Catalogue::embedded();
     let sqs = aws_sdk_sqs::Client::new(&sdk_config(CallBudget::INTERACTIVE).await);
     let service = SubmitService::new(SqsQueue::new(sqs, config.queue_url), catalogue);
 
@@ -145,7 +145,7 @@ mod tests {
 
     async fn status_for(request: Request) -> (u16, Vec<intake::envelope::Envelope>) {
         let queue = MemoryQueue::default();
-        let service = SubmitService::new(queue.clone(), Catalogue::embedded().unwrap());
+        let service = SubmitService::new(queue.clone(), Catalogue::embedded());
         let response = handle(&service, &PatientPolicy::default(), request).await;
         (response.status().as_u16(), queue.sent())
     }
@@ -191,7 +191,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_fhir_route_reads_a_questionnaire_response_and_answers_in_fhir() {
-        let catalogue = Catalogue::embedded().unwrap();
+        let catalogue = Catalogue::embedded();
         let response = intake::fhir::render::questionnaire_response(
             catalogue,
             &example::example().judged().submission,

@@ -63,7 +63,7 @@ impl Alerting {
     pub fn embedded() -> Result<Alerting, String> {
         Ok(Alerting {
             book: RuleBook::embedded()?,
-            catalogue: Catalogue::embedded()?,
+            catalogue: Catalogue::embedded(),
         })
     }
 

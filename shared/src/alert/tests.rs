@@ -22,7 +22,7 @@ fn book() -> &'static RuleBook {
 }
 
 fn catalogue() -> &'static Catalogue {
-    Catalogue::embedded().unwrap()
+    Catalogue::embedded()
 }
 
 /// The ids of the rules a submission of `survey` with `answers` meets, by itself and compared with `prior` answers

@@ -164,7 +164,7 @@ mod tests {
     use super::*;
 
     fn catalogue() -> &'static Catalogue {
-        Catalogue::embedded().unwrap()
+        Catalogue::embedded()
     }
 
     #[test]

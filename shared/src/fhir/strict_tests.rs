@@ -9,7 +9,7 @@ use crate::instrument::{Catalogue, judge};
 use crate::testing::example::example;
 
 fn catalogue() -> &'static Catalogue {
-    Catalogue::embedded().unwrap()
+    Catalogue::embedded()
 }
 
 const Q: &str = "QuestionnaireResponse";

@@ -10,7 +10,7 @@ use crate::submit::{Form, SubmitError, accept};
 use crate::testing::example::{self, ExampleSubmission, example};
 
 fn catalogue() -> &'static Catalogue {
-    Catalogue::embedded().unwrap()
+    Catalogue::embedded()
 }
 
 /// One valid submission of each instrument, as the JSON form.

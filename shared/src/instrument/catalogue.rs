@@ -47,6 +47,33 @@ struct Header {
     effective_period: Option<Period>,
 }
 
+/// An embedded questionnaire's header, as the build read it (build.rs writes `files::HEADERS`): the embedded
+/// catalogue is built from these at start, reading no JSON (skimming the files was most of what remained of its
+/// start-up cost).
+#[derive(Debug)]
+pub(crate) struct BuiltHeader {
+    pub path: &'static str,
+    pub id: &'static str,
+    pub url: &'static str,
+    pub version: &'static str,
+    pub status: &'static str,
+    pub effective_from: Option<&'static str>,
+}
+
+impl From<&BuiltHeader> for Header {
+    fn from(built: &BuiltHeader) -> Self {
+        Header {
+            id: built.id.to_owned(),
+            url: built.url.to_owned(),
+            version: built.version.to_owned(),
+            status: built.status.to_owned(),
+            effective_period: built.effective_from.map(|start| Period {
+                start: Some(start.to_owned()),
+            }),
+        }
+    }
+}
+
 /// The definition as the intake reads it.
 #[derive(Debug, Clone)]
 struct Definition {
@@ -80,12 +107,16 @@ impl Definition {
 impl Instrument {
     fn read(source: &'static str, path: &'static str) -> Result<Self, String> {
         let header = serde_json::from_str(source).map_err(|error| format!("{path}: {error}"))?;
-        Ok(Instrument {
+        Ok(Instrument::with_header(header, source, path))
+    }
+
+    fn with_header(header: Header, source: &'static str, path: &'static str) -> Self {
+        Instrument {
             header,
             definition: OnceLock::new(),
             source,
             path,
-        })
+        }
     }
 
     /// Parses the whole definition now, if it was not yet: whether it parses.
@@ -213,15 +244,14 @@ pub struct Catalogue {
     instruments: BTreeMap<String, Vec<Instrument>>,
 }
 
-static EMBEDDED: LazyLock<Result<Catalogue, String>> =
-    LazyLock::new(|| Catalogue::read(files::FILES));
+static EMBEDDED: LazyLock<Catalogue> =
+    LazyLock::new(|| Catalogue::built(files::FILES, files::HEADERS));
 
 impl Catalogue {
-    /// The catalogue this build embeds, each definition parsed whole the first time it is used. The build parses
-    /// every questionnaire whole, so the error (a definition without a readable id, URL, version, status or period)
-    /// cannot happen in a built crate.
-    pub fn embedded() -> Result<&'static Catalogue, String> {
-        EMBEDDED.as_ref().map_err(Clone::clone)
+    /// The catalogue this build embeds, each definition parsed whole the first time it is used. The build parsed
+    /// every questionnaire whole and wrote out what picks its version, so there is nothing left to fail.
+    pub fn embedded() -> &'static Catalogue {
+        &EMBEDDED
     }
 
     /// A catalogue of `(path, text)` files, each definition parsed whole now; only those under `questionnaires/`
@@ -236,12 +266,33 @@ impl Catalogue {
 
     /// A catalogue of `(path, text)` files, each definition parsed whole the first time it is used.
     pub(crate) fn read(files: &[(&'static str, &'static str)]) -> Result<Catalogue, String> {
+        let instruments = files
+            .iter()
+            .filter(|(path, _)| path.starts_with(QUESTIONNAIRES))
+            .map(|&(path, source)| Instrument::read(source, path))
+            .collect::<Result<_, _>>()?;
+        Ok(Catalogue::of(instruments))
+    }
+
+    /// The embedded files, each questionnaire picked by the header the build read.
+    fn built(files: &[(&'static str, &'static str)], headers: &[BuiltHeader]) -> Catalogue {
+        let source = |path: &str| {
+            files
+                .iter()
+                .find_map(|&(file, text)| (file == path).then_some(text))
+                .expect("build.rs writes a header for each file it embeds")
+        };
+        Catalogue::of(
+            headers
+                .iter()
+                .map(|built| Instrument::with_header(built.into(), source(built.path), built.path))
+                .collect(),
+        )
+    }
+
+    fn of(all: Vec<Instrument>) -> Catalogue {
         let mut instruments: BTreeMap<String, Vec<Instrument>> = BTreeMap::new();
-        for &(path, source) in files {
-            if !path.starts_with(QUESTIONNAIRES) {
-                continue;
-            }
-            let instrument = Instrument::read(source, path)?;
+        for instrument in all {
             instruments
                 .entry(instrument.id().to_owned())
                 .or_default()
@@ -250,7 +301,7 @@ impl Catalogue {
         for versions in instruments.values_mut() {
             versions.sort_by_key(Instrument::number);
         }
-        Ok(Catalogue { instruments })
+        Catalogue { instruments }
     }
 
     /// Every version of every instrument.

@@ -74,7 +74,7 @@ mod tests {
 
     /// Scores of `id`'s current version for items answered with the options of these ordinals, in item order.
     fn scores(id: &str, ordinals: &[usize]) -> Scores {
-        let instrument = Catalogue::embedded().unwrap().current(id).unwrap();
+        let instrument = Catalogue::embedded().current(id).unwrap();
         let questionnaire = instrument.questionnaire();
         let scored: Vec<&str> = instrument.scores()[0]
             .items

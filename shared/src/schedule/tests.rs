@@ -16,7 +16,7 @@ pub(super) fn schedules() -> &'static Schedules {
 }
 
 pub(super) fn catalogue() -> &'static Catalogue {
-    Catalogue::embedded().unwrap()
+    Catalogue::embedded()
 }
 
 pub(super) fn followup() -> &'static Schedule {

@@ -49,7 +49,7 @@ pub(super) async fn ask(
         store.clone(),
         store.clone(),
         StaffPolicy::default(),
-        crate::instrument::Catalogue::embedded().unwrap(),
+        crate::instrument::Catalogue::embedded(),
     )
     .answer(StaffRequest {
         caller,

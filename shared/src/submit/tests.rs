@@ -21,7 +21,7 @@ async fn submit_as(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Reply {
-    SubmitService::new(queue.clone(), Catalogue::embedded().unwrap())
+    SubmitService::new(queue.clone(), Catalogue::embedded())
         .answer(SubmitRequest {
             caller,
             form: Form::Json,
@@ -165,7 +165,7 @@ async fn an_unreachable_queue_gives_503_with_retry_after() {
 }
 
 async fn submit_form(queue: &MemoryQueue, form: Form, content_type: &str, body: &[u8]) -> Reply {
-    SubmitService::new(queue.clone(), Catalogue::embedded().unwrap())
+    SubmitService::new(queue.clone(), Catalogue::embedded())
         .answer(SubmitRequest {
             caller: own(),
             form,
@@ -180,7 +180,7 @@ async fn submit_form(queue: &MemoryQueue, form: Form, content_type: &str, body: 
 
 fn fhir_body() -> Vec<u8> {
     let judged = example().judged();
-    crate::fhir::render::questionnaire_response(Catalogue::embedded().unwrap(), &judged.submission)
+    crate::fhir::render::questionnaire_response(Catalogue::embedded(), &judged.submission)
         .unwrap()
         .to_string()
         .into_bytes()

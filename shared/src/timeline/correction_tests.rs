@@ -34,7 +34,7 @@ impl Trial {
             answers: serde_json::from_value(json!({ "pain": pain })).unwrap(),
             ..submission.clone()
         };
-        let catalogue = crate::instrument::Catalogue::embedded().unwrap();
+        let catalogue = crate::instrument::Catalogue::embedded();
         let judged = crate::instrument::judge(catalogue, corrected).unwrap();
         let version = VersionItem::new(
             &original,

@@ -8,7 +8,7 @@ use intake_e2e::Survey;
 use serde_json::{Value, json};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let catalogue = Catalogue::embedded()?;
+    let catalogue = Catalogue::embedded();
     let rng = &mut fastrand::Rng::with_seed(20261122);
     let mut answer_sets = Vec::new();
     let mut responses = Vec::new();

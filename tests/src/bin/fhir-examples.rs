@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok_or("usage: fhir-examples <folder>")?,
     );
     std::fs::create_dir_all(&folder)?;
-    let catalogue = Catalogue::embedded()?;
+    let catalogue = Catalogue::embedded();
     let write = |name: &str, body: &str| std::fs::write(folder.join(format!("{name}.json")), body);
 
     for instrument in catalogue.all() {

@@ -96,7 +96,7 @@ async fn main() -> ExitCode {
             Format::Fhir => (false, true),
             Format::All => (true, true),
         };
-        let catalogue = Catalogue::embedded()?;
+        let catalogue = Catalogue::embedded();
         let records = intake::aws::DynamoStore::new(aws.dynamodb.clone(), stack.table_name.clone());
         let corrections = versions::corrections(&records, &args.trial, &items).await?;
         let (current, numbers, history) = versions::current(&items, &corrections);

@@ -22,7 +22,7 @@ fn phq9(n: u32, item9: &str, at: &str) -> SubmissionItem {
 }
 
 fn catalogue() -> &'static Catalogue {
-    Catalogue::embedded().unwrap()
+    Catalogue::embedded()
 }
 
 #[test]

@@ -5,7 +5,7 @@ use crate::submission::FieldProblem;
 use crate::testing::example;
 
 fn judged(survey: &str, answers: Value) -> Result<Judged, Vec<FieldProblem>> {
-    let catalogue = Catalogue::embedded().unwrap();
+    let catalogue = Catalogue::embedded();
     judge(catalogue, example().survey(survey, answers).submission())
 }
 
@@ -53,7 +53,7 @@ fn an_unknown_instrument_or_version_is_refused() {
         problem.starts_with("is not an instrument of the catalogue (ae-diary, gad-7"),
         "{problem}"
     );
-    let catalogue = Catalogue::embedded().unwrap();
+    let catalogue = Catalogue::embedded();
     let unknown = judge(catalogue, example().version("9").submission()).unwrap_err();
     assert_eq!(
         unknown,
@@ -66,7 +66,7 @@ fn an_unknown_instrument_or_version_is_refused() {
 
 #[test]
 fn answers_are_checked_against_the_version_named() {
-    let catalogue = Catalogue::embedded().unwrap();
+    let catalogue = Catalogue::embedded();
     let with_mood = example().answer("mood", json!(7));
     assert!(
         judge(catalogue, with_mood.clone().submission()).is_ok(),

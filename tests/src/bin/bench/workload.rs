@@ -24,12 +24,8 @@ pub fn envelope(rng: &mut fastrand::Rng, trial: &str, i: usize) -> Envelope {
     let survey = Survey::generate(trial, &format!("P-{i:06}"), "day-7", rng);
     let now = OffsetDateTime::now_utc();
     let (_, _, body) = survey.request();
-    let judged = accept(
-        survey.form,
-        body.as_bytes(),
-        Catalogue::embedded().expect("catalogue"),
-    )
-    .expect("generated surveys are valid");
+    let judged = accept(survey.form, body.as_bytes(), Catalogue::embedded())
+        .expect("generated surveys are valid");
     Envelope::new(judged, survey.form.name(), format!("bench-{i}"), now)
 }
 
