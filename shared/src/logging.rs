@@ -9,7 +9,7 @@
 //! added tomorrow is capped before anyone knows it logs. Our own code logs ids and counts only, at every level.
 
 use tracing::level_filters::LevelFilter;
-use tracing_subscriber::filter::{EnvFilter, FilterExt, Targets};
+use tracing_subscriber::filter::{FilterExt, Targets};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -36,6 +36,27 @@ fn configured_level() -> String {
         .unwrap_or_else(|_| "INFO".to_owned())
 }
 
+/// `RUST_LOG`-style directives (`level`, `target=level`, comma-separated) as targets, `INFO` unless one sets the
+/// default; a directive that does not parse is skipped, as `RUST_LOG` parsing does. `Targets` reads the same
+/// syntax as `EnvFilter` but span and field directives, which no function needs, and without a regular-expression
+/// engine: dropping `EnvFilter` took that engine out of every function binary, to be mapped and relocated at start.
+fn configured_targets(directives: &str) -> Targets {
+    directives
+        .to_lowercase()
+        .split(',')
+        .filter_map(|directive| directive.trim().parse::<Targets>().ok())
+        .fold(
+            Targets::new().with_default(LevelFilter::INFO),
+            |mut targets, parsed| {
+                if let Some(level) = parsed.default_level() {
+                    targets = targets.with_default(level);
+                }
+                targets.extend(parsed);
+                targets
+            },
+        )
+}
+
 /// JSON lines to `writer`, filtered by `directives` (a level, or `RUST_LOG`-style directives) and the caps.
 pub fn subscriber<W>(writer: W, directives: &str) -> impl tracing::Subscriber + Send + Sync
 where
@@ -43,14 +64,7 @@ where
 {
     // The runtime's invocation span (`requestId`, `xrayTraceId`) is opened at INFO: kept at every level, so a WARN
     // or ERROR line still leads back to its request. It holds ids only.
-    let configured = EnvFilter::builder()
-        .with_default_directive(LevelFilter::INFO.into())
-        .parse_lossy(directives.to_lowercase())
-        .add_directive(
-            format!("{INVOCATION_SPAN}=info")
-                .parse()
-                .expect("a valid directive"),
-        );
+    let configured = configured_targets(directives).with_target(INVOCATION_SPAN, LevelFilter::INFO);
     let caps = Targets::new()
         .with_default(LIBRARY_CAP)
         .with_target(OURS, LevelFilter::TRACE);
@@ -152,6 +166,27 @@ mod tests {
                 "our own TRACE lines are written: {lines}"
             );
         }
+    }
+
+    #[test]
+    fn directives_set_levels_per_target_and_one_that_does_not_parse_is_skipped() {
+        let lines = captured("warn,intake::process=debug,intake[span{x=1}]=trace", || {
+            tracing::debug!(target: "intake::process", "process debug");
+            tracing::trace!(target: "intake::process", "process trace");
+            tracing::info!(target: "intake::submit", "submit info");
+            tracing::warn!(target: "intake::submit", "submit warn");
+        });
+        assert!(lines.contains("process debug"), "{lines}");
+        assert!(lines.contains("submit warn"), "{lines}");
+        for hidden in ["process trace", "submit info"] {
+            assert!(!lines.contains(hidden), "{hidden}: {lines}");
+        }
+        let unreadable = captured("intake=[", || {
+            tracing::info!(target: "intake", "at the default");
+            tracing::debug!(target: "intake", "below it");
+        });
+        assert!(unreadable.contains("at the default"), "{unreadable}");
+        assert!(!unreadable.contains("below it"), "{unreadable}");
     }
 
     #[test]
