@@ -12,7 +12,9 @@ use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
 
-#[tokio::main]
+// One thread: at 256 MB or less Lambda gives a function a seventh of a vCPU at most, so worker threads would
+// run nothing in parallel; starting them took a fifth of a millisecond at every cold start (docs/performance.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     intake::logging::init();
     let metrics = Metrics::for_this_function()?;

@@ -12,7 +12,9 @@ use tokio::time::Instant;
 /// Time kept back from the invocation's deadline to send the partial batch response.
 const RESPONSE_MARGIN: Duration = Duration::from_millis(500);
 
-#[tokio::main]
+// One thread: at 256 MB or less Lambda gives a function a seventh of a vCPU at most, so worker threads would
+// run nothing in parallel; starting them took a fifth of a millisecond at every cold start (docs/performance.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     intake::logging::init();
     let metrics = Metrics::for_this_function()?;

@@ -16,7 +16,9 @@ use time::OffsetDateTime;
 /// The FHIR route's key, as API Gateway names it in the request context (template.yaml declares it).
 const FHIR_ROUTE: &str = "POST /v1/fhir/QuestionnaireResponse";
 
-#[tokio::main]
+// One thread: at 256 MB or less Lambda gives a function a seventh of a vCPU at most, so worker threads would
+// run nothing in parallel; starting them took a fifth of a millisecond at every cold start (docs/performance.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     intake::logging::init();
     let metrics = Metrics::for_this_function()?;

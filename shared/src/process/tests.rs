@@ -276,6 +276,16 @@ async fn the_batch_response_has_the_shape_lambda_expects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_concurrently_up_to_the_bound() {
+    writes_up_to_eight_at_once().await;
+}
+
+/// The functions run tokio's current-thread scheduler: records still wait on the store together.
+#[tokio::test(flavor = "current_thread")]
+async fn writes_concurrently_up_to_the_bound_on_the_one_thread_a_function_runs() {
+    writes_up_to_eight_at_once().await;
+}
+
+async fn writes_up_to_eight_at_once() {
     let store = Arc::new(FaultyStore {
         latency: Duration::from_millis(20),
         ..FaultyStore::default()
