@@ -37,24 +37,26 @@ fn configured_level() -> String {
 }
 
 /// `RUST_LOG`-style directives (`level`, `target=level`, comma-separated) as targets, `INFO` unless one sets the
-/// default; a directive that does not parse is skipped, as `RUST_LOG` parsing does. `Targets` reads the same
-/// syntax as `EnvFilter` but span and field directives, which no function needs, and without a regular-expression
-/// engine: dropping `EnvFilter` took that engine out of every function binary, to be mapped and relocated at start.
+/// default. `Targets` reads them as `EnvFilter` did, without its regular-expression engine, which was the bulk of
+/// what `EnvFilter` added to each function binary (mapped and relocated at every start). Span and field filters
+/// (`target[span{field}]=level`) are not read: such a directive is skipped rather than widened to its whole
+/// target, as is one that does not parse or an empty one (`info,`), each with a line on stderr naming it.
 fn configured_targets(directives: &str) -> Targets {
-    directives
-        .to_lowercase()
-        .split(',')
-        .filter_map(|directive| directive.trim().parse::<Targets>().ok())
-        .fold(
-            Targets::new().with_default(LevelFilter::INFO),
-            |mut targets, parsed| {
-                if let Some(level) = parsed.default_level() {
-                    targets = targets.with_default(level);
-                }
-                targets.extend(parsed);
-                targets
-            },
-        )
+    let mut targets = Targets::new().with_default(LevelFilter::INFO);
+    for directive in directives.to_lowercase().split(',').map(str::trim) {
+        let parsed = match directive.parse::<Targets>() {
+            Ok(parsed) if !directive.is_empty() && !directive.contains('[') => parsed,
+            _ => {
+                eprintln!("ignoring log directive {directive:?}: a level or target=level is read");
+                continue;
+            }
+        };
+        if let Some(level) = parsed.default_level() {
+            targets = targets.with_default(level);
+        }
+        targets.extend(parsed);
+    }
+    targets
 }
 
 /// JSON lines to `writer`, filtered by `directives` (a level, or `RUST_LOG`-style directives) and the caps.
@@ -169,8 +171,8 @@ mod tests {
     }
 
     #[test]
-    fn directives_set_levels_per_target_and_one_that_does_not_parse_is_skipped() {
-        let lines = captured("warn,intake::process=debug,intake[span{x=1}]=trace", || {
+    fn directives_set_levels_per_target_and_unreadable_empty_or_filtered_ones_are_skipped() {
+        let lines = captured("warn,intake::process=debug", || {
             tracing::debug!(target: "intake::process", "process debug");
             tracing::trace!(target: "intake::process", "process trace");
             tracing::info!(target: "intake::submit", "submit info");
@@ -181,12 +183,20 @@ mod tests {
         for hidden in ["process trace", "submit info"] {
             assert!(!lines.contains(hidden), "{hidden}: {lines}");
         }
-        let unreadable = captured("intake=[", || {
-            tracing::info!(target: "intake", "at the default");
-            tracing::debug!(target: "intake", "below it");
-        });
-        assert!(unreadable.contains("at the default"), "{unreadable}");
-        assert!(!unreadable.contains("below it"), "{unreadable}");
+        for skipped in [
+            "intake=[",
+            "",
+            "info,",
+            ",",
+            "intake[{x}]=trace,intake[span]=trace",
+        ] {
+            let lines = captured(skipped, || {
+                tracing::info!(target: "intake", "at the default");
+                tracing::debug!(target: "intake", "below it");
+            });
+            assert!(lines.contains("at the default"), "{skipped:?}: {lines}");
+            assert!(!lines.contains("below it"), "{skipped:?}: {lines}");
+        }
     }
 
     #[test]
