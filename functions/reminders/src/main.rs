@@ -9,8 +9,8 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-// One thread: at 256 MB or less Lambda gives a function a seventh of a vCPU at most, so worker threads would
-// run nothing in parallel; starting them took a fifth of a millisecond at every cold start (docs/performance.md).
+// One thread: at 256 MB or less a function's CPU quota is a seventh of a vCPU at most, which worker threads
+// cannot add to, and starting them took a fifth of every cold start (docs/performance.md, "Start-up, second round").
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     intake::logging::init();

@@ -16,8 +16,8 @@ use time::OffsetDateTime;
 /// The FHIR route's key, as API Gateway names it in the request context (template.yaml declares it).
 const FHIR_ROUTE: &str = "POST /v1/fhir/QuestionnaireResponse";
 
-// One thread: at 256 MB or less Lambda gives a function a seventh of a vCPU at most, so worker threads would
-// run nothing in parallel; starting them took a fifth of a millisecond at every cold start (docs/performance.md).
+// One thread: at 256 MB or less a function's CPU quota is a seventh of a vCPU at most, which worker threads
+// cannot add to, and starting them took a fifth of every cold start (docs/performance.md, "Start-up, second round").
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     intake::logging::init();
