@@ -5,6 +5,11 @@
 //! its most verbose level (`TRACE`), and then not one of them may appear in any of the stack's log groups. Only
 //! submission, request and trial ids and counts may. The test first proves it is reading the right logs: it waits
 //! until they name every accepted id and every function has written.
+//!
+//! The deployed functions are release builds, which carry no call site below `INFO` (the workspace's static levels):
+//! `TRACE` here checks that nothing below `INFO` reaches the logs at all, that static cap included. The run-time cap
+//! behind it (libraries at `INFO` whatever the level) is exercised at `TRACE` by `intake::logging`'s unit tests,
+//! in debug builds, where every call site is still compiled in.
 
 use std::time::Duration;
 
@@ -297,7 +302,7 @@ async fn no_answer_or_free_text_reaches_the_logs() {
         );
     }
     // At TRACE, only our own code may speak below INFO: the runtime, the SDK and the signer print events, requests
-    // and headers there.
+    // and headers there when their call sites are compiled in, which the release build's static level prevents.
     let verbose_libraries: Vec<&String> = lines
         .iter()
         .filter(|line| {
