@@ -185,10 +185,11 @@ contract: $(CONTRACT_VENV)/.installed stack-running ## The deployed API against 
 # A stack you started stays up (redeployed with this build); one `make test` started, even one an interrupted run
 # left behind (its marker file), is stopped at the end, whatever failed.
 TEST_MARKER := $(LOCAL)/stack-started-by-make-test
-# The stack `make test` deploys is built without cross-crate LTO, in 16 codegen units: the same code, features and
-# `panic = "unwind"`, built cold in 6 minutes instead of 15 on 2 cores. The suite checks behaviour, which these two
-# settings do not change. What ships (`make deploy`), what `make bench` measures, `make demo` and `make faults` use
-# Cargo.toml's release profile as written, so after a `make test` their first build relinks every function.
+# The stack `make test` deploys, and the operator tools it leaves in dist/, are built without cross-crate LTO, in 16
+# codegen units: the same code, features and `panic = "unwind"`, built cold in 6 minutes instead of 15 on 2 cores.
+# The suite checks behaviour, which these two settings do not change. What ships (`make deploy`), what `make bench`
+# measures, `make demo`, `make faults` and `make ops-tools` use Cargo.toml's release profile as written (cargo
+# keeps each profile's build apart in target/, so only the first switch costs a full build).
 test: export CARGO_PROFILE_RELEASE_LTO := off
 test: export CARGO_PROFILE_RELEASE_CODEGEN_UNITS := 16
 test: check ## Every check: lint, unit, template, then the stack up, integration and contract tests, the stack down
