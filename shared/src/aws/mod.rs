@@ -3,6 +3,7 @@
 //!
 //! - `sqs`: the `Queue` port;
 //! - `dynamodb`: the `Store` port;
+//! - `submission_write`: a submission's write, alone or in its transaction, and what holds its key when taken;
 //! - `alerts`: the `Alerts` port (alert records in the same table);
 //! - `flags`: the `Flags` port (a trial's flags, through their index);
 //! - `timeline`: the `Timeline` port (timeline entries in the same table);
@@ -33,6 +34,7 @@ mod queue_consumer;
 mod records;
 mod sns;
 mod sqs;
+mod submission_write;
 mod timeline;
 mod tls;
 mod transaction;
