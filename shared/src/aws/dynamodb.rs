@@ -23,6 +23,7 @@ use crate::item::{ConflictWrite, EnrolmentItem, Flag, SubmissionWrite, Timepoint
 use crate::ports::{Store, StoreError, WriteOutcome};
 
 use super::error_class;
+use super::transaction::request;
 
 pub(super) type Attributes = HashMap<String, AttributeValue>;
 
@@ -56,7 +57,7 @@ impl DynamoStore {
             .condition_expression(WRITE_ONCE)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .map_err(|e| StoreError(format!("request construction: {e}")))?;
+            .map_err(request)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 

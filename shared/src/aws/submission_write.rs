@@ -13,6 +13,7 @@ use crate::ports::{StoreError, WriteOutcome};
 use super::dynamodb::{
     Attributes, DynamoStore, cancelled, failed, marker_key_of, text, to_attributes,
 };
+use super::transaction::request;
 
 /// How often a transaction that met a concurrent one on the same item is tried again here before the record is
 /// handed back to SQS.
@@ -66,7 +67,7 @@ impl DynamoStore {
                 .condition_expression("revision = :revision")
                 .expression_attribute_values(":revision", AttributeValue::N(revision.to_string()))
                 .build()
-                .map_err(|e| StoreError(format!("request construction: {e}")))?;
+                .map_err(request)?;
             items.push(TransactWriteItem::builder().condition_check(check).build());
         }
         if let Some(done) = &write.occurrence {
@@ -196,7 +197,7 @@ impl DynamoStore {
             .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
             .expression_attribute_values(":event", AttributeValue::L(vec![AttributeValue::M(event)]))
             .build()
-            .map_err(|e| StoreError(format!("request construction: {e}")))?;
+            .map_err(request)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 }
